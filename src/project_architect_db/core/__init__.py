@@ -1,0 +1,1 @@
+"""The async DuckDB core: driver, engine, settings, transactions, extensions."""

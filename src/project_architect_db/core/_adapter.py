@@ -1,0 +1,386 @@
+"""DBAPI-shaped connection and cursor over DuckDB, driven from SQLAlchemy's asyncio layer.
+
+SQLAlchemy's asyncio extension runs the synchronous engine inside a greenlet and expects the
+DBAPI objects to ``await_()`` the real I/O. Here every DuckDB call runs on the connection's own
+worker thread, so the event loop never blocks; one statement is one thread hop:
+
+* ``BEGIN`` is not a hop of its own: it is remembered and sent with the first statement;
+* a statement's rows are fetched in the same hop that executes it;
+* ``COMMIT`` / ``ROLLBACK`` of a transaction that ran nothing cost no hop at all.
+
+DuckDB rolls back a COMMIT of an aborted transaction silently. After any failed statement the
+worker probes (in the same hop) whether the transaction is aborted; a later ``commit()`` then
+rolls back and raises :class:`~project_architect_db.exceptions.TransactionAbortedError`
+instead of reporting success.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import duckdb
+from sqlalchemy.engine import AdaptedConnection
+from sqlalchemy.util.concurrency import await_, in_greenlet
+
+from project_architect_db.core._worker import ConnectionWorker, run_interruptible
+from project_architect_db.exceptions import TransactionAbortedError
+
+T = TypeVar("T")
+
+_DML = re.compile(r"\s*(?:INSERT|UPDATE|DELETE|MERGE)\b", re.IGNORECASE)
+_RETURNING = re.compile(r"\bRETURNING\b", re.IGNORECASE)
+_COUNT_ONLY_CACHE: dict[str, bool] = {}
+_NO_TRANSACTION = "no transaction is active"
+
+
+def _is_dml_count(statement: str, description: Sequence[Any]) -> bool:
+    """Whether DuckDB's one-column ``Count`` result is a DML acknowledgement, not rows."""
+    if len(description) != 1 or description[0][0] != "Count":
+        return False
+    known = _COUNT_ONLY_CACHE.get(statement)
+    if known is None:
+        known = bool(_DML.match(statement)) and not _RETURNING.search(statement)
+        if len(_COUNT_ONLY_CACHE) > 4096:
+            _COUNT_ONLY_CACHE.clear()
+        _COUNT_ONLY_CACHE[statement] = known
+    return known
+
+
+class _ExecuteResult:
+    __slots__ = ("description", "rowcount", "rows")
+
+    def __init__(self, description: Any, rows: list[Any], rowcount: int) -> None:
+        self.description = description
+        self.rows = rows
+        self.rowcount = rowcount
+
+
+class AsyncAdaptedCursor:
+    """A buffered DBAPI cursor: rows arrive with the statement, in one hop."""
+
+    server_side = False
+    arraysize = 1
+    lastrowid = None
+    # duckdb-sqlalchemy's execution context reads these (see docs/dialect-evidence.md)
+    _is_dml_count = False
+
+    def __init__(self, connection: AsyncAdaptedConnection) -> None:
+        self._adapt = connection
+        self._buffered_rows: deque[Any] = deque()
+        self.description: Any = None
+        self._rowcount = -1
+        self._dml_rowcount: int | None = None
+
+    @property
+    def connection(self) -> AsyncAdaptedConnection:
+        """The adapted connection this cursor belongs to."""
+        return self._adapt
+
+    @property
+    def rowcount(self) -> int:
+        """Rows changed by the last DML statement, -1 when unknown."""
+        return self._rowcount if self._dml_rowcount is None else self._dml_rowcount
+
+    def _store(self, result: _ExecuteResult) -> None:
+        self.description = result.description
+        self._buffered_rows = deque(result.rows)
+        self._rowcount = result.rowcount
+        self._dml_rowcount = None
+
+    def execute(self, statement: str, parameters: Any = None) -> None:
+        """Execute one statement and buffer its rows."""
+        self._store(self._adapt._execute(statement, parameters))
+
+    def executemany(self, statement: str, parameters: Sequence[Any]) -> None:
+        """Execute a statement once per parameter set (slow in DuckDB: prefer Arrow)."""
+        self._store(self._adapt._executemany(statement, parameters))
+
+    # The execution context of duckdb-sqlalchemy calls these on RETURNING statements.
+    def _buffer_result(self) -> None:
+        return None
+
+    def _result_consumed(self) -> None:
+        return None
+
+    def _store_buffered_result(self, rows: Any, description: Any, rowcount: int) -> None:
+        self._store(_ExecuteResult(description, list(rows), rowcount))
+
+    def fetchone(self) -> Any:
+        """Return the next row or None."""
+        rows = self._buffered_rows
+        return rows.popleft() if rows else None
+
+    def fetchmany(self, size: int | None = None) -> list[Any]:
+        """Return up to ``size`` rows."""
+        rows = self._buffered_rows
+        count = self.arraysize if size is None else size
+        return [rows.popleft() for _ in range(min(count, len(rows)))]
+
+    def fetchall(self) -> list[Any]:
+        """Return all remaining rows."""
+        rows = list(self._buffered_rows)
+        self._buffered_rows.clear()
+        return rows
+
+    def setinputsizes(self, *args: Any) -> None:
+        """DBAPI no-op."""
+
+    def setoutputsize(self, *args: Any) -> None:
+        """DBAPI no-op."""
+
+    def close(self) -> None:
+        """Drop buffered rows."""
+        self._buffered_rows.clear()
+
+    async def _async_soft_close(self) -> None:
+        """Called by SQLAlchemy's asyncio results; rows are already buffered."""
+
+    def __iter__(self) -> Any:
+        while self._buffered_rows:
+            yield self._buffered_rows.popleft()
+
+
+class AsyncAdaptedServerSideCursor(AsyncAdaptedCursor):
+    """A streaming cursor: rows are fetched in batches, one hop per batch, bounded memory.
+
+    DuckDB keeps one open result per connection, so the connection must not run another
+    statement until the stream is consumed or closed.
+    """
+
+    server_side = True
+
+    def execute(self, statement: str, parameters: Any = None) -> None:
+        """Execute one statement, leaving its rows on the DuckDB side."""
+        self._store(self._adapt._execute(statement, parameters, fetch=False))
+
+    def fetchone(self) -> Any:
+        """Return the next row or None."""
+        rows = self.fetchmany(1)
+        return rows[0] if rows else None
+
+    def fetchmany(self, size: int | None = None) -> list[Any]:
+        """Fetch the next batch from DuckDB (one hop)."""
+        count = self.arraysize if size is None else size
+        duck = self._adapt._duck
+        return self._adapt._run_sync(lambda: duck.fetchmany(count))
+
+    def fetchall(self) -> list[Any]:
+        """Fetch every remaining row."""
+        duck = self._adapt._duck
+        return self._adapt._run_sync(duck.fetchall)
+
+    def __iter__(self) -> Any:
+        while True:
+            batch = self.fetchmany(max(self.arraysize, 1000))
+            if not batch:
+                return
+            yield from batch
+
+
+class AsyncAdaptedConnection(AdaptedConnection):
+    """A DuckDB connection whose every call runs on a dedicated worker thread."""
+
+    __slots__ = (
+        "_abort_cause",
+        "_aborted",
+        "_begin_pending",
+        "_duck",
+        "_in_transaction",
+        "_worker",
+        "autocommit",
+        "closed",
+        "dbapi",
+        "notices",
+    )
+
+    def __init__(self, dbapi: Any, duck: duckdb.DuckDBPyConnection, worker: ConnectionWorker):
+        self.dbapi = dbapi
+        self._duck = duck
+        self._connection = duck  # type: ignore[assignment]
+        self._worker = worker
+        self.autocommit = False
+        self.closed = False
+        self.notices: list[str] = []
+        self._begin_pending = False
+        self._in_transaction = False
+        self._aborted = False
+        self._abort_cause: BaseException | None = None
+
+    @classmethod
+    async def create(
+        cls, dbapi: Any, opener: Callable[[], duckdb.DuckDBPyConnection], name: str
+    ) -> AsyncAdaptedConnection:
+        """Open a DuckDB connection on a new worker thread."""
+        worker = ConnectionWorker(name)
+        try:
+            duck = await worker.submit(opener)
+        except BaseException:
+            worker.stop()
+            raise
+        return cls(dbapi, duck, worker)
+
+    @property
+    def driver_connection(self) -> duckdb.DuckDBPyConnection:
+        """The raw DuckDB connection: touch it only through :meth:`run`."""
+        return self._duck
+
+    # -- running work on the worker -------------------------------------------------------
+    def _run_sync(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` on the worker from SQLAlchemy's greenlet (one hop)."""
+        if in_greenlet():
+            return await_(run_interruptible(self._worker, fn, self._duck.interrupt))
+        return self._worker.call_blocking(fn)  # garbage collection / sync teardown
+
+    async def run(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """Run ``fn(duckdb_connection)`` on the worker inside the current transaction.
+
+        This is the door for native DuckDB work (Arrow scans, ``COPY``, ``fetch_record_batch``)
+        that must share the SQLAlchemy transaction: a pending BEGIN is sent first, and a
+        failure marks an aborted transaction exactly like a statement would.
+        """
+        duck = self._duck
+        return await run_interruptible(
+            self._worker, lambda: self._in_tx(lambda: fn(duck)), duck.interrupt
+        )
+
+    def _in_tx(self, fn: Callable[[], T]) -> T:
+        """Worker side: start the pending transaction, run ``fn``, track an abort."""
+        if self._begin_pending:
+            self._begin_pending = False
+            self._duck.begin()
+            self._in_transaction = True
+        try:
+            return fn()
+        except BaseException as error:
+            if self._in_transaction and not self._aborted and self._probe_aborted():
+                self._aborted = True
+                self._abort_cause = error
+            raise
+
+    def _probe_aborted(self) -> bool:
+        # Binder/catalog errors leave a DuckDB transaction usable; execution errors abort it.
+        try:
+            self._duck.execute("SELECT 1")
+        except duckdb.TransactionException:
+            return True
+        except duckdb.Error:  # pragma: no cover - the probe itself is trivial
+            return True
+        return False
+
+    def _execute(self, statement: str, parameters: Any, *, fetch: bool = True) -> _ExecuteResult:
+        duck = self._duck
+
+        def work() -> _ExecuteResult:
+            if parameters is None:
+                duck.execute(statement)
+            else:
+                duck.execute(statement, parameters)
+            description: Any = duck.description
+            if description is None:
+                return _ExecuteResult(None, [], -1)
+            if _is_dml_count(statement, description):
+                row = duck.fetchone()
+                return _ExecuteResult(None, [], row[0] if row else -1)
+            if not fetch:
+                return _ExecuteResult(description, [], -1)
+            return _ExecuteResult(description, duck.fetchall(), -1)
+
+        return self._run_sync(lambda: self._in_tx(work))
+
+    def _executemany(self, statement: str, parameters: Sequence[Any]) -> _ExecuteResult:
+        duck = self._duck
+
+        def work() -> _ExecuteResult:
+            duck.executemany(statement, list(parameters))
+            return _ExecuteResult(None, [], -1)
+
+        return self._run_sync(lambda: self._in_tx(work))
+
+    # -- DBAPI connection ------------------------------------------------------------------
+    def cursor(self, server_side: bool = False) -> AsyncAdaptedCursor:
+        """A new cursor (``server_side=True`` streams in batches)."""
+        if server_side:
+            return AsyncAdaptedServerSideCursor(self)
+        return AsyncAdaptedCursor(self)
+
+    def begin(self) -> None:
+        """Start a transaction lazily: BEGIN travels with the first statement."""
+        if not self.autocommit:
+            self._begin_pending = True
+            self._aborted = False
+            self._abort_cause = None
+
+    def commit(self) -> None:
+        """Commit; raise instead of letting DuckDB silently roll back an aborted transaction."""
+        self._begin_pending = False
+        if not self._in_transaction:
+            return
+        duck = self._duck
+
+        def work() -> None:
+            self._in_transaction = False
+            if self._aborted:
+                try:
+                    duck.rollback()
+                except duckdb.TransactionException as error:  # pragma: no cover - defensive
+                    if _NO_TRANSACTION not in str(error):
+                        raise
+                raise TransactionAbortedError(
+                    "The transaction was not committed: a statement inside it failed "
+                    f"({self._abort_cause!s}), which made DuckDB abort the whole transaction. "
+                    "Nothing of it was written; fix the cause and run the unit of work again."
+                ) from self._abort_cause
+            duck.commit()
+
+        try:
+            self._run_sync(work)
+        finally:
+            self._aborted = False
+            self._abort_cause = None
+
+    def rollback(self) -> None:
+        """Roll back; free when nothing ran since BEGIN."""
+        self._begin_pending = False
+        self._aborted = False
+        self._abort_cause = None
+        if not self._in_transaction:
+            return
+        duck = self._duck
+
+        def work() -> None:
+            self._in_transaction = False
+            try:
+                duck.rollback()
+            except duckdb.TransactionException as error:
+                if _NO_TRANSACTION not in str(error):
+                    raise
+
+        self._run_sync(work)
+
+    def interrupt(self) -> None:
+        """Interrupt the statement running on this connection (safe from any thread)."""
+        self._duck.interrupt()
+
+    def close(self) -> None:
+        """Close the DuckDB connection and end its worker thread."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self._run_sync(self._duck.close)
+        finally:
+            self._worker.stop()
+
+    def terminate(self) -> None:
+        """Close without waiting for SQLAlchemy's bookkeeping (invalidated connections)."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self._duck.interrupt()
+            self._run_sync(self._duck.close)
+        finally:
+            self._worker.stop()

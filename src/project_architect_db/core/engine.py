@@ -1,0 +1,67 @@
+"""Building the :class:`~sqlalchemy.ext.asyncio.AsyncEngine` for a DuckDB database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy.dialects import registry
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from project_architect_db.core._adapter import AsyncAdaptedConnection
+from project_architect_db.core.settings import Settings
+
+__all__ = ["DRIVER_NAME", "create_engine", "native_connection", "run_native"]
+
+T = TypeVar("T")
+
+#: ``create_async_engine("duckdb+aioduckdb:///file.duckdb")`` selects the async driver.
+DRIVER_NAME = "duckdb+aioduckdb"
+
+# The entry point registers the driver for installed copies; this covers a source checkout.
+registry.register("duckdb.aioduckdb", "project_architect_db.core.driver", "AsyncDuckDBDialect")
+
+
+def create_engine(
+    settings: Settings, *, init_sql: list[str] | None = None, config: dict[str, Any] | None = None
+) -> AsyncEngine:
+    """An async engine on ``settings.database`` with the pool and DuckDB settings applied."""
+    duck_config: dict[str, Any] = dict(config or {})
+    if settings.threads is not None:
+        duck_config["threads"] = settings.threads
+    if settings.memory_limit is not None:
+        duck_config["memory_limit"] = settings.memory_limit
+    url = URL.create(DRIVER_NAME, database=settings.database)
+    return create_async_engine(
+        url,
+        connect_args={
+            "read_only": settings.read_only,
+            "config": duck_config,
+            "init_sql": list(init_sql or ()),
+        },
+        pool_size=settings.pool_size,
+        max_overflow=settings.max_overflow,
+        pool_timeout=settings.pool_timeout,
+        echo=settings.echo,
+    )
+
+
+async def native_connection(connection: AsyncConnection) -> AsyncAdaptedConnection:
+    """The adapted DuckDB connection under ``connection`` (checked out from the pool)."""
+    raw = await connection.get_raw_connection()
+    adapted: object = raw.dbapi_connection
+    if not isinstance(adapted, AsyncAdaptedConnection):  # pragma: no cover - misuse
+        raise TypeError("run_native needs a connection of the duckdb+aioduckdb driver")
+    return adapted
+
+
+async def run_native(connection: AsyncConnection, fn: Callable[[Any], T]) -> T:
+    """Run ``fn(duckdb_connection)`` off the event loop, inside ``connection``'s transaction.
+
+    For work SQLAlchemy has no words for: scanning an Arrow table into ``INSERT ... SELECT``,
+    ``COPY ... TO``, Arrow record-batch readers. A pending BEGIN is sent first, so the work is
+    part of the same unit of work as the statements around it.
+    """
+    adapted = await native_connection(connection)
+    return await adapted.run(fn)

@@ -1,0 +1,64 @@
+"""Settings of a database handle, from arguments or ``PADB_*`` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    """How to open a database; every field can also come from ``PADB_<FIELD>``.
+
+    Examples:
+        >>> Settings(database="architect.duckdb", threads=2).database
+        'architect.duckdb'
+    """
+
+    model_config = SettingsConfigDict(env_prefix="PADB_", extra="forbid", frozen=True)
+
+    database: str = Field(":memory:", description="A DuckDB file path, or ':memory:'.")
+    read_only: bool = False
+    threads: Annotated[int, Field(ge=1, le=1024)] | None = None
+    memory_limit: str | None = Field(None, description="DuckDB memory_limit, e.g. '2GB'.")
+    pool_size: Annotated[int, Field(ge=1, le=256)] = 5
+    max_overflow: Annotated[int, Field(ge=0, le=1024)] = 10
+    pool_timeout: Annotated[float, Field(gt=0)] = 30.0
+    extension_directory: Path | None = Field(
+        None,
+        description="Where DuckDB extensions are installed from their PyPI wheels; default "
+        "'.padb/extensions' beside the database file (a user cache folder for ':memory:').",
+    )
+    load_fts: bool = True
+    upgrade: bool = Field(False, description="Migrate an outdated schema instead of refusing.")
+    echo: bool = False
+
+    @field_validator("database")
+    @classmethod
+    def _database_not_blank(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("give a DuckDB file path or ':memory:'")
+        if "\x00" in value:
+            raise ValueError("the database path contains a NUL byte")
+        return value
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _memory_limit_format(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        import re
+
+        if not re.fullmatch(r"\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB|%)\s*", value, re.I):
+            raise ValueError("use a size such as '512MB', '2GB' or '80%'")
+        return value.strip()
+
+    @property
+    def in_memory(self) -> bool:
+        """Whether the database lives in memory only."""
+        return self.database.startswith(":memory:")

@@ -1,0 +1,152 @@
+"""The unit of work: one SQLAlchemy ``AsyncSession`` on one DuckDB transaction.
+
+DuckDB has no SAVEPOINT, so a transaction cannot nest. ``Database.transaction()`` opened while
+the same task is already inside one **joins** it: the inner block shares the outer unit of work,
+commits nothing on its own, and an exception leaving it propagates to the outer block (which then
+rolls everything back). A transaction is bound to the task that opened it; other tasks (even those
+started inside it, which inherit its context) open their own transaction instead of sharing a
+session concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from typing import Any, TypeVar
+
+from sqlalchemy import Executable, Result
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from project_architect_db.core.engine import run_native
+from project_architect_db.exceptions import TransactionError
+from project_architect_db.exceptions._translate import translate, translating
+
+__all__ = ["Transaction", "current_transaction"]
+
+T = TypeVar("T")
+
+_CURRENT: ContextVar[Transaction | None] = ContextVar("padb_transaction", default=None)
+
+
+def current_transaction() -> Transaction | None:
+    """The transaction the current task is inside, if any."""
+    tx = _CURRENT.get()
+    if tx is None or tx.closed or tx.owner is not asyncio.current_task():
+        return None
+    return tx
+
+
+class Transaction:
+    """One unit of work: statements through :attr:`session`, native work through :meth:`run_native`.
+
+    After a successful commit, callbacks registered with :meth:`after_commit` run (the change
+    feed uses this, so it never reports work that was rolled back).
+    """
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.owner = asyncio.current_task()
+        self.closed = False
+        self._after_commit: list[Callable[[], Any]] = []
+        self._depth = 0
+
+    async def execute(self, statement: Executable, parameters: Any = None) -> Result[Any]:
+        """Execute a SQLAlchemy statement in this unit of work, errors translated.
+
+        ``tx.session`` is the raw SQLAlchemy escape hatch and raises SQLAlchemy's errors;
+        this method raises the library's.
+        """
+        self._check_open()
+        with translating():
+            return await self.session.execute(statement, parameters)
+
+    async def connection(self) -> AsyncConnection:
+        """The SQLAlchemy connection of this transaction (BEGIN is sent lazily)."""
+        return await self.session.connection()
+
+    async def run_native(self, fn: Callable[[Any], T]) -> T:
+        """Run ``fn(duckdb_connection)`` off the loop inside this transaction."""
+        self._check_open()
+        return await run_native(await self.connection(), fn)
+
+    def after_commit(self, callback: Callable[[], Any]) -> None:
+        """Call ``callback()`` once this transaction has committed (never on rollback)."""
+        self._after_commit.append(callback)
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise TransactionError(
+                "This transaction has ended; open a new one with `async with db.transaction()`."
+            )
+
+    async def commit(self) -> None:
+        """Commit the unit of work and run the after-commit callbacks."""
+        self._check_open()
+        self.closed = True
+        try:
+            await self.session.commit()
+        finally:
+            await self.session.close()
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            callback()
+
+    async def rollback(self) -> None:
+        """Discard the unit of work."""
+        if self.closed:
+            return
+        self.closed = True
+        self._after_commit.clear()
+        try:
+            await self.session.rollback()
+        finally:
+            await self.session.close()
+
+
+async def _shielded(awaitable: Awaitable[None]) -> None:
+    """Finish ``awaitable`` even if the caller is cancelled meanwhile (no half-closed state)."""
+    task = asyncio.ensure_future(awaitable)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await task
+        raise
+
+
+class TransactionScope:
+    """``async with`` driver for :class:`Transaction`: commit on success, roll back on error."""
+
+    def __init__(self, factory: Callable[[], Transaction]) -> None:
+        self._factory = factory
+        self._tx: Transaction | None = None
+        self._joined = False
+        self._token: Any = None
+
+    async def __aenter__(self) -> Any:
+        outer = current_transaction()
+        if outer is not None:
+            self._joined = True
+            self._tx = outer
+            return outer
+        self._tx = self._factory()
+        self._token = _CURRENT.set(self._tx)
+        return self._tx
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        tx = self._tx
+        assert tx is not None
+        if self._joined:
+            return
+        try:
+            with translating():
+                if exc_type is None:
+                    await _shielded(tx.commit())
+                else:
+                    await _shielded(tx.rollback())
+        finally:
+            _CURRENT.reset(self._token)
+        if exc is not None:
+            mapped = translate(exc)
+            if mapped is not exc:
+                raise mapped from exc

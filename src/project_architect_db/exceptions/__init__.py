@@ -1,0 +1,156 @@
+"""The one error tree of project-architect-db.
+
+Everything the library raises is a ``ProjectArchitectDBError``::
+
+    ProjectArchitectDBError
+     ├── ConfigurationError (ValueError)
+     ├── NotFoundError (LookupError)
+     ├── AlreadyExistsError
+     ├── ValidationError (ValueError)
+     ├── IntegrityError
+     ├── ConflictError                 retryable: optimistic lock or write-write conflict
+     ├── TransactionError
+     │    └── TransactionAbortedError  a COMMIT that DuckDB would silently roll back
+     ├── DatabaseLockedError           another process holds the file
+     ├── ReadOnlyError
+     ├── InvalidQueryError (ValueError)
+     ├── QueryCancelledError           a query interrupted by cancellation or timeout
+     ├── StorageError (OSError)        disk full, unreadable or corrupt file
+     ├── ExtensionError                a DuckDB extension could not be loaded
+     ├── MigrationError
+     │    └── SchemaOutdatedError      the file's schema is behind (or ahead of) the code
+     └── DatabaseError                 any other database failure
+
+DuckDB and SQLAlchemy exceptions are translated in one place,
+:func:`project_architect_db.exceptions.translate` (see ``_translate.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "AlreadyExistsError",
+    "ConfigurationError",
+    "ConflictError",
+    "DatabaseError",
+    "DatabaseLockedError",
+    "ExtensionError",
+    "IntegrityError",
+    "InvalidQueryError",
+    "MigrationError",
+    "NotFoundError",
+    "ProjectArchitectDBError",
+    "QueryCancelledError",
+    "ReadOnlyError",
+    "SchemaOutdatedError",
+    "StorageError",
+    "TransactionAbortedError",
+    "TransactionError",
+    "ValidationError",
+]
+
+
+class ProjectArchitectDBError(Exception):
+    """Root of every error raised by project-architect-db.
+
+    Attributes:
+        detail: A human sentence saying what went wrong and what to do.
+        retryable: Whether running the same unit of work again may succeed.
+    """
+
+    retryable: bool = False
+
+    def __init__(self, detail: str, **context: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.context = context
+
+    def __str__(self) -> str:
+        return self.detail
+
+
+class ConfigurationError(ProjectArchitectDBError, ValueError):
+    """A setting or argument of the library itself is invalid."""
+
+
+class NotFoundError(ProjectArchitectDBError, LookupError):
+    """The requested row does not exist."""
+
+
+class AlreadyExistsError(ProjectArchitectDBError):
+    """A row with the same unique key already exists."""
+
+
+class ValidationError(ProjectArchitectDBError, ValueError):
+    """Input data failed validation; ``errors`` lists each problem."""
+
+    def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(detail, errors=errors or [])
+        self.errors: list[dict[str, Any]] = errors or []
+
+
+class IntegrityError(ProjectArchitectDBError):
+    """A write would break a relationship (a missing parent, for example)."""
+
+
+class ConflictError(ProjectArchitectDBError):
+    """A concurrent change won; reload and run the unit of work again."""
+
+    retryable = True
+
+
+class TransactionError(ProjectArchitectDBError):
+    """A transaction was used wrongly (nested, closed, or after a failure)."""
+
+
+class TransactionAbortedError(TransactionError):
+    """A statement failed inside the transaction, so nothing of it was committed."""
+
+
+class DatabaseLockedError(ProjectArchitectDBError):
+    """Another process holds the database file's write lock."""
+
+    def __init__(self, detail: str, *, pid: int | None = None, path: str | None = None) -> None:
+        super().__init__(detail, pid=pid, path=path)
+        self.pid = pid
+        self.path = path
+
+
+class ReadOnlyError(ProjectArchitectDBError):
+    """A write was attempted on a database opened read-only."""
+
+
+class InvalidQueryError(ProjectArchitectDBError, ValueError):
+    """A filter, sort, cursor or query built from user input is invalid."""
+
+
+class QueryCancelledError(ProjectArchitectDBError):
+    """A running query was interrupted (cancellation, timeout or ``interrupt()``)."""
+
+    retryable = True
+
+
+class StorageError(ProjectArchitectDBError, OSError):
+    """The file could not be read or written (disk full, corrupt, not a DuckDB file)."""
+
+
+class ExtensionError(ProjectArchitectDBError):
+    """A DuckDB extension could not be installed or loaded."""
+
+
+class MigrationError(ProjectArchitectDBError):
+    """A schema migration failed or cannot run."""
+
+
+class SchemaOutdatedError(MigrationError):
+    """The database file's schema revision differs from the code's."""
+
+    def __init__(self, detail: str, *, current: str | None = None, head: str | None = None) -> None:
+        super().__init__(detail, current=current, head=head)
+        self.current = current
+        self.head = head
+
+
+class DatabaseError(ProjectArchitectDBError):
+    """Any other database failure; the message carries DuckDB's own text."""
