@@ -176,7 +176,7 @@ class Database:
         assert self._sessions is not None
         return self._sessions()
 
-    def transaction(self) -> TransactionScope:
+    def transaction(self) -> TransactionScope[Transaction]:
         """One unit of work: commits when the block succeeds, rolls back when it raises.
 
         Nested use in the same task joins the outer transaction (DuckDB has no SAVEPOINT).

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import project_architect_db as padb
 
 
@@ -30,12 +32,8 @@ def test_all_names_every_public_member() -> None:
 
 
 def test_an_unknown_attribute_raises_attribute_error() -> None:
-    try:
+    with pytest.raises(AttributeError, match="no_such_member"):
         padb.no_such_member  # type: ignore[attr-defined]  # noqa: B018
-    except AttributeError as error:
-        assert "no_such_member" in str(error)
-    else:
-        raise AssertionError("expected AttributeError")
 
 
 def test_importing_the_package_does_not_import_duckdb_or_sqlalchemy() -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import Executable, Result
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -114,21 +114,24 @@ async def _shielded(awaitable: Awaitable[None]) -> None:
         raise
 
 
-class TransactionScope:
+TxT = TypeVar("TxT", bound=Transaction)
+
+
+class TransactionScope(Generic[TxT]):
     """``async with`` driver for :class:`Transaction`: commit on success, roll back on error."""
 
-    def __init__(self, factory: Callable[[], Transaction]) -> None:
+    def __init__(self, factory: Callable[[], TxT]) -> None:
         self._factory = factory
-        self._tx: Transaction | None = None
+        self._tx: TxT | None = None
         self._joined = False
         self._token: Any = None
 
-    async def __aenter__(self) -> Any:
+    async def __aenter__(self) -> TxT:
         outer = current_transaction()
         if outer is not None:
             self._joined = True
-            self._tx = outer
-            return outer
+            self._tx = cast(TxT, outer)
+            return self._tx
         self._tx = self._factory()
         self._token = _CURRENT.set(self._tx)
         return self._tx

@@ -1,0 +1,37 @@
+"""Types of the public API, checked by mypy --strict in CI (not run by pytest)."""
+
+from __future__ import annotations
+
+from typing import assert_type
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+import project_architect_db as padb
+from project_architect_db.core.transaction import TransactionScope
+
+
+async def check_database() -> None:
+    db = padb.Database.open(":memory:", threads=2)
+    assert_type(db, padb.Database)
+    async with db as opened:
+        assert_type(opened, padb.Database)
+        assert_type(opened.engine, AsyncEngine)
+        assert_type(opened.session(), AsyncSession)
+        assert_type(opened.transaction(), TransactionScope[padb.Transaction])
+        async with opened.transaction() as tx:
+            assert_type(tx, padb.Transaction)
+    assert_type(await padb.Database.open(":memory:"), padb.Database)
+
+
+def check_run() -> None:
+    async def answer() -> int:
+        return 42
+
+    assert_type(padb.run(answer()), int)
+
+
+def check_errors() -> None:
+    error = padb.DatabaseLockedError("x", pid=1)
+    assert_type(error.pid, int | None)
+    assert_type(error.detail, str)
+    assert_type(padb.ConflictError.retryable, bool)
