@@ -17,7 +17,9 @@ URL query parameters become DuckDB settings (``?threads=2&memory_limit=1GB``), e
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
+import sys
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -36,6 +38,22 @@ __all__ = ["AsyncDuckDBDialect", "DBAPI", "is_memory_database"]
 
 _TRUE = {"1", "true", "yes", "on"}
 _counter = itertools.count(1)
+
+
+def _stop_duckdb_probing_for_pandas() -> None:
+    """Remember that pandas is absent, so DuckDB stops trying to import it on every query.
+
+    duckdb 1.5.5 imports pandas on each call that binds parameters (to recognise DataFrames).
+    When pandas is not installed, Python does not cache the failed import, and the two attempts
+    cost ~150 us each: measured, a parameterised point lookup went from ~650 to ~470 us. Marking
+    the module as absent (``sys.modules["pandas"] = None``) makes every ``import pandas`` fail at
+    once, exactly as it would have failed anyway. Nothing changes where pandas is installed.
+    """
+    if "pandas" not in sys.modules and importlib.util.find_spec("pandas") is None:
+        sys.modules["pandas"] = None  # type: ignore[assignment]
+
+
+_stop_duckdb_probing_for_pandas()
 
 
 def is_memory_database(database: str | None) -> bool:

@@ -231,7 +231,7 @@ def translate(error: BaseException) -> BaseException:
             return orig
         if isinstance(orig, duckdb.Error | duckdb.Warning):
             return _from_duckdb(orig)
-        if isinstance(orig, ValueError | TypeError):
+        if isinstance(orig, ValueError | TypeError | LookupError):
             # raised while binding a parameter (a type's bind processor rejected a value)
             return ValidationError(f"A value could not be stored: {orig}")
     if isinstance(error, duckdb.Error | duckdb.Warning):

@@ -205,3 +205,16 @@ def test_default_extension_directories(tmp_path: Path, monkeypatch: pytest.Monke
     assert extensions.default_extension_directory(str(tmp_path / "a.duckdb")) == (
         tmp_path / ".padb" / "extensions"
     )
+
+
+def test_duckdb_no_longer_probes_for_an_absent_pandas_on_every_query() -> None:
+    import importlib.util
+    import sys
+
+    import project_architect_db.core.driver  # noqa: F401  (applies the marker on import)
+
+    if importlib.util.find_spec("pandas") is None or sys.modules.get("pandas") is None:
+        assert "pandas" in sys.modules
+        assert sys.modules["pandas"] is None
+        with pytest.raises(ImportError):
+            import pandas  # noqa: F401
