@@ -40,17 +40,30 @@ _TRUE = {"1", "true", "yes", "on"}
 _counter = itertools.count(1)
 
 
+class _PandasIsAbsent:
+    """A meta-path finder that answers "not installed" for pandas without searching sys.path."""
+
+    @staticmethod
+    def find_spec(name: str, path: object = None, target: object = None) -> None:
+        """Fail ``import pandas`` at once; defer every other name to the usual finders."""
+        if name == "pandas":
+            raise ModuleNotFoundError("No module named 'pandas'", name="pandas")
+
+
 def _stop_duckdb_probing_for_pandas() -> None:
-    """Remember that pandas is absent, so DuckDB stops trying to import it on every query.
+    """Make a failed ``import pandas`` cheap, since DuckDB tries it on every query.
 
     duckdb 1.5.5 imports pandas on each call that binds parameters (to recognise DataFrames).
-    When pandas is not installed, Python does not cache the failed import, and the two attempts
-    cost ~150 us each: measured, a parameterised point lookup went from ~650 to ~470 us. Marking
-    the module as absent (``sys.modules["pandas"] = None``) makes every ``import pandas`` fail at
-    once, exactly as it would have failed anyway. Nothing changes where pandas is installed.
+    When pandas is not installed, Python does not cache the failed import, and each attempt
+    searches sys.path again: measured, ``SELECT $1`` went from ~600 to ~250 us. A finder placed
+    first on ``sys.meta_path`` fails that import at once, exactly as it would have failed anyway
+    (``sys.modules["pandas"] = None`` would do too, but pyarrow's pandas shim then breaks).
+    Nothing changes where pandas is installed.
     """
-    if "pandas" not in sys.modules and importlib.util.find_spec("pandas") is None:
-        sys.modules["pandas"] = None  # type: ignore[assignment]
+    if "pandas" in sys.modules or _PandasIsAbsent in sys.meta_path:
+        return
+    if importlib.util.find_spec("pandas") is None:
+        sys.meta_path.insert(0, _PandasIsAbsent)
 
 
 _stop_duckdb_probing_for_pandas()

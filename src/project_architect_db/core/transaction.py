@@ -19,6 +19,7 @@ from sqlalchemy import Executable, Result
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from project_architect_db.core.engine import run_native
+from project_architect_db.core.locks import next_sequence
 from project_architect_db.exceptions import TransactionError
 from project_architect_db.exceptions._translate import translate, translating
 
@@ -41,15 +42,20 @@ class Transaction:
     """One unit of work: statements through :attr:`session`, native work through :meth:`run_native`.
 
     After a successful commit, callbacks registered with :meth:`after_commit` run (the change
-    feed uses this, so it never reports work that was rolled back).
+    feed uses this, so it never reports work that was rolled back). Transactions with such
+    callbacks commit one at a time under ``commit_lock``, so the callbacks run in commit order.
+    Callbacks registered with :meth:`on_end` run after commit *or* rollback (lock release).
     """
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, *, commit_lock: asyncio.Lock | None = None) -> None:
         self.session = session
         self.owner = asyncio.current_task()
         self.closed = False
         self._after_commit: list[Callable[[], Any]] = []
-        self._depth = 0
+        self._on_end: list[Callable[[], Any]] = []
+        self._commit_lock = commit_lock
+        #: Orders this transaction's start against commits (see ``core/locks.py``).
+        self.sequence = next_sequence()
 
     async def execute(self, statement: Executable, parameters: Any = None) -> Result[Any]:
         """Execute a SQLAlchemy statement in this unit of work, errors translated.
@@ -74,6 +80,19 @@ class Transaction:
         """Call ``callback()`` once this transaction has committed (never on rollback)."""
         self._after_commit.append(callback)
 
+    def snapshot_taken(self) -> bool:
+        """Whether a statement already ran, so DuckDB has fixed this transaction's snapshot."""
+        return self.session.in_transaction()
+
+    def on_end(self, callback: Callable[[], Any]) -> None:
+        """Call ``callback()`` when this transaction ends, committed or rolled back."""
+        self._on_end.append(callback)
+
+    def _finish(self) -> None:
+        callbacks, self._on_end = self._on_end, []
+        for callback in reversed(callbacks):
+            callback()
+
     def _check_open(self) -> None:
         if self.closed:
             raise TransactionError(
@@ -85,9 +104,21 @@ class Transaction:
         self._check_open()
         self.closed = True
         try:
-            await self.session.commit()
+            if self._after_commit and self._commit_lock is not None:
+                async with self._commit_lock:
+                    await self.session.commit()
+                    self._run_after_commit()
+            else:
+                await self.session.commit()
+                self._run_after_commit()
         finally:
-            await self.session.close()
+            self._after_commit.clear()
+            try:
+                await self.session.close()
+            finally:
+                self._finish()
+
+    def _run_after_commit(self) -> None:
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
             callback()
@@ -101,7 +132,10 @@ class Transaction:
         try:
             await self.session.rollback()
         finally:
-            await self.session.close()
+            try:
+                await self.session.close()
+            finally:
+                self._finish()
 
 
 async def _shielded(awaitable: Awaitable[None]) -> None:

@@ -211,10 +211,13 @@ def test_duckdb_no_longer_probes_for_an_absent_pandas_on_every_query() -> None:
     import importlib.util
     import sys
 
-    import project_architect_db.core.driver  # noqa: F401  (applies the marker on import)
+    from project_architect_db.core import driver
 
-    if importlib.util.find_spec("pandas") is None or sys.modules.get("pandas") is None:
-        assert "pandas" in sys.modules
-        assert sys.modules["pandas"] is None
-        with pytest.raises(ImportError):
-            import pandas  # noqa: F401
+    driver._stop_duckdb_probing_for_pandas()  # idempotent
+    if "pandas" in sys.modules:
+        assert driver._PandasIsAbsent not in sys.meta_path
+        return
+    assert sys.meta_path.count(driver._PandasIsAbsent) == 1
+    assert importlib.util.find_spec("json") is not None  # other imports are untouched
+    with pytest.raises(ModuleNotFoundError, match="pandas"):
+        import pandas  # noqa: F401
