@@ -1,0 +1,1 @@
+"""Query building blocks: filters, sorting and cursors, native compilation."""

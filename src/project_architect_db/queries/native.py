@@ -1,0 +1,30 @@
+"""Compile a SQLAlchemy statement once and run it natively on DuckDB (Arrow results, COPY)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ClauseElement
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.compiler import SQLCompiler
+
+__all__ = ["native_sql"]
+
+
+def native_sql(statement: ClauseElement, dialect: Dialect) -> tuple[str, list[Any]]:
+    """``(sql, parameters)`` for DuckDB's own ``execute``: ``$n`` placeholders, processed values.
+
+    Bind processors run exactly as SQLAlchemy would run them (aware datetimes become naive UTC,
+    enums their values), so the native path and the ORM path store and compare the same values.
+    """
+    compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+    assert isinstance(compiled, SQLCompiler)
+    params = compiled.construct_params()
+    processors: dict[str, Any] = dict(compiled._bind_processors)
+    names = compiled.positiontup or []
+    values = []
+    for name in names:
+        value = params[name]
+        processor = processors.get(name)
+        values.append(processor(value) if processor is not None and value is not None else value)
+    return str(compiled), values
