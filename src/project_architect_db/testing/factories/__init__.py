@@ -1,0 +1,82 @@
+"""Factories for tests, seeding and benchmarks: realistic, seeded, deterministic data.
+
+Two layers, both a pure function of a seed and a reference instant (no wall clock, no
+``uuid4``):
+
+* **Schema factories** (factory-boy + Faker) build validated ``*Create`` schemas one at a
+  time: ``ProjectCreateFactory.build()``, ``MessageCreateFactory.build_batch(10)``,
+  :func:`build_thread` for a whole conversation. Reset them with :func:`seed_factories`.
+* **The Arrow fast path** builds whole datasets column-wise: :func:`generate_dataset` returns a
+  :class:`Dataset` of one ``pyarrow.Table`` per table (2M messages in seconds), which
+  ``Dataset.load(duckdb_connection)`` or ``await load_dataset(db, dataset)`` inserts with one
+  ``INSERT ... SELECT`` per table.
+
+Examples:
+    >>> from project_architect_db.testing.factories import (
+    ...     ProjectCreateFactory, generate_dataset, seed_factories)
+    >>> seed_factories(1)
+    >>> ProjectCreateFactory.build().slug == ProjectCreateFactory.build().slug
+    False
+    >>> generate_dataset(1, projects=2).projects.num_rows
+    2
+"""
+
+from __future__ import annotations
+
+from project_architect_db.testing.factories.arrow import (
+    BENCHMARK_SIZES,
+    TABLE_NAMES,
+    Dataset,
+    DatasetSizes,
+    arrow_schema,
+    generate_dataset,
+    load_dataset,
+)
+from project_architect_db.testing.factories.ids import SeededUUID7, uuid7_array, uuid7_from
+from project_architect_db.testing.factories.schemas import (
+    AttachmentCreateFactory,
+    BuildCreateFactory,
+    ConversationCreateFactory,
+    DeploymentCreateFactory,
+    DocumentCreateFactory,
+    DocumentUpdateFactory,
+    DocumentVersionReadFactory,
+    MessageCreateFactory,
+    ProjectCreateFactory,
+    RepositoryCreateFactory,
+    SchemaFactory,
+    build_thread,
+)
+from project_architect_db.testing.factories.seeding import (
+    REFERENCE_NOW,
+    FactoryState,
+    seed_factories,
+)
+
+__all__ = [
+    "AttachmentCreateFactory",
+    "BENCHMARK_SIZES",
+    "BuildCreateFactory",
+    "ConversationCreateFactory",
+    "Dataset",
+    "DatasetSizes",
+    "DeploymentCreateFactory",
+    "DocumentCreateFactory",
+    "DocumentUpdateFactory",
+    "DocumentVersionReadFactory",
+    "FactoryState",
+    "MessageCreateFactory",
+    "ProjectCreateFactory",
+    "REFERENCE_NOW",
+    "RepositoryCreateFactory",
+    "SchemaFactory",
+    "SeededUUID7",
+    "TABLE_NAMES",
+    "arrow_schema",
+    "build_thread",
+    "generate_dataset",
+    "load_dataset",
+    "seed_factories",
+    "uuid7_array",
+    "uuid7_from",
+]
