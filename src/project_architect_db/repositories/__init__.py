@@ -1,0 +1,24 @@
+"""Async repositories: typed CRUD, integrity, bulk writes, pagination and streaming."""
+
+from project_architect_db.repositories.base import MAX_PAGE_SIZE, AsyncRepository
+from project_architect_db.repositories.changes import Change, ChangeHub, ChangeKind, Gap
+from project_architect_db.repositories.code_repositories import CodeRepositoryRepository
+from project_architect_db.repositories.conversations import ConversationRepository
+from project_architect_db.repositories.documents import DocumentRepository
+from project_architect_db.repositories.projects import ProjectRepository
+from project_architect_db.repositories.unit_of_work import Repositories, UnitOfWork
+
+__all__ = [
+    "MAX_PAGE_SIZE",
+    "AsyncRepository",
+    "Change",
+    "ChangeHub",
+    "ChangeKind",
+    "CodeRepositoryRepository",
+    "ConversationRepository",
+    "DocumentRepository",
+    "Gap",
+    "ProjectRepository",
+    "Repositories",
+    "UnitOfWork",
+]

@@ -1,0 +1,294 @@
+"""Bulk writes through Arrow, streaming reads and Arrow exports for ``AsyncRepository``."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar, Generic
+
+import pyarrow as pa
+from sqlalchemy import Table, select
+
+from project_architect_db._typing import ReadT
+from project_architect_db.exceptions import InvalidQueryError, ValidationError
+from project_architect_db.models.graph import PARENTS
+from project_architect_db.queries.filters import Filter
+from project_architect_db.queries.native import native_sql
+from project_architect_db.queries.sorting import parse_order
+from project_architect_db.repositories._arrow import (
+    build_table,
+    ids_of,
+    new_id_array,
+    new_ids,
+    repeat_array,
+)
+from project_architect_db.repositories._integrity import resolve_parents
+from project_architect_db.repositories.changes import ChangeKind
+from project_architect_db.schemas.common import CreateSchema
+
+if TYPE_CHECKING:
+    from project_architect_db.core.transaction import Transaction
+    from project_architect_db.models.base import Base
+    from project_architect_db.repositories._context import RepositoryContext
+
+__all__ = ["BulkOperations"]
+
+_BULK_CHUNK = 100_000
+_views = itertools.count(1)
+
+
+class _Created:
+    """What the change feed needs of a bulk-created row, without building Read records."""
+
+    __slots__ = ("id", "project_id", "version")
+
+    def __init__(self, id: uuid.UUID, project_id: Any, version: int | None) -> None:
+        self.id = id
+        self.project_id = project_id
+        self.version = version
+
+
+class BulkOperations(Generic[ReadT]):
+    """Mixin: ``bulk_create``, ``bulk_upsert``, ``stream`` and ``to_arrow``."""
+
+    model: ClassVar[type[Base]]
+    create_schema: ClassVar[type[CreateSchema]]
+    project_column: ClassVar[str | None]
+    _context: RepositoryContext
+    _table: Table
+    _attributes: dict[str, Any]
+    _versioned: bool
+
+    if TYPE_CHECKING:
+
+        def _read(self, row: Any) -> ReadT: ...
+        def _coerce(self, data: Any, schema: type[Any]) -> Any: ...
+        def _where(self, filters: Iterable[Filter], conditions: Mapping[str, Any]) -> list[Any]: ...
+        def _emit(
+            self,
+            tx: Transaction,
+            kind: ChangeKind,
+            rows: Sequence[Any] | Callable[[], Sequence[Any]],
+        ) -> None: ...
+        def _conflict_target(self, on: Sequence[str] | None) -> tuple[str, ...]: ...
+
+    # -- writes ------------------------------------------------------------------------------
+    def _records(self, data: Iterable[Any]) -> list[CreateSchema]:
+        if isinstance(data, Mapping | str | bytes) or not isinstance(data, Iterable):
+            raise ValidationError("bulk operations take a list of records.")
+        schema = self.create_schema
+        return [item if isinstance(item, schema) else self._coerce(item, schema) for item in data]
+
+    def _arrow_rows(
+        self, records: Sequence[CreateSchema], parents: dict[str, list[Any]]
+    ) -> tuple[pa.Table, list[uuid.UUID]]:
+        now = datetime.now(UTC).replace(tzinfo=None)
+        schema = self.create_schema  # computed fields (a document's content_hash) count too
+        fields = schema.model_fields.keys() | schema.model_computed_fields.keys()
+        ids: list[uuid.UUID] = []
+        halves: list[Any] = []
+
+        def make_ids(n: int) -> Any:
+            given = [getattr(record, "id", None) for record in records] if "id" in fields else []
+            if any(value is not None for value in given):
+                fresh = iter(new_ids(sum(value is None for value in given)))
+                ids.extend(value if value is not None else next(fresh) for value in given)
+                return ids
+            column, raw = new_id_array(n)
+            halves.append(raw)
+            return column
+
+        defaults: dict[str, Callable[[int], Any]] = {"id": make_ids}
+        for key, column in self._attributes.items():
+            if key in parents:
+                defaults[key] = _given(parents[key])
+            elif key in ("created_at", "updated_at") and key not in fields:
+                defaults[key] = _repeat(column, now)
+            elif key == "version":
+                defaults[key] = _repeat(column, 1)
+            elif key not in fields and key != "id":
+                default = column.default
+                defaults[key] = _repeat(
+                    column, default.arg if default is not None and default.is_scalar else None
+                )
+        columns = list(self._attributes.items())
+        table = build_table(columns, records, defaults=defaults)
+        if halves:
+            ids = ids_of(halves[0])
+        return table, ids
+
+    async def _insert_arrow(self, tx: Transaction, table: pa.Table, conflict: str = "") -> None:
+        name = f"padb_bulk_{next(_views)}"
+        target = self._table.name
+
+        def insert(duck: Any) -> None:
+            duck.register(name, table)
+            try:
+                duck.execute(f'INSERT INTO "{target}" BY NAME SELECT * FROM "{name}"{conflict}')
+            finally:
+                duck.unregister(name)
+
+        await tx.run_native(insert)
+
+    async def _resolve_bulk_parents(
+        self, tx: Transaction, records: Sequence[CreateSchema]
+    ) -> dict[str, list[Any]]:
+        """Parent checks for a batch; returns the denormalised columns' values per row."""
+        references = PARENTS.get(self.model, ())
+        if not references:
+            return {}
+        direct = [ref.column for ref in references if not ref.denormalised]
+        holders = [
+            {column: getattr(record, column, None) for column in direct} for record in records
+        ]
+        await resolve_parents(tx, self._context.locks, self.model, holders)
+        return {
+            ref.column: [holder.get(ref.column) for holder in holders]
+            for ref in references
+            if ref.denormalised
+        }
+
+    async def bulk_create(self, records: Iterable[Any]) -> list[uuid.UUID]:
+        """Insert many records in one statement (Arrow scan); return their ids in order.
+
+        Records are ``*Create`` instances (used as they are) or dicts (validated). Parents are
+        checked once per distinct id. All or nothing: one bad record inserts none.
+
+        Raises:
+            ValidationError: A record is invalid (nothing is written).
+            IntegrityError: A parent does not exist.
+            AlreadyExistsError: A unique field is taken (by a row or within the batch).
+        """
+        rows = self._records(records)
+        if not rows:
+            return []
+        async with self._context.transaction() as tx:
+            parents = await self._resolve_bulk_parents(tx, rows)
+            table, ids = self._arrow_rows(rows, parents)
+            await self._insert_arrow(tx, table)
+            self._emit_bulk(tx, table, ids)
+        return ids
+
+    def _emit_bulk(self, tx: Transaction, table: pa.Table, ids: list[uuid.UUID]) -> None:
+        project_column = self.project_column
+        version = 1 if self._versioned else None
+
+        def created() -> list[_Created]:
+            # Built only at publish time, and only when someone subscribes.
+            project_ids: list[Any]
+            if project_column and project_column in table.column_names:
+                project_ids = [
+                    None if value is None else uuid.UUID(bytes=value)
+                    for value in table.column(project_column).to_pylist()
+                ]
+            else:
+                project_ids = list(ids)
+            return [_Created(i, p, version) for i, p in zip(ids, project_ids, strict=True)]
+
+        self._emit(tx, ChangeKind.CREATED, created)
+
+    async def bulk_upsert(self, records: Iterable[Any], *, on: Sequence[str] | None = None) -> int:
+        """Insert or update many records by natural key in one statement; return the count.
+
+        Within the batch the last record for a key wins.
+        """
+        key = self._conflict_target(on)
+        rows = self._records(records)
+        if not rows:
+            return 0
+        attribute_of = {column.name: attr for attr, column in self._attributes.items()}
+        latest: dict[tuple[Any, ...], CreateSchema] = {}
+        for record in rows:
+            latest[tuple(getattr(record, attribute_of[name]) for name in key)] = record
+        unique_rows = list(latest.values())
+        keep = {"id", "created_at", "version", *key}
+        updates = [
+            f'"{column.name}" = excluded."{column.name}"'
+            for attr, column in self._attributes.items()
+            if column.name not in keep and attr in self.create_schema.model_fields
+        ]
+        if self._versioned:
+            updates.append(f'"version" = "{self._table.name}"."version" + 1')
+        if "updated_at" in self._table.c:
+            updates.append('"updated_at" = excluded."updated_at"')
+        target = ", ".join(f'"{name}"' for name in key)
+        conflict = f" ON CONFLICT ({target}) DO UPDATE SET {', '.join(updates)}"
+        async with self._context.transaction() as tx:
+            parents = await self._resolve_bulk_parents(tx, unique_rows)
+            table, _ids = self._arrow_rows(unique_rows, parents)
+            await self._insert_arrow(tx, table, conflict)
+        return len(unique_rows)
+
+    # -- reads -------------------------------------------------------------------------------
+    async def stream(
+        self,
+        *,
+        filters: Iterable[Filter] = (),
+        order_by: str | Sequence[str] | None = None,
+        batch_size: int = 1000,
+        **conditions: Any,
+    ) -> AsyncIterator[list[ReadT]]:
+        """Yield matching rows in batches of ``batch_size``, holding one batch in memory.
+
+        The rows are read from one snapshot (one transaction held open while iterating).
+        """
+        if not isinstance(batch_size, int) or not 1 <= batch_size <= 100_000:
+            raise InvalidQueryError("batch_size must be an integer from 1 to 100000.")
+        where = self._where(filters, conditions)
+        keys = parse_order(self.model, order_by)
+        statement = select(self._table).where(*where).order_by(*(key.order() for key in keys))
+        async with self._context.transaction() as tx:
+            result = await tx.session.stream(statement)
+            try:
+                async for partition in result.partitions(batch_size):
+                    yield [self._read(row) for row in partition]
+            finally:
+                await result.close()
+
+    async def to_arrow(
+        self,
+        *,
+        filters: Iterable[Filter] = (),
+        order_by: str | Sequence[str] | None = None,
+        limit: int | None = None,
+        **conditions: Any,
+    ) -> pa.Table:
+        """Matching rows as a pyarrow Table, straight from DuckDB (no Python row objects).
+
+        Timestamps come back as ``timestamp[us, tz=UTC]``; JSON columns as JSON text.
+        """
+        where = self._where(filters, conditions)
+        keys = parse_order(self.model, order_by)
+        statement = select(self._table).where(*where).order_by(*(key.order() for key in keys))
+        if limit is not None:
+            if not isinstance(limit, int) or limit < 0:
+                raise InvalidQueryError("limit must be a non-negative integer.")
+            statement = statement.limit(limit)
+        async with self._context.transaction() as tx:
+            dialect = (await tx.connection()).dialect
+            sql, params = native_sql(statement, dialect)
+            table: pa.Table = await tx.run_native(
+                lambda duck: duck.execute(sql, params).to_arrow_table()
+            )
+        return _utc_timestamps(table)
+
+
+def _given(values: list[Any]) -> Callable[[int], list[Any]]:
+    return lambda count: values
+
+
+def _repeat(column: Any, value: Any) -> Callable[[int], pa.Array]:
+    # one Arrow column made in C (pa.repeat / pa.nulls), not a Python list converted per value
+    return lambda count: repeat_array(column, value, count)
+
+
+def _utc_timestamps(table: pa.Table) -> pa.Table:
+    fields = [
+        pa.field(field.name, pa.timestamp("us", "UTC"))
+        if pa.types.is_timestamp(field.type) and field.type.tz is None
+        else field
+        for field in table.schema
+    ]
+    return table.cast(pa.schema(fields))

@@ -1,0 +1,252 @@
+"""Appending messages to a conversation: gap-free sequences, counters and attachments.
+
+**How a sequence is assigned.** Each append, in its unit of work:
+
+1. takes an in-process exclusive lock on the conversation's *writes* key
+   (:func:`writes_key`), held until the transaction commits or rolls back;
+2. runs ``UPDATE conversations SET message_count = message_count + n, last_message_at = ...
+   WHERE id = :id RETURNING *``: the new count is the last sequence of the batch, and the
+   conversation's ``project_id`` comes back in the same statement (no row: ``IntegrityError``);
+3. inserts the messages with sequences ``count - n + 1 .. count`` and their attachments.
+
+The lock makes concurrent appends wait for each other instead of failing, and because a fresh
+transaction sends its first statement only after the lock is granted, its snapshot already
+sees the previous append's commit: no retries, and it works inside a caller's unit of work,
+which a retry loop could not re-run. A rollback undoes the counter with the messages, so it
+never leaves a gap. Measured with 100 concurrent appends to one conversation (DuckDB 1.5.5,
+2 cores): lock + ``UPDATE ... RETURNING`` 0.57-0.74 s, no retries; ``UPDATE ... RETURNING``
+retried on write-write conflicts 2.0-2.4 s with ~450 retries; ``max(sequence) + 1`` retried on
+duplicate keys 7.6-9.0 s with ~1,170 retries. Only one process can write a DuckDB file, so the
+in-process lock covers every writer; the unique index ``(conversation_id, sequence)`` remains
+the database's guard, and a caller whose transaction read the conversation before another
+append committed gets DuckDB's write-write conflict as a retryable ``ConflictError``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+import pyarrow as pa
+from sqlalchemy import Table, func, insert, literal, update
+
+from project_architect_db.core.locks import IntegrityLocks
+from project_architect_db.core.transaction import Transaction
+from project_architect_db.exceptions import IntegrityError
+from project_architect_db.models import Attachment, Conversation, Message
+from project_architect_db.repositories._arrow import new_ids, to_arrow_value_column
+from project_architect_db.repositories.base import AsyncRepository
+from project_architect_db.repositories.changes import ChangeKind
+from project_architect_db.schemas import (
+    AttachmentCreate,
+    AttachmentRead,
+    AttachmentUpdate,
+    MessageCreate,
+    MessageRead,
+    MessageUpdate,
+)
+
+__all__ = ["AttachmentStore", "MessageStore", "append_messages", "writes_key"]
+
+
+class MessageStore(AsyncRepository[Message, MessageCreate, MessageUpdate, MessageRead]):
+    """Generic reads and change events for ``messages`` (writes go through the conversation)."""
+
+    model = Message
+    create_schema = MessageCreate
+    update_schema = MessageUpdate
+    read_schema = MessageRead
+
+
+class AttachmentStore(
+    AsyncRepository[Attachment, AttachmentCreate, AttachmentUpdate, AttachmentRead]
+):
+    """Generic reads and change events for ``attachments``."""
+
+    model = Attachment
+    create_schema = AttachmentCreate
+    update_schema = AttachmentUpdate
+    read_schema = AttachmentRead
+
+
+class _Created(NamedTuple):
+    """What the change feed needs of a row written in bulk."""
+
+    id: uuid.UUID
+    project_id: uuid.UUID
+
+
+def writes_key(conversation_id: uuid.UUID) -> tuple[str, uuid.UUID]:
+    """The lock key serialising writes to one conversation row (appends, updates)."""
+    return ("conversations.writes", conversation_id)
+
+
+async def lock_conversation(
+    tx: Transaction, locks: IntegrityLocks, conversation_id: uuid.UUID
+) -> None:
+    """Serialise this transaction's writes to the conversation and fence its deletion."""
+    await locks.exclusive(tx, writes_key(conversation_id))
+    await locks.shared(tx, conversation_id)
+    locks.check_not_deleted(tx, conversation_id, "conversation")
+
+
+async def append_messages(
+    tx: Transaction,
+    locks: IntegrityLocks,
+    messages: MessageStore,
+    attachments: AttachmentStore,
+    conversation_id: uuid.UUID,
+    records: Sequence[MessageCreate],
+    *,
+    bulk: bool,
+) -> tuple[Any, list[Any]]:
+    """Append ``records`` to the conversation; return its updated row and the message rows.
+
+    ``bulk=False`` inserts with ``INSERT ... RETURNING`` and returns the stored rows;
+    ``bulk=True`` inserts through one Arrow scan and returns ``(id, project_id)`` tuples.
+
+    Raises:
+        IntegrityError: The conversation (or its project) does not exist.
+    """
+    await lock_conversation(tx, locks, conversation_id)
+    now = datetime.now(UTC)
+    stamps = [record.created_at or now for record in records]
+    conversations: Table = Conversation.__table__  # type: ignore[assignment]
+    last = literal(max(stamps), conversations.c.last_message_at.type)
+    bump = (
+        update(conversations)
+        .where(conversations.c.id == conversation_id)
+        .values(
+            message_count=conversations.c.message_count + len(records),
+            last_message_at=func.greatest(
+                func.coalesce(conversations.c.last_message_at, last), last
+            ),
+            updated_at=now,
+        )
+        .returning(conversations)
+    )
+    conversation = (await tx.execute(bump)).one_or_none()
+    if conversation is None:
+        raise IntegrityError(
+            f"No conversation with id {conversation_id}: create the conversation first "
+            "(messages.conversation_id -> conversations.id)."
+        )
+    project_id: uuid.UUID = conversation.project_id
+    await locks.shared(tx, project_id)
+    locks.check_not_deleted(tx, project_id, "project")
+    first = conversation.message_count - len(records) + 1
+    ids = new_ids(len(records))
+    common = {"conversation_id": conversation_id, "project_id": project_id}
+    rows: list[Any]
+    if not bulk:
+        values = [
+            {
+                **_message_values(record),
+                **common,
+                "id": ids[index],
+                "sequence": first + index,
+                "created_at": stamps[index],
+            }
+            for index, record in enumerate(records)
+        ]
+        table = messages._table
+        rows = list(await tx.execute(insert(table).values(values).returning(table)))
+    else:
+        await messages._insert_arrow(
+            tx, _message_table(messages, records, ids, first, stamps, common)
+        )
+        rows = [_Created(row_id, project_id) for row_id in ids]
+    messages._emit(tx, ChangeKind.CREATED, rows)
+    await _insert_attachments(tx, attachments, records, ids, common, now, bulk=bulk)
+    return conversation, rows
+
+
+def _message_values(record: MessageCreate) -> dict[str, Any]:
+    return {
+        "role": record.role,
+        "content": record.content,
+        "type": record.type,
+        "token_count": record.token_count,
+        "metadata_": record.metadata_,
+    }
+
+
+def _message_table(
+    messages: MessageStore,
+    records: Sequence[MessageCreate],
+    ids: list[uuid.UUID],
+    first: int,
+    stamps: list[datetime],
+    common: dict[str, uuid.UUID],
+) -> pa.Table:
+    count = len(records)
+    columns: dict[str, Sequence[Any]] = {
+        "id": ids,
+        "sequence": range(first, first + count),
+        "created_at": stamps,
+        **{key: [value] * count for key, value in common.items()},
+    }
+    for key in ("role", "content", "type", "token_count", "metadata_"):
+        columns[key] = [getattr(record, key) for record in records]
+    return _arrow_table(messages, columns)
+
+
+def _arrow_table(store: AsyncRepository[Any, Any, Any, Any], columns: dict[str, Any]) -> pa.Table:
+    """One Arrow column per model attribute of ``store``, from ``columns[attribute]``."""
+    attributes = store._attributes
+    return pa.Table.from_arrays(
+        [to_arrow_value_column(column, list(columns[key])) for key, column in attributes.items()],
+        names=[column.name for column in attributes.values()],
+    )
+
+
+async def _insert_attachments(
+    tx: Transaction,
+    store: AttachmentStore,
+    records: Sequence[MessageCreate],
+    message_ids: list[uuid.UUID],
+    common: dict[str, uuid.UUID],
+    now: datetime,
+    *,
+    bulk: bool,
+) -> None:
+    pairs = [
+        (message_id, attachment)
+        for message_id, record in zip(message_ids, records, strict=True)
+        for attachment in record.attachments
+    ]
+    if not pairs:
+        return
+    ids = new_ids(len(pairs))
+    created = [_Created(row_id, common["project_id"]) for row_id in ids]
+    if not bulk:
+        values = [
+            {
+                "id": ids[index],
+                "message_id": message_id,
+                **common,
+                "url": attachment.url,
+                "file_type": attachment.file_type,
+                "size_bytes": attachment.size_bytes,
+                "metadata_": attachment.metadata_,
+                "created_at": now,
+            }
+            for index, (message_id, attachment) in enumerate(pairs)
+        ]
+        await tx.execute(insert(store._table).values(values))
+    else:
+        attachments = [attachment for _, attachment in pairs]
+        count = len(pairs)
+        columns: dict[str, Sequence[Any]] = {
+            "id": ids,
+            "message_id": [message_id for message_id, _ in pairs],
+            "created_at": [now] * count,
+            **{key: [value] * count for key, value in common.items()},
+        }
+        for key in ("url", "file_type", "size_bytes", "metadata_"):
+            columns[key] = [getattr(attachment, key) for attachment in attachments]
+        table = _arrow_table(store, columns)
+        await store._insert_arrow(tx, table)
+    store._emit(tx, ChangeKind.CREATED, created)
