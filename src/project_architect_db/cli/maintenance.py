@@ -1,0 +1,203 @@
+"""``init``, ``db-reset``, ``db-analyze`` and ``db-vacuum``: a database file's life cycle."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from project_architect_db.cli._common import (
+    DatabaseOption,
+    ExitCode,
+    JsonOption,
+    console,
+    fail,
+    print_json,
+    require_file,
+    run,
+)
+
+__all__ = ["analyze", "init", "register", "reset", "vacuum"]
+
+
+def _size(path: str) -> int:
+    return os.path.getsize(path) if os.path.exists(path) else 0
+
+
+def init(database: DatabaseOption = "architect.duckdb") -> None:
+    """Create the database file with the latest schema (does nothing when it is current).
+
+    Example: project-architect-db init --database architect.duckdb
+    """
+    from project_architect_db import Database
+
+    if database.startswith(":memory:"):
+        fail("init needs a file path; :memory: vanishes when the command ends", ExitCode.USAGE)
+
+    async def main() -> str | None:
+        from project_architect_db.migration import MigrationManager
+
+        async with Database.open(database) as db:
+            return await MigrationManager(db.engine).current()
+
+    existed = Path(database).exists()
+    revision = run(main)
+    verb = "checked" if existed else "created"
+    console().print(f"{verb} [bold]{database}[/] (schema revision [green]{revision}[/])")
+
+
+def reset(
+    database: DatabaseOption = "architect.duckdb",
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete every row and recreate the schema (asks first unless --yes).
+
+    Example: project-architect-db db-reset --database architect.duckdb --yes
+    """
+    require_file(database)
+    if not yes and not typer.confirm(f"Delete ALL data in {database}?", default=False):
+        console(stderr=True).print("aborted: nothing was changed")
+        raise typer.Exit(int(ExitCode.ERROR))
+
+    async def main() -> None:
+        from project_architect_db.cli._common import migration_engine
+        from project_architect_db.migration import MigrationManager
+
+        async with migration_engine(database) as engine:
+            manager = MigrationManager(engine)
+            await manager.downgrade("base")
+            await manager.upgrade("head")
+
+    run(main)
+    console().print(f"[bold]{database}[/] reset: empty tables at the latest schema")
+
+
+async def _analyze(database: str) -> dict[str, Any]:
+    from project_architect_db import Database
+
+    async with (
+        Database.open(database, read_only=True, load_fts=False) as db,
+        db.transaction() as tx,
+    ):
+
+        def collect(duck: Any) -> dict[str, Any]:
+            tables = duck.execute(
+                "SELECT table_name, estimated_size, column_count, index_count "
+                "FROM duckdb_tables() WHERE schema_name = 'main' ORDER BY table_name"
+            ).fetchall()
+            result: dict[str, Any] = {"tables": []}
+            for name, _estimate, columns, indexes in tables:
+                rows = duck.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+                storage = duck.execute(
+                    "SELECT column_name, count(*) AS segments, "
+                    "string_agg(DISTINCT compression, ',') AS compression "
+                    "FROM pragma_storage_info(?) GROUP BY column_name ORDER BY column_name",
+                    [name],
+                ).fetchall()
+                result["tables"].append(
+                    {
+                        "table": name,
+                        "rows": rows,
+                        "columns": columns,
+                        "indexes": indexes,
+                        "storage": [
+                            {"column": c, "segments": s, "compression": comp}
+                            for c, s, comp in storage
+                        ],
+                    }
+                )
+            result["indexes"] = [
+                {"index": i, "table": t, "unique": u}
+                for i, t, u in duck.execute(
+                    "SELECT index_name, table_name, is_unique FROM duckdb_indexes() "
+                    "ORDER BY table_name, index_name"
+                ).fetchall()
+            ]
+            (used, total, block, wal), *_ = duck.execute(
+                "SELECT used_blocks, total_blocks, block_size, wal_size FROM pragma_database_size()"
+            ).fetchall() or [(0, 0, 0, "0")]
+            result["blocks"] = {"used": used, "total": total, "block_size": block}
+            result["wal_reported"] = wal
+            return result
+
+        report = await tx.run_native(collect)
+    report["database"] = database
+    report["file_bytes"] = _size(database)
+    report["wal_bytes"] = _size(f"{database}.wal")
+    return report
+
+
+def analyze(database: DatabaseOption = "architect.duckdb", as_json: JsonOption = False) -> None:
+    """Tables, row counts, indexes, file and WAL size, storage per column.
+
+    Example: project-architect-db db-analyze --database architect.duckdb --json
+    """
+    require_file(database)
+    report = run(lambda: _analyze(database))
+    if as_json:
+        print_json(report)
+        return
+    from rich.table import Table
+
+    out = console()
+    out.print(
+        f"[bold]{database}[/]: {report['file_bytes']:,} bytes, WAL {report['wal_bytes']:,} bytes"
+    )
+    tables = Table("table", "rows", "columns", "indexes", "compression by column", title="Tables")
+    for item in report["tables"]:
+        compression = ", ".join(
+            f"{s['column']}={s['compression']}" for s in item["storage"][:6]
+        ) + (" ..." if len(item["storage"]) > 6 else "")
+        tables.add_row(
+            item["table"],
+            f"{item['rows']:,}",
+            str(item["columns"]),
+            str(item["indexes"]),
+            compression,
+        )
+    out.print(tables)
+    indexes = Table("index", "table", "unique", title="Indexes")
+    for index in report["indexes"]:
+        indexes.add_row(index["index"], index["table"], "yes" if index["unique"] else "")
+    out.print(indexes)
+
+
+def vacuum(database: DatabaseOption = "architect.duckdb", as_json: JsonOption = False) -> None:
+    """Checkpoint the WAL into the file and reclaim free space; report bytes before and after.
+
+    Example: project-architect-db db-vacuum --database architect.duckdb
+    """
+    require_file(database)
+    before = _size(database) + _size(f"{database}.wal")
+
+    async def main() -> None:
+        from sqlalchemy import text
+
+        from project_architect_db import Database
+
+        async with (
+            Database.open(database, load_fts=False) as db,
+            db.engine.connect() as connection,
+        ):
+            await connection.execute(text("VACUUM"))
+            await connection.execute(text("FORCE CHECKPOINT"))
+            await connection.commit()
+
+    run(main)
+    after = _size(database) + _size(f"{database}.wal")
+    if as_json:
+        print_json({"database": database, "bytes_before": before, "bytes_after": after})
+        return
+    console().print(
+        f"[bold]{database}[/]: {before:,} -> {after:,} bytes ({before - after:+,} reclaimed)"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Attach these commands to ``app``."""
+    app.command("init")(init)
+    app.command("db-reset")(reset)
+    app.command("db-analyze")(analyze)
+    app.command("db-vacuum")(vacuum)
