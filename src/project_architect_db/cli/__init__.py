@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from project_architect_db.cli import maintenance, migrate
+from project_architect_db.cli import demo, maintenance, migrate, seed
 
 __all__ = ["app", "main"]
 
@@ -22,6 +22,8 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 maintenance.register(app)
+app.command("seed")(seed.seed)
+app.command("demo")(demo.demo)
 app.add_typer(migrate.app, name="migrate")
 
 
