@@ -36,6 +36,7 @@ from project_architect_db.queries.sorting import (
 from project_architect_db.repositories._bulk import BulkOperations
 from project_architect_db.repositories._context import RepositoryContext
 from project_architect_db.repositories._integrity import cascade_delete, resolve_parents
+from project_architect_db.repositories._native_read import NativePointRead
 from project_architect_db.repositories.changes import Change, ChangeKind
 from project_architect_db.schemas.common import CreateSchema, Page, ReadSchema, UpdateSchema
 
@@ -88,6 +89,7 @@ class AsyncRepository(BulkOperations[ReadT], Generic[ModelT, CreateT, UpdateT, R
         self._select_by_id: Select[Any] = select(self._table).where(
             self._table.c.id == bindparam("row_id")
         )
+        self._native_get: NativePointRead | None = None
 
     # -- conversions -------------------------------------------------------------------------
     def _read(self, row: Any) -> ReadT:
@@ -174,8 +176,17 @@ class AsyncRepository(BulkOperations[ReadT], Generic[ModelT, CreateT, UpdateT, R
         """The row with ``id``, or ``None``."""
         row_id = _as_id(id)
         async with self._context.reading() as reader:
-            row = (await reader.execute(self._select_by_id, {"row_id": row_id})).one_or_none()
-        return None if row is None else self._read(row)
+            if isinstance(reader, Transaction):  # must see the transaction's own writes
+                row = (await reader.execute(self._select_by_id, {"row_id": row_id})).one_or_none()
+                return None if row is None else self._read(row)
+            # outside a transaction: compiled once, one worker hop (see _native_read.py)
+            native = self._native_get
+            if native is None:
+                native = self._native_get = NativePointRead(self._select_by_id, reader.dialect)
+            found = await reader.run_native(native.fetcher(row_id))
+        if found is None:
+            return None
+        return self.read_schema.model_validate(native.mapping(found))  # type: ignore[return-value]
 
     def _by_id(self) -> Select[Any]:
         return self._select_by_id
