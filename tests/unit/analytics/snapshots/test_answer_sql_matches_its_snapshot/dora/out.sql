@@ -1,0 +1,3 @@
+SELECT deployments.repository_id AS repository_id, count(*) AS deployments, CAST(count(*) AS DOUBLE PRECISION) / nullif(CAST(1 AS DOUBLE PRECISION) * $1, 0) AS deploys_per_day, median(epoch(deployments.finished_at) - epoch(deployments.commit_at)) FILTER (WHERE deployments.status = $2) AS median_lead_time_seconds, CAST(count(*) FILTER (WHERE deployments.caused_incident = true) AS DOUBLE PRECISION) / nullif(count(*), 0) AS change_failure_rate, median(epoch(deployments.restored_at) - epoch(deployments.finished_at)) FILTER (WHERE deployments.caused_incident = true) AS median_time_to_restore_seconds 
+FROM deployments 
+WHERE deployments.created_at >= $3 GROUP BY deployments.repository_id ORDER BY repository_id ASC

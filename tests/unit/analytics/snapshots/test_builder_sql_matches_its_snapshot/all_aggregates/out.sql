@@ -1,0 +1,2 @@
+SELECT messages.role AS role, count(*) AS count, count(DISTINCT messages.conversation_id) AS count_distinct_conversation_id, sum(messages.token_count) AS sum_token_count, avg(messages.token_count) AS avg_token_count, min(messages.token_count) AS min_token_count, max(messages.token_count) AS max_token_count, median(messages.token_count) AS median_token_count, quantile_cont(messages.token_count, 0.95) AS p95_token_count, quantile_cont(messages.token_count, 0.99) AS p99 
+FROM messages GROUP BY messages.role

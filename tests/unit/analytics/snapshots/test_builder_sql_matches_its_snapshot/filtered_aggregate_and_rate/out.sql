@@ -1,0 +1,2 @@
+SELECT builds.repository_id AS repository_id, count(*) FILTER (WHERE builds.status = $1) AS failures, CAST(count(*) FILTER (WHERE builds.status = $2 AND builds.status IN ($4, $5)) AS DOUBLE PRECISION) / nullif(count(*) FILTER (WHERE builds.status IN ($6, $7)), 0) AS success_rate, CAST(count(*) AS DOUBLE PRECISION) / nullif(CAST(1 AS DOUBLE PRECISION) * $3, 0) AS per_day 
+FROM builds GROUP BY builds.repository_id
