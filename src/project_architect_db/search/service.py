@@ -1,0 +1,360 @@
+"""``db.search``: BM25 full-text search over documents and messages, always fresh.
+
+Freshness (see docs/architecture.md, "Full-text search"): DuckDB's fts index is a snapshot. Each
+search scores the rows that are unchanged since the index was built through the index, and the
+rows added or changed since then (found by an anti-join on ``(id, version)``) with the same BM25
+formula, tokenizer, stemmer and stopwords, in the same transaction; deleted rows drop out by the
+join with the live table. When that delta grows past ``rebuild_threshold`` rows, the index is
+rebuilt in the background, in its own transaction, while searches and writes go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any
+
+from project_architect_db.core.transaction import Transaction
+from project_architect_db.exceptions import InvalidQueryError, ReadOnlyError, ValidationError
+from project_architect_db.exceptions._translate import translating
+from project_architect_db.search._snippet import candidate_words, make_snippet
+from project_architect_db.search._sql import IndexSpec
+from project_architect_db.search.models import DocumentHit, MessageHit
+
+__all__ = ["MAX_LIMIT", "MAX_QUERY_CHARS", "SearchService"]
+
+logger = logging.getLogger(__name__)
+
+MAX_QUERY_CHARS = 1000
+MAX_LIMIT = 1000
+
+DOCUMENTS = IndexSpec(
+    table="documents",
+    fields=("title", "content"),
+    version="version",
+    columns=("id", "project_id", "path", "title", "doc_type", "version"),
+    snippet_fields=("content", "title"),
+)
+MESSAGES = IndexSpec(
+    table="messages",
+    fields=("content",),
+    version=None,  # messages are append-only: an id never changes its text
+    columns=("id", "project_id", "conversation_id", "sequence", "role", "created_at"),
+    snippet_fields=("content",),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    rows: list[dict[str, Any]]
+    matched_words: frozenset[str]
+    delta: int
+    indexed: bool
+
+
+class SearchService:
+    """Full-text search over ``documents`` and ``messages`` (``db.search``).
+
+    Args:
+        begin: Opens a unit of work (``db.transaction``).
+        read_only: The file is read-only: the index is never built or rebuilt here.
+        rebuild_threshold: Rebuild an index in the background once this many rows changed
+            since its build (searches stay correct meanwhile; each changed row costs a
+            little more per search).
+        markers: What wraps a match in a snippet.
+        snippet_chars: About how long a snippet is.
+    """
+
+    def __init__(
+        self,
+        begin: Callable[[], AbstractAsyncContextManager[Transaction]],
+        *,
+        read_only: bool = False,
+        rebuild_threshold: int = 500,
+        markers: tuple[str, str] = ("**", "**"),
+        snippet_chars: int = 160,
+    ) -> None:
+        self._begin = begin
+        self._read_only = read_only
+        self.rebuild_threshold = rebuild_threshold
+        self.markers = markers
+        self.snippet_chars = snippet_chars
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._closed = False
+        #: Tables whose index has been seen: the library never drops one (a rebuild replaces
+        #: it in one transaction), so later searches skip the check.
+        self._indexed: set[str] = set()
+
+    # -- public API --------------------------------------------------------------------------
+    async def documents(
+        self,
+        query: str,
+        *,
+        project_id: uuid.UUID | str | None = None,
+        doc_type: str | None = None,
+        limit: int = 20,
+    ) -> list[DocumentHit]:
+        """Documents matching ``query`` (title and content), best BM25 score first.
+
+        An empty, whitespace-only or punctuation-only query returns ``[]``.
+
+        Raises:
+            InvalidQueryError: ``query`` is longer than 1000 characters, or ``limit`` is not
+                within 1..1000.
+        """
+        filters = {"project_id": _uuid(project_id), "doc_type": _text(doc_type, "doc_type")}
+        outcome = await self._search(DOCUMENTS, query, filters, limit)
+        if outcome is None:
+            return []
+        return [
+            DocumentHit(
+                **{k: row[k] for k in DOCUMENTS.columns if k != "doc_type"},
+                doc_type=str(row["doc_type"]),
+                score=row["score"],
+                snippet=self._snippet(row, ("content", "title"), outcome.matched_words),
+            )
+            for row in outcome.rows
+        ]
+
+    async def messages(
+        self,
+        query: str,
+        *,
+        project_id: uuid.UUID | str | None = None,
+        conversation_id: uuid.UUID | str | None = None,
+        role: str | None = None,
+        limit: int = 20,
+    ) -> list[MessageHit]:
+        """Messages matching ``query``, best BM25 score first.
+
+        An empty, whitespace-only or punctuation-only query returns ``[]``.
+
+        Raises:
+            InvalidQueryError: ``query`` is longer than 1000 characters, or ``limit`` is not
+                within 1..1000.
+        """
+        filters = {
+            "project_id": _uuid(project_id),
+            "conversation_id": _uuid(conversation_id),
+            "role": _text(role, "role"),
+        }
+        outcome = await self._search(MESSAGES, query, filters, limit)
+        if outcome is None:
+            return []
+        return [
+            MessageHit(
+                **{k: row[k] for k in MESSAGES.columns if k != "role"},
+                role=str(row["role"]),
+                score=row["score"],
+                snippet=self._snippet(row, ("content",), outcome.matched_words),
+            )
+            for row in outcome.rows
+        ]
+
+    async def rebuild(self, table: str | None = None) -> None:
+        """Rebuild the index of ``"documents"``, ``"messages"`` or both now (e.g. after a load).
+
+        Raises:
+            ReadOnlyError: The database is read-only.
+        """
+        if self._read_only:
+            raise ReadOnlyError("The database is read-only: its search index cannot be built.")
+        specs = [s for s in (DOCUMENTS, MESSAGES) if table in (None, s.table)]
+        if not specs:
+            raise InvalidQueryError(f"No search index named {table!r}.")
+        for spec in specs:
+            await self._build(spec)
+
+    async def close(self) -> None:
+        """Cancel background rebuilds (called by ``Database.close``)."""
+        self._closed = True
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await task  # a cancelled or failed rebuild is moot now
+        self._tasks.clear()
+
+    # -- freshness ---------------------------------------------------------------------------
+    def _lock(self, spec: IndexSpec) -> asyncio.Lock:
+        return self._locks.setdefault(spec.table, asyncio.Lock())
+
+    async def _build(self, spec: IndexSpec) -> None:
+        # A task of its own, so the build is its own transaction even when the caller is
+        # inside one (a transaction is joined only by its own task).
+        async def build() -> None:
+            async with self._begin() as tx:
+
+                def run(con: Any) -> None:
+                    for statement in spec.build():
+                        con.execute(statement)
+
+                await tx.run_native(run)
+
+        async with self._lock(spec):
+            with translating():
+                await asyncio.ensure_future(build())
+        self._indexed.add(spec.table)
+
+    async def _ensure_index(self, spec: IndexSpec) -> None:
+        if spec.table in self._indexed or self._read_only or await self._has_index(spec):
+            return
+        lock = self._lock(spec)
+        if lock.locked():  # another task is building it: wait, then use it
+            async with lock:
+                pass
+            if await self._has_index(spec):
+                return
+        await self._build(spec)
+
+    async def _has_index(self, spec: IndexSpec) -> bool:
+        def exists(con: Any) -> bool:
+            return bool(con.execute(spec.exists(), {"schema": spec.schema}).fetchone()[0])
+
+        async def check() -> bool:
+            async with self._begin() as tx:
+                return await tx.run_native(exists)
+
+        with translating():
+            found = await asyncio.ensure_future(check())
+        if found:
+            self._indexed.add(spec.table)
+        return found
+
+    def _maybe_rebuild(self, spec: IndexSpec, delta: int) -> None:
+        if self._read_only or self._closed or delta < self.rebuild_threshold:
+            return
+        running = self._tasks.get(spec.table)
+        if running is not None and not running.done():
+            return
+
+        async def rebuild() -> None:
+            try:
+                await self._build(spec)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the next search retries; searches stay correct meanwhile
+                logger.exception("Background rebuild of the %s search index failed", spec.table)
+
+        self._tasks[spec.table] = asyncio.get_running_loop().create_task(rebuild())
+
+    # -- searching ---------------------------------------------------------------------------
+    async def _search(
+        self, spec: IndexSpec, query: str, filters: Mapping[str, Any], limit: int
+    ) -> _Outcome | None:
+        if not isinstance(query, str):
+            raise InvalidQueryError("A search query must be a string.")
+        if len(query) > MAX_QUERY_CHARS:
+            raise InvalidQueryError(
+                f"A search query may have at most {MAX_QUERY_CHARS} characters (got {len(query)})."
+            )
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+            raise InvalidQueryError(f"limit must be an integer from 1 to {MAX_LIMIT}.")
+        if not query.strip():
+            return None
+        await self._ensure_index(spec)
+        active = {k: v for k, v in filters.items() if v is not None}
+        clauses = "".join(f" AND d.{column} = ${column}" for column in active)
+
+        def run(con: Any) -> _Outcome | None:
+            return _run(con, spec, query, active, clauses, limit)
+
+        async with self._begin() as tx:
+            with translating():
+                outcome = await tx.run_native(run)
+        if outcome is None:
+            return None
+        self._maybe_rebuild(spec, outcome.delta)
+        return outcome
+
+    def _snippet(
+        self, row: Mapping[str, Any], fields: tuple[str, ...], matched: frozenset[str]
+    ) -> str:
+        def is_match(word: str) -> bool:
+            return word in matched
+
+        texts = [str(row[f] or "") for f in fields]
+        for text in texts:
+            if candidate_words([text], matched, limit=1, exact=True):
+                return make_snippet(text, is_match, width=self.snippet_chars, markers=self.markers)
+        return make_snippet(texts[0], is_match, width=self.snippet_chars, markers=self.markers)
+
+
+def _run(
+    con: Any,
+    spec: IndexSpec,
+    query: str,
+    filters: Mapping[str, Any],
+    clauses: str,
+    limit: int,
+) -> _Outcome | None:
+    """One consistent snapshot: stems, delta, indexed hits, delta hits, rows, snippet words."""
+    indexed = bool(con.execute(spec.exists(), {"schema": spec.schema}).fetchone()[0])
+    stems = [r[0] for r in con.execute(spec.stems(indexed), {"q": query}).fetchall()]
+    if not stems:
+        return None  # nothing searchable: punctuation, digits only
+    hits: list[tuple[Any, float]] = []
+    if indexed:
+        delta = [r[0] for r in con.execute(spec.delta()).fetchall()]
+        hits = con.execute(
+            spec.indexed_hits(clauses), {"stems": stems, "k": limit, **filters}
+        ).fetchall()
+    else:
+        delta = [r[0] for r in con.execute(f"SELECT id FROM {spec.table}").fetchall()]
+    if delta:
+        prefixes = {
+            f"p{i}": s[: max(2, len(s) - 2)] if len(s) > 2 else s for i, s in enumerate(stems)
+        }
+        prefilter = " OR ".join(
+            f"contains(lower(strip_accents({spec.text})), ${name})" for name in prefixes
+        )
+        hits += con.execute(
+            spec.delta_hits(clauses, prefilter, indexed),
+            {"stems": stems, "ids": delta, "k": limit, **filters, **prefixes},
+        ).fetchall()
+    hits.sort(key=lambda hit: (-hit[1], str(hit[0])))
+    hits = hits[:limit]
+    if not hits:
+        return _Outcome([], frozenset(), len(delta), indexed)
+    scores = {hit[0]: float(hit[1]) for hit in hits}
+    cursor = con.execute(spec.fetch(), {"ids": list(scores)})
+    names = [d[0] for d in cursor.description]
+    by_id = {row[0]: dict(zip(names, row, strict=True)) for row in cursor.fetchall()}
+    rows = [by_id[i] | {"score": s} for i, s in scores.items() if i in by_id]
+    texts = [str(row.get(f) or "") for row in rows for f in spec.snippet_fields]
+    words = sorted(candidate_words(texts, stems))
+    matched: frozenset[str] = frozenset()
+    if words:
+        matched = frozenset(
+            r[0]
+            for r in con.execute(
+                "SELECT w FROM (SELECT unnest($words::VARCHAR[]) AS w) "
+                "WHERE stem(w, 'porter') IN (SELECT unnest($stems::VARCHAR[]))",
+                {"words": words, "stems": stems},
+            ).fetchall()
+        )
+    return _Outcome(rows, matched, len(delta), indexed)
+
+
+def _uuid(value: uuid.UUID | str | None) -> uuid.UUID | None:
+    if value is None or isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise ValidationError(f"{str(value)[:60]!r} is not a valid id (a UUID).") from None
+
+
+def _text(value: Any, name: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidQueryError(f"{name} must be a string.")
+    return str(value.value) if hasattr(value, "value") else value
