@@ -7,23 +7,95 @@ closes cleanly (checkpointing the write-ahead log). It is the only module that k
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Generator
+import os
+from collections.abc import AsyncIterator, Callable, Generator
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
+import duckdb
 import pydantic
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import Executable, Result, text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
+from project_architect_db.core._adapter import AsyncAdaptedConnection
 from project_architect_db.core.driver import AsyncDuckDBDialect
 from project_architect_db.core.engine import create_engine
 from project_architect_db.core.extensions import default_extension_directory, install_extension
+from project_architect_db.core.locks import IntegrityLocks
 from project_architect_db.core.settings import Settings
-from project_architect_db.core.transaction import Transaction, TransactionScope
-from project_architect_db.exceptions import ConfigurationError, ProjectArchitectDBError
+from project_architect_db.core.transaction import TransactionScope
+from project_architect_db.exceptions import (
+    ConfigurationError,
+    ProjectArchitectDBError,
+    StorageError,
+)
 from project_architect_db.exceptions._translate import translating
+from project_architect_db.migration import MigrationManager
+from project_architect_db.queries.analytics.answers import AnalyticsAnswers
+from project_architect_db.repositories._context import RepositoryContext
+from project_architect_db.repositories.changes import ChangeHub, Subscription
+from project_architect_db.repositories.code_repositories import CodeRepositoryRepository
+from project_architect_db.repositories.conversations import ConversationRepository
+from project_architect_db.repositories.documents import DocumentRepository
+from project_architect_db.repositories.projects import ProjectRepository
+from project_architect_db.repositories.unit_of_work import Repositories, UnitOfWork
+from project_architect_db.search import SearchService
 
 __all__ = ["Database"]
+
+T = TypeVar("T")
+
+
+def _missing_folder(database: str) -> str | None:
+    """The folder that should hold ``database`` when it does not exist, else ``None``."""
+    folder = os.path.dirname(os.path.abspath(os.path.expanduser(database)))
+    return None if os.path.isdir(folder) else folder
+
+
+class _Reader:
+    """Repository reads outside a transaction, errors translated.
+
+    SQLAlchemy statements run on an auto-commit connection checked out on first use; native
+    work (:meth:`run_native`) runs on a plain pooled DuckDB connection, with no isolation-level
+    switch: with no BEGIN pending, DuckDB auto-commits a lone statement anyway.
+    """
+
+    __slots__ = ("_autocommit", "_connection", "_engine")
+
+    def __init__(self, engine: AsyncEngine, autocommit: AsyncEngine) -> None:
+        self._engine = engine
+        self._autocommit = autocommit
+        self._connection: AsyncConnection | None = None
+
+    @property
+    def dialect(self) -> Dialect:
+        """The engine's dialect (to compile statements for :meth:`run_native`)."""
+        return self._engine.dialect
+
+    async def execute(self, statement: Executable, parameters: Any = None) -> Result[Any]:
+        with translating():
+            connection = self._connection
+            if connection is None:
+                connection = self._connection = await self._autocommit.connect()
+            return await connection.execute(statement, parameters)
+
+    async def run_native(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """Run ``fn(duckdb_connection)`` in one worker hop on a pooled connection."""
+        with translating():
+            raw = await self._engine.raw_connection()
+            try:
+                adapted: Any = raw.dbapi_connection
+                assert isinstance(adapted, AsyncAdaptedConnection)
+                return await adapted.run(fn)
+            finally:
+                raw.close()
+
+    async def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await connection.close()
 
 
 class Database:
@@ -45,6 +117,15 @@ class Database:
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
         self._closed = False
+        self.locks = IntegrityLocks()
+        self.change_hub = ChangeHub()
+        self._commit_lock: asyncio.Lock | None = None
+        self._autocommit_engine: AsyncEngine | None = None
+        self._context = RepositoryContext(
+            self.transaction, self.locks, self.change_hub, read=self._autocommit_reader
+        )
+        self._repositories = Repositories(self._context)
+        self._search = SearchService(self.transaction, read_only=settings.read_only)
 
     # -- opening and closing ---------------------------------------------------------------
     @classmethod
@@ -116,6 +197,13 @@ class Database:
         if self._engine is not None:
             return
         settings = self.settings
+        if not settings.in_memory:
+            folder = await asyncio.to_thread(_missing_folder, settings.database)
+            if folder is not None:
+                raise StorageError(
+                    f"Cannot create or open {settings.database}: the folder {folder} does not "
+                    "exist (or is not a folder). Create it first, or choose another path."
+                )
         init_sql: list[str] = []
         config: dict[str, Any] = {"autoinstall_known_extensions": False}
         if settings.load_fts:
@@ -131,6 +219,7 @@ class Database:
                 # The first connection surfaces a locked, missing or corrupt file right here.
                 async with engine.connect() as connection:
                     await connection.execute(text("SELECT 1"))
+            await MigrationManager(engine).ensure_schema(upgrade=settings.upgrade)
         except BaseException:
             await self._dispose(engine)
             raise
@@ -139,7 +228,9 @@ class Database:
 
     async def close(self) -> None:
         """Checkpoint the write-ahead log into the file and release it."""
+        await self._search.close()
         engine, self._engine = self._engine, None
+        self._autocommit_engine = None
         self._closed = True
         if engine is None:
             return
@@ -176,15 +267,85 @@ class Database:
         assert self._sessions is not None
         return self._sessions()
 
-    def transaction(self) -> TransactionScope[Transaction]:
+    def transaction(self) -> TransactionScope[UnitOfWork]:
         """One unit of work: commits when the block succeeds, rolls back when it raises.
 
-        Nested use in the same task joins the outer transaction (DuckDB has no SAVEPOINT).
+        The yielded object exposes every repository (``tx.projects``, ``tx.conversations``,
+        ``tx.documents``, ``tx.repositories``) on this one transaction. Nested use in the same
+        task joins the outer transaction (DuckDB has no SAVEPOINT).
         """
         return TransactionScope(self._new_transaction)
 
-    def _new_transaction(self) -> Transaction:
-        return Transaction(self.session())
+    def _new_transaction(self) -> UnitOfWork:
+        if self._commit_lock is None:
+            self._commit_lock = asyncio.Lock()
+        return UnitOfWork(self.session(), self._context, commit_lock=self._commit_lock)
+
+    @asynccontextmanager
+    async def _autocommit_reader(self) -> AsyncIterator[_Reader]:
+        """Where single-statement reads outside a transaction run (see :class:`_Reader`)."""
+        engine = self.engine
+        autocommit = self._autocommit_engine
+        if autocommit is None:
+            autocommit = self._autocommit_engine = engine.execution_options(
+                isolation_level="AUTOCOMMIT"
+            )
+        reader = _Reader(engine, autocommit)
+        with translating():
+            try:
+                yield reader
+            finally:
+                await reader.close()
+
+    # -- repositories (each call is its own transaction, or joins the caller's) -------------
+    @property
+    def projects(self) -> ProjectRepository:
+        """Projects; each call commits on its own unless inside ``db.transaction()``."""
+        return self._repositories.projects
+
+    @property
+    def conversations(self) -> ConversationRepository:
+        """Conversations, messages and attachments."""
+        return self._repositories.conversations
+
+    @property
+    def documents(self) -> DocumentRepository:
+        """Documents and their version history."""
+        return self._repositories.documents
+
+    @property
+    def repositories(self) -> CodeRepositoryRepository:
+        """Code repositories, builds and deployments."""
+        return self._repositories.repositories
+
+    @property
+    def analytics(self) -> AnalyticsAnswers:
+        """Analytics: ``db.analytics.query(Model)`` (the builder) and the prebuilt answers."""
+        return AnalyticsAnswers(self.transaction, lambda: self.engine)
+
+    @property
+    def search(self) -> SearchService:
+        """Full-text search (BM25): ``await db.search.documents("websocket auth")``."""
+        return self._search
+
+    def changes(
+        self,
+        *,
+        aggregates: list[str] | str | None = None,
+        project_id: Any = None,
+        max_queue: int = 10_000,
+    ) -> Subscription:
+        """Committed changes, live, in commit order: ``async for change in db.changes():``.
+
+        Args:
+            aggregates: Only these tables (``"projects"``, ``"messages"``, ...).
+            project_id: Only changes of this project.
+            max_queue: Buffer per subscriber; when it overflows, the backlog is replaced by one
+                ``Gap`` event (reload, then keep reading) and writers never wait.
+        """
+        return self.change_hub.subscribe(
+            aggregates=aggregates, project_id=project_id, max_queue=max_queue
+        )
 
     async def checkpoint(self) -> None:
         """Write the write-ahead log into the database file now."""

@@ -8,6 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 import project_architect_db as padb
 from project_architect_db.core.transaction import TransactionScope
+from project_architect_db.repositories import UnitOfWork
+from project_architect_db.schemas import ConversationRead, Page, ProjectRead
 
 
 async def check_database() -> None:
@@ -17,9 +19,14 @@ async def check_database() -> None:
         assert_type(opened, padb.Database)
         assert_type(opened.engine, AsyncEngine)
         assert_type(opened.session(), AsyncSession)
-        assert_type(opened.transaction(), TransactionScope[padb.Transaction])
+        assert_type(opened.transaction(), TransactionScope[UnitOfWork])
         async with opened.transaction() as tx:
-            assert_type(tx, padb.Transaction)
+            assert_type(tx, UnitOfWork)
+            project = await tx.projects.create({"name": "Atlas"})
+            assert_type(project, ProjectRead)
+            assert_type(await tx.projects.list(), Page[ProjectRead])
+            assert_type(await tx.projects.get_or_none(project.id), ProjectRead | None)
+        assert_type(await opened.conversations.get(project.id), ConversationRead)
     assert_type(await padb.Database.open(":memory:"), padb.Database)
 
 
