@@ -205,3 +205,47 @@ def test_every_command_runs_as_a_real_subprocess(tmp_path: Path, command: list[s
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_seed_is_deterministic_and_reports_throughput(tmp_path: Path) -> None:
+    counts = []
+    for name in ("a", "b"):
+        path = str(tmp_path / f"{name}.duckdb")
+        assert _invoke("init", "--database", path).exit_code == 0  # type: ignore[attr-defined]
+        result = _invoke("seed", "--database", path, "--preset", "tiny", "--seed", "3", "--json")
+        assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+        summary = json.loads(result.stdout)  # type: ignore[attr-defined]
+        assert summary["rows_per_second"] > 0
+        with duckdb.connect(path, read_only=True) as duck:
+            counts.append(duck.execute("SELECT count(*), min(name) FROM projects").fetchone())
+        assert counts[-1][0] == summary["rows"]["projects"]
+    assert counts[0] == counts[1]
+
+
+def test_seed_unhappy_paths(tmp_path: Path, database: str) -> None:
+    missing = _invoke("seed", "--database", str(tmp_path / "none.duckdb"))
+    assert missing.exit_code == ExitCode.MISSING_FILE  # type: ignore[attr-defined]
+    bad_preset = _invoke("seed", "--database", database, "--preset", "galactic")
+    assert bad_preset.exit_code == ExitCode.USAGE  # type: ignore[attr-defined]
+    bad_seed = _invoke("seed", "--database", database, "--seed", "-1")
+    assert bad_seed.exit_code == ExitCode.USAGE  # type: ignore[attr-defined]
+
+
+@pytest.mark.subprocess
+def test_demo_prints_analytics_and_search_from_a_fresh_database(tmp_path: Path) -> None:
+    path = tmp_path / "demo.duckdb"
+    done = subprocess.run(
+        [sys.executable, "-m", "project_architect_db", "demo", "--preset", "tiny", "-d", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    for heading in ("Project portfolio", "CI/CD health", "full-text search", "rows/s"):
+        assert heading in done.stdout
+    assert path.exists()
+
+
+def test_demo_refuses_a_path_in_a_missing_folder(tmp_path: Path) -> None:
+    result = _invoke("demo", "--preset", "tiny", "-d", str(tmp_path / "no" / "such" / "x.duckdb"))
+    assert result.exit_code == ExitCode.STORAGE  # type: ignore[attr-defined]
