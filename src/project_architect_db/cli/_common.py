@@ -73,8 +73,10 @@ def console(stderr: bool = False) -> Any:
 
 
 def fail(message: str, code: ExitCode = ExitCode.ERROR) -> NoReturn:
-    """Print ``message`` to stderr and exit with ``code``."""
-    console(stderr=True).print(f"[bold red]error:[/] {message}")
+    """Print ``message`` (plain text, never Rich markup) to stderr and exit with ``code``."""
+    from rich.markup import escape
+
+    console(stderr=True).print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(int(code))
 
 

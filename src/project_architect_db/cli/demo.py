@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from project_architect_db.cli._common import console, run
+from project_architect_db.cli._common import ExitCode, console, fail, run
 from project_architect_db.cli.seed import Preset, _sizes, seed_database
 
 __all__ = ["demo"]
@@ -62,6 +62,9 @@ def demo(
     ] = None,
     preset: Annotated[Preset, typer.Option(help="How much data to seed.")] = Preset.SMALL,
     seed_value: Annotated[int, typer.Option("--seed", help="Same seed, same data.", min=0)] = 42,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace the file at --database if it exists.")
+    ] = False,
 ) -> None:
     """Create, migrate and seed a database, then show analytics and search results.
 
@@ -74,7 +77,14 @@ def demo(
     if database is None:
         database = Path(tempfile.mkdtemp(prefix="padb-demo-")) / "demo.duckdb"
     elif database.exists():
+        if not overwrite:
+            fail(
+                f"{database} already exists: the demo builds a new database, so pass "
+                "--overwrite to replace it or choose another path",
+                ExitCode.USAGE,
+            )
         database.unlink()
+        Path(f"{database}.wal").unlink(missing_ok=True)
 
     async def main() -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn

@@ -249,3 +249,23 @@ def test_demo_prints_analytics_and_search_from_a_fresh_database(tmp_path: Path) 
 def test_demo_refuses_a_path_in_a_missing_folder(tmp_path: Path) -> None:
     result = _invoke("demo", "--preset", "tiny", "-d", str(tmp_path / "no" / "such" / "x.duckdb"))
     assert result.exit_code == ExitCode.STORAGE  # type: ignore[attr-defined]
+
+
+def test_demo_refuses_to_replace_an_existing_file_without_overwrite(database: str) -> None:
+    before = Path(database).read_bytes()
+    result = _invoke("demo", "--preset", "tiny", "-d", database)
+    assert result.exit_code == ExitCode.USAGE  # type: ignore[attr-defined]
+    assert "--overwrite" in result.output  # type: ignore[attr-defined]
+    assert Path(database).read_bytes() == before
+
+
+def test_demo_overwrite_replaces_an_existing_file(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    path.write_text("not a database, about to be replaced")
+    result = _invoke("demo", "--preset", "tiny", "-d", str(path), "--overwrite")
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    assert "Project portfolio" in result.output  # type: ignore[attr-defined]
+    with duckdb.connect(str(path), read_only=True) as con:
+        row = con.execute("SELECT count(*) FROM projects").fetchone()
+    assert row is not None
+    assert row[0] > 0
