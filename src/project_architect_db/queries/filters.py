@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Double, and_, false, func, literal, or_, try_cast
 from sqlalchemy.orm import InstrumentedAttribute
-from sqlalchemy.sql.sqltypes import ARRAY, JSON
+from sqlalchemy.sql.sqltypes import ARRAY, JSON, String
 
 from project_architect_db.exceptions import InvalidQueryError
 
@@ -196,7 +196,10 @@ class IsNull(Filter):
 
 @dataclass(frozen=True, slots=True)
 class Contains(Filter):
-    """Substring search in a text field (case-insensitive unless ``case_sensitive``)."""
+    """Substring search in a text field (case-insensitive unless ``case_sensitive``).
+
+    On a list field (``tags``, ``tech_stack``) it means "the list holds ``text``", as ``__has``.
+    """
 
     field: str
     text: str
@@ -207,6 +210,12 @@ class Contains(Filter):
         column = column_of(model, self.field)
         if not isinstance(self.text, str):
             raise InvalidQueryError(f"{self.field}__contains takes a string.")
+        if _is_list(column):
+            return ListContains(self.field, self.text).clause(model)
+        if not isinstance(column.type, String):
+            raise InvalidQueryError(
+                f"{self.field} is not a text field: __contains searches text (or list) fields."
+            )
         if self.case_sensitive:
             return func.contains(column, literal(self.text)).is_(True)
         return func.contains(func.lower(column), func.lower(literal(self.text))).is_(True)

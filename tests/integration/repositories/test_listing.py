@@ -48,6 +48,9 @@ async def test_keyword_filters_cover_every_operator(db: Database) -> None:
     assert len((await db.projects.list(description__isnull=True)).items) == 5
     assert len((await db.projects.list(description=None)).items) == 5
     assert len((await db.projects.list(tags__has="api")).items) == 10
+    # on a list field, __contains means membership, like __has
+    assert len((await db.projects.list(tags__contains="api")).items) == 10
+    assert len((await db.projects.list(tags__contains="ap")).items) == 0
     assert names(await db.projects.list(name__contains="PROJECT 1")) == [
         f"Project 1{i}" for i in range(10)
     ]
@@ -91,6 +94,8 @@ async def test_filter_objects_compose(db: Database) -> None:
         ({"architecture": {}}, "holds JSON"),
         ({"status__has": "x"}, "not a list field"),
         ({"name__contains": 5}, "takes a string"),
+        ({"version__contains": "1"}, "not a text field"),
+        ({"created_at__contains": "2024"}, "not a text field"),
         ({"description__isnull": "yes"}, "True or False"),
         ({"architecture__a_b__c-d": 1}, "JSON keys"),
         ({"architecture__x": [1]}, "compares with"),
