@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
+
+from project_architect_db.schemas.common import UtcDatetime
 
 __all__ = ["DocumentHit", "MessageHit"]
 
@@ -36,4 +37,5 @@ class MessageHit(_Hit):
     conversation_id: uuid.UUID
     sequence: int
     role: str
-    created_at: datetime
+    #: When the message was written (timezone-aware, UTC, like every ``*Read`` record).
+    created_at: UtcDatetime

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 from project_architect_db.core.transaction import Transaction
@@ -149,7 +150,9 @@ class SearchService:
             return []
         return [
             MessageHit(
-                **{k: row[k] for k in MESSAGES.columns if k != "role"},
+                **{k: row[k] for k in MESSAGES.columns if k not in ("role", "created_at")},
+                # stored as a naive UTC TIMESTAMP (fast bucketing); handed out aware, as in *Read
+                created_at=row["created_at"].replace(tzinfo=UTC),
                 role=str(row["role"]),
                 score=row["score"],
                 snippet=self._snippet(row, ("content",), outcome.matched_words),

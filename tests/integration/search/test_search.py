@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -97,6 +98,11 @@ async def test_messages_filters_and_roles(db: Database) -> None:
     hits = await db.search.messages("shard")
     assert len(hits) == 3
     assert all(isinstance(h, MessageHit) for h in hits)
+    # the same instant as the message's *Read record, timezone-aware like it
+    stored = {m.id: m.created_at for m in (await db.conversations.messages(conv.id)).items}
+    for hit in hits:
+        assert hit.created_at.utcoffset() == timedelta(0)
+        assert hit.id not in stored or stored[hit.id] == hit.created_at
     assert {h.role for h in await db.search.messages("shard", role="assistant")} == {"assistant"}
     only = await db.search.messages("shard", conversation_id=conv.id)
     assert {h.conversation_id for h in only} == {conv.id}
