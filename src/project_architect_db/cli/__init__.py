@@ -4,13 +4,15 @@ Examples:
     project-architect-db init --database architect.duckdb
     project-architect-db migrate current --database architect.duckdb
     project-architect-db db-analyze --json
+    project-architect-db benchmark --chart bench.png
+    project-architect-db test-parallel
 """
 
 from __future__ import annotations
 
 import typer
 
-from project_architect_db.cli import demo, maintenance, migrate, seed
+from project_architect_db.cli import bench, demo, maintenance, migrate, seed, selftest
 
 __all__ = ["app", "main"]
 
@@ -24,6 +26,8 @@ app = typer.Typer(
 maintenance.register(app)
 app.command("seed")(seed.seed)
 app.command("demo")(demo.demo)
+app.command("benchmark")(bench.benchmark)
+selftest.register(app)
 app.add_typer(migrate.app, name="migrate")
 
 

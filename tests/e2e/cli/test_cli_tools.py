@@ -1,0 +1,116 @@
+"""``benchmark``, ``test`` and ``test-parallel``: real runs, happy and unhappy paths."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from project_architect_db.cli import app
+from project_architect_db.cli._common import ExitCode
+
+runner = CliRunner()
+
+
+def test_benchmark_prints_ratios_and_writes_json_and_a_png_chart(tmp_path: Path) -> None:
+    figures, chart = tmp_path / "out" / "bench.json", tmp_path / "bench.png"
+    result = runner.invoke(
+        app,
+        [
+            "benchmark",
+            "--projects", "300",
+            "--rounds", "2",
+            "--case", "get",
+            "--case", "analytics",
+            "--json", str(figures),
+            "--chart", str(chart),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "raw DuckDB" in result.output
+    data = json.loads(figures.read_text())
+    assert [case["key"] for case in data["cases"]] == ["get", "analytics"]
+    for case in data["cases"]:
+        assert case["library_ms"] > 0
+        assert case["raw_ms"] > 0
+        assert case["ratio"] == pytest.approx(case["library_ms"] / case["raw_ms"], rel=1e-3)
+        assert case["rounds"] == 2
+    assert data["projects"] == 300
+    assert chart.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_benchmark_rejects_an_unknown_case(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["benchmark", "--case", "nope", "--json", str(tmp_path / "x")])
+    assert result.exit_code == ExitCode.USAGE
+    assert "choose from get, list, update, bulk_create, analytics" in result.output
+    assert not (tmp_path / "x").exists()
+
+
+def test_benchmark_refuses_an_existing_database_file(tmp_path: Path) -> None:
+    existing = tmp_path / "mine.duckdb"
+    existing.write_bytes(b"precious")
+    result = runner.invoke(app, ["benchmark", "--database", str(existing)])
+    assert result.exit_code == ExitCode.USAGE
+    assert "new path" in result.output
+    assert existing.read_bytes() == b"precious"
+
+
+def test_benchmark_rejects_too_few_projects() -> None:
+    result = runner.invoke(app, ["benchmark", "--projects", "10"])
+    assert result.exit_code == ExitCode.USAGE
+
+
+def test_benchmark_strict_fails_when_a_promise_is_missed(tmp_path: Path) -> None:
+    # bulk_create promises < 50 ms for 10k rows; with one round on a tiny database, a miss is
+    # possible but not certain, so the test checks that --strict follows the verdicts.
+    figures = tmp_path / "strict.json"
+    result = runner.invoke(
+        app,
+        ["benchmark", "--projects", "200", "--rounds", "1", "--case", "get", "--strict",
+         "--json", str(figures), "--no-chart"],
+    )  # fmt: skip
+    verdicts = [case["met"] for case in json.loads(figures.read_text())["cases"]]
+    expected = ExitCode.ERROR if False in verdicts else ExitCode.OK
+    assert result.exit_code == expected, result.output
+
+
+def _cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "project_architect_db", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.mark.subprocess
+def test_self_check_suite_passes_on_this_installation() -> None:
+    done = _cli("test", "-k", "memory or crud")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "self-check passed" in done.stdout
+    assert " passed" in done.stdout
+
+
+@pytest.mark.subprocess
+def test_self_check_suite_runs_in_parallel() -> None:
+    done = _cli("test-parallel", "--workers", "2", "-k", "search or conflict")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 workers" in done.stdout
+    assert "self-check passed" in done.stdout
+
+
+@pytest.mark.subprocess
+def test_self_check_reports_pytest_failure_with_an_error_exit_code() -> None:
+    done = _cli("test", "-k", "no_test_is_called_like_this")
+    assert done.returncode == ExitCode.ERROR
+    assert "pytest exit code 5" in done.stderr
+
+
+def test_test_parallel_rejects_a_bad_worker_count() -> None:
+    result = runner.invoke(app, ["test-parallel", "--workers", "0"])
+    assert result.exit_code == ExitCode.USAGE
+    assert "positive number" in result.output
