@@ -22,8 +22,8 @@ echo "== installing project-architect-db[dev]"
 "$py" -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 
 echo "== ruff"
-"$py" -m ruff check src tests benchmarks examples
-"$py" -m ruff format --check src tests benchmarks examples
+"$py" -m ruff check src tests benchmarks examples scripts
+"$py" -m ruff format --check src tests benchmarks examples scripts
 echo "== mypy --strict"
 "$py" -m mypy
 echo "== pytest"

@@ -40,3 +40,13 @@ async def file_database(tmp_path: Path, extension_directory: Path) -> AsyncItera
         tmp_path / "test.duckdb", extension_directory=extension_directory
     ) as db:
         yield db
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect ``@pytest.mark.slow`` tests unless the run selects markers itself (``-m slow``)."""
+    if config.getoption("markexpr"):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow") is not None]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if item.get_closest_marker("slow") is None]
