@@ -114,3 +114,18 @@ def test_test_parallel_rejects_a_bad_worker_count() -> None:
     result = runner.invoke(app, ["test-parallel", "--workers", "0"])
     assert result.exit_code == ExitCode.USAGE
     assert "positive number" in result.output
+
+
+def _command_names() -> list[str]:
+    import typer.main
+
+    group = typer.main.get_command(app)
+    return sorted(group.commands)  # type: ignore[attr-defined]
+
+
+def test_every_command_is_documented_in_docs_cli() -> None:
+    page = (Path(__file__).resolve().parents[3] / "docs" / "cli.md").read_text()
+    names = _command_names()
+    assert {"benchmark", "demo", "migrate", "test", "test-parallel"} <= set(names)
+    undocumented = [name for name in names if f"`{name}`" not in page]
+    assert undocumented == []
