@@ -32,5 +32,13 @@ app.add_typer(migrate.app, name="migrate")
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point; Ctrl-C anywhere exits with code 130 and one line."""
+    import sys
+
+    from project_architect_db.cli._common import INTERRUPTED_MESSAGE, ExitCode
+
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.stderr.write(INTERRUPTED_MESSAGE + "\n")
+        sys.exit(int(ExitCode.INTERRUPTED))

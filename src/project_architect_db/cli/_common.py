@@ -26,6 +26,7 @@ from project_architect_db.exceptions import (
 __all__ = [
     "DatabaseOption",
     "ExitCode",
+    "INTERRUPTED_MESSAGE",
     "JsonOption",
     "console",
     "fail",
@@ -94,16 +95,24 @@ def _code_for(error: ProjectArchitectDBError) -> ExitCode:
     return ExitCode.ERROR
 
 
+INTERRUPTED_MESSAGE = (
+    "interrupted: work that had not committed was rolled back; the database file is intact"
+)
+
+
 def run(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run an async command on uvloop; library errors and Ctrl-C become clean exits."""
     from project_architect_db._runner import run as run_loop
 
+    coroutine = main()
     try:
-        return run_loop(main())
+        return run_loop(coroutine)
     except ProjectArchitectDBError as error:
         fail(str(error), _code_for(error))
     except KeyboardInterrupt:
-        console(stderr=True).print("[yellow]interrupted[/]: nothing half-written was committed")
+        coroutine.close()  # never started if the signal came first: no "never awaited" warning
+        # plain write: importing Rich while handling Ctrl-C could be interrupted again
+        sys.stderr.write(INTERRUPTED_MESSAGE + "\n")
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
 
 

@@ -129,3 +129,56 @@ def test_every_command_is_documented_in_docs_cli() -> None:
     assert {"benchmark", "demo", "migrate", "test", "test-parallel"} <= set(names)
     undocumented = [name for name in names if f"`{name}`" not in page]
     assert undocumented == []
+
+
+@pytest.mark.subprocess
+@pytest.mark.parametrize("delay", [1.0, 3.0, 5.0])
+def test_ctrl_c_during_seed_exits_130_and_leaves_the_database_whole(
+    tmp_path: Path, delay: float
+) -> None:
+    import signal
+    import time
+
+    import duckdb
+
+    path = tmp_path / "interrupted.duckdb"
+    assert runner.invoke(app, ["init", "--database", str(path)]).exit_code == 0
+    seeding = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "project_architect_db",
+            "seed",
+            "-d",
+            str(path),
+            "--preset",
+            "large",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(delay)
+    seeding.send_signal(signal.SIGINT)
+    stdout, stderr = seeding.communicate(timeout=120)
+    if seeding.returncode == 0:  # pragma: no cover - the machine seeded 'large' before the signal
+        pytest.fail(f"seed finished within {delay} s; the interrupt was not exercised")
+    assert seeding.returncode == ExitCode.INTERRUPTED, stdout + stderr
+    assert "Traceback" not in stderr
+    assert "Warning" not in stderr
+    # one transaction: all of the load or none of it, and the file opens cleanly
+    with duckdb.connect(str(path)) as con:
+        counts = tuple(
+            con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
+            for table in ("projects", "conversations", "messages", "builds")
+        )
+        orphans = con.execute(
+            "SELECT count(*) FROM messages m LEFT JOIN conversations c "
+            "ON m.conversation_id = c.id WHERE c.id IS NULL"
+        ).fetchone()
+    assert counts in [(0, 0, 0, 0), (2000, 20000, 400000, 80000)]
+    assert orphans == (0,)
+    # and the database is usable afterwards
+    command = ["seed", "--preset", "tiny"] if counts[0] == 0 else ["db-analyze", "--json"]
+    done = runner.invoke(app, [*command, "--database", str(path)])
+    assert done.exit_code == 0, done.output
