@@ -161,7 +161,7 @@ def test_ctrl_c_during_seed_exits_130_and_leaves_the_database_whole(
     time.sleep(delay)
     seeding.send_signal(signal.SIGINT)
     stdout, stderr = seeding.communicate(timeout=120)
-    if seeding.returncode == 0:  # pragma: no cover - the machine seeded 'large' before the signal
+    if seeding.returncode == 0:  # pragma: no cover - seeding finished before the signal
         pytest.fail(f"seed finished within {delay} s; the interrupt was not exercised")
     assert seeding.returncode == ExitCode.INTERRUPTED, stdout + stderr
     assert "Traceback" not in stderr
