@@ -11,6 +11,7 @@ session concurrently.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any, Generic, TypeVar, cast
@@ -22,6 +23,8 @@ from project_architect_db.core.engine import run_native
 from project_architect_db.core.locks import next_sequence
 from project_architect_db.exceptions import TransactionError
 from project_architect_db.exceptions._translate import translate, translating
+
+_logger = logging.getLogger("project_architect_db.transaction")
 
 __all__ = ["Transaction", "current_transaction"]
 
@@ -119,9 +122,14 @@ class Transaction:
                 self._finish()
 
     def _run_after_commit(self) -> None:
+        # The COMMIT has happened: a failing callback must neither make the caller believe the
+        # work was lost nor keep the other callbacks (other subscribers) from running.
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
-            callback()
+            try:
+                callback()
+            except Exception:
+                _logger.exception("an after-commit callback failed; the commit stands")
 
     async def rollback(self) -> None:
         """Discard the unit of work."""

@@ -1,7 +1,13 @@
 """Async repositories: typed CRUD, integrity, bulk writes, pagination and streaming."""
 
 from project_architect_db.repositories.base import MAX_PAGE_SIZE, AsyncRepository
-from project_architect_db.repositories.changes import Change, ChangeHub, ChangeKind, Gap
+from project_architect_db.repositories.changes import (
+    Change,
+    ChangeHub,
+    ChangeKind,
+    Gap,
+    Subscription,
+)
 from project_architect_db.repositories.code_repositories import CodeRepositoryRepository
 from project_architect_db.repositories.conversations import ConversationRepository
 from project_architect_db.repositories.documents import DocumentRepository
@@ -9,7 +15,6 @@ from project_architect_db.repositories.projects import ProjectRepository
 from project_architect_db.repositories.unit_of_work import Repositories, UnitOfWork
 
 __all__ = [
-    "MAX_PAGE_SIZE",
     "AsyncRepository",
     "Change",
     "ChangeHub",
@@ -18,7 +23,9 @@ __all__ = [
     "ConversationRepository",
     "DocumentRepository",
     "Gap",
+    "MAX_PAGE_SIZE",
     "ProjectRepository",
     "Repositories",
+    "Subscription",
     "UnitOfWork",
 ]

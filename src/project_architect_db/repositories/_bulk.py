@@ -180,7 +180,9 @@ class BulkOperations(Generic[ReadT]):
             project_ids: list[Any]
             if project_column and project_column in table.column_names:
                 project_ids = [
-                    None if value is None else uuid.UUID(bytes=value)
+                    value
+                    if value is None or isinstance(value, uuid.UUID)
+                    else uuid.UUID(bytes=value)
                     for value in table.column(project_column).to_pylist()
                 ]
             else:
@@ -292,3 +294,10 @@ def _utc_timestamps(table: pa.Table) -> pa.Table:
         for field in table.schema
     ]
     return table.cast(pa.schema(fields))
+
+
+def _as_uuid(value: Any) -> uuid.UUID | None:
+    """A ``pa.uuid()`` value as a UUID: pyarrow gives ``uuid.UUID`` (>= 22) or 16 bytes."""
+    if value is None or isinstance(value, uuid.UUID):
+        return value
+    return uuid.UUID(bytes=value)

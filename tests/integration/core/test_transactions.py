@@ -177,6 +177,26 @@ async def test_after_commit_callbacks_run_only_on_commit(database: Database) -> 
     assert calls == ["committed"]
 
 
+async def test_a_failing_after_commit_callback_neither_undoes_nor_hides_the_commit(
+    database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    await _make_table(database)
+    calls: list[str] = []
+
+    def broken() -> None:
+        raise ValueError("subscriber bug")
+
+    async with database.transaction() as tx:
+        await tx.execute(text("INSERT INTO items VALUES (1, 10)"))
+        tx.after_commit(lambda: calls.append("first"))
+        tx.after_commit(broken)
+        tx.after_commit(lambda: calls.append("after the broken one"))
+    assert calls == ["first", "after the broken one"]
+    assert await _count(database) == 1
+    assert "after-commit callback failed" in caplog.text
+    assert "subscriber bug" in caplog.text
+
+
 async def test_run_native_shares_the_transaction(database: Database) -> None:
     await _make_table(database)
     with pytest.raises(RuntimeError):

@@ -142,3 +142,15 @@ async def test_closing_a_subscription_ends_iteration_and_unsubscribes(db: Databa
 async def test_invalid_subscription_options_raise(db: Database) -> None:
     with pytest.raises(ConfigurationError, match="max_queue"):
         db.changes(max_queue=0)
+
+
+async def test_bulk_created_children_reach_subscribers_with_their_project(db: Database) -> None:
+    project = await db.projects.create({"name": "Bulk feed", "slug": "bulk-feed"})
+    async with db.changes(aggregates="documents") as subscription:
+        ids = await db.documents.bulk_create(
+            [{"project_id": project.id, "path": f"docs/{i}.md"} for i in range(3)]
+        )
+        items = [await asyncio.wait_for(subscription.__anext__(), 5) for _ in ids]
+    assert [item.id for item in items] == ids
+    assert {item.project_id for item in items} == {project.id}
+    assert await db.documents.count() == 3
