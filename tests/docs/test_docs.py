@@ -60,7 +60,7 @@ RUNNABLE = [block for block in BLOCKS if block.skip_reason is None]
 def test_the_docs_have_runnable_examples() -> None:
     pages = {block.page.name for block in RUNNABLE}
     assert {"README.md", "getting-started.md"} <= pages
-    assert len(RUNNABLE) >= 8
+    assert len(RUNNABLE) >= 7  # README 1, getting-started 6 (the pages may add more)
 
 
 @pytest.mark.subprocess
