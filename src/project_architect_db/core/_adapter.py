@@ -220,6 +220,7 @@ class AsyncAdaptedConnection(AdaptedConnection):
         except BaseException:
             worker.stop()
             raise
+        worker.interrupt = duck.interrupt
         return cls(dbapi, duck, worker)
 
     @property

@@ -9,9 +9,11 @@ woken once with the result.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import queue
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -30,14 +32,21 @@ def _resolve(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
 
 
 class ConnectionWorker:
-    """Runs callables for one connection on its own daemon thread."""
+    """Runs callables for one connection on its own daemon thread.
 
-    __slots__ = ("_queue", "_thread")
+    ``interrupt`` (set by the connection's owner) stops a running query; at interpreter exit
+    every live worker is interrupted and joined (see :func:`_stop_all_at_exit`).
+    """
+
+    __slots__ = ("__weakref__", "_busy", "_queue", "_thread", "interrupt")
 
     def __init__(self, name: str = "padb-duckdb") -> None:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._busy = False
+        self.interrupt: Callable[[], None] | None = None
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
+        _LIVE.add(self)
 
     @property
     def alive(self) -> bool:
@@ -51,12 +60,15 @@ class ConnectionWorker:
             if item is _STOP:
                 return
             fn, future, loop = item
+            self._busy = True
             try:
                 value = fn()
             except BaseException as error:  # handed to the awaiting task, never lost
                 ok, value = False, error
             else:
                 ok = True
+            finally:
+                self._busy = False
             # a closed loop raises RuntimeError: nobody waits for the result any more
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(_resolve, future, ok, value)
@@ -96,6 +108,31 @@ class ConnectionWorker:
         """Wait for the thread to end (after :meth:`stop`)."""
         if self._thread is not threading.current_thread():
             self._thread.join(timeout)
+
+
+#: Every worker whose thread may still run (weak: a closed, forgotten worker just disappears).
+_LIVE: weakref.WeakSet[ConnectionWorker] = weakref.WeakSet()
+
+
+def _stop_all_at_exit(timeout: float = 10.0) -> None:
+    """Interrupt and join the workers still alive when the interpreter exits.
+
+    A worker is a daemon thread. If the process exits (Ctrl-C, ``sys.exit``) while one is inside
+    DuckDB, DuckDB's C++ objects are destroyed under the running query and the process aborts
+    ("terminate called without an active exception"). Interrupting the query and waiting for the
+    thread makes the exit clean; an unfinished transaction is rolled back by DuckDB as usual.
+    """
+    workers = [worker for worker in list(_LIVE) if worker.alive]
+    for worker in workers:
+        if worker._busy and worker.interrupt is not None:
+            with contextlib.suppress(Exception):
+                worker.interrupt()
+        worker.stop()
+    for worker in workers:
+        worker.join(timeout)
+
+
+atexit.register(_stop_all_at_exit)
 
 
 class _NullFuture:

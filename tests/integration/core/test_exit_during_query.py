@@ -1,0 +1,58 @@
+"""A process that exits while a query runs on a worker thread exits cleanly (no C++ abort)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.subprocess
+
+_SCRIPT = """
+import asyncio, sys
+import project_architect_db as padb
+
+loop = asyncio.new_event_loop()
+db = loop.run_until_complete(padb.Database.open({path!r}).__aenter__())
+
+async def long() -> None:
+    async with db.engine.connect() as connection:
+        await connection.execute(
+            padb.sql("SELECT count(*) FROM range(100000000000) a WHERE a.range % 7 = 3")
+        )
+
+loop.create_task(long())
+loop.run_until_complete(asyncio.sleep(0.5))
+print("exiting while the query runs", flush=True)
+{exit}
+"""
+
+
+@pytest.mark.parametrize(
+    ("exit_call", "code"), [("sys.exit(3)", 3), ("raise KeyboardInterrupt", -2)]
+)
+def test_exit_while_a_query_runs_interrupts_it_instead_of_aborting(
+    tmp_path: Path, exit_call: str, code: int
+) -> None:
+    script = tmp_path / "exit.py"
+    path = str(tmp_path / "exit.duckdb")
+    script.write_text(textwrap.dedent(_SCRIPT.format(path=path, exit=exit_call)))
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120
+    )
+    assert "exiting while the query runs" in done.stdout
+    # before the fix: "terminate called without an active exception" and SIGABRT (-6);
+    # an uncaught KeyboardInterrupt ends Python by SIGINT (-2), as it should
+    assert "terminate called" not in done.stderr
+    assert done.returncode == code, done.stderr
+    # the file is whole: it opens again, read-write
+    reopen = subprocess.run(
+        [sys.executable, "-c", f"import duckdb; duckdb.connect({path!r}).execute('SELECT 1')"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert reopen.returncode == 0, reopen.stderr
