@@ -114,7 +114,7 @@ class ConnectionWorker:
 _LIVE: weakref.WeakSet[ConnectionWorker] = weakref.WeakSet()
 
 
-def _stop_all_at_exit(timeout: float = 10.0) -> None:
+def _stop_all_at_exit() -> None:
     """Interrupt and join the workers still alive when the interpreter exits.
 
     A worker is a daemon thread. If the process exits (Ctrl-C, ``sys.exit``) while one is inside
@@ -122,7 +122,12 @@ def _stop_all_at_exit(timeout: float = 10.0) -> None:
     ("terminate called without an active exception"). Interrupting the query and waiting for the
     thread makes the exit clean; an unfinished transaction is rolled back by DuckDB as usual.
     """
-    workers = [worker for worker in list(_LIVE) if worker.alive]
+    stop_workers(list(_LIVE))
+
+
+def stop_workers(workers: list[ConnectionWorker], timeout: float = 10.0) -> None:
+    """Interrupt the running call of each worker, end their threads and wait for them."""
+    workers = [worker for worker in workers if worker.alive]
     for worker in workers:
         if worker._busy and worker.interrupt is not None:
             with contextlib.suppress(Exception):
