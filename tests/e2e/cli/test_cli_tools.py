@@ -105,9 +105,16 @@ def test_self_check_suite_runs_in_parallel() -> None:
 
 @pytest.mark.subprocess
 def test_self_check_reports_pytest_failure_with_an_error_exit_code() -> None:
-    done = _cli("test", "-k", "no_test_is_called_like_this")
-    assert done.returncode == ExitCode.ERROR
-    assert "pytest exit code 5" in done.stderr
+    result = runner.invoke(app, ["test", "-k", "no_test_is_called_like_this"])
+    assert result.exit_code == ExitCode.ERROR
+    assert "pytest exit code 5" in result.output
+
+
+@pytest.mark.subprocess
+def test_self_check_in_process_runs_the_packaged_suite() -> None:
+    result = runner.invoke(app, ["test", "-k", "memory_is_one_database"])
+    assert result.exit_code == 0, result.output
+    assert "self-check passed" in result.output
 
 
 def test_test_parallel_rejects_a_bad_worker_count() -> None:
@@ -132,7 +139,7 @@ def test_every_command_is_documented_in_docs_cli() -> None:
 
 
 @pytest.mark.subprocess
-@pytest.mark.parametrize("delay", [1.0, 3.0, 5.0])
+@pytest.mark.parametrize("delay", [0.0, 1.0, 2.5])
 def test_ctrl_c_during_seed_exits_130_and_leaves_the_database_whole(
     tmp_path: Path, delay: float
 ) -> None:
@@ -158,6 +165,11 @@ def test_ctrl_c_during_seed_exits_130_and_leaves_the_database_whole(
         stderr=subprocess.PIPE,
         text=True,
     )
+    # the load has begun once DuckDB writes the WAL; interrupt at different points after that
+    wal = Path(f"{path}.wal")
+    deadline = time.monotonic() + 120
+    while not wal.exists() and seeding.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
     time.sleep(delay)
     seeding.send_signal(signal.SIGINT)
     stdout, stderr = seeding.communicate(timeout=120)
@@ -182,3 +194,27 @@ def test_ctrl_c_during_seed_exits_130_and_leaves_the_database_whole(
     command = ["seed", "--preset", "tiny"] if counts[0] == 0 else ["db-analyze", "--json"]
     done = runner.invoke(app, [*command, "--database", str(path)])
     assert done.exit_code == 0, done.output
+
+
+def test_main_entry_point_exits_with_the_command_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    from project_architect_db import cli
+
+    monkeypatch.setattr(sys, "argv", ["project-architect-db", "--help"])
+    with pytest.raises(SystemExit) as caught:
+        cli.main()
+    assert caught.value.code == 0
+
+
+def test_main_entry_point_turns_ctrl_c_into_130(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from project_architect_db import cli
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "app", interrupted)
+    with pytest.raises(SystemExit) as caught:
+        cli.main()
+    assert caught.value.code == ExitCode.INTERRUPTED
+    assert "interrupted" in capsys.readouterr().err
