@@ -3,7 +3,8 @@
 **How a sequence is assigned.** Each append, in its unit of work:
 
 1. takes an in-process exclusive lock on the conversation's *writes* key
-   (:func:`writes_key`), held until the transaction commits or rolls back;
+   (:func:`writes_key`), held until the transaction commits or rolls back, then a shared lock
+   on its project (so a cascading delete of the project waits, instead of conflicting);
 2. runs ``UPDATE conversations SET message_count = message_count + n, last_message_at = ...
    WHERE id = :id RETURNING *``: the new count is the last sequence of the batch, and the
    conversation's ``project_id`` comes back in the same statement (no row: ``IntegrityError``);
@@ -30,7 +31,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import pyarrow as pa
-from sqlalchemy import Table, func, insert, literal, update
+from sqlalchemy import Table, func, insert, literal, select, update
 
 from project_architect_db.core.locks import IntegrityLocks
 from project_architect_db.core.transaction import Transaction
@@ -86,10 +87,24 @@ def writes_key(conversation_id: uuid.UUID) -> tuple[str, uuid.UUID]:
 async def lock_conversation(
     tx: Transaction, locks: IntegrityLocks, conversation_id: uuid.UUID
 ) -> None:
-    """Serialise this transaction's writes to the conversation and fence its deletion."""
+    """Serialise this transaction's writes to the conversation and fence its deletion.
+
+    Its project is fenced too, *before* the conversation row is written: a cascading delete
+    of the project deletes that row, so the two must not run at once (DuckDB would fail one
+    of them with a write-write conflict).
+    """
     await locks.exclusive(tx, writes_key(conversation_id))
     await locks.shared(tx, conversation_id)
     locks.check_not_deleted(tx, conversation_id, "conversation")
+    conversations: Table = Conversation.__table__  # type: ignore[assignment]
+    project_id = (
+        await tx.execute(
+            select(conversations.c.project_id).where(conversations.c.id == conversation_id)
+        )
+    ).scalar_one_or_none()
+    if project_id is not None:
+        await locks.shared(tx, project_id)
+        locks.check_not_deleted(tx, project_id, "project")
 
 
 async def append_messages(

@@ -3,7 +3,7 @@
 ``AsyncRepository.get_or_none`` outside a transaction spent most of its time in SQLAlchemy
 (execution context, result metadata, ~110 us per statement on the loop thread) and in checking
 out an auto-commit connection (isolation-level switch). :class:`NativePointRead` compiles the
-repository's ``SELECT ... WHERE id = $1`` once, runs it with ``duckdb.execute(...).fetchone()``
+repository's ``SELECT ... WHERE id = $1`` once, runs it with ``duckdb.execute(...).fetchall()``
 in a single :meth:`~project_architect_db.core._adapter.AsyncAdaptedConnection.run` hop, and turns
 the tuple into the same mapping SQLAlchemy would build, applying each column type's own result
 processor (``UtcDateTime`` attaches UTC, JSON text becomes dicts, ...). A lone ``SELECT`` with no
@@ -64,8 +64,11 @@ class NativePointRead:
         parameters = self.parameters(row_id)
 
         def fetch(duck: Any) -> tuple[Any, ...] | None:
-            row: tuple[Any, ...] | None = duck.execute(sql, parameters).fetchone()
-            return row
+            # fetchall, not fetchone: a result left unread keeps its auto-commit transaction
+            # (and snapshot) open on the pooled connection, which makes CHECKPOINT, and so
+            # Database.close(), fail once another connection has committed a write
+            rows: list[tuple[Any, ...]] = duck.execute(sql, parameters).fetchall()
+            return rows[0] if rows else None
 
         return fetch
 
