@@ -116,11 +116,19 @@ def run(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
 
 
+def path_exists(database: str) -> bool:
+    """Whether ``database`` exists; a path the OS refuses (too long, ...) is a usage error."""
+    try:
+        return Path(database).expanduser().exists()
+    except OSError as error:
+        fail(f"cannot use the path {database[:100]!r}: {error.strerror}", ExitCode.USAGE)
+
+
 def require_file(database: str) -> None:
     """Refuse a missing database file (only ``init`` creates one)."""
     if database.startswith(":memory:"):
         fail("this command needs a database file, not :memory:", ExitCode.USAGE)
-    if not Path(database).expanduser().exists():
+    if not path_exists(database):
         fail(
             f"no database at {database}: create it with `project-architect-db init "
             f"--database {database}`",
@@ -131,11 +139,17 @@ def require_file(database: str) -> None:
 @asynccontextmanager
 async def migration_engine(database: str) -> AsyncIterator[AsyncEngine]:
     """An engine on ``database`` that does not check the schema (migrations need that)."""
+    from pydantic import ValidationError as SettingsError
+
     from project_architect_db.core.engine import create_engine
     from project_architect_db.core.settings import Settings
     from project_architect_db.exceptions._translate import translating
 
-    engine = create_engine(Settings(database=database, load_fts=False))
+    try:
+        settings = Settings(database=database, load_fts=False)
+    except SettingsError as error:
+        fail(f"invalid database {database[:100]!r}: {error.errors()[0]['msg']}", ExitCode.USAGE)
+    engine = create_engine(settings)
     try:
         with translating():
             async with engine.connect():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -14,6 +13,7 @@ from project_architect_db.cli._common import (
     JsonOption,
     console,
     fail,
+    path_exists,
     print_json,
     require_file,
     run,
@@ -42,7 +42,7 @@ def init(database: DatabaseOption = "architect.duckdb") -> None:
         async with Database.open(database) as db:
             return await MigrationManager(db.engine).current()
 
-    existed = Path(database).exists()
+    existed = path_exists(database)
     revision = run(main)
     verb = "checked" if existed else "created"
     console().print(f"{verb} [bold]{database}[/] (schema revision [green]{revision}[/])")

@@ -45,6 +45,10 @@ class Settings(BaseSettings):
             raise ValueError("give a DuckDB file path or ':memory:'")
         if "\x00" in value:
             raise ValueError("the database path contains a NUL byte")
+        try:
+            value.encode("utf-8")  # DuckDB takes paths as UTF-8
+        except UnicodeEncodeError:
+            raise ValueError("the database path is not valid Unicode (a lone surrogate?)") from None
         return value
 
     @field_validator("memory_limit")

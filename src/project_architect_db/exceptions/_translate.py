@@ -71,9 +71,19 @@ def _constraint(error: BaseException) -> ProjectArchitectDBError:
     return IntegrityError(f"The write breaks data integrity: {text}.")
 
 
+def _write_failed(lowered: str) -> bool:
+    """Whether DuckDB's message is about writing the file (disk full, size limit, ...)."""
+    return any(
+        sign in lowered
+        for sign in ("could not write", "no space left", "disk full", "file too large")
+    )
+
+
 def _transaction(error: BaseException) -> ProjectArchitectDBError:
     text = _text(error)
     lowered = text.lower()
+    if _write_failed(lowered):  # a COMMIT whose WAL write failed: a storage problem
+        return _io(error)
     if "conflict" in lowered:
         return ConflictError(
             "Another transaction changed the same row first; nothing of this transaction was "
@@ -107,12 +117,22 @@ def _io(error: BaseException) -> ProjectArchitectDBError:
             f"The database file does not exist: {text}. Check the path; a read-only open "
             "never creates a file (open it writable once to create it)."
         )
-    if "no space left" in lowered or "disk full" in lowered or "not enough space" in lowered:
+    if (
+        "no space left" in lowered
+        or "disk full" in lowered
+        or "not enough space" in lowered
+        or "file too large" in lowered
+    ):
         return StorageError(
-            f"The disk is full: {text}. Free space or move the database; the last committed "
-            "state is intact."
+            f"The disk is full (or the file size limit was reached): {text}. Free space or "
+            "move the database; the last committed state is intact."
         )
-    if "read-only" in lowered or "read only" in lowered or "permission denied" in lowered:
+    if (
+        "read-only" in lowered
+        or "read only" in lowered
+        or "permission denied" in lowered
+        or "operation not permitted" in lowered  # EPERM: an immutable file, for example
+    ):
         return ReadOnlyError(
             f"The database file cannot be written: {text}. Check file permissions, or open "
             "it with read_only=True."
@@ -141,9 +161,22 @@ def _simple(
 
 _invalid_sql = _simple(InvalidQueryError, "The query is invalid for this database")
 _bad_value = _simple(ValidationError, "A value does not fit its column")
-_internal = _simple(
+_internal_error = _simple(
     DatabaseError, "DuckDB failed internally; close and reopen the database, then retry"
 )
+
+
+def _internal(error: BaseException) -> ProjectArchitectDBError:
+    text = _text(error)
+    if _write_failed(text.lower()):  # e.g. a checkpoint on a full disk invalidates the instance
+        return StorageError(
+            f"The database file could not be written (disk full?): {text}. This handle is "
+            "unusable now: close it, free space, and open the database again; the last "
+            "committed state is intact."
+        )
+    return _internal_error(error)
+
+
 _generic = _simple(DatabaseError, "Database error")
 
 #: Every exception class of the ``duckdb`` module and the function that translates it.
@@ -216,6 +249,20 @@ def _from_pydantic(error: pydantic.ValidationError) -> ValidationError:
     )
 
 
+def _unbindable(error: BaseException) -> bool:
+    """DuckDB's Python binding could not convert a parameter (a lone surrogate, for one)."""
+    return isinstance(error, UnicodeError) or (
+        isinstance(error, RuntimeError) and "Unable to cast Python instance" in str(error)
+    )
+
+
+def _unbindable_error(error: BaseException) -> ValidationError:
+    return ValidationError(
+        f"A value cannot be passed to DuckDB ({_text(error)[:120]}): text must be valid "
+        "Unicode, without lone surrogates such as '\\ud800'."
+    )
+
+
 def translate(error: BaseException) -> BaseException:
     """Return the library error for ``error`` (or ``error`` itself when it is not ours to map).
 
@@ -231,11 +278,15 @@ def translate(error: BaseException) -> BaseException:
             return orig
         if isinstance(orig, duckdb.Error | duckdb.Warning):
             return _from_duckdb(orig)
+        if _unbindable(orig):
+            return _unbindable_error(orig)
         if isinstance(orig, ValueError | TypeError | LookupError):
             # raised while binding a parameter (a type's bind processor rejected a value)
             return ValidationError(f"A value could not be stored: {orig}")
     if isinstance(error, duckdb.Error | duckdb.Warning):
         return _from_duckdb(error)
+    if _unbindable(error):
+        return _unbindable_error(error)
     if isinstance(error, pydantic.ValidationError):
         return _from_pydantic(error)
     if isinstance(error, sa_exc.NoResultFound | orm_exc.ObjectDeletedError):

@@ -78,6 +78,14 @@ def _nul_error() -> PydanticCustomError:
 def _reject_nul(value: str) -> str:
     if "\x00" in value:
         raise _nul_error()
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise PydanticCustomError(
+                "string_unicode",
+                "must be valid Unicode: a lone surrogate (e.g. '\\ud800') cannot be stored",
+            ) from None
     return value
 
 
@@ -88,7 +96,12 @@ def _to_utc(value: datetime) -> datetime:
             "naive datetime: pass a timezone-aware value, e.g. datetime.now(UTC) or "
             "'2025-01-31T12:00:00Z'",
         )
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+14:00 is before year 1 in UTC
+        raise PydanticCustomError(
+            "datetime_range", "datetime is out of range once converted to UTC"
+        ) from None
 
 
 def _check_slug(value: str) -> str:

@@ -232,7 +232,7 @@ class Analytics(Runnable):
         for agg in aggregates:
             items.append((_aggregate(agg).name(), agg))
         for name, agg in named.items():
-            items.append((name, _aggregate(agg)))
+            items.append((_output_name(name), _aggregate(agg)))
         resolver = self._resolver()
         for _, agg in items:
             agg.check(resolver)
@@ -261,7 +261,8 @@ class Analytics(Runnable):
 
     def window(self, *windows: Window, **named: Window) -> Analytics:
         """Add window columns over the grouped rows: ``running_total``, ``rank``, ``lag_change``."""
-        items = [(w.name(), w) for w in windows] + list(named.items())
+        items = [(w.name(), w) for w in windows]
+        items += [(_output_name(name), w) for name, w in named.items()]
         for _, item in items:
             if not isinstance(item, Window):
                 raise InvalidQueryError(
@@ -289,7 +290,7 @@ class Analytics(Runnable):
     ) -> tuple[tuple[str, Expr], ...]:
         resolver = self._resolver()
         items = [(as_expr(e).default_name(), as_expr(e)) for e in exprs]
-        items += [(name, as_expr(e)) for name, e in named.items()]
+        items += [(_output_name(name), as_expr(e)) for name, e in named.items()]
         for _, expr in items:
             expr.check(resolver)  # fields, buckets and JSON paths fail here
         return tuple(items)
@@ -433,6 +434,21 @@ class Analytics(Runnable):
 
     def __repr__(self) -> str:
         return f"<Analytics {self._state.model.__name__}: {self.sql()!r}>"
+
+
+def _output_name(name: str) -> str:
+    """``name`` if it can name an output column as given (SQL would rename or reject others)."""
+    if not isinstance(name, str) or not name.strip() or "\x00" in name or len(name) > 255:
+        raise InvalidQueryError(
+            f"Output names are 1-255 characters without NUL, not {str(name)[:60]!r}."
+        )
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidQueryError(
+            f"Output name {name[:60]!r} is not valid Unicode (a lone surrogate?)."
+        ) from None
+    return name
 
 
 def _aggregate(agg: Any) -> AggregateLike:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from typing import Any
 
 from sqlalchemy import ClauseElement
 
+from project_architect_db.exceptions import InvalidQueryError
 from project_architect_db.queries.filters import (
     Contains,
     Eq,
@@ -69,6 +70,8 @@ def filter_values(item: Filter) -> list[Any] | None:
     if isinstance(item, Eq | NotEq):
         return [] if item.value is None or isinstance(item.value, bool) else [item.value]
     if isinstance(item, In):
+        if isinstance(item.values, str | bytes) or not isinstance(item.values, Iterable):
+            raise InvalidQueryError(f"{item.field[:60]}__in needs a list of values.")
         values = list(item.values)
         return [values] if values else []
     if isinstance(item, Range):
