@@ -207,19 +207,34 @@ def test_every_command_runs_as_a_real_subprocess(tmp_path: Path, command: list[s
     assert done.returncode == 0, done.stderr
 
 
+@pytest.mark.subprocess
 def test_seed_is_deterministic_and_reports_throughput(tmp_path: Path) -> None:
+    # Real processes: the same command twice must write the same rows.
     counts = []
     for name in ("a", "b"):
         path = str(tmp_path / f"{name}.duckdb")
         assert _invoke("init", "--database", path).exit_code == 0  # type: ignore[attr-defined]
-        result = _invoke("seed", "--database", path, "--preset", "tiny", "--seed", "3", "--json")
-        assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
-        summary = json.loads(result.stdout)  # type: ignore[attr-defined]
+        done = subprocess.run(
+            [sys.executable, "-m", "project_architect_db", "seed", "--database", path,
+             "--preset", "tiny", "--seed", "3", "--json"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        summary = json.loads(done.stdout)
         assert summary["rows_per_second"] > 0
         with duckdb.connect(path, read_only=True) as duck:
             counts.append(duck.execute("SELECT count(*), min(name) FROM projects").fetchone())
         assert counts[-1][0] == summary["rows"]["projects"]
     assert counts[0] == counts[1]
+
+
+def test_seed_in_process_prints_a_table(database: str) -> None:
+    result = _invoke("seed", "--database", database, "--preset", "tiny", "--seed", "5")
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    assert "rows/s" in result.output  # type: ignore[attr-defined]
+    assert "projects" in result.output  # type: ignore[attr-defined]
 
 
 def test_seed_unhappy_paths(tmp_path: Path, database: str) -> None:
