@@ -179,12 +179,8 @@ class BulkOperations(Generic[ReadT]):
             # Built only at publish time, and only when someone subscribes.
             project_ids: list[Any]
             if project_column and project_column in table.column_names:
-                project_ids = [
-                    value
-                    if value is None or isinstance(value, uuid.UUID)
-                    else uuid.UUID(bytes=value)
-                    for value in table.column(project_column).to_pylist()
-                ]
+                # pa.uuid() columns give uuid.UUID values (pyarrow >= 22, the pinned range)
+                project_ids = table.column(project_column).to_pylist()
             else:
                 project_ids = list(ids)
             return [_Created(i, p, version) for i, p in zip(ids, project_ids, strict=True)]
@@ -294,10 +290,3 @@ def _utc_timestamps(table: pa.Table) -> pa.Table:
         for field in table.schema
     ]
     return table.cast(pa.schema(fields))
-
-
-def _as_uuid(value: Any) -> uuid.UUID | None:
-    """A ``pa.uuid()`` value as a UUID: pyarrow gives ``uuid.UUID`` (>= 22) or 16 bytes."""
-    if value is None or isinstance(value, uuid.UUID):
-        return value
-    return uuid.UUID(bytes=value)
