@@ -128,24 +128,26 @@ def _bulk_records(env: _Env, side: str) -> tuple[list[ProjectCreate], pa.Table]:
             for i in range(BULK_ROWS)
         ]
         return records, pa.table({})
+    from project_architect_db.testing.factories.arrow import arrow_schema
+
     now = datetime.now(UTC).replace(tzinfo=None)
-    table = pa.table(
-        {
-            "id": pa.array([key.bytes for key in uuid7_batch(BULK_ROWS)], pa.uuid()),
-            "name": [f"Bulk {tag} {i}" for i in range(BULK_ROWS)],
-            "slug": [f"bulk-{tag}-{i}" for i in range(BULK_ROWS)],
-            "description": [f"row {i}" for i in range(BULK_ROWS)],
-            "status": ["draft"] * BULK_ROWS,
-            "phase": ["requirements"] * BULK_ROWS,
-            "tags": pa.array([[]] * BULK_ROWS, pa.list_(pa.string())),
-            "tech_stack": pa.array([[]] * BULK_ROWS, pa.list_(pa.string())),
-            "architecture": ["{}"] * BULK_ROWS,
-            "metadata": ["{}"] * BULK_ROWS,
-            "created_at": pa.array([now] * BULK_ROWS, pa.timestamp("us")),
-            "updated_at": pa.array([now] * BULK_ROWS, pa.timestamp("us")),
-            "version": pa.array([1] * BULK_ROWS, pa.int32()),
-        }
-    )
+    columns = {
+        "id": [key.bytes for key in uuid7_batch(BULK_ROWS)],
+        "name": [f"Bulk {tag} {i}" for i in range(BULK_ROWS)],
+        "slug": [f"bulk-{tag}-{i}" for i in range(BULK_ROWS)],
+        "description": [f"row {i}" for i in range(BULK_ROWS)],
+        "status": ["draft"] * BULK_ROWS,
+        "phase": ["requirements"] * BULK_ROWS,
+        "owner_id": [None] * BULK_ROWS,
+        "tags": [[]] * BULK_ROWS,
+        "tech_stack": [[]] * BULK_ROWS,
+        "architecture": ["{}"] * BULK_ROWS,
+        "metadata": ["{}"] * BULK_ROWS,
+        "created_at": [now] * BULK_ROWS,
+        "updated_at": [now] * BULK_ROWS,
+        "version": [1] * BULK_ROWS,
+    }
+    table = pa.Table.from_pydict(columns, schema=arrow_schema("projects"))
     return [], table
 
 
@@ -253,7 +255,8 @@ async def _seed(db: Database, projects: int, seed: int) -> list[uuid.UUID]:
         deployments_per_repository=1,
     )
     await load_dataset(db, dataset)
-    return [_as_uuid(value) for value in dataset.projects.column("id").to_pylist()]
+    ids: list[uuid.UUID] = dataset.projects.column("id").to_pylist()  # pa.uuid(): UUIDs
+    return ids
 
 
 async def run_cases(
@@ -331,7 +334,3 @@ async def _time_case(env: _Env, case: _Case, rounds: int, progress: Progress | N
         rounds=rounds,
         calls=case.calls,
     )
-
-
-def _as_uuid(value: Any) -> uuid.UUID:
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(bytes=value)
