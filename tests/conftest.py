@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -52,21 +51,3 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         config.hook.pytest_deselected(items=slow)
         items[:] = [item for item in items if item.get_closest_marker("slow") is None]
 
-
-_TESTS_RUN = 0
-
-
-def pytest_runtest_teardown(item: pytest.Item) -> None:
-    """Every 50 tests, collect and freeze the heap an xdist worker has built up.
-
-    A worker runs hundreds of tests; the objects they leave alive (compiled-statement caches,
-    imported modules, hypothesis state) make every full garbage collection scan more, until one
-    costs seconds and tests that allocate a lot (typer rebuilding the CLI per invoke, hypothesis)
-    slow to a crawl. Freezing moves what is alive now out of the collector's view; the library's
-    own behaviour is unchanged (docs/reliability.md measures the GC pauses).
-    """
-    global _TESTS_RUN
-    _TESTS_RUN += 1
-    if _TESTS_RUN % 50 == 0:
-        gc.collect()
-        gc.freeze()
