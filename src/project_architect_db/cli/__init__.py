@@ -32,13 +32,5 @@ app.add_typer(migrate.app, name="migrate")
 
 
 def main() -> None:
-    """Console-script entry point; Ctrl-C anywhere exits with code 130 and one line."""
-    import sys
-
-    from project_architect_db.cli._common import INTERRUPTED_MESSAGE, ExitCode
-
-    try:
-        app()
-    except KeyboardInterrupt:
-        sys.stderr.write(INTERRUPTED_MESSAGE + "\n")
-        sys.exit(int(ExitCode.INTERRUPTED))
+    """Console-script entry point (Ctrl-C outside a command's own handling: typer exits 130)."""
+    app()

@@ -204,17 +204,3 @@ def test_main_entry_point_exits_with_the_command_code(monkeypatch: pytest.Monkey
         cli.main()
     assert caught.value.code == 0
 
-
-def test_main_entry_point_turns_ctrl_c_into_130(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from project_architect_db import cli
-
-    def interrupted() -> None:
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(cli, "app", interrupted)
-    with pytest.raises(SystemExit) as caught:
-        cli.main()
-    assert caught.value.code == ExitCode.INTERRUPTED
-    assert "interrupted" in capsys.readouterr().err
