@@ -203,4 +203,3 @@ def test_main_entry_point_exits_with_the_command_code(monkeypatch: pytest.Monkey
     with pytest.raises(SystemExit) as caught:
         cli.main()
     assert caught.value.code == 0
-
