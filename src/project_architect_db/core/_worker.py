@@ -31,6 +31,10 @@ def _resolve(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
         future.set_exception(value)
 
 
+class _WorkerThread(threading.Thread):
+    """A worker's thread, found among all threads at exit (see :func:`_stop_all_at_exit`)."""
+
+
 class ConnectionWorker:
     """Runs callables for one connection on its own daemon thread.
 
@@ -44,7 +48,7 @@ class ConnectionWorker:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._busy = False
         self.interrupt: Callable[[], None] | None = None
-        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self._thread = _WorkerThread(target=self._loop, name=name, daemon=True)
         self._thread.start()
         _LIVE.add(self)
 
@@ -121,8 +125,25 @@ def _stop_all_at_exit() -> None:
     DuckDB, DuckDB's C++ objects are destroyed under the running query and the process aborts
     ("terminate called without an active exception"). Interrupting the query and waiting for the
     thread makes the exit clean; an unfinished transaction is rolled back by DuckDB as usual.
+
+    Then it waits for every worker thread still running, too: a stopped worker's thread can
+    outlive its ``ConnectionWorker``. When its loop returns, the thread drops its last reference to
+    the worker, and with it to the DuckDB connection, whose destructor releases the GIL; the
+    worker has already left ``_LIVE`` by then. Had Python finalised meanwhile, the thread taking
+    the GIL back would be ended by ``pthread_exit`` inside a C++ destructor: ``std::terminate``,
+    SIGABRT (duckdb/duckdb#13904; seen in CI at the end of a successful ``demo``). Every worker
+    is stopped at this point, so each of these threads is about to end.
     """
     stop_workers(list(_LIVE))
+    join_worker_threads()
+
+
+def join_worker_threads(timeout: float = 10.0) -> None:
+    """Wait for every worker thread of the process to end (each must have been stopped)."""
+    current = threading.current_thread()
+    for thread in threading.enumerate():
+        if isinstance(thread, _WorkerThread) and thread is not current:
+            thread.join(timeout)
 
 
 def stop_workers(workers: list[ConnectionWorker], timeout: float = 10.0) -> None:

@@ -56,3 +56,42 @@ def test_exit_while_a_query_runs_interrupts_it_instead_of_aborting(
         timeout=60,
     )
     assert reopen.returncode == 0, reopen.stderr
+
+
+_SLOW_TEARDOWN = """
+import sys, time
+from project_architect_db.core._worker import ConnectionWorker
+
+class Connection:
+    # stands in for DuckDB's connection, whose destructor releases the GIL (duckdb#13904)
+    def interrupt(self) -> None:
+        pass
+
+    def __del__(self) -> None:
+        time.sleep(0.5)  # the GIL is released here, as in ~DuckDBPyConnection
+        with open({marker!r}, "w") as out:
+            out.write("torn down")
+
+worker = ConnectionWorker("teardown")
+worker.interrupt = Connection().interrupt  # the worker owns the last reference
+worker.stop()
+del worker
+time.sleep(0.2)  # the thread is now inside the destructor, without the GIL
+sys.exit(0)
+"""
+
+
+def test_exit_waits_for_a_worker_still_tearing_down_its_connection(tmp_path: Path) -> None:
+    """The last reference to a connection dropped on a stopping worker is destroyed before exit.
+
+    The worker thread drops its objects after its loop returns. Seen in CI: the demo exited while
+    a stopped worker was destroying its DuckDB connection; the exit hook no longer saw the worker
+    (it was being freed), Python finalised, and the thread's attempt to take the GIL back aborted
+    the process ("terminate called without an active exception", SIGABRT).
+    """
+    marker = tmp_path / "torn-down"
+    script = tmp_path / "teardown.py"
+    script.write_text(_SLOW_TEARDOWN.format(marker=str(marker)))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert marker.read_text() == "torn down"

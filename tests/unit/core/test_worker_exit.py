@@ -7,7 +7,12 @@ import time
 
 import pytest
 
-from project_architect_db.core._worker import ConnectionWorker, _stop_all_at_exit, stop_workers
+from project_architect_db.core._worker import (
+    ConnectionWorker,
+    _stop_all_at_exit,
+    join_worker_threads,
+    stop_workers,
+)
 
 
 def test_a_busy_worker_is_interrupted_and_joined() -> None:
@@ -77,13 +82,52 @@ def test_the_exit_hook_stops_every_live_worker_it_tracks(
     import project_architect_db.core._worker as module
 
     seen: list[list[ConnectionWorker]] = []
+    joined: list[float] = []
     worker = ConnectionWorker("tracked")
     try:
+        # the real ones would stop the workers of this test process's other databases
         monkeypatch.setattr(
             module, "stop_workers", lambda workers, timeout=10.0: seen.append(workers)
         )
+        monkeypatch.setattr(module, "join_worker_threads", lambda timeout=10.0: joined.append(1))
         _stop_all_at_exit()
         assert worker in seen[0]
+        assert joined == [1]
     finally:
         monkeypatch.undo()
+        stop_workers([worker])
+
+
+def test_joining_waits_for_a_thread_that_outlives_its_worker() -> None:
+    """A stopped worker's thread still tearing down (its worker already freed) is waited for."""
+    released = threading.Event()
+    finished = threading.Event()
+
+    class Connection:
+        def interrupt(self) -> None:
+            return None
+
+        def __del__(self) -> None:  # runs on the worker thread once it drops the worker
+            released.wait(5)
+            finished.set()
+
+    worker = ConnectionWorker("outlives")
+    worker.interrupt = Connection().interrupt
+    thread = worker._thread
+    worker.stop()
+    del worker
+    threading.Timer(0.2, released.set).start()
+    join_worker_threads(timeout=5)
+    assert finished.is_set()
+    assert not thread.is_alive()
+
+
+def test_joining_gives_up_after_the_timeout_on_a_worker_that_was_not_stopped() -> None:
+    worker = ConnectionWorker("not-stopped")
+    try:
+        begun = time.monotonic()
+        join_worker_threads(timeout=0.1)
+        assert worker.alive
+        assert time.monotonic() - begun < 5
+    finally:
         stop_workers([worker])
