@@ -19,11 +19,11 @@ from sqlalchemy import Executable, Result, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from project_architect_db.core._adapter import AsyncAdaptedConnection
 from project_architect_db.core.driver import AsyncDuckDBDialect
 from project_architect_db.core.engine import create_engine
 from project_architect_db.core.extensions import default_extension_directory, install_extension
 from project_architect_db.core.locks import IntegrityLocks
+from project_architect_db.core.readers import NativeReaders
 from project_architect_db.core.settings import Settings
 from project_architect_db.core.transaction import TransactionScope
 from project_architect_db.exceptions import (
@@ -54,6 +54,11 @@ def _missing_folder(database: str) -> str | None:
     return None if os.path.isdir(folder) else folder
 
 
+def _kept_readers(settings: Settings) -> int:
+    """Connections kept for native reads: two, but never the whole pool (writers need one)."""
+    return max(0, min(2, settings.pool_size + settings.max_overflow - 1))
+
+
 class _Reader:
     """Repository reads outside a transaction, errors translated.
 
@@ -62,11 +67,14 @@ class _Reader:
     switch: with no BEGIN pending, DuckDB auto-commits a lone statement anyway.
     """
 
-    __slots__ = ("_autocommit", "_connection", "_engine")
+    __slots__ = ("_autocommit", "_connection", "_engine", "_readers")
 
-    def __init__(self, engine: AsyncEngine, autocommit: AsyncEngine) -> None:
+    def __init__(
+        self, engine: AsyncEngine, autocommit: AsyncEngine, readers: NativeReaders
+    ) -> None:
         self._engine = engine
         self._autocommit = autocommit
+        self._readers = readers
         self._connection: AsyncConnection | None = None
 
     @property
@@ -82,15 +90,9 @@ class _Reader:
             return await connection.execute(statement, parameters)
 
     async def run_native(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
-        """Run ``fn(duckdb_connection)`` in one worker hop on a pooled connection."""
+        """Run ``fn(duckdb_connection)`` in one worker hop on a kept connection."""
         with translating():
-            raw = await self._engine.raw_connection()
-            try:
-                adapted: Any = raw.dbapi_connection
-                assert isinstance(adapted, AsyncAdaptedConnection)
-                return await adapted.run(fn)
-            finally:
-                raw.close()
+            return await self._readers.run(fn)
 
     async def close(self) -> None:
         connection, self._connection = self._connection, None
@@ -121,6 +123,7 @@ class Database:
         self.change_hub = ChangeHub()
         self._commit_lock: asyncio.Lock | None = None
         self._autocommit_engine: AsyncEngine | None = None
+        self._readers: NativeReaders | None = None
         self._context = RepositoryContext(
             self.transaction, self.locks, self.change_hub, read=self._autocommit_reader
         )
@@ -224,14 +227,18 @@ class Database:
             await self._dispose(engine)
             raise
         self._engine = engine
+        self._readers = NativeReaders(engine, keep=_kept_readers(settings))
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
     async def close(self) -> None:
         """Checkpoint the write-ahead log into the file and release it."""
         await self._search.close()
         engine, self._engine = self._engine, None
+        readers, self._readers = self._readers, None
         self._autocommit_engine = None
         self._closed = True
+        if readers is not None:
+            readers.close()
         if engine is None:
             return
         try:
@@ -254,12 +261,13 @@ class Database:
     def engine(self) -> AsyncEngine:
         """The SQLAlchemy :class:`~sqlalchemy.ext.asyncio.AsyncEngine` for custom queries."""
         if self._engine is None:
-            raise ProjectArchitectDBError(
-                "The database is not open: use `async with Database.open(...) as db`."
-                if not self._closed
-                else "The database has been closed; open it again."
-            )
+            raise ProjectArchitectDBError(self._not_open())
         return self._engine
+
+    def _not_open(self) -> str:
+        if self._closed:
+            return "The database has been closed; open it again."
+        return "The database is not open: use `async with Database.open(...) as db`."
 
     def session(self) -> AsyncSession:
         """A new :class:`~sqlalchemy.ext.asyncio.AsyncSession` (use it with ``async with``)."""
@@ -290,7 +298,7 @@ class Database:
             autocommit = self._autocommit_engine = engine.execution_options(
                 isolation_level="AUTOCOMMIT"
             )
-        reader = _Reader(engine, autocommit)
+        reader = _Reader(engine, autocommit, self._native_readers())
         with translating():
             try:
                 yield reader
@@ -321,7 +329,16 @@ class Database:
     @property
     def analytics(self) -> AnalyticsAnswers:
         """Analytics: ``db.analytics.query(Model)`` (the builder) and the prebuilt answers."""
-        return AnalyticsAnswers(self.transaction, lambda: self.engine)
+        return AnalyticsAnswers(self.transaction, self._run_native_read)
+
+    async def _run_native_read(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """Run ``fn(duckdb_connection)`` outside any transaction, on a kept connection."""
+        return await self._native_readers().run(fn)
+
+    def _native_readers(self) -> NativeReaders:
+        if self._readers is None:
+            raise ProjectArchitectDBError(self._not_open())
+        return self._readers
 
     @property
     def search(self) -> SearchService:

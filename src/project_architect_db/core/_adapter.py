@@ -224,6 +224,11 @@ class AsyncAdaptedConnection(AdaptedConnection):
         return cls(dbapi, duck, worker)
 
     @property
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open or pending (BEGIN not sent yet) on this connection."""
+        return self._in_transaction or self._begin_pending
+
+    @property
     def driver_connection(self) -> duckdb.DuckDBPyConnection:
         """The raw DuckDB connection: touch it only through :meth:`run`."""
         return self._duck
@@ -242,6 +247,8 @@ class AsyncAdaptedConnection(AdaptedConnection):
         that must share the SQLAlchemy transaction: a pending BEGIN is sent first, and a
         failure marks an aborted transaction exactly like a statement would.
         """
+        if self.closed:  # its worker thread has ended: nothing would ever answer
+            raise duckdb.ConnectionException("Connection already closed!")
         duck = self._duck
         return await run_interruptible(
             self._worker, lambda: self._in_tx(lambda: fn(duck)), duck.interrupt

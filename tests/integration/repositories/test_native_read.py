@@ -151,4 +151,9 @@ async def test_reads_do_not_leak_pool_connections(db: Database) -> None:
         await db.projects.get(project.id)
         await db.projects.get_or_none(uuid.uuid4())
     pool = db.engine.sync_engine.pool
+    readers = db._readers
+    assert readers is not None
+    # only the connections kept for the next reads stay out (core/readers.py), and not one more
+    assert pool.checkedout() == readers.idle == 1  # type: ignore[attr-defined]
+    await db.close()
     assert pool.checkedout() == 0  # type: ignore[attr-defined]

