@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 
-__all__ = ["uuid7", "uuid7_batch", "uuid7_time_ms"]
+__all__ = ["uuid7", "uuid7_batch", "uuid7_time_ms", "uuid_from_int"]
 
 # 42-bit counter split around the variant bits (12 bits in "rand_a", 30 in "rand_b"), then 32
 # random bits: RFC 9562 section 6.2 method 1, the layout CPython 3.14's uuid.uuid7() uses.
@@ -60,7 +60,7 @@ def uuid7_batch(count: int) -> list[uuid.UUID]:
             else:  # 2**41+ ids in one millisecond: borrow the next one
                 _last_ms, _counter = _last_ms + 1, rand >> 39
             ids.append(
-                _uuid_from_int(
+                uuid_from_int(
                     (_last_ms & 0xFFFF_FFFF_FFFF) << 80
                     | (_counter >> 30) << 64
                     | (_counter & 0x3FFF_FFFF) << 32
@@ -90,9 +90,12 @@ def reserve_uuid7(count: int) -> tuple[int, int]:
         return _last_ms, start
 
 
-def _uuid_from_int(value: int) -> uuid.UUID:
-    # uuid.UUID(int=...) re-validates its arguments (~1.5 us); this is what CPython 3.14's own
-    # uuid7() does through the private UUID._from_int, for a value known to be a valid UUID.
+def uuid_from_int(value: int) -> uuid.UUID:
+    """A ``uuid.UUID`` from a 128-bit integer known to be valid (no re-validation).
+
+    ``uuid.UUID(int=...)`` re-validates its arguments (~1.5 us); this is what CPython 3.14's own
+    ``uuid7()`` does through the private ``UUID._from_int``.
+    """
     new = object.__new__(uuid.UUID)
     object.__setattr__(new, "int", value)
     object.__setattr__(new, "is_safe", _UNKNOWN_SAFETY)
