@@ -17,7 +17,6 @@ written to ``benchmarks/results/analytics.json``.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import random
@@ -32,6 +31,7 @@ from typing import Any
 
 import duckdb
 import pytest
+import uvloop
 from sqlalchemy import create_engine, text
 
 from project_architect_db import Database
@@ -283,7 +283,7 @@ SQLITE: dict[str, str] = {
 
 class Env:
     def __init__(self, tmp: Path) -> None:
-        self.loop = asyncio.new_event_loop()
+        self.loop = uvloop.new_event_loop()  # as every async measurement here (conftest)
         self.db = Database.open(tmp / "analytics.duckdb", load_fts=False)
         self.loop.run_until_complete(self.db.connect())
         started = time.perf_counter()

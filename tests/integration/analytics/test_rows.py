@@ -10,8 +10,12 @@ from typing import Any
 import duckdb
 import pytest
 
+from project_architect_db import Database, InvalidQueryError
+from project_architect_db.models import Project
+from project_architect_db.queries.analytics import _execute
 from project_architect_db.queries.analytics._execute import _tuple_records
 from project_architect_db.queries.analytics._rows import arrow_records, column_converters
+from project_architect_db.schemas import ProjectCreate
 
 
 def _both(sql: str) -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]]]:
@@ -106,3 +110,45 @@ def test_a_result_in_several_arrow_chunks_keeps_its_order() -> None:
     assert columnar is not None
     assert len(columnar) == 300000
     assert columnar == expected
+
+
+async def test_a_large_result_switches_to_the_arrow_path_and_gives_the_same_rows(
+    database: Database,
+) -> None:
+    ids = await database.projects.bulk_create(
+        [ProjectCreate(name=f"P{i}", slug=f"p-{i}") for i in range(1200)]
+    )
+    query = database.analytics.query(Project).select("id", "slug", "created_at", "version")
+    query = query.order_by("slug")
+    sql = query.sql()
+    _execute._LARGE.discard(sql)
+    first = await query.rows()  # fetchall: learns that this query is large
+    assert sql in _execute._LARGE
+    second = await query.rows()  # Arrow, column by column
+    assert second == first
+    assert [type(row["id"]) for row in second[:1]] == [uuid.UUID]
+    assert {row["id"] for row in second} == set(ids)
+    assert all(row["created_at"].tzinfo is not None for row in second)
+    # the result shrinks under the threshold: back to fetchall next time
+    smaller = database.analytics.query(Project).select("id").where(slug__contains="p-11")
+    assert len(await smaller.rows()) < _execute._LARGE_RESULT
+    assert smaller.sql() not in _execute._LARGE
+
+
+async def test_the_memory_of_large_queries_is_bounded(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_execute, "_LARGE", set())
+    monkeypatch.setattr(_execute, "_LARGE_RESULT", 2)
+    monkeypatch.setattr(_execute, "_LARGE_REMEMBERED", 2)
+    await database.projects.bulk_create(
+        [ProjectCreate(name=f"P{i}", slug=f"p-{i}") for i in range(3)]
+    )
+    queries = [
+        database.analytics.query(Project).select(*fields) for fields in (["id"], ["slug"], ["name"])
+    ]
+    for query in queries:
+        assert len(await query.rows()) == 3
+    assert {queries[2].sql()} == _execute._LARGE  # forgot the first two, then learned again
+    with pytest.raises(InvalidQueryError):
+        await database.analytics.query(Project).select("no_such_field").rows()

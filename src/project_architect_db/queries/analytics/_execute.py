@@ -70,20 +70,11 @@ class Runnable:
 
         Plain dicts (JSON-ready, cheap) rather than generated record classes: output names
         depend on the query. Timestamps are aware UTC ``datetime`` s, like the repositories'.
-        The dicts are built on the worker thread, column by column from DuckDB's Arrow
-        export (see ``_rows.py``): a large result costs less than ``fetchall()`` alone.
+        The dicts are built on the worker thread. A query whose last result was large is
+        fetched through DuckDB's Arrow export and converted column by column (``_rows.py``),
+        which costs less than ``fetchall()`` alone; a small result skips Arrow's fixed cost.
         """
-
-        def fetch(job: tuple[Any, str, list[Any]]) -> list[dict[str, Any]]:
-            duck, sql, params = job
-            cursor = duck.execute(sql, params)
-            description = cursor.description or []
-            converters = column_converters([str(item[1]) for item in description])
-            if converters is not None:
-                return arrow_records(cursor.to_arrow_table(), converters)
-            return _tuple_records(description, cursor.fetchall())
-
-        return await self._run(fetch)
+        return await self._run(_fetch_records)
 
     async def to_arrow(self) -> pa.Table:
         """The result as a pyarrow Table built by DuckDB (timestamps ``timestamp[us, tz=UTC]``)."""
@@ -158,6 +149,32 @@ def _export_path(path: str | os.PathLike[str]) -> Path:
             "does not exist."
         )
     return target
+
+
+#: Compiled SQL texts whose last result had at least ``_LARGE_RESULT`` rows.
+_LARGE: set[str] = set()
+_LARGE_RESULT = 1000
+_LARGE_REMEMBERED = 4096
+
+
+def _fetch_records(job: tuple[Any, str, list[Any]]) -> list[dict[str, Any]]:
+    """Worker side of :meth:`Runnable.rows`: run the query, build the dicts."""
+    duck, sql, params = job
+    cursor = duck.execute(sql, params)
+    description = cursor.description or []
+    if sql in _LARGE:
+        converters = column_converters([str(item[1]) for item in description])
+        if converters is not None:
+            table = cursor.to_arrow_table()
+            if table.num_rows < _LARGE_RESULT:
+                _LARGE.discard(sql)
+            return arrow_records(table, converters)
+    records = cursor.fetchall()
+    if len(records) >= _LARGE_RESULT:
+        if len(_LARGE) >= _LARGE_REMEMBERED:  # bounded: forget, then learn again
+            _LARGE.clear()
+        _LARGE.add(sql)
+    return _tuple_records(description, records)
 
 
 def _tuple_records(description: list[Any], records: list[Any]) -> list[dict[str, Any]]:
