@@ -18,11 +18,11 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from sqlalchemy import ClauseElement, ColumnElement, Select, column, literal_column, select
-from sqlalchemy.orm import InstrumentedAttribute
 
 from project_architect_db.exceptions import InvalidQueryError
 from project_architect_db.queries.analytics._compile import compile_cached
 from project_architect_db.queries.analytics._execute import NativeRunner, Runnable, Source
+from project_architect_db.queries.analytics._validate import Resolver, validate
 from project_architect_db.queries.analytics.expressions import (
     Aggregate,
     AggregateLike,
@@ -42,7 +42,6 @@ from project_architect_db.queries.filters import (
     NotEq,
     Range,
     _keyword_filter,
-    column_of,
 )
 
 __all__ = ["Analytics"]
@@ -80,7 +79,7 @@ class _State:
         self.order: tuple[str, ...] = ()
         self.limit: int | None = None
         self.shape: Hashable = None
-        self.resolver: _Resolver | None = None
+        self.resolver: Resolver | None = None
 
     def copy(self, **changes: Any) -> _State:
         # Spelled out: a generic getattr/setattr loop or dataclasses.replace() measured 3-4x
@@ -102,48 +101,6 @@ class _State:
 
 
 # Filters whose clause() can fail only on an unknown field: checked by name alone.
-_CHEAP_CHECK = (In, Range, IsNull)
-
-
-class _Resolver:
-    """Columns of the base model and of the joined relationships, by (qualified) name."""
-
-    __slots__ = ("models", "root")
-
-    def __init__(self, root: type[Any], models: dict[str, type[Any]]) -> None:
-        self.root = root
-        self.models = models
-
-    def model(self, on: str | None) -> type[Any]:
-        if on is None:
-            return self.root
-        try:
-            return self.models[on]
-        except KeyError:
-            joined = ", ".join(self.models) or "none"
-            raise InvalidQueryError(
-                f"{on[:60]!r} is not a joined relationship (joined: {joined}); join it first."
-            ) from None
-
-    def column(self, name: str) -> InstrumentedAttribute[Any]:
-        if not isinstance(name, str):
-            raise InvalidQueryError(f"A field name must be a string, not {type(name).__name__}.")
-        relation, dot, field_name = name.rpartition(".")
-        if not dot:
-            return column_of(self.root, name)
-        return column_of(self.model(relation), field_name)
-
-    def filter_clause(self, item: Filter, on: str | None) -> ColumnElement[bool]:
-        return item.clause(self.model(on))
-
-    def check_filter(self, item: Filter, on: str | None) -> None:
-        model = self.model(on)
-        if type(item) in _CHEAP_CHECK:
-            column_of(model, item.field)  # type: ignore[attr-defined]
-        else:
-            item.clause(model)  # type-dependent errors (JSON/list misuse) surface now
-
-
 class Analytics(Runnable):
     """A grouped/aggregated query over one model (and the relationships joined to it).
 
@@ -235,7 +192,7 @@ class Analytics(Runnable):
             items.append((_output_name(name), _aggregate(agg)))
         resolver = self._resolver()
         for _, agg in items:
-            agg.check(resolver)
+            validate(resolver, agg)
         return self._with(aggregates=self._state.aggregates + tuple(items))
 
     def having(self, *filters: Filter, **conditions: Any) -> Analytics:
@@ -292,18 +249,18 @@ class Analytics(Runnable):
         items = [(as_expr(e).default_name(), as_expr(e)) for e in exprs]
         items += [(_output_name(name), as_expr(e)) for name, e in named.items()]
         for _, expr in items:
-            expr.check(resolver)  # fields, buckets and JSON paths fail here
+            validate(resolver, expr)  # fields, buckets and JSON paths fail here
         return tuple(items)
 
     # -- compiling -----------------------------------------------------------------------------
-    def _resolver(self) -> _Resolver:
+    def _resolver(self) -> Resolver:
         state = self._state
         if state.resolver is None:
             models: dict[str, type[Any]] = {}
             for path in state.joins:
                 for name, target in _walk(state.model, path):
                     models[name] = target
-            state.resolver = _Resolver(state.model, models)
+            state.resolver = Resolver(state.model, models)
         return state.resolver
 
     def shape(self) -> Hashable:
@@ -377,7 +334,7 @@ class Analytics(Runnable):
 
     def _statement(
         self,
-        resolver: _Resolver,
+        resolver: Resolver,
         where: list[ColumnElement[bool]],
         aggregates: list[tuple[str, ColumnElement[Any]]],
         having: list[ColumnElement[bool]],
