@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import itertools
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
@@ -83,7 +85,13 @@ class BulkOperations(Generic[ReadT]):
 
     def _arrow_rows(
         self, records: Sequence[CreateSchema], parents: dict[str, list[Any]]
-    ) -> tuple[pa.Table, list[uuid.UUID]]:
+    ) -> tuple[pa.Table, Callable[[], list[uuid.UUID]]]:
+        """The records as an Arrow table, and a function giving their ids in order.
+
+        New ids are made as an Arrow column; their Python ``UUID`` objects (~0.6 us each) are
+        made only when the returned function is called, so the caller can make them while
+        DuckDB inserts the table, or not at all.
+        """
         now = datetime.now(UTC).replace(tzinfo=None)
         schema = self.create_schema  # computed fields (a document's content_hash) count too
         fields = schema.model_fields.keys() | schema.model_computed_fields.keys()
@@ -116,8 +124,8 @@ class BulkOperations(Generic[ReadT]):
         columns = list(self._attributes.items())
         table = build_table(columns, records, defaults=defaults)
         if halves:
-            ids = ids_of(halves[0])
-        return table, ids
+            return table, functools.partial(ids_of, halves[0])
+        return table, lambda: ids
 
     async def _insert_arrow(self, tx: Transaction, table: pa.Table, conflict: str = "") -> None:
         name = f"padb_bulk_{next(_views)}"
@@ -166,8 +174,16 @@ class BulkOperations(Generic[ReadT]):
             return []
         async with self._context.transaction() as tx:
             parents = await self._resolve_bulk_parents(tx, rows)
-            table, ids = self._arrow_rows(rows, parents)
-            await self._insert_arrow(tx, table)
+            table, make_ids = self._arrow_rows(rows, parents)
+            inserting = asyncio.ensure_future(self._insert_arrow(tx, table))
+            try:
+                await asyncio.sleep(0)  # the task hands the INSERT to the worker thread...
+                ids = make_ids()  # ...and the id objects are made while DuckDB inserts
+            except BaseException:  # cancelled: interrupt the INSERT and let the worker settle
+                inserting.cancel()
+                await asyncio.wait([inserting])
+                raise
+            await inserting
             self._emit_bulk(tx, table, ids)
         return ids
 
@@ -215,7 +231,7 @@ class BulkOperations(Generic[ReadT]):
         conflict = f" ON CONFLICT ({target}) DO UPDATE SET {', '.join(updates)}"
         async with self._context.transaction() as tx:
             parents = await self._resolve_bulk_parents(tx, unique_rows)
-            table, _ids = self._arrow_rows(unique_rows, parents)
+            table, _ = self._arrow_rows(unique_rows, parents)  # no UUID objects needed
             await self._insert_arrow(tx, table, conflict)
         return len(unique_rows)
 

@@ -1,0 +1,82 @@
+"""``bulk_create``: one Arrow ``INSERT``, ids in order, all or nothing, cancellable."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+
+from project_architect_db import Database
+from project_architect_db.exceptions import AlreadyExistsError, IntegrityError, ValidationError
+from project_architect_db.repositories._bulk import BulkOperations
+from project_architect_db.schemas import ConversationCreate, ProjectCreate
+
+
+async def test_ids_come_back_in_record_order_and_name_the_rows(db: Database) -> None:
+    records = [ProjectCreate(name=f"Bulk {i}", slug=f"bulk-{i}") for i in range(2500)]
+    ids = await db.projects.bulk_create(records)
+    assert len(ids) == len(set(ids)) == 2500
+    assert all(type(key) is uuid.UUID and key.version == 7 for key in ids)
+    assert ids == sorted(ids)  # time-ordered, made in record order
+    for index in (0, 1234, 2499):
+        assert (await db.projects.get(ids[index])).slug == f"bulk-{index}"
+
+
+async def test_a_duplicate_slug_in_the_batch_writes_nothing(db: Database) -> None:
+    with pytest.raises(AlreadyExistsError):
+        await db.projects.bulk_create(
+            [{"name": "A", "slug": "same"}, {"name": "B", "slug": "same"}]
+        )
+    assert await db.projects.count() == 0
+
+
+async def test_a_missing_parent_and_an_invalid_record_write_nothing(db: Database) -> None:
+    with pytest.raises(IntegrityError):
+        await db.conversations.bulk_create(
+            [ConversationCreate(project_id=uuid.uuid4(), title="Orphan")]
+        )
+    with pytest.raises(ValidationError):
+        await db.projects.bulk_create([{"name": "Fine"}, {"name": ""}])
+    with pytest.raises(ValidationError):
+        await db.projects.bulk_create({"name": "not a list"})  # type: ignore[arg-type]
+    assert await db.conversations.count() == 0
+    assert await db.projects.count() == 0
+    assert await db.projects.bulk_create([]) == []
+
+
+async def test_a_call_cancelled_during_the_insert_writes_nothing_and_leaves_the_db_usable(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = BulkOperations._arrow_rows
+
+    def cancelled_while_inserting(self: Any, records: Any, parents: Any) -> Any:
+        table, _ = original(self, records, parents)
+
+        def make_ids() -> list[uuid.UUID]:
+            raise asyncio.CancelledError  # as if the caller was cancelled during the INSERT
+
+        return table, make_ids
+
+    monkeypatch.setattr(BulkOperations, "_arrow_rows", cancelled_while_inserting)
+    with pytest.raises(asyncio.CancelledError):
+        await db.projects.bulk_create([{"name": f"P{i}", "slug": f"p-{i}"} for i in range(5000)])
+    monkeypatch.undo()
+    assert await db.projects.count() == 0
+    ids = await db.projects.bulk_create([{"name": "After", "slug": "after"}])
+    assert (await db.projects.get(ids[0])).name == "After"
+
+
+async def test_a_real_cancellation_mid_call_leaves_no_partial_batch(db: Database) -> None:
+    records = [{"name": f"P{i}", "slug": f"p-{i}"} for i in range(20_000)]
+    task = asyncio.ensure_future(db.projects.bulk_create(records))
+    await asyncio.sleep(0.01)
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        assert await db.projects.count() == 0
+    else:  # finished before the cancel arrived: all of it
+        assert await db.projects.count() == 20_000
+    assert await db.projects.bulk_create([{"name": "Again", "slug": "again"}])
