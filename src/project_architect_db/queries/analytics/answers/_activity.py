@@ -1,0 +1,131 @@
+"""Projects and conversations: portfolio, creation, messages, replies, phases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    ClauseElement,
+    Select,
+    func,
+    literal_column,
+    select,
+)
+
+from project_architect_db.models import (
+    Conversation,
+    Message,
+    Project,
+)
+from project_architect_db.queries.analytics._statement import StatementQuery
+from project_architect_db.queries.analytics.answers._base import (
+    AnswersBase,
+    BucketUnit,
+)
+from project_architect_db.queries.analytics.builder import Analytics
+from project_architect_db.queries.analytics.expressions import (
+    Bucket,
+    count,
+    duration,
+    median,
+    sum_,
+)
+from project_architect_db.queries.filters import IsNull
+
+__all__ = ["ActivityAnswers"]
+
+
+class ActivityAnswers(AnswersBase):
+    """Projects and conversations: portfolio, creation, messages, replies, phases."""
+
+    def portfolio(self) -> Analytics:
+        """Projects counted by status and phase."""
+        return (
+            self.query(Project)
+            .group_by("status", "phase")
+            .aggregate(count())
+            .order_by("status", "phase")
+        )
+
+    def projects_created(self, bucket: BucketUnit = "month") -> Analytics:
+        """Projects created per period, with a running total."""
+        from project_architect_db.queries.analytics.expressions import running_total
+
+        return (
+            self.query(Project)
+            .group_by(period=Bucket("created_at", bucket))
+            .aggregate(count())
+            .window(total=running_total("count", order_by="period"))
+            .order_by("period")
+        )
+
+    # -- conversation activity -----------------------------------------------------------------
+
+    def message_activity(self, bucket: BucketUnit = "week", *, project_id: Any = None) -> Analytics:
+        """Messages and tokens per period and role."""
+        query = self.query(Message)
+        if project_id is not None:
+            query = query.where(project_id=project_id)
+        return (
+            query.group_by(period=Bucket("created_at", bucket), role="role")
+            .aggregate(messages=count(), tokens=sum_("token_count"))
+            .order_by("period", "role")
+        )
+
+    def reply_latency(
+        self, bucket: BucketUnit = "week", *, project_id: Any = None
+    ) -> StatementQuery:
+        """Median seconds from a user message to the assistant's reply, per period."""
+        Bucket("created_at", bucket)  # validates the unit
+
+        def build(_: list[Select[Any]]) -> ClauseElement:
+            conditions = [] if project_id is None else [Message.project_id == project_id]
+            by, seq = Message.conversation_id, Message.sequence
+            paired = (
+                select(
+                    Message.created_at.label("asked_at"),
+                    Message.role.label("role"),
+                    func.lead(Message.role).over(partition_by=by, order_by=seq).label("next_role"),
+                    func.lead(Message.created_at)
+                    .over(partition_by=by, order_by=seq)
+                    .label("next_at"),
+                )
+                .where(*conditions)
+                .subquery("paired")
+            )
+            period = func.date_trunc(literal_column(f"'{bucket}'"), paired.c.asked_at)
+            seconds = func.epoch(paired.c.next_at) - func.epoch(paired.c.asked_at)
+            return (
+                select(
+                    period.label("period"),
+                    func.count().label("replies"),
+                    func.median(seconds).label("median_reply_seconds"),
+                )
+                .where(paired.c.role == "user", paired.c.next_role == "assistant")
+                .group_by(period)
+                .order_by(literal_column("period"))
+            )
+
+        return StatementQuery(
+            ("reply_latency", bucket, project_id is None),
+            build,
+            source=self._source,
+            native=self._native,
+        )
+
+    def time_per_phase(self, *, project_id: Any = None) -> Analytics:
+        """Conversations per phase and the time spent in them (first to last message, seconds)."""
+        query = self.query(Conversation).where(IsNull("last_message_at", False))
+        if project_id is not None:
+            query = query.where(project_id=project_id)
+        return (
+            query.group_by("phase")
+            .aggregate(
+                conversations=count(),
+                seconds=sum_(duration("created_at", "last_message_at")),
+                median_seconds=median(duration("created_at", "last_message_at")),
+            )
+            .order_by("phase")
+        )
+
+    # -- documents -----------------------------------------------------------------------------

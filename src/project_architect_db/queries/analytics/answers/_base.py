@@ -1,0 +1,57 @@
+"""What every group of prebuilt answers shares: the builder entry point and argument checks."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import (
+    literal,
+)
+
+from project_architect_db.exceptions import InvalidQueryError
+from project_architect_db.models.types import UtcDateTime, utc_now
+from project_architect_db.queries.analytics._execute import NativeRunner, Source
+from project_architect_db.queries.analytics.builder import Analytics
+
+__all__ = ["AnswersBase", "BucketUnit", "Per"]
+
+Per = Literal["repository", "project"]
+BucketUnit = Literal["hour", "day", "week", "month"]
+
+
+def _since(days: int, now: datetime | None) -> datetime:
+    if isinstance(days, bool) or not isinstance(days, int) or not 0 < days <= 36_600:
+        raise InvalidQueryError(f"days must be an integer in 1..36600, not {days!r}.")
+    moment = now if now is not None else utc_now()
+    if moment.tzinfo is None:
+        raise InvalidQueryError("now must be a timezone-aware datetime.")
+    return moment - timedelta(days=days)
+
+
+def _n(n: int) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or not 0 < n <= 10_000:
+        raise InvalidQueryError(f"n must be an integer in 1..10000, not {n!r}.")
+    return n
+
+
+def _per(per: str) -> str:
+    if per not in ("repository", "project"):
+        raise InvalidQueryError(f"per must be 'repository' or 'project', not {per!r}.")
+    return "repository_id" if per == "repository" else "project_id"
+
+
+def _instant(value: datetime) -> Any:
+    return literal(value, UtcDateTime())
+
+
+class AnswersBase:
+    """The database's unit-of-work source and native runner, and :meth:`query`."""
+
+    def __init__(self, source: Source | None = None, native: NativeRunner | None = None) -> None:
+        self._source = source
+        self._native = native
+
+    def query(self, model: type[Any]) -> Analytics:
+        """A builder over ``model`` bound to this database."""
+        return Analytics(model, source=self._source, native=self._native)

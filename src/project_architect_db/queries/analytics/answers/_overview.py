@@ -1,0 +1,114 @@
+"""Across aggregates: the project health view and the most active projects."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ClauseElement,
+    Select,
+    func,
+    literal_column,
+    select,
+)
+
+from project_architect_db.models import (
+    Build,
+    Conversation,
+    Deployment,
+    Document,
+    Message,
+    Project,
+)
+from project_architect_db.queries.analytics._statement import StatementQuery
+from project_architect_db.queries.analytics.answers._base import (
+    AnswersBase,
+    _n,
+    _since,
+)
+from project_architect_db.queries.analytics.builder import Analytics
+from project_architect_db.queries.analytics.expressions import (
+    count,
+    max_,
+    rate,
+    sum_,
+)
+from project_architect_db.queries.filters import Eq, In, Range
+
+__all__ = ["OverviewAnswers"]
+
+
+class OverviewAnswers(AnswersBase):
+    """Across aggregates: the project health view and the most active projects."""
+
+    def project_health(self) -> StatementQuery:
+        """One row per project: activity, documents and CI/CD at a glance."""
+        parts = [
+            self.query(Conversation).group_by("project_id").aggregate(conversations=count()),
+            self.query(Message)
+            .group_by("project_id")
+            .aggregate(messages=count(), last_message_at=max_("created_at")),
+            self.query(Document).group_by("project_id").aggregate(documents=count()),
+            self.query(Build)
+            .group_by("project_id")
+            .aggregate(
+                builds=count(),
+                build_success_rate=rate(
+                    Eq("status", "success"), among=(In("status", ["success", "failure"]),)
+                ),
+            ),
+            self.query(Deployment)
+            .group_by("project_id")
+            .aggregate(deployments=count(), change_failure_rate=rate(Eq("caused_incident", True))),
+        ]
+
+        def combine(statements: list[Select[Any]]) -> ClauseElement:
+            conversations, messages, documents, builds, deployments = (
+                statement.subquery(name)
+                for statement, name in zip(statements, ("c", "m", "doc", "b", "dep"), strict=True)
+            )
+            zero: Any = literal_column("0")
+            return (
+                select(
+                    Project.id.label("project_id"),
+                    Project.name,
+                    Project.status,
+                    Project.phase,
+                    func.coalesce(conversations.c.conversations, zero).label("conversations"),
+                    func.coalesce(messages.c.messages, zero).label("messages"),
+                    messages.c.last_message_at,
+                    func.coalesce(documents.c.documents, zero).label("documents"),
+                    func.coalesce(builds.c.builds, zero).label("builds"),
+                    builds.c.build_success_rate,
+                    func.coalesce(deployments.c.deployments, zero).label("deployments"),
+                    deployments.c.change_failure_rate,
+                )
+                .select_from(Project)
+                .outerjoin(conversations, conversations.c.project_id == Project.id)
+                .outerjoin(messages, messages.c.project_id == Project.id)
+                .outerjoin(documents, documents.c.project_id == Project.id)
+                .outerjoin(builds, builds.c.project_id == Project.id)
+                .outerjoin(deployments, deployments.c.project_id == Project.id)
+                .order_by(Project.name, Project.id)
+            )
+
+        return StatementQuery(
+            ("project_health",), combine, parts=parts, source=self._source, native=self._native
+        )
+
+    # -- top-N ---------------------------------------------------------------------------------
+
+    def most_active_projects(
+        self, n: int = 10, *, days: int | None = None, now: datetime | None = None
+    ) -> Analytics:
+        """Projects with the most messages (in the last ``days`` days, if given)."""
+        query = self.query(Message).join("project")
+        if days is not None:
+            query = query.where(Range("created_at", gte=_since(days, now)))
+        return (
+            query.group_by("project_id", name="project.name")
+            .aggregate(messages=count(), tokens=sum_("token_count"))
+            .order_by("-messages", "project_id")
+            .limit(_n(n))
+        )
