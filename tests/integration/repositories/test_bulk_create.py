@@ -11,6 +11,7 @@ import pytest
 from project_architect_db import Database
 from project_architect_db.exceptions import AlreadyExistsError, IntegrityError, ValidationError
 from project_architect_db.repositories._bulk import BulkOperations
+from project_architect_db.repositories.projects import ProjectRepository
 from project_architect_db.schemas import ConversationCreate, ProjectCreate
 
 
@@ -80,3 +81,29 @@ async def test_a_real_cancellation_mid_call_leaves_no_partial_batch(db: Database
     else:  # finished before the cancel arrived: all of it
         assert await db.projects.count() == 20_000
     assert await db.projects.bulk_create([{"name": "Again", "slug": "again"}])
+
+
+class _ImportedProject(ProjectCreate):
+    """A create schema that carries ids (rows imported from another system keep theirs)."""
+
+    id: uuid.UUID | None = None
+
+
+class _ImportingProjects(ProjectRepository):
+    create_schema = _ImportedProject
+
+
+async def test_a_schema_with_ids_keeps_the_given_ones_and_fills_the_gaps(db: Database) -> None:
+    repository = _ImportingProjects(db._context)
+    given = uuid.UUID("0190c0de-0000-7000-8000-000000000001")
+    ids = await repository.bulk_create(
+        [{"name": "Given", "slug": "given", "id": given}, {"name": "Fresh", "slug": "fresh"}]
+    )
+    assert ids[0] == given and ids[1] != given and ids[1].version == 7
+    assert (await db.projects.get(given)).slug == "given"
+    assert (await db.projects.get(ids[1])).slug == "fresh"
+    with pytest.raises(AlreadyExistsError):  # the same id again: nothing of the batch lands
+        await repository.bulk_create(
+            [{"name": "Again", "slug": "again", "id": given}, {"name": "New", "slug": "new"}]
+        )
+    assert await db.projects.count() == 2
