@@ -11,10 +11,15 @@ import duckdb
 import pytest
 
 from project_architect_db import Database, InvalidQueryError
+from project_architect_db import sql as padb_sql
 from project_architect_db.models import Project
 from project_architect_db.queries.analytics import _execute
 from project_architect_db.queries.analytics._execute import _tuple_records
-from project_architect_db.queries.analytics._rows import arrow_records, column_converters
+from project_architect_db.queries.analytics._rows import (
+    NeedsFetchall,
+    arrow_records,
+    column_converters,
+)
 from project_architect_db.schemas import ProjectCreate
 
 
@@ -152,3 +157,39 @@ async def test_the_memory_of_large_queries_is_bounded(
     assert {queries[2].sql()} == _execute._LARGE  # forgot the first two, then learned again
     with pytest.raises(InvalidQueryError):
         await database.analytics.query(Project).select("no_such_field").rows()
+
+
+async def test_infinite_timestamps_in_a_large_result_give_duckdb_s_own_values(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_execute, "_LARGE", set())
+    monkeypatch.setattr(_execute, "_FETCHALL_ONLY", set())
+    monkeypatch.setattr(_execute, "_LARGE_RESULT", 2)
+    await database.projects.bulk_create(
+        [ProjectCreate(name=f"P{i}", slug=f"p-{i}") for i in range(3)]
+    )
+    query = database.analytics.query(Project).select("slug", "created_at").order_by("slug")
+    sql = query.sql()
+    assert len(await query.rows()) == 3
+    assert sql in _execute._LARGE
+    # an infinite timestamp cannot be an epoch offset: DuckDB itself gives datetime.max
+    async with database.transaction() as tx:
+        await tx.execute(padb_sql("UPDATE projects SET created_at = 'infinity' WHERE slug = 'p-0'"))
+    rows = await query.rows()
+    assert rows[0]["created_at"] == datetime.max.replace(tzinfo=UTC)
+    assert rows[1]["created_at"].year >= 2026
+    assert sql in _execute._FETCHALL_ONLY and sql not in _execute._LARGE
+    assert await query.rows() == rows  # and keeps that path
+    assert sql not in _execute._LARGE
+
+
+def test_the_column_path_refuses_infinite_timestamps_instead_of_raising_overflow() -> None:
+    con = duckdb.connect()
+    try:
+        cursor = con.execute("SELECT 'infinity'::TIMESTAMP AS at")
+        converters = column_converters([str(item[1]) for item in cursor.description or []])
+        assert converters is not None
+        with pytest.raises(NeedsFetchall):
+            arrow_records(cursor.to_arrow_table(), converters)
+    finally:
+        con.close()

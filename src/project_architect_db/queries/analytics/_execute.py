@@ -14,7 +14,11 @@ import pyarrow as pa
 from project_architect_db.core.transaction import Transaction, current_transaction
 from project_architect_db.exceptions import InvalidQueryError, ProjectArchitectDBError
 from project_architect_db.exceptions._translate import translating
-from project_architect_db.queries.analytics._rows import arrow_records, column_converters
+from project_architect_db.queries.analytics._rows import (
+    NeedsFetchall,
+    arrow_records,
+    column_converters,
+)
 
 if TYPE_CHECKING:
     import polars
@@ -153,6 +157,8 @@ def _export_path(path: str | os.PathLike[str]) -> Path:
 
 #: Compiled SQL texts whose last result had at least ``_LARGE_RESULT`` rows.
 _LARGE: set[str] = set()
+#: Compiled SQL texts whose values the Arrow path could not convert (``infinity`` timestamps).
+_FETCHALL_ONLY: set[str] = set()
 _LARGE_RESULT = 1000
 _LARGE_REMEMBERED = 4096
 
@@ -168,13 +174,24 @@ def _fetch_records(job: tuple[Any, str, list[Any]]) -> list[dict[str, Any]]:
             table = cursor.to_arrow_table()
             if table.num_rows < _LARGE_RESULT:
                 _LARGE.discard(sql)
-            return arrow_records(table, converters)
+            try:
+                return arrow_records(table, converters)
+            except NeedsFetchall:  # rare values: this query takes DuckDB's own path from now on
+                _LARGE.discard(sql)
+                _remember(_FETCHALL_ONLY, sql)
+                cursor = duck.execute(sql, params)
+                description = cursor.description or []
+                return _tuple_records(description, cursor.fetchall())
     records = cursor.fetchall()
-    if len(records) >= _LARGE_RESULT:
-        if len(_LARGE) >= _LARGE_REMEMBERED:  # bounded: forget, then learn again
-            _LARGE.clear()
-        _LARGE.add(sql)
+    if len(records) >= _LARGE_RESULT and sql not in _FETCHALL_ONLY:
+        _remember(_LARGE, sql)
     return _tuple_records(description, records)
+
+
+def _remember(texts: set[str], sql: str) -> None:
+    if len(texts) >= _LARGE_REMEMBERED:  # bounded: forget, then learn again
+        texts.clear()
+    texts.add(sql)
 
 
 def _tuple_records(description: list[Any], records: list[Any]) -> list[dict[str, Any]]:

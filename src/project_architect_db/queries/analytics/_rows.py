@@ -23,7 +23,12 @@ import pyarrow as pa
 
 from project_architect_db.models.ids import uuid_from_int
 
-__all__ = ["arrow_records", "column_converters"]
+__all__ = ["NeedsFetchall", "arrow_records", "column_converters"]
+
+
+class NeedsFetchall(Exception):
+    """A value this path cannot convert like ``fetchall`` does (``infinity`` timestamps)."""
+
 
 Converter = Callable[[pa.ChunkedArray], list[Any]]
 
@@ -64,7 +69,10 @@ def _instants(column: pa.ChunkedArray) -> list[Any]:
     # timestamp[us] (UTC by the library's convention) or timestamp[us, tz=UTC]: epoch micros
     epoch, delta = _EPOCH, timedelta
     micros = column.cast(pa.int64()).to_pylist()
-    return [None if value is None else epoch + delta(0, 0, value) for value in micros]
+    try:
+        return [None if value is None else epoch + delta(0, 0, value) for value in micros]
+    except OverflowError:  # +-infinity or beyond year 9999: DuckDB has its own answers for those
+        raise NeedsFetchall from None
 
 
 def _big_integers(column: pa.ChunkedArray) -> list[Any]:
