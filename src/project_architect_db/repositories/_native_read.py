@@ -16,14 +16,16 @@ own uncommitted writes, on the transaction's connection).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 
-__all__ = ["NativePointRead"]
+from project_architect_db.exceptions._translate import translating
+
+__all__ = ["NativePointRead", "NativeRow", "NativeSelects", "select_rows"]
 
 _Processor = Callable[[Any], Any] | None
 
@@ -78,3 +80,130 @@ class NativePointRead:
             key: value if processor is None else processor(value)
             for key, processor, value in zip(self.keys, self._processors, row, strict=True)
         }
+
+
+class NativeRow:
+    """A result row as ``Row`` presents it to the repositories: ``_mapping`` and attributes."""
+
+    __slots__ = ("_mapping",)
+
+    def __init__(self, mapping: dict[str, Any]) -> None:
+        self._mapping = mapping
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._mapping[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+class _Shape:
+    """One compiled form of a statement shape, ready for DuckDB's own ``execute``."""
+
+    __slots__ = ("binds", "compiled", "keys", "names", "processors", "sql")
+
+    def __init__(self, compiled: SQLCompiler, dialect: Dialect) -> None:
+        self.compiled = compiled
+        self.sql = str(compiled)
+        self.names: tuple[str, ...] = tuple(compiled.positiontup or ())
+        processors = compiled._bind_processors
+        self.binds: tuple[_Processor, ...] = tuple(
+            bind if callable(bind := processors.get(name)) else None for name in self.names
+        )
+        columns = compiled._result_columns
+        self.keys: tuple[str, ...] = tuple(column.keyname for column in columns)
+        self.processors: tuple[_Processor, ...] = tuple(
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+        )
+
+
+class NativeSelects:
+    """Run repository ``SELECT`` s outside a transaction in one hop, compiled once per shape.
+
+    ``list()`` pages went through SQLAlchemy's execution context and ``Row`` objects (~1 ms per
+    page of 50 on the loop, measured) around a query DuckDB answers as fast as a raw cursor.
+    Each statement's cache key (SQLAlchemy's own) finds its compiled form; the call's values
+    come from the key's extracted parameters, exactly as SQLAlchemy's execute does. A shape
+    SQLAlchemy cannot cache, or one needing its post-compile step (expanding ``IN`` lists,
+    literal-rendered values), returns ``None`` from :meth:`prepare` and keeps the usual path.
+    """
+
+    __slots__ = ("_dialect", "_shapes")
+
+    _MAX_SHAPES = 256
+
+    def __init__(self, dialect: Dialect) -> None:
+        self._dialect = dialect
+        self._shapes: dict[Any, _Shape | None] = {}
+
+    def prepare(
+        self, statement: Select[Any]
+    ) -> tuple[_Shape, Callable[[Any], list[tuple[Any, ...]]]] | None:
+        """The statement's compiled shape and ``fn(duckdb_connection)`` fetching its rows."""
+        cache_key = statement._generate_cache_key()
+        if cache_key is None:
+            return None
+        shape = self._shapes.get(cache_key.key, _MISSING)
+        if shape is _MISSING:
+            shape = self._compile(statement, cache_key)
+            if len(self._shapes) >= self._MAX_SHAPES:
+                self._shapes.clear()
+            self._shapes[cache_key.key] = shape
+        if shape is None:
+            return None
+        assert isinstance(shape, _Shape)
+        try:
+            values = shape.compiled.construct_params(
+                extracted_parameters=cache_key.bindparams, _check=False
+            )
+            parameters = [
+                value if bind is None else bind(value)
+                for bind, value in zip(
+                    shape.binds, (values[name] for name in shape.names), strict=True
+                )
+            ]
+        except Exception:  # a value its type refuses: SQLAlchemy's path words the error
+            return None
+        sql = shape.sql
+
+        def fetch(duck: Any) -> list[tuple[Any, ...]]:
+            rows: list[tuple[Any, ...]] = duck.execute(sql, parameters).fetchall()
+            return rows
+
+        return shape, fetch
+
+    def _compile(self, statement: Select[Any], cache_key: Any) -> _Shape | None:
+        # compiled against its cache key, so other calls' values can be laid into it
+        compiled = statement.compile(dialect=self._dialect, cache_key=cache_key)
+        assert isinstance(compiled, SQLCompiler)
+        if compiled.literal_execute_params or compiled.post_compile_params:
+            return None
+        return _Shape(compiled, self._dialect)
+
+    @staticmethod
+    def rows(shape: _Shape, tuples: list[tuple[Any, ...]]) -> list[NativeRow]:
+        """The fetched tuples as rows, each column's result processor applied."""
+        keys, processors = shape.keys, shape.processors
+        return [
+            NativeRow(
+                {
+                    key: value if processor is None else processor(value)
+                    for key, processor, value in zip(keys, processors, row, strict=True)
+                }
+            )
+            for row in tuples
+        ]
+
+
+_MISSING = object()
+
+
+async def select_rows(selects: NativeSelects, reader: Any, statement: Select[Any]) -> Sequence[Any]:
+    """``statement``'s rows read by ``reader`` (outside a transaction), natively when it can."""
+    with translating():
+        prepared = selects.prepare(statement)
+    if prepared is None:
+        rows: Sequence[Any] = (await reader.execute(statement)).all()
+        return rows
+    shape, fetch = prepared
+    return selects.rows(shape, await reader.run_native(fetch))

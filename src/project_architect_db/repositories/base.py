@@ -36,7 +36,11 @@ from project_architect_db.queries.sorting import (
 from project_architect_db.repositories._bulk import BulkOperations
 from project_architect_db.repositories._context import RepositoryContext
 from project_architect_db.repositories._integrity import cascade_delete, resolve_parents
-from project_architect_db.repositories._native_read import NativePointRead
+from project_architect_db.repositories._native_read import (
+    NativePointRead,
+    NativeSelects,
+    select_rows,
+)
 from project_architect_db.repositories.changes import Change, ChangeKind
 from project_architect_db.schemas.common import CreateSchema, Page, ReadSchema, UpdateSchema
 
@@ -90,6 +94,7 @@ class AsyncRepository(BulkOperations[ReadT], Generic[ModelT, CreateT, UpdateT, R
             self._table.c.id == bindparam("row_id")
         )
         self._native_get: NativePointRead | None = None
+        self._native_selects: NativeSelects | None = None
 
     # -- conversions -------------------------------------------------------------------------
     def _read(self, row: Any) -> ReadT:
@@ -257,7 +262,12 @@ class AsyncRepository(BulkOperations[ReadT], Generic[ModelT, CreateT, UpdateT, R
         # one statement reads on its own; a page with its total reads from one snapshot
         scope = self._context.transaction() if with_total else self._context.reading()
         async with scope as reader:
-            rows = (await reader.execute(statement)).all()
+            if isinstance(reader, Transaction):  # must see the transaction's own writes
+                rows = (await reader.execute(statement)).all()
+            else:  # one hop, compiled once per shape (see _native_read.py)
+                selects = self._native_selects or NativeSelects(reader.dialect)
+                self._native_selects = selects
+                rows = await select_rows(selects, reader, statement)
             total = None
             if with_total:
                 count = select(func.count()).select_from(self._table).where(*where)
