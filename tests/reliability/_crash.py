@@ -17,15 +17,17 @@ import copy
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from project_architect_db import Database
+from project_architect_db import Database, StorageError
 from tests.reliability._crash_writer import content_of, snapshot
 
 WRITER = Path(__file__).with_name("_crash_writer.py")
@@ -362,8 +364,28 @@ class Campaign:
             self.figures.killed_while_opening += 1
         self.figures.checkpoints += sum(line["t"] == "checkpoint" for line in lines)
         read_only = self.schema_exists and self.rounds % 3 == 0
-        asyncio.run(self._verify(lines, read_only=read_only))
+        try:
+            asyncio.run(self._verify(lines, read_only=read_only))
+        except StorageError as error:  # DuckDB could not read its own file back: keep it
+            raise AssertionError(self._corrupt(error, lines, reached_ready)) from error
         self.schema_exists = self.schema_exists or reached_ready
+
+    def _corrupt(
+        self, error: StorageError, lines: list[dict[str, Any]], reached_ready: bool
+    ) -> str:
+        """Save the unreadable file and its WAL where the next run does not rotate them away."""
+        evidence = Path(tempfile.mkdtemp(prefix=f"padb-corrupt-{self.seed}-{self.rounds}-"))
+        for source in (self.database, Path(f"{self.database}.wal")):
+            if source.exists():
+                shutil.copy2(source, evidence / source.name)
+        for log in self.folder.glob("log-*.jsonl"):
+            shutil.copy2(log, evidence / log.name)
+        phase = "while writing" if reached_ready else "while opening"
+        return (
+            f"round {self.rounds} (seed {self.seed}), killed {phase} after "
+            f"{len(lines)} log lines, last {lines[-3:]}: DuckDB cannot read the file back "
+            f"({error}). File, WAL and logs saved in {evidence}."
+        )
 
     async def _verify(self, lines: list[dict[str, Any]], *, read_only: bool) -> None:
         intents = {line["seq"]: line["op"] for line in lines if line["t"] == "intent"}
