@@ -30,6 +30,28 @@ __all__ = ["NativePointRead", "NativeRow", "NativeSelects", "select_rows"]
 _Processor = Callable[[Any], Any] | None
 
 
+def _result_layout(
+    compiled: SQLCompiler, dialect: Dialect
+) -> tuple[tuple[str, ...], tuple[_Processor, ...]]:
+    """The result keys, as ``Row._mapping`` has them, and each column's result processor."""
+    columns = compiled._result_columns
+    keys = tuple(column.keyname for column in columns)
+    processors = tuple(
+        column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+    )
+    return keys, processors
+
+
+def _processed(
+    keys: tuple[str, ...], processors: tuple[_Processor, ...], row: tuple[Any, ...]
+) -> dict[str, Any]:
+    """``row`` as ``Row._mapping`` would present it (result processors applied)."""
+    return {
+        key: value if processor is None else processor(value)
+        for key, processor, value in zip(keys, processors, row, strict=True)
+    }
+
+
 class NativePointRead:
     """``statement`` (one ``row_id`` bind parameter) compiled for DuckDB's own ``execute``.
 
@@ -49,11 +71,7 @@ class NativePointRead:
         self.sql = str(compiled)
         bind = compiled._bind_processors.get("row_id")
         self._bind: _Processor = bind if callable(bind) else None
-        columns = compiled._result_columns
-        self.keys: tuple[str, ...] = tuple(column.keyname for column in columns)
-        self._processors: tuple[_Processor, ...] = tuple(
-            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
-        )
+        self.keys, self._processors = _result_layout(compiled, dialect)
 
     def parameters(self, row_id: uuid.UUID) -> list[Any]:
         """The DuckDB parameters for ``row_id`` (bind processor applied, as SQLAlchemy does)."""
@@ -76,10 +94,7 @@ class NativePointRead:
 
     def mapping(self, row: tuple[Any, ...]) -> dict[str, Any]:
         """``row`` as ``Row._mapping`` would present it (result processors applied)."""
-        return {
-            key: value if processor is None else processor(value)
-            for key, processor, value in zip(self.keys, self._processors, row, strict=True)
-        }
+        return _processed(self.keys, self._processors, row)
 
 
 class NativeRow:
@@ -110,11 +125,7 @@ class _Shape:
         self.binds: tuple[_Processor, ...] = tuple(
             bind if callable(bind := processors.get(name)) else None for name in self.names
         )
-        columns = compiled._result_columns
-        self.keys: tuple[str, ...] = tuple(column.keyname for column in columns)
-        self.processors: tuple[_Processor, ...] = tuple(
-            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
-        )
+        self.keys, self.processors = _result_layout(compiled, dialect)
 
 
 class NativeSelects:
@@ -184,15 +195,7 @@ class NativeSelects:
     def rows(shape: _Shape, tuples: list[tuple[Any, ...]]) -> list[NativeRow]:
         """The fetched tuples as rows, each column's result processor applied."""
         keys, processors = shape.keys, shape.processors
-        return [
-            NativeRow(
-                {
-                    key: value if processor is None else processor(value)
-                    for key, processor, value in zip(keys, processors, row, strict=True)
-                }
-            )
-            for row in tuples
-        ]
+        return [NativeRow(_processed(keys, processors, row)) for row in tuples]
 
 
 _MISSING = object()

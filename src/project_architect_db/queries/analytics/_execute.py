@@ -179,9 +179,7 @@ def _fetch_records(job: tuple[Any, str, list[Any]]) -> list[dict[str, Any]]:
             except NeedsFetchall:  # rare values: this query takes DuckDB's own path from now on
                 _LARGE.discard(sql)
                 _remember(_FETCHALL_ONLY, sql)
-                cursor = duck.execute(sql, params)
-                description = cursor.description or []
-                return _tuple_records(description, cursor.fetchall())
+                cursor = duck.execute(sql, params)  # read again, the fetchall way below
     records = cursor.fetchall()
     if len(records) >= _LARGE_RESULT and sql not in _FETCHALL_ONLY:
         _remember(_LARGE, sql)
