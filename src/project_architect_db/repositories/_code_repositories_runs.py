@@ -20,7 +20,8 @@ from project_architect_db.exceptions import (
 from project_architect_db.exceptions._translate import translating
 from project_architect_db.models import Build, Deployment
 from project_architect_db.models.enums import BuildStatus
-from project_architect_db.repositories.base import AsyncRepository, _as_id
+from project_architect_db.repositories._reads import _as_id
+from project_architect_db.repositories.base import AsyncRepository
 from project_architect_db.repositories.changes import ChangeKind
 from project_architect_db.schemas import (
     BuildCreate,

@@ -23,11 +23,12 @@ from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from project_architect_db._records import row_maker
 from project_architect_db.exceptions._translate import translating
+from project_architect_db.repositories._processors import Processor as _Processor
+from project_architect_db.repositories._processors import result_processor
 
 __all__ = ["NativePointRead", "NativeRow", "NativeSelects", "select_rows"]
-
-_Processor = Callable[[Any], Any] | None
 
 
 def _result_layout(
@@ -36,9 +37,7 @@ def _result_layout(
     """The result keys, as ``Row._mapping`` has them, and each column's result processor."""
     columns = compiled._result_columns
     keys = tuple(column.keyname for column in columns)
-    processors = tuple(
-        column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
-    )
+    processors = tuple(result_processor(column.type, dialect) for column in columns)
     return keys, processors
 
 
@@ -115,7 +114,7 @@ class NativeRow:
 class _Shape:
     """One compiled form of a statement shape, ready for DuckDB's own ``execute``."""
 
-    __slots__ = ("binds", "compiled", "keys", "names", "processors", "sql")
+    __slots__ = ("binds", "compiled", "keys", "make_row", "names", "processed", "processors", "sql")
 
     def __init__(self, compiled: SQLCompiler, dialect: Dialect) -> None:
         self.compiled = compiled
@@ -126,6 +125,13 @@ class _Shape:
             bind if callable(bind := processors.get(name)) else None for name in self.names
         )
         self.keys, self.processors = _result_layout(compiled, dialect)
+        #: ``(column index, processor)`` of the columns whose values need converting
+        self.processed = tuple(
+            (index, processor)
+            for index, processor in enumerate(self.processors)
+            if processor is not None
+        )
+        self.make_row = row_maker(self.keys)
 
 
 class NativeSelects:
@@ -193,9 +199,17 @@ class NativeSelects:
 
     @staticmethod
     def rows(shape: _Shape, tuples: list[tuple[Any, ...]]) -> list[NativeRow]:
-        """The fetched tuples as rows, each column's result processor applied."""
-        keys, processors = shape.keys, shape.processors
-        return [NativeRow(_processed(keys, processors, row)) for row in tuples]
+        """The fetched tuples as rows, each column's result processor applied.
+
+        Column by column: each processor runs over its column with ``map`` and one generated
+        dict display builds each row (half the time of a dict comprehension per row).
+        """
+        if not tuples:
+            return []
+        columns: list[Any] = list(zip(*tuples, strict=True))
+        for index, processor in shape.processed:
+            columns[index] = map(processor, columns[index])
+        return list(map(NativeRow, map(shape.make_row, *columns)))
 
 
 _MISSING = object()

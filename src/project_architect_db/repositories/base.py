@@ -8,11 +8,11 @@ Core (compiled once per shape and cached); bulk paths go through Arrow (see ``_b
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic
 
-from sqlalchemy import Select, Table, bindparam, exists, func, insert, select, update
+from sqlalchemy import Select, Table, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert_insert
 
 from project_architect_db._typing import CreateT, ModelT, ReadT, UpdateT
@@ -26,39 +26,23 @@ from project_architect_db.exceptions import (
 from project_architect_db.exceptions._translate import translating
 from project_architect_db.models.base import Base
 from project_architect_db.models.graph import PARENTS
-from project_architect_db.queries.filters import Filter, parse_filters
-from project_architect_db.queries.sorting import (
-    decode_cursor,
-    encode_cursor,
-    keyset_condition,
-    parse_order,
-)
 from project_architect_db.repositories._bulk import BulkOperations
 from project_architect_db.repositories._context import RepositoryContext
 from project_architect_db.repositories._integrity import cascade_delete, resolve_parents
 from project_architect_db.repositories._native_read import (
     NativePointRead,
     NativeSelects,
-    select_rows,
 )
+from project_architect_db.repositories._reads import MAX_PAGE_SIZE, ReadOperations, _as_id
 from project_architect_db.repositories.changes import Change, ChangeKind
-from project_architect_db.schemas.common import CreateSchema, Page, ReadSchema, UpdateSchema
+from project_architect_db.schemas.common import CreateSchema, ReadSchema, UpdateSchema
 
 __all__ = ["MAX_PAGE_SIZE", "AsyncRepository"]
 
-MAX_PAGE_SIZE = 1000
 
-
-def _as_id(value: Any) -> uuid.UUID:
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except (ValueError, TypeError, AttributeError):
-        raise ValidationError(f"{str(value)[:60]!r} is not a valid id (a UUID).") from None
-
-
-class AsyncRepository(BulkOperations[ReadT], Generic[ModelT, CreateT, UpdateT, ReadT]):
+class AsyncRepository(
+    ReadOperations[ReadT], BulkOperations[ReadT], Generic[ModelT, CreateT, UpdateT, ReadT]
+):
     """Generic async repository over one model.
 
     Subclasses set ``model``, ``create_schema``, ``update_schema``, ``read_schema`` and,
@@ -163,141 +147,6 @@ class AsyncRepository(BulkOperations[ReadT], Generic[ModelT, CreateT, UpdateT, R
             ).one()
             self._emit(tx, ChangeKind.CREATED, [row])
         return self._read(row)
-
-    # -- read --------------------------------------------------------------------------------
-    async def get(self, id: uuid.UUID | str) -> ReadT:
-        """The row with ``id``.
-
-        Raises:
-            NotFoundError: No such row.
-            ValidationError: ``id`` is not a UUID.
-        """
-        found = await self.get_or_none(id)
-        if found is None:
-            raise NotFoundError(f"No {self._table.name.removesuffix('s')} with id {id}.")
-        return found
-
-    async def get_or_none(self, id: uuid.UUID | str) -> ReadT | None:
-        """The row with ``id``, or ``None``."""
-        row_id = _as_id(id)
-        async with self._context.reading() as reader:
-            if isinstance(reader, Transaction):  # must see the transaction's own writes
-                row = (await reader.execute(self._select_by_id, {"row_id": row_id})).one_or_none()
-                return None if row is None else self._read(row)
-            # outside a transaction: compiled once, one worker hop (see _native_read.py)
-            native = self._native_get
-            if native is None:
-                native = self._native_get = NativePointRead(self._select_by_id, reader.dialect)
-            found = await reader.run_native(native.fetcher(row_id))
-        if found is None:
-            return None
-        return self.read_schema.model_validate(native.mapping(found))  # type: ignore[return-value]
-
-    def _by_id(self) -> Select[Any]:
-        return self._select_by_id
-
-    async def get_many(self, ids: Iterable[uuid.UUID | str]) -> list[ReadT]:
-        """The rows with these ids, in the order given; missing ids are skipped."""
-        wanted = [_as_id(value) for value in ids]
-        if not wanted:
-            return []
-        if len(wanted) > 10 * MAX_PAGE_SIZE:
-            raise InvalidQueryError(f"get_many takes at most {10 * MAX_PAGE_SIZE} ids at once.")
-        async with self._context.reading() as reader:
-            rows = (
-                await reader.execute(select(self._table).where(self._table.c.id.in_(set(wanted))))
-            ).all()
-        by_id = {row.id: row for row in rows}
-        return [self._read(by_id[key]) for key in wanted if key in by_id]
-
-    def _where(self, filters: Iterable[Filter], conditions: Mapping[str, Any]) -> list[Any]:
-        with translating():
-            return parse_filters(self.model, conditions, filters)
-
-    async def list(
-        self,
-        *,
-        filters: Iterable[Filter] = (),
-        order_by: str | Sequence[str] | None = None,
-        limit: int = 50,
-        offset: int = 0,
-        cursor: str | None = None,
-        with_total: bool = False,
-        **conditions: Any,
-    ) -> Page[ReadT]:
-        """One page of rows matching the filters.
-
-        Args:
-            filters: Filter objects (``Eq``, ``In``, ``Range``, ...), combined with AND.
-            order_by: ``"-created_at"`` or a list of fields; ``id`` breaks ties.
-            limit: Page size, 0-1000.
-            offset: Rows to skip (offset pagination); not combined with ``cursor``.
-            cursor: ``next_cursor`` of the previous page (keyset pagination: stable while
-                rows are inserted, and as fast on page 1000 as on page 1).
-            with_total: Also count every matching row (one more query).
-            **conditions: Keyword filters, e.g. ``status="active"``, ``stars__gte=10``.
-
-        Raises:
-            InvalidQueryError: Unknown field or operator, bad page arguments, foreign cursor.
-        """
-        if not isinstance(limit, int) or isinstance(limit, bool) or not 0 <= limit <= MAX_PAGE_SIZE:
-            raise InvalidQueryError(f"limit must be an integer from 0 to {MAX_PAGE_SIZE}.")
-        if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
-            raise InvalidQueryError("offset must be a non-negative integer.")
-        if cursor is not None and offset:
-            raise InvalidQueryError("Use either offset or cursor, not both.")
-        where = self._where(filters, conditions)
-        keys = parse_order(self.model, order_by)
-        keyset_ok = not any(key.column.nullable for key in keys)
-        statement = select(self._table).where(*where)
-        if cursor is not None:
-            if not keyset_ok:
-                keyset_condition(keys, [])  # raises the explanation
-            statement = statement.where(
-                keyset_condition(keys, decode_cursor(self.model, keys, cursor))
-            )
-        statement = statement.order_by(*(key.order() for key in keys)).limit(limit + 1)
-        if offset:
-            statement = statement.offset(offset)
-        # one statement reads on its own; a page with its total reads from one snapshot
-        scope = self._context.transaction() if with_total else self._context.reading()
-        async with scope as reader:
-            if isinstance(reader, Transaction):  # must see the transaction's own writes
-                rows = (await reader.execute(statement)).all()
-            else:  # one hop, compiled once per shape (see _native_read.py)
-                selects = self._native_selects or NativeSelects(reader.dialect)
-                self._native_selects = selects
-                rows = await select_rows(selects, reader, statement)
-            total = None
-            if with_total:
-                count = select(func.count()).select_from(self._table).where(*where)
-                total = int((await reader.execute(count)).scalar_one())
-        more = len(rows) > limit
-        rows = rows[:limit]
-        next_cursor = (
-            encode_cursor(self.model, keys, rows[-1]) if more and rows and keyset_ok else None
-        )
-        return Page[Any](
-            items=[self._read(row) for row in rows],
-            total=total,
-            next_cursor=next_cursor,
-            limit=limit,
-            offset=offset,
-        )
-
-    async def count(self, *, filters: Iterable[Filter] = (), **conditions: Any) -> int:
-        """How many rows match."""
-        where = self._where(filters, conditions)
-        statement = select(func.count()).select_from(self._table).where(*where)
-        async with self._context.reading() as reader:
-            return int((await reader.execute(statement)).scalar_one())
-
-    async def exists(self, *, filters: Iterable[Filter] = (), **conditions: Any) -> bool:
-        """Whether any row matches (an ``EXISTS``: stops at the first match)."""
-        where = self._where(filters, conditions)
-        statement = select(exists().where(*where).select_from(self._table))
-        async with self._context.reading() as reader:
-            return bool((await reader.execute(statement)).scalar_one())
 
     # -- update ------------------------------------------------------------------------------
     async def update(

@@ -26,7 +26,8 @@ from project_architect_db.repositories._code_repositories_runs import (
     for_repository,
 )
 from project_architect_db.repositories._code_repositories_webhook import repository_fields
-from project_architect_db.repositories.base import AsyncRepository, _as_id
+from project_architect_db.repositories._reads import _as_id
+from project_architect_db.repositories.base import AsyncRepository
 from project_architect_db.repositories.changes import ChangeKind
 from project_architect_db.schemas import (
     BuildCreate,

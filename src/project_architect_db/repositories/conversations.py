@@ -25,7 +25,8 @@ from project_architect_db.repositories._conversations_messages import (
     append_messages,
     lock_conversation,
 )
-from project_architect_db.repositories.base import MAX_PAGE_SIZE, AsyncRepository, _as_id
+from project_architect_db.repositories._reads import _as_id
+from project_architect_db.repositories.base import MAX_PAGE_SIZE, AsyncRepository
 from project_architect_db.repositories.changes import ChangeKind
 from project_architect_db.schemas import (
     AttachmentRead,

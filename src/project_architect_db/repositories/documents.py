@@ -44,7 +44,8 @@ from project_architect_db.repositories._documents_history import (
     revise,
     sync_documents,
 )
-from project_architect_db.repositories.base import AsyncRepository, _as_id
+from project_architect_db.repositories._reads import _as_id
+from project_architect_db.repositories.base import AsyncRepository
 from project_architect_db.schemas import (
     DocumentCreate,
     DocumentRead,

@@ -16,7 +16,8 @@ from project_architect_db.exceptions import NotFoundError, ValidationError
 from project_architect_db.exceptions._translate import translating
 from project_architect_db.models import Project
 from project_architect_db.models.enums import ProjectStatus
-from project_architect_db.repositories.base import AsyncRepository, _as_id
+from project_architect_db.repositories._reads import _as_id
+from project_architect_db.repositories.base import AsyncRepository
 from project_architect_db.schemas import ProjectCreate, ProjectRead, ProjectUpdate
 
 __all__ = ["ProjectRepository"]

@@ -14,13 +14,13 @@ A column of any other type (intervals, lists, structs, ...) makes the whole resu
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
 
+from project_architect_db._records import row_maker
 from project_architect_db.models.ids import uuid_from_int
 
 __all__ = ["NeedsFetchall", "arrow_records", "column_converters"]
@@ -107,17 +107,4 @@ def column_converters(type_names: list[str]) -> list[Converter] | None:
 def arrow_records(table: pa.Table, converters: list[Converter]) -> list[dict[str, Any]]:
     """``table``'s rows as dicts keyed by column name (a repeated name keeps the last value)."""
     columns = [convert(column) for convert, column in zip(converters, table.columns, strict=True)]
-    return list(map(_row_maker(tuple(table.column_names)), *columns))
-
-
-@functools.lru_cache(maxsize=512)
-def _row_maker(names: tuple[str, ...]) -> Callable[..., dict[str, Any]]:
-    """``lambda _0, _1, ...: {name0: _0, name1: _1, ...}`` for these names.
-
-    A dict display is the cheapest way CPython builds a dict (one opcode); ``map`` feeds it the
-    columns without building a tuple per row. The names only appear as ``repr`` literals.
-    """
-    arguments = ", ".join(f"_{index}" for index in range(len(names)))
-    items = ", ".join(f"{name!r}: _{index}" for index, name in enumerate(names))
-    maker: Callable[..., dict[str, Any]] = eval(f"lambda {arguments}: {{{items}}}")
-    return maker
+    return list(map(row_maker(tuple(table.column_names)), *columns))

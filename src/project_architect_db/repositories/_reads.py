@@ -1,0 +1,211 @@
+"""Reads of ``AsyncRepository``: by id, many ids, filtered pages, counts and existence.
+
+Outside a transaction a read runs natively (``_native_read.py``): compiled once per shape, one
+hop to a kept reader connection. Inside one it takes SQLAlchemy's path on the transaction's
+connection, so it sees the transaction's own writes.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Generic
+
+from pydantic import TypeAdapter
+from sqlalchemy import Select, Table, exists, func, select
+
+from project_architect_db._typing import ReadT
+from project_architect_db.core.transaction import Transaction
+from project_architect_db.exceptions import InvalidQueryError, NotFoundError, ValidationError
+from project_architect_db.exceptions._translate import translating
+from project_architect_db.queries.filters import Filter, parse_filters
+from project_architect_db.queries.sorting import (
+    decode_cursor,
+    encode_cursor,
+    keyset_condition,
+    parse_order,
+)
+from project_architect_db.repositories._native_read import (
+    NativePointRead,
+    NativeSelects,
+    select_rows,
+)
+from project_architect_db.schemas.common import Page, ReadSchema
+
+if TYPE_CHECKING:
+    from project_architect_db.models.base import Base
+    from project_architect_db.repositories._context import RepositoryContext
+
+__all__ = ["MAX_PAGE_SIZE", "ReadOperations"]
+
+MAX_PAGE_SIZE = 1000
+
+
+def _as_id(value: Any) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        raise ValidationError(f"{str(value)[:60]!r} is not a valid id (a UUID).") from None
+
+
+@functools.cache
+def _list_of(schema: type[ReadSchema]) -> TypeAdapter[list[Any]]:
+    """One validator for a list of ``schema`` records (one call per page, not one per row)."""
+    return TypeAdapter(list[schema])  # type: ignore[valid-type]
+
+
+class ReadOperations(Generic[ReadT]):
+    """Mixin: ``get``, ``get_or_none``, ``get_many``, ``list``, ``count`` and ``exists``."""
+
+    model: ClassVar[type[Base]]
+    read_schema: ClassVar[type[ReadSchema]]
+    _context: RepositoryContext
+    _table: Table
+    _select_by_id: Select[Any]
+    _native_get: NativePointRead | None
+    _native_selects: NativeSelects | None
+
+    if TYPE_CHECKING:
+
+        def _read(self, row: Any) -> ReadT: ...
+
+    def _read_many(self, rows: Sequence[Any]) -> list[ReadT]:
+        """``rows`` as Read records, validated in one call."""
+        return _list_of(self.read_schema).validate_python([row._mapping for row in rows])
+
+    async def get(self, id: uuid.UUID | str) -> ReadT:
+        """The row with ``id``.
+
+        Raises:
+            NotFoundError: No such row.
+            ValidationError: ``id`` is not a UUID.
+        """
+        found = await self.get_or_none(id)
+        if found is None:
+            raise NotFoundError(f"No {self._table.name.removesuffix('s')} with id {id}.")
+        return found
+
+    async def get_or_none(self, id: uuid.UUID | str) -> ReadT | None:
+        """The row with ``id``, or ``None``."""
+        row_id = _as_id(id)
+        async with self._context.reading() as reader:
+            if isinstance(reader, Transaction):  # must see the transaction's own writes
+                row = (await reader.execute(self._select_by_id, {"row_id": row_id})).one_or_none()
+                return None if row is None else self._read(row)
+            # outside a transaction: compiled once, one worker hop (see _native_read.py)
+            native = self._native_get
+            if native is None:
+                native = self._native_get = NativePointRead(self._select_by_id, reader.dialect)
+            found = await reader.run_native(native.fetcher(row_id))
+        if found is None:
+            return None
+        return self.read_schema.model_validate(native.mapping(found))  # type: ignore[return-value]
+
+    def _by_id(self) -> Select[Any]:
+        return self._select_by_id
+
+    async def get_many(self, ids: Iterable[uuid.UUID | str]) -> list[ReadT]:
+        """The rows with these ids, in the order given; missing ids are skipped."""
+        wanted = [_as_id(value) for value in ids]
+        if not wanted:
+            return []
+        if len(wanted) > 10 * MAX_PAGE_SIZE:
+            raise InvalidQueryError(f"get_many takes at most {10 * MAX_PAGE_SIZE} ids at once.")
+        async with self._context.reading() as reader:
+            rows = (
+                await reader.execute(select(self._table).where(self._table.c.id.in_(set(wanted))))
+            ).all()
+        by_id = {row.id: row for row in rows}
+        return self._read_many([by_id[key] for key in wanted if key in by_id])
+
+    def _where(self, filters: Iterable[Filter], conditions: Mapping[str, Any]) -> list[Any]:
+        with translating():
+            return parse_filters(self.model, conditions, filters)
+
+    async def list(
+        self,
+        *,
+        filters: Iterable[Filter] = (),
+        order_by: str | Sequence[str] | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        cursor: str | None = None,
+        with_total: bool = False,
+        **conditions: Any,
+    ) -> Page[ReadT]:
+        """One page of rows matching the filters.
+
+        Args:
+            filters: Filter objects (``Eq``, ``In``, ``Range``, ...), combined with AND.
+            order_by: ``"-created_at"`` or a list of fields; ``id`` breaks ties.
+            limit: Page size, 0-1000.
+            offset: Rows to skip (offset pagination); not combined with ``cursor``.
+            cursor: ``next_cursor`` of the previous page (keyset pagination: stable while
+                rows are inserted, and as fast on page 1000 as on page 1).
+            with_total: Also count every matching row (one more query).
+            **conditions: Keyword filters, e.g. ``status="active"``, ``stars__gte=10``.
+
+        Raises:
+            InvalidQueryError: Unknown field or operator, bad page arguments, foreign cursor.
+        """
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 0 <= limit <= MAX_PAGE_SIZE:
+            raise InvalidQueryError(f"limit must be an integer from 0 to {MAX_PAGE_SIZE}.")
+        if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+            raise InvalidQueryError("offset must be a non-negative integer.")
+        if cursor is not None and offset:
+            raise InvalidQueryError("Use either offset or cursor, not both.")
+        where = self._where(filters, conditions)
+        keys = parse_order(self.model, order_by)
+        keyset_ok = not any(key.column.nullable for key in keys)
+        statement = select(self._table).where(*where)
+        if cursor is not None:
+            if not keyset_ok:
+                keyset_condition(keys, [])  # raises the explanation
+            statement = statement.where(
+                keyset_condition(keys, decode_cursor(self.model, keys, cursor))
+            )
+        statement = statement.order_by(*(key.order() for key in keys)).limit(limit + 1)
+        if offset:
+            statement = statement.offset(offset)
+        # one statement reads on its own; a page with its total reads from one snapshot
+        scope = self._context.transaction() if with_total else self._context.reading()
+        async with scope as reader:
+            if isinstance(reader, Transaction):  # must see the transaction's own writes
+                rows = (await reader.execute(statement)).all()
+            else:  # one hop, compiled once per shape (see _native_read.py)
+                selects = self._native_selects or NativeSelects(reader.dialect)
+                self._native_selects = selects
+                rows = await select_rows(selects, reader, statement)
+            total = None
+            if with_total:
+                count = select(func.count()).select_from(self._table).where(*where)
+                total = int((await reader.execute(count)).scalar_one())
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = (
+            encode_cursor(self.model, keys, rows[-1]) if more and rows and keyset_ok else None
+        )
+        return Page[Any](
+            items=self._read_many(rows),
+            total=total,
+            next_cursor=next_cursor,
+            limit=limit,
+            offset=offset,
+        )
+
+    async def count(self, *, filters: Iterable[Filter] = (), **conditions: Any) -> int:
+        """How many rows match."""
+        where = self._where(filters, conditions)
+        statement = select(func.count()).select_from(self._table).where(*where)
+        async with self._context.reading() as reader:
+            return int((await reader.execute(statement)).scalar_one())
+
+    async def exists(self, *, filters: Iterable[Filter] = (), **conditions: Any) -> bool:
+        """Whether any row matches (an ``EXISTS``: stops at the first match)."""
+        where = self._where(filters, conditions)
+        statement = select(exists().where(*where).select_from(self._table))
+        async with self._context.reading() as reader:
+            return bool((await reader.execute(statement)).scalar_one())
