@@ -23,6 +23,7 @@ from project_architect_db.core.driver import AsyncDuckDBDialect
 from project_architect_db.core.engine import create_engine
 from project_architect_db.core.extensions import default_extension_directory, install_extension
 from project_architect_db.core.locks import IntegrityLocks
+from project_architect_db.core.native_write import NativeWrites
 from project_architect_db.core.readers import NativeReaders
 from project_architect_db.core.settings import Settings
 from project_architect_db.core.transaction import TransactionScope
@@ -125,7 +126,11 @@ class Database:
         self._autocommit_engine: AsyncEngine | None = None
         self._readers: NativeReaders | None = None
         self._context = RepositoryContext(
-            self.transaction, self.locks, self.change_hub, read=self._autocommit_reader
+            self.transaction,
+            self.locks,
+            self.change_hub,
+            read=self._autocommit_reader,
+            writes=NativeWrites(self._native_readers, self.locks, self._get_commit_lock),
         )
         self._repositories = Repositories(self._context)
         self._search = SearchService(self.transaction, read_only=settings.read_only)
@@ -285,9 +290,14 @@ class Database:
         return TransactionScope(self._new_transaction)
 
     def _new_transaction(self) -> UnitOfWork:
+        return UnitOfWork(self.session(), self._context, commit_lock=self._get_commit_lock())
+
+    def _get_commit_lock(self) -> asyncio.Lock:
+        # created on first use: an asyncio.Lock made outside a running loop binds lazily anyway,
+        # but the database may be constructed before the loop that uses it
         if self._commit_lock is None:
             self._commit_lock = asyncio.Lock()
-        return UnitOfWork(self.session(), self._context, commit_lock=self._commit_lock)
+        return self._commit_lock
 
     @asynccontextmanager
     async def _autocommit_reader(self) -> AsyncIterator[_Reader]:

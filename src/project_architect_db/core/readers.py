@@ -14,17 +14,29 @@ auto-committed by DuckDB, so an idle reader sees every commit and never blocks `
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import duckdb
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from project_architect_db.core._adapter import AsyncAdaptedConnection
 
-__all__ = ["NativeReaders"]
+__all__ = ["HeldConnection", "NativeReaders"]
 
 T = TypeVar("T")
+
+
+class HeldConnection:
+    """A connection lent by :meth:`NativeReaders.holding`; set ``broken`` to have it dropped."""
+
+    __slots__ = ("broken", "connection")
+
+    def __init__(self, connection: AsyncAdaptedConnection) -> None:
+        self.connection = connection
+        self.broken = False
 
 
 class NativeReaders:
@@ -44,6 +56,11 @@ class NativeReaders:
         self._closed = False
 
     @property
+    def dialect(self) -> Dialect:
+        """The engine's dialect."""
+        return self._engine.dialect
+
+    @property
     def idle(self) -> int:
         """How many connections are kept checked out and idle right now."""
         return len(self._idle)
@@ -57,6 +74,25 @@ class NativeReaders:
             return await adapted.run(fn)
         finally:
             self._release(raw, adapted)
+
+    @asynccontextmanager
+    async def holding(self) -> AsyncIterator[HeldConnection]:
+        """Lend one connection for several hops (a native write's BEGIN ... COMMIT).
+
+        The borrower must leave it with no transaction open, or mark it ``broken``: it is
+        then invalidated instead of being kept or pooled.
+        """
+        raw = self._take_idle() or await self._engine.raw_connection()
+        adapted: Any = raw.dbapi_connection
+        assert isinstance(adapted, AsyncAdaptedConnection)
+        held = HeldConnection(adapted)
+        try:
+            yield held
+        finally:
+            if held.broken:
+                raw.invalidate()
+            else:
+                self._release(raw, adapted)
 
     def _take_idle(self) -> Any:
         idle = self._idle

@@ -31,6 +31,7 @@ from project_architect_db.repositories.changes import ChangeKind
 from project_architect_db.schemas.common import CreateSchema
 
 if TYPE_CHECKING:
+    from project_architect_db.core.locks import LockOwner
     from project_architect_db.core.transaction import Transaction
     from project_architect_db.models.base import Base
     from project_architect_db.repositories._context import RepositoryContext
@@ -70,7 +71,7 @@ class BulkOperations(Generic[ReadT]):
         def _where(self, filters: Iterable[Filter], conditions: Mapping[str, Any]) -> list[Any]: ...
         def _emit(
             self,
-            tx: Transaction,
+            tx: LockOwner,
             kind: ChangeKind,
             rows: Sequence[Any] | Callable[[], Sequence[Any]],
         ) -> None: ...

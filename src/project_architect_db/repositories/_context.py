@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from project_architect_db.core.locks import IntegrityLocks
+from project_architect_db.core.native_write import NativeWrites
 from project_architect_db.core.transaction import Transaction, current_transaction
 from project_architect_db.repositories.changes import ChangeHub
 
@@ -24,6 +25,8 @@ class RepositoryContext:
         locks: The database's integrity locks (see ``core/locks.py``).
         changes: The change feed hub, fed after each commit.
         bound: The transaction a ``tx.<repository>`` is bound to; ``None`` for ``db.<repo>``.
+        read: Opens where single-statement reads run outside a transaction.
+        writes: Opens native auto-committed write units (``core/native_write.py``).
     """
 
     begin: Callable[[], AbstractAsyncContextManager[Transaction]]
@@ -31,6 +34,7 @@ class RepositoryContext:
     changes: ChangeHub
     bound: Transaction | None = None
     read: Callable[[], AbstractAsyncContextManager[Any]] | None = None
+    writes: NativeWrites | None = None
 
     def transaction(self) -> AbstractAsyncContextManager[Transaction]:
         """The unit of work a repository call runs in."""
@@ -50,9 +54,17 @@ class RepositoryContext:
             return self.begin()
         return self.read()
 
+    def native_writes(self) -> NativeWrites | None:
+        """Where a one-statement write may run natively: only outside any transaction."""
+        if self.bound is not None or current_transaction() is not None:
+            return None
+        return self.writes
+
     def bind(self, tx: Transaction) -> RepositoryContext:
         """The same context, bound to ``tx``."""
-        return RepositoryContext(self.begin, self.locks, self.changes, bound=tx, read=self.read)
+        return RepositoryContext(
+            self.begin, self.locks, self.changes, bound=tx, read=self.read, writes=self.writes
+        )
 
 
 @asynccontextmanager

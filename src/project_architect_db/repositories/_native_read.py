@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import Select, Update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -28,7 +28,7 @@ from project_architect_db.exceptions._translate import translating
 from project_architect_db.repositories._processors import Processor as _Processor
 from project_architect_db.repositories._processors import result_processor
 
-__all__ = ["NativePointRead", "NativeRow", "NativeSelects", "select_rows"]
+__all__ = ["NativePointRead", "NativeRow", "NativeSelects", "NativeStatement", "select_rows"]
 
 
 def _result_layout(
@@ -134,6 +134,34 @@ class _Shape:
         self.make_row = row_maker(self.keys)
 
 
+class NativeStatement:
+    """A statement with named bind parameters, compiled once for DuckDB's own ``execute``.
+
+    For statements a repository builds once and runs with different values (an ``UPDATE`` of
+    a given set of columns): no statement building and no cache key per call.
+    """
+
+    __slots__ = ("shape",)
+
+    def __init__(self, statement: Select[Any] | Update, dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        assert isinstance(compiled, SQLCompiler)
+        self.shape = _Shape(compiled, dialect)
+
+    def parameters(self, values: dict[str, Any]) -> list[Any]:
+        """DuckDB's parameters for ``values`` (by bind name; literals keep their own values).
+
+        Raises:
+            Exception: A bind processor refuses a value (the caller translates it).
+        """
+        shape = self.shape
+        given = shape.compiled.construct_params(values, _check=False)
+        return [
+            value if bind is None else bind(value)
+            for bind, value in zip(shape.binds, (given[name] for name in shape.names), strict=True)
+        ]
+
+
 class NativeSelects:
     """Run repository ``SELECT`` s outside a transaction in one hop, compiled once per shape.
 
@@ -154,7 +182,7 @@ class NativeSelects:
         self._shapes: dict[Any, _Shape | None] = {}
 
     def prepare(
-        self, statement: Select[Any]
+        self, statement: Select[Any] | Update
     ) -> tuple[_Shape, Callable[[Any], list[tuple[Any, ...]]]] | None:
         """The statement's compiled shape and ``fn(duckdb_connection)`` fetching its rows."""
         cache_key = statement._generate_cache_key()
@@ -189,7 +217,7 @@ class NativeSelects:
 
         return shape, fetch
 
-    def _compile(self, statement: Select[Any], cache_key: Any) -> _Shape | None:
+    def _compile(self, statement: Select[Any] | Update, cache_key: Any) -> _Shape | None:
         # compiled against its cache key, so other calls' values can be laid into it
         compiled = statement.compile(dialect=self._dialect, cache_key=cache_key)
         assert isinstance(compiled, SQLCompiler)

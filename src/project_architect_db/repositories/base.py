@@ -12,10 +12,11 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic
 
-from sqlalchemy import Select, Table, bindparam, insert, select, update
+from sqlalchemy import Select, Table, Update, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert_insert
 
 from project_architect_db._typing import CreateT, ModelT, ReadT, UpdateT
+from project_architect_db.core.locks import LockOwner
 from project_architect_db.core.transaction import Transaction
 from project_architect_db.exceptions import (
     ConflictError,
@@ -32,7 +33,9 @@ from project_architect_db.repositories._integrity import cascade_delete, resolve
 from project_architect_db.repositories._native_read import (
     NativePointRead,
     NativeSelects,
+    NativeStatement,
 )
+from project_architect_db.repositories._native_write import update_natively
 from project_architect_db.repositories._reads import MAX_PAGE_SIZE, ReadOperations, _as_id
 from project_architect_db.repositories.changes import Change, ChangeKind
 from project_architect_db.schemas.common import CreateSchema, ReadSchema, UpdateSchema
@@ -79,6 +82,7 @@ class AsyncRepository(
         )
         self._native_get: NativePointRead | None = None
         self._native_selects: NativeSelects | None = None
+        self._native_updates: dict[tuple[Any, ...], NativeStatement] = {}
 
     # -- conversions -------------------------------------------------------------------------
     def _read(self, row: Any) -> ReadT:
@@ -103,7 +107,7 @@ class AsyncRepository(
 
     def _emit(
         self,
-        tx: Transaction,
+        tx: LockOwner,
         kind: ChangeKind,
         rows: Sequence[Any] | Callable[[], Sequence[Any]],
     ) -> None:
@@ -179,6 +183,11 @@ class AsyncRepository(
             for key, value in changes.items()
             if key in self._attributes
         }
+        writes = self._context.native_writes() if values else None
+        if writes is not None:
+            native = await update_natively(self, writes, row_id, values, expected_version)
+            if native is not None:
+                return self._read(native)
         async with self._context.transaction() as tx:
             locks = self._context.locks
             await locks.shared(tx, row_id)
@@ -199,6 +208,21 @@ class AsyncRepository(
             if expected is not None and self._versioned and row.version != expected:
                 raise self._stale(row_id, expected, row.version)
             return row
+        statement = self._update_statement(row_id, values, expected)
+        row = (await tx.execute(statement)).one_or_none()
+        if row is None:
+            current = (await tx.execute(self._by_id(), {"row_id": row_id})).one_or_none()
+            if current is None:
+                raise NotFoundError(f"No {table.name.removesuffix('s')} with id {row_id}.")
+            raise self._stale(row_id, expected, current.version)
+        return row
+
+    def _update_statement(
+        self, row_id: uuid.UUID, values: dict[str, Any], expected: int | None
+    ) -> Update:
+        """``UPDATE ... RETURNING *`` of ``values``, bumping ``version`` and ``updated_at``."""
+        table = self._table
+        values = dict(values)
         if self._has_updated_at:
             values["updated_at"] = datetime.now(UTC)
         statement = update(table).where(table.c.id == row_id)
@@ -206,13 +230,7 @@ class AsyncRepository(
             values["version"] = table.c.version + 1
             if expected is not None:
                 statement = statement.where(table.c.version == expected)
-        row = (await tx.execute(statement.values(values).returning(table))).one_or_none()
-        if row is None:
-            current = (await tx.execute(self._by_id(), {"row_id": row_id})).one_or_none()
-            if current is None:
-                raise NotFoundError(f"No {table.name.removesuffix('s')} with id {row_id}.")
-            raise self._stale(row_id, expected, current.version)
-        return row
+        return statement.values(values).returning(table)
 
     def _stale(self, row_id: uuid.UUID, expected: int | None, actual: int) -> ConflictError:
         return ConflictError(
