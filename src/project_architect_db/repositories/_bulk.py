@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import itertools
 import uuid
@@ -90,8 +89,7 @@ class BulkOperations(Generic[ReadT]):
         """The records as an Arrow table, and a function giving their ids in order.
 
         New ids are made as an Arrow column; their Python ``UUID`` objects (~0.6 us each) are
-        made only when the returned function is called, so the caller can make them while
-        DuckDB inserts the table, or not at all.
+        made only when the returned function is called (``bulk_upsert`` never needs them).
         """
         now = datetime.now(UTC).replace(tzinfo=None)
         schema = self.create_schema  # computed fields (a document's content_hash) count too
@@ -176,15 +174,11 @@ class BulkOperations(Generic[ReadT]):
         async with self._context.transaction() as tx:
             parents = await self._resolve_bulk_parents(tx, rows)
             table, make_ids = self._arrow_rows(rows, parents)
-            inserting = asyncio.ensure_future(self._insert_arrow(tx, table))
-            try:
-                await asyncio.sleep(0)  # the task hands the INSERT to the worker thread...
-                ids = make_ids()  # ...and the id objects are made while DuckDB inserts
-            except BaseException:  # cancelled: interrupt the INSERT and let the worker settle
-                inserting.cancel()
-                await asyncio.wait([inserting])
-                raise
-            await inserting
+            await self._insert_arrow(tx, table)
+            # Made after the INSERT, not while it runs: DuckDB's scan of a Python Arrow table
+            # takes the GIL, and making 10k UUIDs meanwhile slowed the INSERT by more than it
+            # saved (measured: 12-22 ms worse per 10k rows, docs/performance.md).
+            ids = make_ids()
             self._emit_bulk(tx, table, ids)
         return ids
 

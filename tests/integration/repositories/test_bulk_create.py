@@ -47,20 +47,20 @@ async def test_a_missing_parent_and_an_invalid_record_write_nothing(db: Database
     assert await db.projects.bulk_create([]) == []
 
 
-async def test_a_call_cancelled_during_the_insert_writes_nothing_and_leaves_the_db_usable(
+async def test_a_call_cancelled_after_its_insert_writes_nothing_and_leaves_the_db_usable(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     original = BulkOperations._arrow_rows
 
-    def cancelled_while_inserting(self: Any, records: Any, parents: Any) -> Any:
+    def cancelled_after_inserting(self: Any, records: Any, parents: Any) -> Any:
         table, _ = original(self, records, parents)
 
         def make_ids() -> list[uuid.UUID]:
-            raise asyncio.CancelledError  # as if the caller was cancelled during the INSERT
+            raise asyncio.CancelledError  # the caller cancelled once the INSERT ran, before COMMIT
 
         return table, make_ids
 
-    monkeypatch.setattr(BulkOperations, "_arrow_rows", cancelled_while_inserting)
+    monkeypatch.setattr(BulkOperations, "_arrow_rows", cancelled_after_inserting)
     with pytest.raises(asyncio.CancelledError):
         await db.projects.bulk_create([{"name": f"P{i}", "slug": f"p-{i}"} for i in range(5000)])
     monkeypatch.undo()
