@@ -134,6 +134,8 @@ class Database:
         )
         self._repositories = Repositories(self._context)
         self._search = SearchService(self.transaction, read_only=settings.read_only)
+        # one per database: it remembers the answers it has built (see answers/_base.py)
+        self._analytics = AnalyticsAnswers(self.transaction, self._run_native_read)
 
     # -- opening and closing ---------------------------------------------------------------
     @classmethod
@@ -339,7 +341,7 @@ class Database:
     @property
     def analytics(self) -> AnalyticsAnswers:
         """Analytics: ``db.analytics.query(Model)`` (the builder) and the prebuilt answers."""
-        return AnalyticsAnswers(self.transaction, self._run_native_read)
+        return self._analytics
 
     async def _run_native_read(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         """Run ``fn(duckdb_connection)`` outside any transaction, on a kept connection."""

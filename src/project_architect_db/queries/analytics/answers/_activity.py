@@ -21,6 +21,7 @@ from project_architect_db.queries.analytics._statement import StatementQuery
 from project_architect_db.queries.analytics.answers._base import (
     AnswersBase,
     BucketUnit,
+    remembered,
 )
 from project_architect_db.queries.analytics.builder import Analytics
 from project_architect_db.queries.analytics.expressions import (
@@ -38,6 +39,7 @@ __all__ = ["ActivityAnswers"]
 class ActivityAnswers(AnswersBase):
     """Projects and conversations: portfolio, creation, messages, replies, phases."""
 
+    @remembered
     def portfolio(self) -> Analytics:
         """Projects counted by status and phase."""
         return (
@@ -47,6 +49,7 @@ class ActivityAnswers(AnswersBase):
             .order_by("status", "phase")
         )
 
+    @remembered
     def projects_created(self, bucket: BucketUnit = "month") -> Analytics:
         """Projects created per period, with a running total."""
         from project_architect_db.queries.analytics.expressions import running_total
@@ -61,6 +64,7 @@ class ActivityAnswers(AnswersBase):
 
     # -- conversation activity -----------------------------------------------------------------
 
+    @remembered
     def message_activity(self, bucket: BucketUnit = "week", *, project_id: Any = None) -> Analytics:
         """Messages and tokens per period and role."""
         query = self.query(Message)
@@ -72,6 +76,7 @@ class ActivityAnswers(AnswersBase):
             .order_by("period", "role")
         )
 
+    @remembered
     def reply_latency(
         self, bucket: BucketUnit = "week", *, project_id: Any = None
     ) -> StatementQuery:
@@ -113,6 +118,7 @@ class ActivityAnswers(AnswersBase):
             native=self._native,
         )
 
+    @remembered
     def time_per_phase(self, *, project_id: Any = None) -> Analytics:
         """Conversations per phase and the time spent in them (first to last message, seconds)."""
         query = self.query(Conversation).where(IsNull("last_message_at", False))

@@ -26,6 +26,7 @@ from project_architect_db.queries.analytics.answers._base import (
     _n,
     _per,
     _since,
+    remembered,
 )
 from project_architect_db.queries.analytics.builder import Analytics
 from project_architect_db.queries.analytics.expressions import (
@@ -143,6 +144,7 @@ class DeliveryAnswers(AnswersBase):
 
     # -- across aggregates ---------------------------------------------------------------------
 
+    @remembered
     def flakiest_repositories(self, n: int = 10, *, min_builds: int = 5) -> Analytics:
         """Repositories with the highest build failure rate (among at least ``min_builds``)."""
         finished = In("status", ["success", "failure"])

@@ -14,6 +14,7 @@ from project_architect_db.queries.analytics.answers._base import (
     BucketUnit,
     _n,
     _since,
+    remembered,
 )
 from project_architect_db.queries.analytics.builder import Analytics
 from project_architect_db.queries.analytics.expressions import (
@@ -33,6 +34,7 @@ __all__ = ["DocumentAnswers"]
 class DocumentAnswers(AnswersBase):
     """Documents: statistics, churn, largest and stale ones."""
 
+    @remembered
     def document_stats(self, *, project_id: Any = None) -> Analytics:
         """Per document type: documents, revisions, total and largest size."""
         query = self.query(Document)
@@ -50,6 +52,7 @@ class DocumentAnswers(AnswersBase):
             .order_by("doc_type")
         )
 
+    @remembered
     def document_churn(self, bucket: BucketUnit = "week", *, project_id: Any = None) -> Analytics:
         """Saved versions per period, the documents touched, and versions per touched document."""
         query = self.query(DocumentVersion)
@@ -65,6 +68,7 @@ class DocumentAnswers(AnswersBase):
             .order_by("period")
         )
 
+    @remembered
     def largest_documents(self, n: int = 10, *, project_id: Any = None) -> Analytics:
         """The ``n`` largest documents."""
         query = self.query(Document)

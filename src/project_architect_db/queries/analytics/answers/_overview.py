@@ -26,6 +26,7 @@ from project_architect_db.queries.analytics.answers._base import (
     AnswersBase,
     _n,
     _since,
+    remembered,
 )
 from project_architect_db.queries.analytics.builder import Analytics
 from project_architect_db.queries.analytics.expressions import (
@@ -42,6 +43,7 @@ __all__ = ["OverviewAnswers"]
 class OverviewAnswers(AnswersBase):
     """Across aggregates: the project health view and the most active projects."""
 
+    @remembered
     def project_health(self) -> StatementQuery:
         """One row per project: activity, documents and CI/CD at a glance."""
         parts = [
