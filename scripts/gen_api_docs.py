@@ -117,9 +117,32 @@ def _fields(cls: Any) -> list[str]:
     return lines
 
 
+def _undocumented_mixin(base: type) -> bool:
+    """A base class from a private module that no package exports (so has no page of its own)."""
+    module = getattr(base, "__module__", "")
+    if not module.startswith("project_architect_db.") or "._" not in module:
+        return False
+    package = importlib.import_module(module.split("._", 1)[0])
+    return base.__name__ not in getattr(package, "__all__", ())
+
+
+def _own_members(cls: type) -> dict[str, Any]:
+    """The class's members, with those of the undocumented mixins it derives from directly.
+
+    ``AsyncRepository`` takes its reads and bulk operations from ``repositories._reads`` and
+    ``repositories._bulk``, which have no page of their own: their methods belong on its page.
+    """
+    members: dict[str, Any] = {}
+    for base in reversed(cls.__bases__):
+        if _undocumented_mixin(base):
+            members.update(vars(base))
+    members.update(vars(cls))
+    return members
+
+
 def _methods(cls: type) -> list[str]:
     out: list[str] = []
-    for name, member in sorted(vars(cls).items()):
+    for name, member in sorted(_own_members(cls).items()):
         if name.startswith("_"):
             continue
         target = member.fget if isinstance(member, property) else member
