@@ -18,7 +18,6 @@ with ``time.thread_time``) around ~5 ms of DuckDB work; run here, the same two h
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -26,6 +25,7 @@ from typing import Any, TypeVar
 import duckdb
 from sqlalchemy.engine import Dialect
 
+from project_architect_db.core._callbacks import UnitCallbacks, shielded
 from project_architect_db.core.locks import IntegrityLocks, next_sequence
 from project_architect_db.core.readers import NativeReaders
 
@@ -33,7 +33,6 @@ __all__ = ["NativeWrite", "NativeWrites"]
 
 T = TypeVar("T")
 
-_logger = logging.getLogger("project_architect_db.transaction")
 _NO_TRANSACTION = "no transaction is active"
 
 
@@ -45,15 +44,14 @@ def _rollback_quietly(duck: duckdb.DuckDBPyConnection) -> None:
             raise
 
 
-class NativeWrite:
+class NativeWrite(UnitCallbacks):
     """A unit of work of a few native hops on one kept connection (see the module text)."""
 
-    __slots__ = ("_after_commit", "_connection", "_on_end", "_open", "sequence")
+    __slots__ = ("_connection", "_open", "sequence")
 
     def __init__(self, connection: Any) -> None:
+        super().__init__()
         self._connection = connection
-        self._after_commit: list[Callable[[], Any]] = []
-        self._on_end: list[Callable[[], Any]] = []
         self._open = False  # a BEGIN was sent and not yet ended
         self.sequence = next_sequence()
 
@@ -61,14 +59,6 @@ class NativeWrite:
     def snapshot_taken(self) -> bool:
         """Whether DuckDB has started this unit's transaction (and so fixed its snapshot)."""
         return self._open
-
-    def on_end(self, callback: Callable[[], Any]) -> None:
-        """Call ``callback()`` when this unit ends, committed or not."""
-        self._on_end.append(callback)
-
-    def after_commit(self, callback: Callable[[], Any]) -> None:
-        """Call ``callback()`` once this unit has committed."""
-        self._after_commit.append(callback)
 
     # -- work ------------------------------------------------------------------------------
     async def run(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
@@ -110,14 +100,6 @@ class NativeWrite:
             raise
         self._open = False
 
-    def _run_after_commit(self) -> None:
-        callbacks, self._after_commit = self._after_commit, []
-        for callback in callbacks:
-            try:
-                callback()
-            except Exception:
-                _logger.exception("an after-commit callback failed; the commit stands")
-
     async def _rollback(self) -> None:
         self._after_commit.clear()
         if self._open:
@@ -127,21 +109,6 @@ class NativeWrite:
                 self._open = False
 
             await self._connection.run(work)
-
-    def _finish(self) -> None:
-        callbacks, self._on_end = self._on_end, []
-        for callback in reversed(callbacks):
-            callback()
-
-
-async def _shielded(coroutine: Any) -> None:
-    """Finish ``coroutine`` even if the caller is cancelled meanwhile."""
-    task = asyncio.ensure_future(coroutine)
-    try:
-        await asyncio.shield(task)
-    except asyncio.CancelledError:
-        await task
-        raise
 
 
 class NativeWrites:
@@ -180,9 +147,9 @@ class NativeWrites:
                 try:
                     yield unit
                 except BaseException:
-                    await _shielded(unit._rollback())
+                    await shielded(unit._rollback())
                     raise
-                await _shielded(unit._commit(self._commit_lock()))
+                await shielded(unit._commit(self._commit_lock()))
             except BaseException:
                 if unit._open:  # a rollback that failed: never hand the connection on
                     held.broken = True

@@ -11,20 +11,18 @@ session concurrently.
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import Executable, Result
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from project_architect_db.core._callbacks import UnitCallbacks, shielded
 from project_architect_db.core.engine import run_native
 from project_architect_db.core.locks import next_sequence
 from project_architect_db.exceptions import TransactionError
 from project_architect_db.exceptions._translate import translate, translating
-
-_logger = logging.getLogger("project_architect_db.transaction")
 
 __all__ = ["Transaction", "current_transaction"]
 
@@ -41,7 +39,7 @@ def current_transaction() -> Transaction | None:
     return tx
 
 
-class Transaction:
+class Transaction(UnitCallbacks):
     """One unit of work: statements through :attr:`session`, native work through :meth:`run_native`.
 
     After a successful commit, callbacks registered with :meth:`after_commit` run (the change
@@ -51,11 +49,10 @@ class Transaction:
     """
 
     def __init__(self, session: AsyncSession, *, commit_lock: asyncio.Lock | None = None) -> None:
+        super().__init__()
         self.session = session
         self.owner = asyncio.current_task()
         self.closed = False
-        self._after_commit: list[Callable[[], Any]] = []
-        self._on_end: list[Callable[[], Any]] = []
         self._commit_lock = commit_lock
         #: Orders this transaction's start against commits (see ``core/locks.py``).
         self.sequence = next_sequence()
@@ -79,22 +76,9 @@ class Transaction:
         self._check_open()
         return await run_native(await self.connection(), fn)
 
-    def after_commit(self, callback: Callable[[], Any]) -> None:
-        """Call ``callback()`` once this transaction has committed (never on rollback)."""
-        self._after_commit.append(callback)
-
     def snapshot_taken(self) -> bool:
         """Whether a statement already ran, so DuckDB has fixed this transaction's snapshot."""
         return self.session.in_transaction()
-
-    def on_end(self, callback: Callable[[], Any]) -> None:
-        """Call ``callback()`` when this transaction ends, committed or rolled back."""
-        self._on_end.append(callback)
-
-    def _finish(self) -> None:
-        callbacks, self._on_end = self._on_end, []
-        for callback in reversed(callbacks):
-            callback()
 
     def _check_open(self) -> None:
         if self.closed:
@@ -121,16 +105,6 @@ class Transaction:
             finally:
                 self._finish()
 
-    def _run_after_commit(self) -> None:
-        # The COMMIT has happened: a failing callback must neither make the caller believe the
-        # work was lost nor keep the other callbacks (other subscribers) from running.
-        callbacks, self._after_commit = self._after_commit, []
-        for callback in callbacks:
-            try:
-                callback()
-            except Exception:
-                _logger.exception("an after-commit callback failed; the commit stands")
-
     async def rollback(self) -> None:
         """Discard the unit of work."""
         if self.closed:
@@ -144,16 +118,6 @@ class Transaction:
                 await self.session.close()
             finally:
                 self._finish()
-
-
-async def _shielded(awaitable: Awaitable[None]) -> None:
-    """Finish ``awaitable`` even if the caller is cancelled meanwhile (no half-closed state)."""
-    task = asyncio.ensure_future(awaitable)
-    try:
-        await asyncio.shield(task)
-    except asyncio.CancelledError:
-        await task
-        raise
 
 
 TxT = TypeVar("TxT", bound=Transaction)
@@ -186,9 +150,9 @@ class TransactionScope(Generic[TxT]):
         try:
             with translating():
                 if exc_type is None:
-                    await _shielded(tx.commit())
+                    await shielded(tx.commit())
                 else:
-                    await _shielded(tx.rollback())
+                    await shielded(tx.rollback())
         finally:
             _CURRENT.reset(self._token)
         if exc is not None:
