@@ -277,3 +277,85 @@ async def test_a_closed_database_refuses_a_native_update(database: Database) -> 
     await database.close()
     with pytest.raises(ProjectArchitectDBError, match=r"not open|closed"):
         await repository.update(project.id, {"name": "After close"})
+
+
+async def test_a_unit_with_no_callbacks_commits_without_the_commit_lock(database: Database) -> None:
+    project = await database.projects.create(ProjectCreate(name="Plain", slug="plain"))
+    lock = database._get_commit_lock()
+    await lock.acquire()  # held elsewhere: a unit nobody waits on must not need it
+    try:
+        async with _writes(database).unit() as unit:
+            await unit.run(
+                lambda duck: duck.execute(
+                    "UPDATE projects SET name = 'Plain, renamed' WHERE id = $1", [project.id]
+                )
+            )
+    finally:
+        lock.release()
+    assert await _name(database, project.id) == "Plain, renamed"
+
+
+async def test_a_commit_that_fails_rolls_back_and_keeps_the_connection_usable(
+    database: Database,
+) -> None:
+    """DuckDB refuses the second of two commits of one unique slug at COMMIT time."""
+    readers = database._readers
+    assert readers is not None
+    with pytest.raises(duckdb.Error, match=r"(?i)duplicate|constraint|conflict"):
+        async with _writes(database).unit() as unit:
+            await unit.run(
+                lambda duck: duck.execute(
+                    "INSERT INTO projects (id, name, slug, status, phase, tags, tech_stack, "
+                    "architecture, metadata, created_at, updated_at, version) VALUES (uuid(), "
+                    "'Mine', 'contested', 'draft', 'requirements', [], [], '{}', '{}', "
+                    "now()::TIMESTAMP, now()::TIMESTAMP, 1)"
+                )
+            )
+            used = unit._connection
+            # another connection takes the slug and commits first
+            await database.projects.create(ProjectCreate(name="Theirs", slug="contested"))
+    assert not unit.snapshot_taken()
+    assert not used.closed
+    winner = await database.projects.get_by_slug("contested")
+    assert winner.name == "Theirs"
+    assert await database.projects.count(slug="contested") == 1
+    # the same kind of unit works again afterwards
+    async with _writes(database).unit() as again:
+        await again.run(
+            lambda duck: duck.execute(
+                "UPDATE projects SET description = 'after' WHERE id = $1", [winner.id]
+            )
+        )
+    assert (await database.projects.get(winner.id)).description == "after"
+
+
+async def test_an_update_that_opens_its_own_transaction_keeps_it(database: Database) -> None:
+    """A conversation's update holds the conversation's append lock in a transaction first."""
+    project = await database.projects.create(ProjectCreate(name="Chat", slug="chat"))
+    conversation = await database.conversations.create(
+        {"project_id": project.id, "title": "Kick-off"}
+    )
+    updated = await database.conversations.update(conversation.id, {"title": "Kick-off, day 2"})
+    assert updated.title == "Kick-off, day 2"
+    assert updated.updated_at > conversation.updated_at
+    assert not database.conversations._native_updates  # joined its own transaction instead
+    with pytest.raises(NotFoundError):
+        await database.conversations.update(
+            "018f0000-0000-7000-8000-000000000000", {"title": "Nobody's"}
+        )
+    assert (await database.conversations.get(conversation.id)).title == "Kick-off, day 2"
+
+
+async def test_the_compiled_updates_per_repository_are_bounded(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from project_architect_db.repositories import _native_write
+
+    monkeypatch.setattr(_native_write, "_MAX_SHAPES", 2)
+    project = await database.projects.create(ProjectCreate(name="Shapes", slug="shapes"))
+    changes = [{"name": "A"}, {"description": "B"}, {"tags": ["c"]}, {"name": "D", "tags": []}]
+    for change in changes:
+        await database.projects.update(project.id, change)
+        assert len(database.projects._native_updates) <= 2
+    final = await database.projects.get(project.id)
+    assert (final.name, final.description, final.tags, final.version) == ("D", "B", [], 5)

@@ -1,0 +1,93 @@
+"""Waiting for a row another transaction is deleting: proceed, time out, or be cancelled."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from project_architect_db import ConflictError, Database
+from project_architect_db.schemas import ProjectCreate
+
+
+async def _until_waiting(db: Database, holders: int) -> None:
+    """Until a task waits on the locks (a key has a waiter beyond its ``holders``)."""
+    for _ in range(500):
+        if any(lock.waiters for lock in db.locks._locks.values()):
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"nobody waited (held: {db.locks.held}, holders: {holders})")
+
+
+async def test_an_update_waits_for_a_delete_that_rolls_back_then_applies(
+    database: Database,
+) -> None:
+    project = await database.projects.create(ProjectCreate(name="Wait", slug="wait"))
+    release = asyncio.Event()
+
+    async def delete_then_change_mind() -> None:
+        with pytest.raises(RuntimeError):
+            async with database.transaction() as tx:
+                await tx.projects.delete(project.id)
+                await release.wait()
+                raise RuntimeError("rolled back")
+
+    deleter = asyncio.create_task(delete_then_change_mind())
+    await asyncio.sleep(0.05)
+    updater = asyncio.create_task(database.projects.update(project.id, {"name": "Waited"}))
+    await _until_waiting(database, 1)
+    assert not updater.done()
+    release.set()
+    await deleter
+    updated = await asyncio.wait_for(updater, 10)
+    assert (updated.name, updated.version) == ("Waited", 2)
+    assert database.locks.held == 0
+
+
+async def test_an_update_that_waits_too_long_conflicts_and_writes_nothing(
+    database: Database,
+) -> None:
+    project = await database.projects.create(ProjectCreate(name="Slow", slug="slow"))
+    database.locks.timeout = 0.2
+    release = asyncio.Event()
+
+    async def hold_delete() -> None:
+        with pytest.raises(RuntimeError):
+            async with database.transaction() as tx:
+                await tx.projects.delete(project.id)
+                await release.wait()
+                raise RuntimeError("rolled back")
+
+    holder = asyncio.create_task(hold_delete())
+    await asyncio.sleep(0.05)
+    with pytest.raises(ConflictError, match=r"Waited 0\.2 s to read row .*Run the unit of work"):
+        await database.projects.update(project.id, {"name": "Too late"})
+    release.set()
+    await holder
+    assert (await database.projects.get(project.id)).name == "Slow"
+    assert database.locks.held == 0
+
+
+async def test_a_cancelled_waiter_leaves_no_lock_behind(database: Database) -> None:
+    project = await database.projects.create(ProjectCreate(name="Gone", slug="gone-waiter"))
+    release = asyncio.Event()
+
+    async def hold_delete() -> None:
+        with pytest.raises(RuntimeError):
+            async with database.transaction() as tx:
+                await tx.projects.delete(project.id)
+                await release.wait()
+                raise RuntimeError("rolled back")
+
+    holder = asyncio.create_task(hold_delete())
+    await asyncio.sleep(0.05)
+    waiter = asyncio.create_task(database.projects.update(project.id, {"name": "Never"}))
+    await _until_waiting(database, 1)
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert not any(lock.waiters for lock in database.locks._locks.values())
+    release.set()
+    await holder
+    assert database.locks.held == 0
+    assert (await database.projects.get(project.id)).name == "Gone"
