@@ -42,7 +42,9 @@ __all__ = [
 ]
 
 _JSON_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$|^\d{1,6}$")
-_MAX_IN = 10_000
+#: The most values one ``__in`` filter binds (each is a parameter).
+MAX_IN_VALUES = 10_000
+_MAX_IN = MAX_IN_VALUES
 
 
 def field_names(model: type[Any]) -> dict[str, InstrumentedAttribute[Any]]:

@@ -14,7 +14,7 @@ Examples:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 from sqlalchemy import ClauseElement, ColumnElement, Select, column, literal_column, select
@@ -36,6 +36,7 @@ from project_architect_db.queries.analytics.expressions import (
 )
 from project_architect_db.queries.filters import (
     _OPERATORS,
+    MAX_IN_VALUES,
     Eq,
     Filter,
     In,
@@ -66,8 +67,10 @@ class Analytics(Runnable):
         source: Source | None = None,
         native: NativeRunner | None = None,
     ) -> None:
-        if not hasattr(model, "__mapper__"):
-            raise InvalidQueryError(f"Analytics needs a mapped model class, not {model!r}.")
+        if not isinstance(model, type) or not hasattr(model, "__mapper__"):
+            raise InvalidQueryError(
+                f"Analytics needs a mapped model class such as Project, not {model!r}."
+            )
         self._state = BuilderState(model)
         self._source = source
         self._native = native
@@ -136,7 +139,7 @@ class Analytics(Runnable):
         """Add aggregates (``count()``, ``median("x")``, ``rate(...)``); ``name=agg`` renames."""
         items: list[tuple[str, AggregateLike]] = []
         for agg in aggregates:
-            items.append((_aggregate(agg).name(), agg))
+            items.append((_output_name(_aggregate(agg).name()), agg))
         for name, agg in named.items():
             items.append((_output_name(name), _aggregate(agg)))
         resolver = self._resolver()
@@ -158,22 +161,19 @@ class Analytics(Runnable):
                     f"Unknown having operator {operator[:30]!r} in {key[:60]!r}."
                 )
             items.append(builder(name, value))  # type: ignore[no-untyped-call]
-        for item in items:
-            if not isinstance(item, Eq | NotEq | In | Range | IsNull):
-                raise InvalidQueryError(
-                    f"having() takes Eq, NotEq, In, Range or IsNull, not {type(item).__name__}."
-                )
-        return self._with(having=self._state.having + tuple(items))
+        checked = tuple(_checked_having(item) for item in items)
+        return self._with(having=self._state.having + checked)
 
     def window(self, *windows: Window, **named: Window) -> Analytics:
         """Add window columns over the grouped rows: ``running_total``, ``rank``, ``lag_change``."""
-        items = [(w.name(), w) for w in windows]
-        items += [(_output_name(name), w) for name, w in named.items()]
-        for _, item in items:
+        for item in (*windows, *named.values()):
             if not isinstance(item, Window):
                 raise InvalidQueryError(
-                    f"window() takes Window objects, not {type(item).__name__}."
+                    f"window() takes Window objects (running_total, rank, lag_change), "
+                    f"not {type(item).__name__}."
                 )
+        items = [(_output_name(w.name()), w) for w in windows]
+        items += [(_output_name(name), w) for name, w in named.items()]
         return self._with(windows=self._state.windows + tuple(items))
 
     def order_by(self, *keys: str) -> Analytics:
@@ -290,8 +290,9 @@ class Analytics(Runnable):
     ) -> Select[Any]:
         state = self._state
         names = self._output_names()
-        if len(set(names)) != len(names):
-            raise InvalidQueryError(f"Output names must be unique: {', '.join(names)}.")
+        every = names + [name for name, _ in state.windows]  # a window would replace its twin
+        if len(set(every)) != len(every):
+            raise InvalidQueryError(f"Output names must be unique: {', '.join(every)}.")
         groups = [(name, expr.build(resolver)) for name, expr in state.groups]
         selects = [(name, expr.build(resolver)) for name, expr in state.selects]
         columns = [e.label(n) for n, e in groups] + [e.label(n) for n, e in selects]
@@ -340,6 +341,31 @@ class Analytics(Runnable):
 
     def __repr__(self) -> str:
         return f"<Analytics {self._state.model.__name__}: {self.sql()!r}>"
+
+
+def _checked_having(item: Any) -> Filter:
+    """``item`` if ``having()`` can apply it (an ``In`` with its values read once), else raise.
+
+    The checks are ``where()``'s for a column: ``__isnull`` takes a bool, ``__in`` a collection
+    of at most ``MAX_IN_VALUES`` values.
+    """
+    if not isinstance(item, Eq | NotEq | In | Range | IsNull):
+        raise InvalidQueryError(
+            f"having() takes Eq, NotEq, In, Range or IsNull, not {type(item).__name__}."
+        )
+    if isinstance(item, IsNull) and not isinstance(item.is_null, bool):
+        raise InvalidQueryError(f"{item.field}__isnull takes True or False.")
+    if isinstance(item, In):
+        values = item.values
+        if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+            raise InvalidQueryError(f"{item.field}__in needs a list of values.")
+        listed = tuple(values)  # a generator would be empty the second time the SQL is built
+        if len(listed) > MAX_IN_VALUES:
+            raise InvalidQueryError(
+                f"{item.field}__in got {len(listed)} values; at most {MAX_IN_VALUES} are allowed."
+            )
+        return In(item.field, listed)
+    return item
 
 
 def _output_name(name: str) -> str:

@@ -180,7 +180,7 @@ class Ratio:
 
     def name(self) -> str:
         """The alias, or ``<numerator>_ratio``."""
-        return self.alias or f"{self.numerator.name()}_ratio"
+        return self.alias if self.alias is not None else f"{self.numerator.name()}_ratio"
 
     def check(self, ctx: Resolver) -> None:
         """Validate both sides now."""

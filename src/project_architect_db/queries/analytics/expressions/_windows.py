@@ -33,7 +33,7 @@ class Window:
 
     def name(self) -> str:
         """The alias, or ``<kind>_<of>``."""
-        return self.alias or f"{self.kind}_{self.of}"
+        return self.alias if self.alias is not None else f"{self.kind}_{self.of}"
 
     def build(self, columns: Mapping[str, ColumnElement[Any]]) -> ColumnElement[Any]:
         """The window expression over the grouped subquery's ``columns``."""
