@@ -37,6 +37,7 @@ def upgrade(
     async def main() -> tuple[str | None, str | None]:
         async with migration_engine(database) as engine:
             manager = MigrationManager(engine)
+            await manager.refuse_newer()
             before = await manager.current()
             await manager.upgrade(revision)
             return before, await manager.current()
@@ -58,6 +59,7 @@ def downgrade(
     async def main() -> str | None:
         async with migration_engine(database) as engine:
             manager = MigrationManager(engine)
+            await manager.refuse_newer()
             await manager.downgrade(revision)
             return await manager.current()
 
@@ -74,6 +76,7 @@ def current(database: DatabaseOption = "architect.duckdb", as_json: JsonOption =
     async def main() -> tuple[str | None, str]:
         async with migration_engine(database) as engine:
             manager = MigrationManager(engine)
+            await manager.refuse_newer()  # "behind" would be wrong: exit 5, upgrade the library
             return await manager.current(), await manager.head()
 
     revision, head = run(main)
@@ -81,7 +84,8 @@ def current(database: DatabaseOption = "architect.duckdb", as_json: JsonOption =
         print_json({"current": revision, "head": head, "up_to_date": revision == head})
         return
     state = "[green]up to date[/]" if revision == head else "[yellow]behind[/]"
-    console().print(f"current: [bold]{revision}[/]  head: [bold]{head}[/]  ({state})")
+    shown = revision or "base (no schema)"
+    console().print(f"current: [bold]{shown}[/]  head: [bold]{head}[/]  ({state})")
 
 
 @app.command()
@@ -95,7 +99,9 @@ def history(database: DatabaseOption = "architect.duckdb", as_json: JsonOption =
 
     async def main() -> list[object]:
         async with migration_engine(database) as engine:
-            return list(await MigrationManager(engine).history())
+            manager = MigrationManager(engine)
+            await manager.refuse_newer()
+            return list(await manager.history())
 
     revisions = run(main)
     if as_json:
@@ -135,9 +141,9 @@ def revision(
 
     async def main() -> Path:
         async with migration_engine(database) as engine:
-            return await MigrationManager(engine).revision(
-                message, autogenerate=autogenerate, directory=directory
-            )
+            manager = MigrationManager(engine)
+            await manager.refuse_newer()
+            return await manager.revision(message, autogenerate=autogenerate, directory=directory)
 
     console().print(f"wrote [bold]{run(main)}[/]")
 
@@ -178,7 +184,8 @@ def stamp(
     async def main() -> str | None:
         async with migration_engine(database) as engine:
             manager = MigrationManager(engine)
+            await manager.refuse_newer()
             await manager.stamp(revision)
             return await manager.current()
 
-    console().print(f"schema stamped at [bold]{run(main)}[/]")
+    console().print(f"schema stamped at [bold]{run(main) or 'base (no schema)'}[/]")

@@ -321,11 +321,47 @@ def test_revision_autogenerate_refuses_a_revision_this_code_does_not_know(
     result = _invoke(
         "migrate", "revision", "x", "--database", str(migrated), "--directory", str(folder)
     )
-    assert result.exit_code == ExitCode.ERROR
-    assert "'9999'" in result.stderr
+    assert result.exit_code == ExitCode.OUTDATED_SCHEMA
+    assert "9999" in result.stderr
+    assert "Upgrade the library" in result.stderr
     assert list(folder.glob("*.py")) == []
     assert _versions(migrated) == ["9999"]
     assert _project_names(migrated) == ["Kept"]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["current"],
+        ["current", "--json"],
+        ["history", "--json"],
+        ["upgrade"],
+        ["downgrade", "base"],
+        ["stamp", "0001"],
+    ],
+)
+def test_a_database_from_a_newer_library_is_refused_with_the_upgrade_advice(
+    migrated: Path, command: list[str]
+) -> None:
+    _sql(migrated, "UPDATE alembic_version SET version_num = '9999'")
+    result = _invoke("migrate", *command, "--database", str(migrated))
+    assert result.exit_code == ExitCode.OUTDATED_SCHEMA, result.output
+    assert "9999" in result.stderr
+    assert "Upgrade the library" in result.stderr
+    assert "behind" not in result.stdout
+    assert _versions(migrated) == ["9999"]  # nothing was migrated or stamped
+    assert _project_names(migrated) == ["Kept"]
+
+
+def test_current_and_stamp_name_the_base_instead_of_none(migrated: Path) -> None:
+    assert _invoke("migrate", "downgrade", "base", "--database", str(migrated)).exit_code == 0
+    shown = _invoke("migrate", "current", "--database", str(migrated))
+    assert shown.exit_code == 0
+    assert "current: base (no schema)" in shown.stdout
+    assert "None" not in shown.stdout
+    stamped = _invoke("migrate", "stamp", "base", "--database", str(migrated))
+    assert stamped.exit_code == 0
+    assert "schema stamped at base (no schema)" in stamped.stdout
 
 
 def test_revision_on_a_file_that_is_not_duckdb_writes_nothing(

@@ -37,6 +37,7 @@ from project_architect_db.migration.manager._state import (
     SchemaState,
     _read_state,
     decide,
+    refuse_unknown,
 )
 from project_architect_db.models import Base
 
@@ -218,6 +219,23 @@ class MigrationManager:
         return diffs
 
     # -- changing ------------------------------------------------------------------------------
+    async def refuse_newer(self) -> None:
+        """Raise if a newer library migrated the database (a revision this code does not know).
+
+        Raises:
+            SchemaOutdatedError: The database is at an unknown revision: upgrade the library.
+        """
+        state = await self.state()
+        with _errors("Reading the revision files"):
+            script = self.script_directory()
+            head = _single_head(script)
+        refuse_unknown(
+            state.versions,
+            head=head,
+            known=functools.partial(_is_known, script),
+            database=self.database,
+        )
+
     async def upgrade(self, revision: str = "head") -> None:
         """Upgrade to ``revision`` (default the latest) in one transaction.
 

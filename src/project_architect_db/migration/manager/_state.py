@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +61,28 @@ class SchemaAction(enum.Enum):
     UPGRADE = "upgrade"  # behind, and the caller asked to upgrade
 
 
+def refuse_unknown(
+    versions: Sequence[str] | None, *, head: str, known: Callable[[str], bool], database: str
+) -> None:
+    """Raise if the database is at a revision this code's history does not hold.
+
+    Raises:
+        SchemaOutdatedError: A newer library migrated it (or another application's Alembic).
+    """
+    unknown = [version for version in versions or () if not known(version)]
+    if unknown:
+        current = versions[0] if versions and len(versions) == 1 else None
+        raise SchemaOutdatedError(
+            f"The database {database} is at schema revision {', '.join(unknown)}, which this "
+            f"version of project-architect-db does not know (its latest is {head}): a newer "
+            f"version of the library migrated it. Upgrade the library (`{LIBRARY_UPGRADE}`) to "
+            "open it. (If the revision belongs to another application's Alembic history, this "
+            "file is not a project-architect-db database.)",
+            current=current or unknown[0],
+            head=head,
+        )
+
+
 def decide(
     state: SchemaState,
     *,
@@ -100,17 +122,7 @@ def decide(
     current = versions[0] if versions and len(versions) == 1 else None
     if versions and set(versions) == {head}:
         return SchemaAction.NOTHING
-    unknown = [version for version in versions or () if not known(version)]
-    if unknown:
-        raise SchemaOutdatedError(
-            f"The database {database} is at schema revision {', '.join(unknown)}, which this "
-            f"version of project-architect-db does not know (its latest is {head}): a newer "
-            f"version of the library migrated it. Upgrade the library (`{LIBRARY_UPGRADE}`) to "
-            "open it. (If the revision belongs to another application's Alembic history, this "
-            "file is not a project-architect-db database.)",
-            current=current or unknown[0],
-            head=head,
-        )
+    refuse_unknown(versions, head=head, known=known, database=database)
     empty = not versions and not state.tables
     if state.read_only:
         if empty:
