@@ -493,3 +493,37 @@ def test_stamp_on_a_file_that_is_not_duckdb_leaves_it_untouched(not_duckdb: Path
     assert result.exit_code == ExitCode.STORAGE
     assert "not a readable DuckDB database" in result.stderr
     assert not_duckdb.read_bytes() == NOT_DUCKDB
+
+
+def test_revision_into_a_file_instead_of_a_folder_is_refused_clearly(
+    migrated: Path, tmp_path: Path
+) -> None:
+    occupied = tmp_path / "not-a-folder"
+    occupied.write_text("keep me")
+    result = _invoke(
+        "migrate", "revision", "x", "--database", str(migrated), "--directory", str(occupied)
+    )
+    assert result.exit_code == ExitCode.ERROR
+    assert "is a file, not a folder" in result.stderr
+    assert "FileExistsError" not in result.stderr
+    assert occupied.read_text() == "keep me"
+
+
+def test_a_failed_revision_leaves_no_empty_folder_but_keeps_an_existing_one(
+    migrated: Path, tmp_path: Path
+) -> None:
+    _invoke("migrate", "downgrade", "base", "--database", str(migrated))  # not at head: refused
+    fresh = tmp_path / "new" / "revisions"
+    result = _invoke(
+        "migrate", "revision", "x", "--database", str(migrated), "--directory", str(fresh)
+    )
+    assert result.exit_code == ExitCode.ERROR
+    assert "not up to date" in result.stderr
+    assert not fresh.exists()
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    again = _invoke(
+        "migrate", "revision", "x", "--database", str(migrated), "--directory", str(existing)
+    )
+    assert again.exit_code == ExitCode.ERROR
+    assert existing.is_dir()  # the user's folder is not removed

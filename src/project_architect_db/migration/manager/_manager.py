@@ -21,7 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from project_architect_db.exceptions import ConflictError, MigrationError
 from project_architect_db.migration.manager._failures import _errors
-from project_architect_db.migration.manager._revisions import _revision_folders, _write_revision
+from project_architect_db.migration.manager._revisions import (
+    _remove_if_empty,
+    _revision_folders,
+    _write_revision,
+)
 from project_architect_db.migration.manager._scripts import (
     _SCRIPT_CACHE,
     FILE_TEMPLATE,
@@ -303,17 +307,22 @@ class MigrationManager:
             MigrationError: The database is not at head, or Alembic failed.
         """
         with _errors(f"Writing the revision {message!r}"):
-            target, locations = await asyncio.to_thread(_revision_folders, self, directory)
-            if autogenerate:
-                async with _alembic_turn(), self.engine.connect() as connection:
-                    path = await connection.run_sync(
-                        _write_revision, self, message, target, locations, rev_id, True
+            target, locations, created = await asyncio.to_thread(_revision_folders, self, directory)
+            try:
+                if autogenerate:
+                    async with _alembic_turn(), self.engine.connect() as connection:
+                        path = await connection.run_sync(
+                            _write_revision, self, message, target, locations, rev_id, True
+                        )
+                        await connection.rollback()
+                else:
+                    path = await asyncio.to_thread(
+                        _write_revision, None, self, message, target, locations, rev_id, False
                     )
-                    await connection.rollback()
-            else:
-                path = await asyncio.to_thread(
-                    _write_revision, None, self, message, target, locations, rev_id, False
-                )
+            except BaseException:
+                if created:  # a failed revision leaves no empty folder behind
+                    await asyncio.to_thread(_remove_if_empty, target)
+                raise
         return path
 
     async def ensure_schema(self, *, upgrade: bool = False) -> None:

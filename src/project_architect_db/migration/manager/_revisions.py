@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Sequence
@@ -21,13 +22,30 @@ if TYPE_CHECKING:
 
 def _revision_folders(
     manager: MigrationManager, directory: str | os.PathLike[str] | None
-) -> tuple[Path, tuple[Path, ...]]:
+) -> tuple[Path, tuple[Path, ...], bool]:
+    """The folder to write into, every version location, and whether the folder was made now.
+
+    Raises:
+        MigrationError: ``directory`` names something that is not a folder.
+    """
     target = Path(directory).resolve() if directory is not None else manager.version_locations[0]
+    if target.exists() and not target.is_dir():
+        raise MigrationError(
+            f"The revision directory {str(target)[:200]} is a file, not a folder: pass a "
+            "folder (it is created if missing)."
+        )
+    created = not target.exists()
     target.mkdir(parents=True, exist_ok=True)
     locations = manager.version_locations
     if target not in locations:
         locations = (*locations, target)
-    return target, locations
+    return target, locations, created
+
+
+def _remove_if_empty(folder: Path) -> None:
+    """Take back a folder made for a revision that was not written (only if still empty)."""
+    with contextlib.suppress(OSError):  # not empty (or already gone): leave it
+        folder.rmdir()
 
 
 def _write_revision(
