@@ -42,6 +42,9 @@ from project_architect_db.schemas.common import CreateSchema, ReadSchema, Update
 
 __all__ = ["MAX_PAGE_SIZE", "AsyncRepository"]
 
+#: Distinct column sets whose UPDATE a repository keeps built (a bound on memory).
+_MAX_UPDATE_SHAPES = 256
+
 
 class AsyncRepository(
     ReadOperations[ReadT], BulkOperations[ReadT], Generic[ModelT, CreateT, UpdateT, ReadT]
@@ -82,6 +85,7 @@ class AsyncRepository(
         )
         self._native_get: NativePointRead | None = None
         self._native_selects: NativeSelects | None = None
+        self._update_statements: dict[tuple[Any, ...], Update] = {}
         self._native_updates: dict[tuple[Any, ...], NativeStatement] = {}
 
     # -- conversions -------------------------------------------------------------------------
@@ -208,8 +212,9 @@ class AsyncRepository(
             if expected is not None and self._versioned and row.version != expected:
                 raise self._stale(row_id, expected, row.version)
             return row
-        statement = self._update_statement(row_id, values, expected)
-        row = (await tx.execute(statement)).one_or_none()
+        columns, versioned_where, given = self._update_parameters(row_id, values, expected)
+        statement = self._update_statement(columns, versioned_where)
+        row = (await tx.execute(statement, given)).one_or_none()
         if row is None:
             current = (await tx.execute(self._by_id(), {"row_id": row_id})).one_or_none()
             if current is None:
@@ -217,20 +222,49 @@ class AsyncRepository(
             raise self._stale(row_id, expected, current.version)
         return row
 
-    def _update_statement(
-        self, row_id: uuid.UUID, values: dict[str, Any], expected: int | None
-    ) -> Update:
-        """``UPDATE ... RETURNING *`` of ``values``, bumping ``version`` and ``updated_at``."""
+    def _update_statement(self, columns: tuple[str, ...], versioned_where: bool) -> Update:
+        """``UPDATE ... RETURNING *`` of ``columns``, bumping ``version`` and ``updated_at``.
+
+        Values are bound by name (``v0``, ``v1``... for ``columns``, ``row_id``, ``stamp``,
+        ``expected``: see :meth:`_update_parameters`), so one statement per set of columns
+        serves every call, on the transaction path and compiled once on the native one.
+        """
+        key = (columns, versioned_where)
+        statement = self._update_statements.get(key)
+        if statement is not None:
+            return statement
         table = self._table
-        values = dict(values)
+        by_key = {column.key: column for column in table.columns}
+        values: dict[str, Any] = {
+            key: bindparam(f"v{index}", type_=by_key[key].type) for index, key in enumerate(columns)
+        }
         if self._has_updated_at:
-            values["updated_at"] = datetime.now(UTC)
-        statement = update(table).where(table.c.id == row_id)
+            values["updated_at"] = bindparam("stamp", type_=table.c.updated_at.type)
+        statement = update(table).where(table.c.id == bindparam("row_id", type_=table.c.id.type))
         if self._versioned:
             values["version"] = table.c.version + 1
-            if expected is not None:
-                statement = statement.where(table.c.version == expected)
-        return statement.values(values).returning(table)
+            if versioned_where:
+                statement = statement.where(
+                    table.c.version == bindparam("expected", type_=table.c.version.type)
+                )
+        statement = statement.values(values).returning(table)
+        if len(self._update_statements) >= _MAX_UPDATE_SHAPES:
+            self._update_statements.clear()
+        self._update_statements[key] = statement
+        return statement
+
+    def _update_parameters(
+        self, row_id: uuid.UUID, values: dict[str, Any], expected: int | None
+    ) -> tuple[tuple[str, ...], bool, dict[str, Any]]:
+        """The statement shape of an update (columns, version check) and its bound values."""
+        versioned_where = expected is not None and self._versioned
+        given = {f"v{index}": value for index, value in enumerate(values.values())}
+        given["row_id"] = row_id
+        if self._has_updated_at:
+            given["stamp"] = datetime.now(UTC)
+        if versioned_where:
+            given["expected"] = expected
+        return tuple(values), versioned_where, given
 
     def _stale(self, row_id: uuid.UUID, expected: int | None, actual: int) -> ConflictError:
         return ConflictError(
