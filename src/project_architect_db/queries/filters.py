@@ -44,7 +44,6 @@ __all__ = [
 _JSON_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$|^\d{1,6}$")
 #: The most values one ``__in`` filter binds (each is a parameter).
 MAX_IN_VALUES = 10_000
-_MAX_IN = MAX_IN_VALUES
 
 
 def field_names(model: type[Any]) -> dict[str, InstrumentedAttribute[Any]]:
@@ -139,16 +138,21 @@ class In(Filter):
     field: str
     values: Sequence[Any]
 
-    def clause(self, model: type[Any]) -> ColumnElement[bool]:
-        """``field IN (...)``."""
-        column = column_of(model, self.field)
+    def checked_values(self) -> list[Any]:
+        """The values as a list, if they are a collection of at most ``MAX_IN_VALUES``."""
         if isinstance(self.values, str | bytes) or not isinstance(self.values, Iterable):
             raise InvalidQueryError(f"{self.field}__in needs a list of values.")
         values = list(self.values)
-        if len(values) > _MAX_IN:
+        if len(values) > MAX_IN_VALUES:
             raise InvalidQueryError(
-                f"{self.field}__in got {len(values)} values; at most {_MAX_IN} are allowed."
+                f"{self.field}__in got {len(values)} values; at most {MAX_IN_VALUES} are allowed."
             )
+        return values
+
+    def clause(self, model: type[Any]) -> ColumnElement[bool]:
+        """``field IN (...)``."""
+        column = column_of(model, self.field)
+        values = self.checked_values()
         if not values:
             return false()
         return column.in_(values)
@@ -166,16 +170,19 @@ class Range(Filter):
 
     def clause(self, model: type[Any]) -> ColumnElement[bool]:
         """``field >= gte AND field < lt ...``."""
-        column = column_of(model, self.field)
+        return self.bounds(column_of(model, self.field))
+
+    def bounds(self, target: Any) -> ColumnElement[bool]:
+        """The bounds applied to ``target`` (a column, or an aggregate for ``having``)."""
         parts = []
         if self.gt is not None:
-            parts.append(column > self.gt)
+            parts.append(target > self.gt)
         if self.gte is not None:
-            parts.append(column >= self.gte)
+            parts.append(target >= self.gte)
         if self.lt is not None:
-            parts.append(column < self.lt)
+            parts.append(target < self.lt)
         if self.lte is not None:
-            parts.append(column <= self.lte)
+            parts.append(target <= self.lte)
         if not parts:
             raise InvalidQueryError(f"A range on {self.field} needs at least one bound.")
         return and_(*parts)
@@ -188,12 +195,17 @@ class IsNull(Filter):
     field: str
     is_null: bool = True
 
-    def clause(self, model: type[Any]) -> ColumnElement[bool]:
-        """``field IS [NOT] NULL``."""
+    def checked(self) -> bool:
+        """``is_null``, if it is a bool."""
         if not isinstance(self.is_null, bool):
             raise InvalidQueryError(f"{self.field}__isnull takes True or False.")
+        return self.is_null
+
+    def clause(self, model: type[Any]) -> ColumnElement[bool]:
+        """``field IS [NOT] NULL``."""
+        is_null = self.checked()
         column = column_of(model, self.field)
-        return column.is_(None) if self.is_null else column.is_not(None)
+        return column.is_(None) if is_null else column.is_not(None)
 
 
 @dataclass(frozen=True, slots=True)

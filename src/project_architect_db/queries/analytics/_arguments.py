@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import ColumnElement
@@ -14,7 +13,6 @@ from project_architect_db.queries.analytics.expressions import (
     Ratio,
 )
 from project_architect_db.queries.filters import (
-    MAX_IN_VALUES,
     Eq,
     Filter,
     In,
@@ -34,18 +32,10 @@ def _checked_having(item: Any) -> Filter:
         raise InvalidQueryError(
             f"having() takes Eq, NotEq, In, Range or IsNull, not {type(item).__name__}."
         )
-    if isinstance(item, IsNull) and not isinstance(item.is_null, bool):
-        raise InvalidQueryError(f"{item.field}__isnull takes True or False.")
-    if isinstance(item, In):
-        values = item.values
-        if isinstance(values, str | bytes) or not isinstance(values, Iterable):
-            raise InvalidQueryError(f"{item.field}__in needs a list of values.")
-        listed = tuple(values)  # a generator would be empty the second time the SQL is built
-        if len(listed) > MAX_IN_VALUES:
-            raise InvalidQueryError(
-                f"{item.field}__in got {len(listed)} values; at most {MAX_IN_VALUES} are allowed."
-            )
-        return In(item.field, listed)
+    if isinstance(item, IsNull):
+        item.checked()
+    if isinstance(item, In):  # read once: a generator would be empty the second time
+        return In(item.field, tuple(item.checked_values()))
     return item
 
 
@@ -109,18 +99,5 @@ def _having_clause(
         result = target.is_(None) if item.is_null else target.is_not(None)
     else:
         assert isinstance(item, Range)
-        parts: list[ColumnElement[bool]] = []
-        if item.gt is not None:
-            parts.append(target > item.gt)
-        if item.gte is not None:
-            parts.append(target >= item.gte)
-        if item.lt is not None:
-            parts.append(target < item.lt)
-        if item.lte is not None:
-            parts.append(target <= item.lte)
-        if not parts:
-            raise InvalidQueryError(f"A range on {name} needs at least one bound.")
-        from sqlalchemy import and_
-
-        result = and_(*parts)
+        result = item.bounds(target)
     return result
