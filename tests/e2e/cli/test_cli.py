@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import duckdb
@@ -14,6 +13,7 @@ from typer.testing import CliRunner
 
 from project_architect_db.cli import app
 from project_architect_db.cli._common import ExitCode
+from tests._holder import hold_open
 
 runner = CliRunner()
 
@@ -28,29 +28,6 @@ def database(tmp_path: Path) -> str:
     result = _invoke("init", "--database", path)
     assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
     return path
-
-
-def _locked(path: str) -> subprocess.Popen[str]:
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent(
-                f"""
-                import duckdb, sys
-                c = duckdb.connect({path!r})
-                print("ready", flush=True)
-                sys.stdin.readline()
-                """
-            ),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert holder.stdout is not None
-    assert holder.stdout.readline().strip() == "ready"
-    return holder
 
 
 def test_help_lists_every_command() -> None:
@@ -124,7 +101,7 @@ def test_commands_on_a_missing_file_exit_with_missing_file(tmp_path: Path) -> No
 
 
 def test_a_locked_file_exits_with_locked_and_names_the_pid(database: str) -> None:
-    holder = _locked(database)
+    holder = hold_open(database)
     try:
         result = _invoke("db-analyze", "--database", database)
     finally:

@@ -8,9 +8,6 @@ it refused, did not) write.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import duckdb
@@ -22,6 +19,7 @@ from project_architect_db.cli import app
 from project_architect_db.cli._common import ExitCode
 from project_architect_db.migration import VERSIONS_DIRECTORY
 from project_architect_db.models import Base
+from tests._holder import hold_open
 
 runner = CliRunner()
 
@@ -86,30 +84,6 @@ def _project_names(path: Path) -> list[str]:
         ]
 
 
-def _locked(path: Path) -> subprocess.Popen[str]:
-    """Another process holding ``path`` open (DuckDB allows one writer per file)."""
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent(
-                f"""
-                import duckdb, sys
-                c = duckdb.connect({str(path)!r})
-                print("ready", flush=True)
-                sys.stdin.readline()
-                """
-            ),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert holder.stdout is not None
-    assert holder.stdout.readline().strip() == "ready"
-    return holder
-
-
 @pytest.fixture
 def migrated(tmp_path: Path) -> Path:
     """A file made by ``init`` (schema at head) holding one project row."""
@@ -154,7 +128,7 @@ def test_current_on_a_file_that_is_not_duckdb_leaves_it_untouched(not_duckdb: Pa
 
 
 def test_current_on_a_locked_file_names_the_holder(migrated: Path) -> None:
-    holder = _locked(migrated)
+    holder = hold_open(migrated)
     try:
         result = _invoke("migrate", "current", "--database", str(migrated))
     finally:
@@ -219,7 +193,7 @@ def test_history_json_refuses_memory() -> None:
 
 
 def test_history_json_on_a_locked_file_names_the_holder(migrated: Path) -> None:
-    holder = _locked(migrated)
+    holder = hold_open(migrated)
     try:
         result = _invoke("migrate", "history", "--database", str(migrated), "--json")
     finally:
@@ -478,7 +452,7 @@ def test_stamp_refuses_memory() -> None:
 
 
 def test_stamp_on_a_locked_file_names_the_holder_and_records_nothing(version_lost: Path) -> None:
-    holder = _locked(version_lost)
+    holder = hold_open(version_lost)
     try:
         result = _invoke("migrate", "stamp", HEAD, "--database", str(version_lost))
     finally:

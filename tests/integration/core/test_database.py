@@ -20,6 +20,7 @@ from project_architect_db import (
     Settings,
     StorageError,
 )
+from tests._holder import hold_open
 
 
 async def _create_file(path: Path, extension_directory: Path) -> None:
@@ -29,30 +30,13 @@ async def _create_file(path: Path, extension_directory: Path) -> None:
             await tx.execute(text("INSERT INTO notes VALUES (1, 'kept')"))
 
 
-def _hold_file_in_another_process(path: Path) -> subprocess.Popen[str]:
-    script = textwrap.dedent(
-        f"""
-        import duckdb, sys, time
-        connection = duckdb.connect({str(path)!r})
-        print("ready", flush=True)
-        sys.stdin.readline()
-        """
-    )
-    holder = subprocess.Popen(
-        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    assert holder.stdout is not None
-    assert holder.stdout.readline().strip() == "ready"
-    return holder
-
-
 @pytest.mark.subprocess
 async def test_a_file_held_by_another_process_raises_locked_with_its_pid(
     tmp_path: Path, extension_directory: Path
 ) -> None:
     path = tmp_path / "locked.duckdb"
     await _create_file(path, extension_directory)
-    holder = _hold_file_in_another_process(path)
+    holder = hold_open(path)
     try:
         started = time.perf_counter()
         with pytest.raises(DatabaseLockedError) as info:
@@ -77,7 +61,7 @@ async def test_a_file_held_by_another_process_raises_locked_with_its_pid(
 @pytest.mark.subprocess
 def test_a_second_process_using_the_library_gets_locked_error(tmp_path: Path) -> None:
     path = tmp_path / "busy.duckdb"
-    holder = _hold_file_in_another_process(path)
+    holder = hold_open(path)
     script = textwrap.dedent(
         f"""
         import project_architect_db as padb

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from uuid import UUID
 
 import pytest
 
@@ -19,20 +20,22 @@ async def _until_waiting(db: Database, holders: int) -> None:
     raise AssertionError(f"nobody waited (held: {db.locks.held}, holders: {holders})")
 
 
+async def _delete_then_roll_back(db: Database, project_id: UUID, release: asyncio.Event) -> None:
+    """Delete the project in a transaction, hold it until ``release``, then roll it back."""
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as tx:
+            await tx.projects.delete(project_id)
+            await release.wait()
+            raise RuntimeError("rolled back")
+
+
 async def test_an_update_waits_for_a_delete_that_rolls_back_then_applies(
     database: Database,
 ) -> None:
     project = await database.projects.create(ProjectCreate(name="Wait", slug="wait"))
     release = asyncio.Event()
 
-    async def delete_then_change_mind() -> None:
-        with pytest.raises(RuntimeError):
-            async with database.transaction() as tx:
-                await tx.projects.delete(project.id)
-                await release.wait()
-                raise RuntimeError("rolled back")
-
-    deleter = asyncio.create_task(delete_then_change_mind())
+    deleter = asyncio.create_task(_delete_then_roll_back(database, project.id, release))
     await asyncio.sleep(0.05)
     updater = asyncio.create_task(database.projects.update(project.id, {"name": "Waited"}))
     await _until_waiting(database, 1)
@@ -51,14 +54,7 @@ async def test_an_update_that_waits_too_long_conflicts_and_writes_nothing(
     database.locks.timeout = 0.2
     release = asyncio.Event()
 
-    async def hold_delete() -> None:
-        with pytest.raises(RuntimeError):
-            async with database.transaction() as tx:
-                await tx.projects.delete(project.id)
-                await release.wait()
-                raise RuntimeError("rolled back")
-
-    holder = asyncio.create_task(hold_delete())
+    holder = asyncio.create_task(_delete_then_roll_back(database, project.id, release))
     await asyncio.sleep(0.05)
     with pytest.raises(ConflictError, match=r"Waited 0\.2 s to read row .*Run the unit of work"):
         await database.projects.update(project.id, {"name": "Too late"})
@@ -72,14 +68,7 @@ async def test_a_cancelled_waiter_leaves_no_lock_behind(database: Database) -> N
     project = await database.projects.create(ProjectCreate(name="Gone", slug="gone-waiter"))
     release = asyncio.Event()
 
-    async def hold_delete() -> None:
-        with pytest.raises(RuntimeError):
-            async with database.transaction() as tx:
-                await tx.projects.delete(project.id)
-                await release.wait()
-                raise RuntimeError("rolled back")
-
-    holder = asyncio.create_task(hold_delete())
+    holder = asyncio.create_task(_delete_then_roll_back(database, project.id, release))
     await asyncio.sleep(0.05)
     waiter = asyncio.create_task(database.projects.update(project.id, {"name": "Never"}))
     await _until_waiting(database, 1)
