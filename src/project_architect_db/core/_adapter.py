@@ -238,7 +238,14 @@ class AsyncAdaptedConnection(AdaptedConnection):
         """Run ``fn`` on the worker from SQLAlchemy's greenlet (one hop)."""
         if in_greenlet():
             return await_(run_interruptible(self._worker, fn, self._duck.interrupt))
-        return self._worker.call_blocking(fn)  # garbage collection / sync teardown
+        return self._worker.call_blocking(fn)  # sync teardown (pool reset outside a greenlet)
+
+    def _run_teardown(self, fn: Callable[[], None]) -> None:
+        """Like :meth:`_run_sync` for closing: safe from the garbage collector on any thread."""
+        if in_greenlet():
+            await_(run_interruptible(self._worker, fn, self._duck.interrupt))
+        else:
+            self._worker.finish(fn)
 
     async def run(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         """Run ``fn(duckdb_connection)`` on the worker inside the current transaction.
@@ -378,7 +385,7 @@ class AsyncAdaptedConnection(AdaptedConnection):
             return
         self.closed = True
         try:
-            self._run_sync(self._duck.close)
+            self._run_teardown(self._duck.close)
         finally:
             self._worker.stop()
 
@@ -389,6 +396,6 @@ class AsyncAdaptedConnection(AdaptedConnection):
         self.closed = True
         try:
             self._duck.interrupt()
-            self._run_sync(self._duck.close)
+            self._run_teardown(self._duck.close)
         finally:
             self._worker.stop()

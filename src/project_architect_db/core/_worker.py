@@ -17,6 +17,8 @@ import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import duckdb
+
 T = TypeVar("T")
 
 _STOP = object()
@@ -40,12 +42,18 @@ class ConnectionWorker:
 
     ``interrupt`` (set by the connection's owner) stops a running query; at interpreter exit
     every live worker is interrupted and joined (see :func:`_stop_all_at_exit`).
+
+    Work handed to a stopped worker fails at once with ``duckdb.ConnectionException`` (the
+    error DuckDB gives for a closed connection) instead of waiting for a thread that has gone:
+    the queue takes nothing after the stop marker.
     """
 
-    __slots__ = ("__weakref__", "_busy", "_queue", "_thread", "interrupt")
+    __slots__ = ("__weakref__", "_busy", "_lock", "_queue", "_stopped", "_thread", "interrupt")
 
     def __init__(self, name: str = "padb-duckdb") -> None:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._stopped = False
         self._busy = False
         self.interrupt: Callable[[], None] | None = None
         self._thread = _WorkerThread(target=self._loop, name=name, daemon=True)
@@ -77,15 +85,31 @@ class ConnectionWorker:
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(_resolve, future, ok, value)
 
+    def _put(self, item: tuple[Any, Any, Any]) -> None:
+        with self._lock:
+            if self._stopped:
+                raise duckdb.ConnectionException("Connection already closed!")
+            self._queue.put(item)
+
     def submit(self, fn: Callable[[], T]) -> asyncio.Future[T]:
         """Queue ``fn`` on the worker; the returned future resolves on the running loop."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.put((fn, future, loop))
+        try:
+            self._put((fn, future, loop))
+        except duckdb.ConnectionException as error:
+            future.set_exception(error)
         return future
 
     def call_blocking(self, fn: Callable[[], T]) -> T:
-        """Run ``fn`` on the worker and wait for it from a thread without a running loop."""
+        """Run ``fn`` on the worker and wait for it from a thread without a running loop.
+
+        Raises:
+            RuntimeError: Called on the worker's own thread, where it would wait for itself.
+            duckdb.ConnectionException: The worker was stopped (its connection closed).
+        """
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("a worker cannot wait for itself; use finish() for teardown")
         done = threading.Event()
         box: list[Any] = []
 
@@ -97,16 +121,32 @@ class ConnectionWorker:
             finally:
                 done.set()
 
-        self._queue.put((run, _NullFuture(), _NullLoop()))
+        self._put((run, _NullFuture(), _NullLoop()))
         done.wait()
         ok, value = box[0]
         if ok:
             return value  # type: ignore[no-any-return]
         raise value
 
+    def finish(self, fn: Callable[[], None]) -> None:
+        """Run the teardown ``fn`` (closing the connection) on the worker and wait for it.
+
+        On the worker's own thread (the garbage collector finalising a connection while this
+        thread runs Python code) waiting would wait for itself forever, and running ``fn`` here
+        could close the connection under the call in progress: ``fn`` is queued to run after
+        that call instead.
+        """
+        if threading.current_thread() is self._thread:
+            self._put((fn, _NullFuture(), _NullLoop()))
+        else:
+            self.call_blocking(fn)
+
     def stop(self) -> None:
-        """Let the thread finish what is queued, then end."""
-        self._queue.put(_STOP)
+        """Let the thread finish what is queued, then end; later work is refused."""
+        with self._lock:
+            if not self._stopped:
+                self._stopped = True
+                self._queue.put(_STOP)
 
     def join(self, timeout: float | None = None) -> None:
         """Wait for the thread to end (after :meth:`stop`)."""
