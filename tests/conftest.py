@@ -11,7 +11,7 @@ from project_architect_db import Database
 
 # The plugin is loaded here rather than through its entry point (disabled in pytest.ini) so that
 # coverage is already running when the package is first imported.
-pytest_plugins = ["project_architect_db.testing.plugin"]
+pytest_plugins = ["project_architect_db.testing.plugin", "tests._crash_evidence"]
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,198 @@
+"""What an xdist worker left behind when it died, printed at the end of the run.
+
+A worker that dies (a fatal signal inside DuckDB's C++, or a hang ended by pytest-timeout's
+``os._exit``) is reported by xdist only as "worker 'gw0' crashed while running ...". Python's
+``faulthandler`` writes every thread's stack when that happens, but to the worker's stderr,
+which CI shows far above the coverage table, if at all. Here each worker writes that evidence
+to its own file instead, and the controller prints the end of every non-empty file just before
+the short test summary, where a truncated CI log still shows it:
+
+- a fatal signal (SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL): ``faulthandler.enable``;
+- a test still running after ``HANG_DUMP_SECONDS``: the innermost frames of every thread, one
+  line each, so a hang shows where each thread waits before pytest-timeout (``timeout`` in
+  pytest.ini) ends the worker.
+
+Without xdist the stacks of a hang go to stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import faulthandler
+import os
+import re
+import shutil
+import sys
+import tempfile
+import threading
+import traceback
+from collections.abc import Generator
+from pathlib import Path
+from types import FrameType
+from typing import IO
+
+import pytest
+
+#: Dump every thread's stack when one test runs this long (pytest-timeout ends it at 300 s).
+HANG_DUMP_SECONDS = float(os.environ.get("PADB_HANG_DUMP_SECONDS", "240"))
+#: Innermost frames shown per thread of a hung test.
+FRAMES_PER_THREAD = 10
+#: Lines of each worker's evidence shown in the summary.
+SHOWN_LINES = 80
+
+_DIRECTORY = "PADB_CRASH_EVIDENCE_DIR"
+_file_key = pytest.StashKey[IO[str]]()
+_owner_key = pytest.StashKey[Path]()
+
+
+def _worker() -> str | None:
+    return os.environ.get("PYTEST_XDIST_WORKER")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    worker = _worker()
+    if worker is None:
+        if _DIRECTORY not in os.environ:  # set before xdist starts the workers: they inherit it
+            directory = Path(tempfile.mkdtemp(prefix="padb-crash-evidence-"))
+            os.environ[_DIRECTORY] = str(directory)
+            config.stash[_owner_key] = directory
+        return
+    directory = Path(os.environ.get(_DIRECTORY) or tempfile.gettempdir())
+    # line-buffered text over an unbuffered descriptor: faulthandler writes to the descriptor
+    evidence = (directory / f"{worker}-{os.getpid()}.log").open("a", buffering=1)
+    config.stash[_file_key] = evidence
+    faulthandler.enable(file=evidence, all_threads=True)  # replaces pytest's (stderr)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    evidence = config.stash.get(_file_key, None)
+    if evidence is not None:
+        faulthandler.disable()
+        evidence.close()
+    directory = config.stash.get(_owner_key, None)
+    if directory is not None:
+        os.environ.pop(_DIRECTORY, None)
+        if not any(path.stat().st_size for path in directory.iterdir()):
+            shutil.rmtree(directory, ignore_errors=True)  # kept (and printed) when not empty
+
+
+def _short(filename: str) -> str:
+    for marker in ("site-packages/", "/src/", "/tests/"):
+        index = filename.rfind(marker)
+        if index >= 0:
+            return (
+                filename[index + len(marker) :]
+                if marker == "site-packages/"
+                else filename[index + 1 :]
+            )
+    return filename
+
+
+def thread_stacks(frames_per_thread: int = FRAMES_PER_THREAD) -> list[str]:
+    """Every thread's innermost frames, one line each (``path:line function``)."""
+    names = {thread.ident: thread.name for thread in threading.enumerate()}
+    lines: list[str] = []
+    for ident, frame in sys._current_frames().items():
+        if ident == threading.get_ident():
+            continue  # the timer thread writing this
+        lines.append(f"thread {names.get(ident, ident)}:")
+        stack = traceback.extract_stack(frame)[-frames_per_thread:]
+        lines.extend(f"  {_short(f.filename)}:{f.lineno} {f.name}" for f in stack)
+    return lines
+
+
+def _awaiting_frames(awaitable: object) -> list[FrameType]:
+    """The frames of ``awaitable`` and of what it awaits, outermost first."""
+    frames: list[FrameType] = []
+    while awaitable is not None and len(frames) < 200:
+        for name in ("cr_frame", "gi_frame", "ag_frame"):
+            frame = getattr(awaitable, name, None)
+            if frame is not None:
+                frames.append(frame)
+                break
+        awaitable = next(
+            (
+                getattr(awaitable, name)
+                for name in ("cr_await", "gi_yieldfrom", "ag_await")
+                if getattr(awaitable, name, None) is not None
+            ),
+            None,
+        )
+    return frames
+
+
+def task_stacks(frames_per_task: int = FRAMES_PER_THREAD) -> list[str]:
+    """The awaiting frames of every unfinished asyncio task, of any event loop."""
+    lines: list[str] = []
+    # every task of every loop: 3.11 keeps them in ``_all_tasks``, 3.12+ in ``_scheduled_tasks``
+    registry = getattr(asyncio.tasks, "_scheduled_tasks", None)
+    if registry is None:
+        registry = getattr(asyncio.tasks, "_all_tasks", ())
+    try:
+        tasks = [task for task in list(registry) if not task.done()]
+    except RuntimeError:  # the set changed while copied: evidence is best effort
+        return ["(tasks changed while read)"]
+    for task in tasks:
+        lines.append(f"task {task.get_name()}:")
+        for frame in _awaiting_frames(task.get_coro())[-frames_per_task:]:
+            code = frame.f_code
+            lines.append(f"  {_short(code.co_filename)}:{frame.f_lineno} {code.co_name}")
+    return lines
+
+
+def _dump_hang(nodeid: str, out: IO[str]) -> None:
+    header = f"{nodeid} still running after {HANG_DUMP_SECONDS:g} s; innermost frames:"
+    out.write("\n".join([header, *thread_stacks(), *task_stacks()]) + "\n")
+    out.flush()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
+    evidence = item.config.stash.get(_file_key, None)
+    timer = threading.Timer(
+        HANG_DUMP_SECONDS,
+        _dump_hang,
+        (item.nodeid, evidence if evidence is not None else sys.stderr),
+    )
+    timer.daemon = True
+    timer.start()
+    try:
+        return (yield)
+    finally:
+        timer.cancel()
+
+
+def condensed(lines: list[str]) -> list[str]:
+    """faulthandler's report with at most ``FRAMES_PER_THREAD`` frames per thread, short paths."""
+    out: list[str] = []
+    frames = 0
+    for line in lines:
+        match = re.fullmatch(r'  File "(.*)", line (\d+) in (.*)', line)
+        if match is None:
+            frames = 0
+            out.append(line)
+            continue
+        frames += 1
+        if frames <= FRAMES_PER_THREAD:
+            out.append(f"  {_short(match[1])}:{match[2]} {match[3]}")
+        elif frames == FRAMES_PER_THREAD + 1:
+            out.append("  ...")
+    return out
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    directory = terminalreporter.config.stash.get(_owner_key, None)
+    if directory is None or not directory.is_dir():
+        return
+    for path in sorted(directory.iterdir()):
+        lines = path.read_text(errors="replace").splitlines()
+        if not lines:
+            continue
+        terminalreporter.write_sep("=", f"worker evidence: {path.name} ({path})")
+        lines = condensed(lines)
+        for line in lines[:SHOWN_LINES]:
+            terminalreporter.write_line(line)
+        if len(lines) > SHOWN_LINES:
+            terminalreporter.write_line(f"... {len(lines) - SHOWN_LINES} more lines in {path}")
