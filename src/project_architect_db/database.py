@@ -244,17 +244,16 @@ class Database:
         readers, self._readers = self._readers, None
         self._autocommit_engine = None
         self._closed = True
-        if readers is not None:
-            readers.close()
-        if engine is None:
-            return
         try:
-            if not self.settings.read_only and not self.settings.in_memory:
+            if readers is not None:
+                await readers.close()
+            if engine is not None and not self.settings.read_only and not self.settings.in_memory:
                 with translating():
                     async with engine.connect() as connection:
                         await connection.execute(text("CHECKPOINT"))
         finally:
-            await self._dispose(engine)
+            if engine is not None:
+                await self._dispose(engine)
 
     @staticmethod
     async def _dispose(engine: AsyncEngine) -> None:

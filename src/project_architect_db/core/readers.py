@@ -21,8 +21,10 @@ from typing import Any, TypeVar
 import duckdb
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util import greenlet_spawn
 
 from project_architect_db.core._adapter import AsyncAdaptedConnection
+from project_architect_db.core._callbacks import shielded
 
 __all__ = ["HeldConnection", "NativeReaders"]
 
@@ -73,7 +75,9 @@ class NativeReaders:
         try:
             return await adapted.run(fn)
         finally:
-            self._release(raw, adapted)
+            give_back = self._release(raw, adapted)
+            if give_back is not None:
+                await shielded(greenlet_spawn(give_back))
 
     @asynccontextmanager
     async def holding(self) -> AsyncIterator[HeldConnection]:
@@ -89,10 +93,9 @@ class NativeReaders:
         try:
             yield held
         finally:
-            if held.broken:
-                raw.invalidate()
-            else:
-                self._release(raw, adapted)
+            give_back = raw.invalidate if held.broken else self._release(raw, adapted)
+            if give_back is not None:
+                await shielded(greenlet_spawn(give_back))
 
     def _take_idle(self) -> Any:
         idle = self._idle
@@ -103,17 +106,24 @@ class NativeReaders:
             raw.invalidate()  # terminated while idle (SQLAlchemy invalidation, teardown)
         return None
 
-    def _release(self, raw: Any, adapted: AsyncAdaptedConnection) -> None:
-        if adapted.closed:  # broken under us (terminated, interpreter teardown): drop it
-            raw.invalidate()
-        elif self._closed or len(self._idle) >= self._keep or adapted.in_transaction:
-            raw.close()  # back to the pool, which resets it
-        else:
-            self._idle.append(raw)
+    def _release(self, raw: Any, adapted: AsyncAdaptedConnection) -> Callable[[], None] | None:
+        """Keep ``raw`` for the next call, or say how to give it back to the pool.
 
-    def close(self) -> None:
+        Giving it back may run DuckDB work (a reset's ROLLBACK; closing a connection the pool
+        has no room for; closing an invalidated one), so the caller runs it in a greenlet,
+        where the adapter awaits its worker instead of blocking the event loop on it.
+        """
+        if adapted.closed:  # broken under us (terminated, interpreter teardown): drop it
+            raw.invalidate()  # nothing left to close on the DuckDB side
+            return None
+        if self._closed or len(self._idle) >= self._keep or adapted.in_transaction:
+            return raw.close  # type: ignore[no-any-return]  # back to the pool, which resets it
+        self._idle.append(raw)
+        return None
+
+    async def close(self) -> None:
         """Return every kept connection to the pool (before the engine is disposed)."""
         self._closed = True
         idle, self._idle = self._idle, []
         for raw in idle:
-            raw.close()
+            await shielded(greenlet_spawn(raw.close))

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -15,6 +18,7 @@ from project_architect_db import (
     ProjectArchitectDBError,
     Settings,
 )
+from project_architect_db.core._worker import ConnectionWorker
 from project_architect_db.core.readers import NativeReaders
 from project_architect_db.database import _kept_readers
 from project_architect_db.models import Project
@@ -164,3 +168,56 @@ async def test_a_connection_closed_while_lent_is_dropped_and_the_error_is_typed(
     assert (await database.projects.get(project.id)).slug == "lent"
     adapted.closed = False  # undo the fake, then really close what it left open
     adapted.close()
+
+
+@pytest.fixture
+def loop_blocking_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Names of the worker calls the event loop's thread waited for (it should never)."""
+    loop_thread = threading.get_ident()
+    calls: list[str] = []
+    real = ConnectionWorker.call_blocking
+
+    def spy(self: ConnectionWorker, fn: Callable[[], Any]) -> Any:
+        if threading.get_ident() == loop_thread:
+            calls.append(getattr(fn, "__qualname__", repr(fn)))
+        return real(self, fn)
+
+    monkeypatch.setattr(ConnectionWorker, "call_blocking", spy)
+    return calls
+
+
+async def test_connections_the_pool_has_no_room_for_are_closed_without_blocking_the_loop(
+    tmp_path: Path, loop_blocking_calls: list[str]
+) -> None:
+    async with Database.open(tmp_path / "room.duckdb", pool_size=1, max_overflow=6) as db:
+        project = await db.projects.create(ProjectCreate(name="Room", slug="room"))
+        found = await asyncio.gather(*(db.projects.get(project.id) for _ in range(7)))
+        assert {item.slug for item in found} == {"room"}
+        assert _readers(db).idle == 2  # two kept; the others went back to a pool of one
+        assert (await db.projects.get(project.id)).name == "Room"
+    assert loop_blocking_calls == []
+
+
+async def test_a_broken_lent_connection_is_invalidated_without_blocking_the_loop(
+    file_database: Database, loop_blocking_calls: list[str]
+) -> None:
+    readers = _readers(file_database)
+    async with readers.holding() as held:
+        held.broken = True  # as a native write whose rollback failed marks it
+        adapted = held.connection
+    assert adapted.closed  # terminated: its DuckDB connection and worker are gone
+    assert loop_blocking_calls == []
+    assert await file_database.projects.count() == 0  # a fresh connection serves the next read
+
+
+async def test_closing_the_database_returns_the_kept_connections_without_blocking_the_loop(
+    tmp_path: Path, loop_blocking_calls: list[str]
+) -> None:
+    db = await Database.open(tmp_path / "close.duckdb", pool_size=1, max_overflow=3)
+    project = await db.projects.create(ProjectCreate(name="Close", slug="close"))
+    await asyncio.gather(*(db.projects.get(project.id) for _ in range(3)))
+    assert _readers(db).idle == 2
+    await db.close()
+    assert loop_blocking_calls == []
+    with pytest.raises(ProjectArchitectDBError):
+        await db.projects.count()
