@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from project_architect_db import Database
-from project_architect_db.core._worker import ConnectionWorker
+from project_architect_db.core._worker import ConnectionWorker, _NullFuture, _NullLoop
 from project_architect_db.core.engine import native_connection
 
 BOUND = 10.0
@@ -57,8 +57,8 @@ def test_work_queued_before_the_stop_still_runs_in_order() -> None:
     gate = threading.Event()
     ran: list[int] = []
     worker.finish(lambda: None)
-    worker._put((lambda: gate.wait(BOUND), _Done(), _Loop()))
-    worker._put((lambda: ran.append(1), _Done(), _Loop()))
+    worker._put((lambda: gate.wait(BOUND), _NullFuture(), _NullLoop()))
+    worker._put((lambda: ran.append(1), _NullFuture(), _NullLoop()))
     worker.stop()
     worker.stop()  # a second stop adds no second marker and refuses nothing new
     gate.set()
@@ -78,8 +78,8 @@ def _on_worker(worker: ConnectionWorker, fn: Callable[[], object]) -> list[objec
         except BaseException as error:
             outcome.append(error)
 
-    worker._put((call, _Done(), _Loop()))
-    worker._put((done.set, _Done(), _Loop()))
+    worker._put((call, _NullFuture(), _NullLoop()))
+    worker._put((done.set, _NullFuture(), _NullLoop()))
     assert done.wait(BOUND), "the worker is stuck: it waited for itself"
     return outcome
 
@@ -130,13 +130,3 @@ async def test_a_connection_closed_on_its_own_worker_thread_closes_without_deadl
             await connection.invalidate()
         # the database goes on with fresh connections
         assert await db.projects.count() == 0
-
-
-class _Done:
-    def done(self) -> bool:
-        return True
-
-
-class _Loop:
-    def call_soon_threadsafe(self, *args: object) -> None:
-        return None
