@@ -22,6 +22,7 @@ import faulthandler
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -29,7 +30,7 @@ import traceback
 from collections.abc import Generator
 from pathlib import Path
 from types import FrameType
-from typing import IO
+from typing import IO, Any
 
 import pytest
 
@@ -38,7 +39,7 @@ HANG_DUMP_SECONDS = float(os.environ.get("PADB_HANG_DUMP_SECONDS", "240"))
 #: Innermost frames shown per thread of a hung test.
 FRAMES_PER_THREAD = 10
 #: Lines of each worker's evidence shown in the summary.
-SHOWN_LINES = 80
+SHOWN_LINES = 200
 
 _DIRECTORY = "PADB_CRASH_EVIDENCE_DIR"
 _file_key = pytest.StashKey[IO[str]]()
@@ -126,7 +127,7 @@ def task_stacks(frames_per_task: int = FRAMES_PER_THREAD) -> list[str]:
     """The awaiting frames of every unfinished asyncio task, of any event loop."""
     lines: list[str] = []
     # every task of every loop: 3.11 keeps them in ``_all_tasks``, 3.12+ in ``_scheduled_tasks``
-    registry = getattr(asyncio.tasks, "_scheduled_tasks", None)
+    registry: Any = getattr(asyncio.tasks, "_scheduled_tasks", None)
     if registry is None:
         registry = getattr(asyncio.tasks, "_all_tasks", ())
     try:
@@ -141,9 +142,44 @@ def task_stacks(frames_per_task: int = FRAMES_PER_THREAD) -> list[str]:
     return lines
 
 
+def native_stacks(frames_per_thread: int = FRAMES_PER_THREAD + 4) -> list[str]:
+    """This process's threads as py-spy sees them, C frames included (where a thread waits).
+
+    A thread blocked inside C code (a lock, a destructor, a system call) shows only its last
+    Python frame to ``sys._current_frames``; ``py-spy dump --native`` shows the C frames too.
+    """
+    spy = Path(sys.executable).with_name("py-spy")
+    if not spy.exists():
+        return ["(py-spy not installed: no native stacks)"]
+    try:
+        done = subprocess.run(
+            [str(spy), "dump", "--native", "--pid", str(os.getpid())],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return [f"(py-spy failed: {error})"]
+    if done.returncode != 0:
+        return [f"(py-spy exit {done.returncode}: {done.stderr.strip()[:300]})"]
+    lines: list[str] = []
+    for block in re.split(r"\n(?=Thread )", done.stdout):
+        if not block.startswith("Thread ") or "_dump_hang" in block:
+            continue  # py-spy's own header, and the thread writing this
+        head, *frames = block.splitlines()
+        frames = [line.strip() for line in frames if line.startswith("    ")]
+        lines.append(head)
+        lines.extend(f"  {frame}" for frame in frames[:frames_per_thread])
+    return lines
+
+
 def _dump_hang(nodeid: str, out: IO[str]) -> None:
-    header = f"{nodeid} still running after {HANG_DUMP_SECONDS:g} s; innermost frames:"
-    out.write("\n".join([header, *thread_stacks(), *task_stacks()]) + "\n")
+    header = f"{nodeid} still running after {HANG_DUMP_SECONDS:g} s"
+    out.write(f"{header}; native stacks (innermost first):\n")
+    out.flush()
+    out.write("\n".join([*native_stacks(), "Python frames (outermost first):"]) + "\n")
+    out.write("\n".join([*thread_stacks(), *task_stacks()]) + "\n")
     out.flush()
 
 

@@ -7,6 +7,7 @@ and pass, with ``tests/_crash_evidence.py`` as the only plugin, and reads what t
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -97,6 +98,9 @@ def test_a_crashed_and_a_hung_worker_leave_their_stacks_in_the_summary(tmp_path:
     # the hangs: one line per frame, the test's own frames and the stuck task's await
     assert "test_sleeps_past_the_dump still running after 0.5 s" in out
     assert "test_scratch.py:" in out
+    # native stacks by py-spy: the C frames under the test's sleep, then its Python frame
+    assert "native stacks (innermost first):" in out
+    assert re.search(r"test_sleeps_past_the_dump \(.*test_scratch\.py:\d+\)", out), out
     assert "task stuck-waiter:" in out
     assert "_waits_forever_for" in out
     # the evidence sits after the other summaries, before pytest's short summary
