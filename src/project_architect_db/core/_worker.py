@@ -134,12 +134,22 @@ class ConnectionWorker:
         On the worker's own thread (the garbage collector finalising a connection while this
         thread runs Python code) waiting would wait for itself forever, and running ``fn`` here
         could close the connection under the call in progress: ``fn`` is queued to run after
-        that call instead.
+        that call instead. On a stopped worker (the exit hook stops every worker before the
+        interpreter's last collections) ``fn`` runs here once the thread has ended, since no
+        other thread can touch the connection then.
         """
         if threading.current_thread() is self._thread:
-            self._put((fn, _NullFuture(), _NullLoop()))
-        else:
+            with contextlib.suppress(duckdb.ConnectionException):  # stopping: DuckDB closes it
+                self._put((fn, _NullFuture(), _NullLoop()))
+            return
+        with self._lock:
+            stopped = self._stopped
+        if not stopped:
             self.call_blocking(fn)
+            return
+        self.join(10.0)  # what was queued before the stop runs first
+        if not self.alive:
+            fn()
 
     def stop(self) -> None:
         """Let the thread finish what is queued, then end; later work is refused."""

@@ -46,10 +46,37 @@ def test_a_blocking_call_after_the_stop_fails_at_once() -> None:
         worker.call_blocking(lambda: 1)
 
 
-def test_teardown_of_a_stopped_worker_raises_the_closed_error() -> None:
+def test_teardown_of_a_stopped_worker_runs_on_the_caller_once_the_thread_has_ended() -> None:
+    """What the pool's last collections do after the exit hook stopped every worker."""
     worker = _stopped_worker()
-    with pytest.raises(duckdb.ConnectionException, match="already closed"):
-        worker.finish(lambda: None)
+    ran_on: list[str] = []
+    worker.finish(lambda: ran_on.append(threading.current_thread().name))
+    assert ran_on == [threading.current_thread().name]
+
+
+def test_teardown_of_a_stopping_worker_waits_for_the_work_queued_before_the_stop() -> None:
+    worker = ConnectionWorker("stopping")
+    gate = threading.Event()
+    order: list[str] = []
+    worker._put((lambda: gate.wait(BOUND), _NullFuture(), _NullLoop()))
+    worker._put((lambda: order.append("queued before the stop"), _NullFuture(), _NullLoop()))
+    worker.stop()
+    threading.Timer(0.2, gate.set).start()
+    worker.finish(lambda: order.append("teardown"))
+    assert not worker.alive
+    assert order == ["queued before the stop", "teardown"]
+
+
+def test_a_connection_closed_after_the_exit_hook_stopped_its_worker_closes(
+    tmp_path: Path,
+) -> None:
+    duck = duckdb.connect(str(tmp_path / "late.duckdb"))
+    worker = ConnectionWorker("late-close")
+    worker.stop()  # as _stop_all_at_exit does
+    worker.join(BOUND)
+    worker.finish(duck.close)  # before: raised (or, earlier still, waited forever)
+    with pytest.raises(duckdb.ConnectionException, match="closed"):
+        duck.execute("SELECT 1")
 
 
 def test_work_queued_before_the_stop_still_runs_in_order() -> None:
@@ -130,3 +157,24 @@ async def test_a_connection_closed_on_its_own_worker_thread_closes_without_deadl
             await connection.invalidate()
         # the database goes on with fresh connections
         assert await db.projects.count() == 0
+
+
+def test_teardown_queued_on_a_stopping_workers_own_thread_is_left_to_duckdb() -> None:
+    """The thread is about to end; its connection is closed by DuckDB when it is collected."""
+    worker = ConnectionWorker("own-stopping")
+    gate = threading.Event()
+    ran: list[str] = []
+    finished = threading.Event()
+
+    def last_call() -> None:
+        gate.wait(BOUND)
+        worker.finish(lambda: ran.append("teardown"))  # returns at once, nothing queued
+        finished.set()
+
+    worker._put((last_call, _NullFuture(), _NullLoop()))
+    worker.stop()
+    gate.set()
+    assert finished.wait(BOUND)
+    worker.join(BOUND)
+    assert not worker.alive
+    assert ran == []
