@@ -75,9 +75,7 @@ class NativeReaders:
         try:
             return await adapted.run(fn)
         finally:
-            give_back = self._release(raw, adapted)
-            if give_back is not None:
-                await shielded(greenlet_spawn(give_back))
+            await _give_back(self._release(raw, adapted))
 
     @asynccontextmanager
     async def holding(self) -> AsyncIterator[HeldConnection]:
@@ -93,9 +91,7 @@ class NativeReaders:
         try:
             yield held
         finally:
-            give_back = raw.invalidate if held.broken else self._release(raw, adapted)
-            if give_back is not None:
-                await shielded(greenlet_spawn(give_back))
+            await _give_back(raw.invalidate if held.broken else self._release(raw, adapted))
 
     def _take_idle(self) -> Any:
         idle = self._idle
@@ -126,4 +122,10 @@ class NativeReaders:
         self._closed = True
         idle, self._idle = self._idle, []
         for raw in idle:
-            await shielded(greenlet_spawn(raw.close))
+            await _give_back(raw.close)
+
+
+async def _give_back(fn: Callable[[], None] | None) -> None:
+    """Run the pool's ``fn`` (close, invalidate) in a greenlet: its DuckDB work is awaited."""
+    if fn is not None:
+        await shielded(greenlet_spawn(fn))
