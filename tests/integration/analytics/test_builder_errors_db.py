@@ -3,33 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 import pytest
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import func, select
 
 from project_architect_db import Database
 from project_architect_db.exceptions import InvalidQueryError
 from project_architect_db.models import Message, Project
 from project_architect_db.queries.analytics import Analytics, count, sum_
 from project_architect_db.queries.filters import Eq, Filter, In, IsNull, NotEq, Range
+from tests._custom_filters import TokensAbove
 
 from ._expected import counter, group
 from .conftest import Dataset
 
 Loaded = tuple[Database, Dataset]
-
-
-@dataclass(frozen=True, slots=True)
-class TokensAbove(Filter):
-    """A user-defined filter (its bound values are unknown to the builder)."""
-
-    minimum: int
-
-    def clause(self, model: type[Any]) -> ColumnElement[bool]:
-        condition: ColumnElement[bool] = model.token_count > self.minimum
-        return condition
 
 
 async def test_bind_runs_the_query_in_the_given_units_of_work(loaded: Loaded) -> None:

@@ -6,11 +6,10 @@ parameters of the accepted variants are checked against what each builder method
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import Select, func, select
 
 from project_architect_db.exceptions import InvalidQueryError
 from project_architect_db.models import Build, Message, Project
@@ -32,17 +31,7 @@ from project_architect_db.queries.filters import (
     NotEq,
     Range,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class TokensAbove(Filter):
-    """A user-defined filter: the builder cannot know which values it binds."""
-
-    minimum: int
-
-    def clause(self, model: type[Any]) -> ColumnElement[bool]:
-        condition: ColumnElement[bool] = model.token_count > self.minimum
-        return condition
+from tests._custom_filters import TokensAbove
 
 
 def inline(sql: str, parameters: list[Any]) -> str:
