@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from project_architect_db.exceptions import (
     AlreadyExistsError,
+    AsyncUsageError,
     ConfigurationError,
     ConflictError,
     DatabaseError,
@@ -31,7 +32,9 @@ from project_architect_db.exceptions import (
     ProjectArchitectDBError,
     QueryCancelledError,
     ReadOnlyError,
+    RunningLoopError,
     SchemaOutdatedError,
+    StatementTimeoutError,
     StorageError,
     TransactionAbortedError,
     TransactionError,
@@ -59,6 +62,7 @@ _LAZY: dict[str, tuple[str, str]] = {
 
 __all__ = [
     "AlreadyExistsError",
+    "AsyncUsageError",
     "ConfigurationError",
     "ConflictError",
     "Database",
@@ -72,8 +76,10 @@ __all__ = [
     "ProjectArchitectDBError",
     "QueryCancelledError",
     "ReadOnlyError",
+    "RunningLoopError",
     "SchemaOutdatedError",
     "Settings",
+    "StatementTimeoutError",
     "StorageError",
     "Transaction",
     "TransactionAbortedError",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, NoReturn, TypeVar, cast
 
 from sqlalchemy import Executable, Result
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -23,6 +23,7 @@ from project_architect_db.core.engine import run_native
 from project_architect_db.core.locks import next_sequence
 from project_architect_db.exceptions import TransactionError
 from project_architect_db.exceptions._translate import translate, translating
+from project_architect_db.exceptions._usage import sync_with
 
 __all__ = ["Transaction", "current_transaction"]
 
@@ -141,6 +142,12 @@ class TransactionScope(Generic[TxT]):
         self._tx = self._factory()
         self._token = _CURRENT.set(self._tx)
         return self._tx
+
+    def __enter__(self) -> NoReturn:
+        raise sync_with("async with db.transaction() as tx")
+
+    def __exit__(self, *exc_info: object) -> NoReturn:
+        raise sync_with("async with db.transaction() as tx")
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         tx = self._tx

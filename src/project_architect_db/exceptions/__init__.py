@@ -14,7 +14,10 @@ Everything the library raises is a ``ProjectArchitectDBError``::
      ├── DatabaseLockedError           another process holds the file
      ├── ReadOnlyError
      ├── InvalidQueryError (ValueError)
-     ├── QueryCancelledError           a query interrupted by cancellation or timeout
+     ├── QueryCancelledError           a query interrupted by cancellation or ``interrupt()``
+     │    └── StatementTimeoutError (TimeoutError)  it ran past its statement timeout
+     ├── AsyncUsageError (TypeError)   an async API used from synchronous code
+     │    └── RunningLoopError (RuntimeError)  ``padb.run()`` inside a running event loop
      ├── StorageError (OSError)        disk full, unreadable or corrupt file
      ├── ExtensionError                a DuckDB extension could not be loaded
      ├── MigrationError
@@ -31,6 +34,7 @@ from typing import Any
 
 __all__ = [
     "AlreadyExistsError",
+    "AsyncUsageError",
     "ConfigurationError",
     "ConflictError",
     "DatabaseError",
@@ -43,7 +47,9 @@ __all__ = [
     "ProjectArchitectDBError",
     "QueryCancelledError",
     "ReadOnlyError",
+    "RunningLoopError",
     "SchemaOutdatedError",
+    "StatementTimeoutError",
     "StorageError",
     "TransactionAbortedError",
     "TransactionError",
@@ -129,6 +135,40 @@ class QueryCancelledError(ProjectArchitectDBError):
     """A running query was interrupted (cancellation, timeout or ``interrupt()``)."""
 
     retryable = True
+
+
+class StatementTimeoutError(QueryCancelledError, TimeoutError):
+    """A statement ran past its statement timeout and was interrupted.
+
+    Its transaction was rolled back; the connection is usable again. Not ``retryable``: the
+    same statement with the same timeout would most likely time out again. Raise the timeout
+    (``db.statement_timeout(seconds)``), narrow the query, or add an index.
+
+    Attributes:
+        timeout: The timeout, in seconds, that the statement ran past.
+    """
+
+    retryable = False
+
+    def __init__(self, detail: str, *, timeout: float) -> None:
+        super().__init__(detail, timeout=timeout)
+        self.timeout = timeout
+
+
+class AsyncUsageError(ProjectArchitectDBError, TypeError):
+    """An async API was used from synchronous code; the message shows the async form.
+
+    ``with`` where ``async with`` is needed, ``for`` over an async iterator, a missing
+    ``await``.
+    """
+
+
+class RunningLoopError(AsyncUsageError, RuntimeError):
+    """``padb.run()`` was called where an event loop already runs: ``await`` instead.
+
+    Jupyter, an async test or an async web framework already run a loop; top-level ``await``
+    works in Jupyter.
+    """
 
 
 class StorageError(ProjectArchitectDBError, OSError):
