@@ -11,7 +11,7 @@ import os
 from collections.abc import AsyncIterator, Callable, Generator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Self, TypeVar
+from typing import Any, NoReturn, Self, TypeVar
 
 import duckdb
 import pydantic
@@ -25,7 +25,9 @@ from project_architect_db.core.extensions import default_extension_directory, in
 from project_architect_db.core.locks import IntegrityLocks
 from project_architect_db.core.native_write import NativeWrites
 from project_architect_db.core.readers import NativeReaders
+from project_architect_db.core.session import Session
 from project_architect_db.core.settings import Settings
+from project_architect_db.core.timeouts import StatementTimeouts, TimeoutScope
 from project_architect_db.core.transaction import TransactionScope
 from project_architect_db.exceptions import (
     ConfigurationError,
@@ -33,6 +35,7 @@ from project_architect_db.exceptions import (
     StorageError,
 )
 from project_architect_db.exceptions._translate import translating
+from project_architect_db.exceptions._usage import sync_with
 from project_architect_db.migration import MigrationManager
 from project_architect_db.queries.analytics.answers import AnalyticsAnswers
 from project_architect_db.repositories._context import RepositoryContext
@@ -125,6 +128,7 @@ class Database:
         self._commit_lock: asyncio.Lock | None = None
         self._autocommit_engine: AsyncEngine | None = None
         self._readers: NativeReaders | None = None
+        self._timeouts = StatementTimeouts(settings.statement_timeout)
         self._context = RepositoryContext(
             self.transaction,
             self.locks,
@@ -147,6 +151,7 @@ class Database:
         threads: int | None = None,
         memory_limit: str | None = None,
         upgrade: bool | None = None,
+        statement_timeout: float | None = None,
         settings: Settings | None = None,
         **options: Any,
     ) -> Database:
@@ -158,6 +163,9 @@ class Database:
             threads: DuckDB worker threads.
             memory_limit: DuckDB memory limit such as ``"2GB"``.
             upgrade: Migrate an outdated schema instead of raising ``SchemaOutdatedError``.
+            statement_timeout: Seconds any statement may run before it is interrupted and
+                raises ``StatementTimeoutError`` (0: no limit; default
+                ``PADB_STATEMENT_TIMEOUT`` or none). See :meth:`statement_timeout`.
             settings: A complete :class:`Settings`; the other arguments override its fields.
             **options: Any other :class:`Settings` field (``pool_size``, ``load_fts``, ...).
 
@@ -171,6 +179,7 @@ class Database:
             ("threads", threads),
             ("memory_limit", memory_limit),
             ("upgrade", upgrade),
+            ("statement_timeout", statement_timeout),
         ):
             if value is not None:
                 overrides[key] = value
@@ -202,6 +211,12 @@ class Database:
     def __await__(self) -> Generator[Any, None, Self]:
         return self.__aenter__().__await__()
 
+    def __enter__(self) -> NoReturn:
+        raise sync_with("async with padb.Database.open(...) as db")
+
+    def __exit__(self, *exc_info: object) -> NoReturn:
+        raise sync_with("async with padb.Database.open(...) as db")
+
     async def connect(self) -> None:
         """Open the file, load extensions and check the schema (done by ``async with``)."""
         if self._engine is not None:
@@ -223,7 +238,7 @@ class Database:
             await asyncio.to_thread(install_extension, "fts", directory)
             config["extension_directory"] = str(directory)
             init_sql.append("LOAD fts")
-        engine = create_engine(settings, init_sql=init_sql, config=config)
+        engine = create_engine(settings, init_sql=init_sql, config=config, timeouts=self._timeouts)
         try:
             with translating():
                 # The first connection surfaces a locked, missing or corrupt file right here.
@@ -235,7 +250,9 @@ class Database:
             raise
         self._engine = engine
         self._readers = NativeReaders(engine, keep=_kept_readers(settings))
-        self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        self._sessions = async_sessionmaker(
+            engine, class_=Session, expire_on_commit=False, autoflush=False
+        )
 
     async def close(self) -> None:
         """Checkpoint the write-ahead log into the file and release it."""
@@ -280,6 +297,28 @@ class Database:
         self.engine  # noqa: B018 - raises a clear error when the database is not open
         assert self._sessions is not None
         return self._sessions()
+
+    def statement_timeout(self, seconds: float | None) -> TimeoutScope:
+        """Run the statements awaited inside ``async with`` under another timeout.
+
+        It applies to every statement this database runs for the current task (and the tasks
+        it starts) inside the block: repositories, analytics, search, ``db.engine``. A
+        statement still running after ``seconds`` is interrupted and raises
+        :class:`~project_architect_db.exceptions.StatementTimeoutError`; its transaction is
+        rolled back. ``None`` or 0 lifts the database's default timeout inside the block.
+
+        Raises:
+            ConfigurationError: ``seconds`` is negative, NaN, infinite or not a number.
+
+        Examples:
+            >>> import project_architect_db as padb
+            >>> async def main() -> None:
+            ...     async with padb.Database.open(":memory:", statement_timeout=30) as db:
+            ...         async with db.statement_timeout(0.5):
+            ...             await db.projects.list(limit=10)
+            >>> padb.run(main())
+        """
+        return self._timeouts.scope(seconds)
 
     def transaction(self) -> TransactionScope[UnitOfWork]:
         """One unit of work: commits when the block succeeds, rolls back when it raises.

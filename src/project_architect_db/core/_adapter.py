@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import duckdb
@@ -26,6 +26,7 @@ from sqlalchemy.engine import AdaptedConnection
 from sqlalchemy.util.concurrency import await_, in_greenlet
 
 from project_architect_db.core._worker import ConnectionWorker, run_interruptible
+from project_architect_db.core.timeouts import StatementTimeouts, run_timed
 from project_architect_db.exceptions import TransactionAbortedError
 
 T = TypeVar("T")
@@ -189,6 +190,7 @@ class AsyncAdaptedConnection(AdaptedConnection):
         "_begin_pending",
         "_duck",
         "_in_transaction",
+        "_timeouts",
         "_worker",
         "autocommit",
         "closed",
@@ -196,7 +198,13 @@ class AsyncAdaptedConnection(AdaptedConnection):
         "notices",
     )
 
-    def __init__(self, dbapi: Any, duck: duckdb.DuckDBPyConnection, worker: ConnectionWorker):
+    def __init__(
+        self,
+        dbapi: Any,
+        duck: duckdb.DuckDBPyConnection,
+        worker: ConnectionWorker,
+        timeouts: StatementTimeouts | None = None,
+    ):
         self.dbapi = dbapi
         self._duck = duck
         self._connection = duck  # type: ignore[assignment]
@@ -208,12 +216,17 @@ class AsyncAdaptedConnection(AdaptedConnection):
         self._in_transaction = False
         self._aborted = False
         self._abort_cause: BaseException | None = None
+        self._timeouts = timeouts
 
     @classmethod
     async def create(
-        cls, dbapi: Any, opener: Callable[[], duckdb.DuckDBPyConnection], name: str
+        cls,
+        dbapi: Any,
+        opener: Callable[[], duckdb.DuckDBPyConnection],
+        name: str,
+        timeouts: StatementTimeouts | None = None,
     ) -> AsyncAdaptedConnection:
-        """Open a DuckDB connection on a new worker thread."""
+        """Open a DuckDB connection on a new worker thread (``timeouts``: see ``core/timeouts``)."""
         worker = ConnectionWorker(name)
         try:
             duck = await worker.submit(opener)
@@ -221,7 +234,7 @@ class AsyncAdaptedConnection(AdaptedConnection):
             worker.stop()
             raise
         worker.interrupt = duck.interrupt
-        return cls(dbapi, duck, worker)
+        return cls(dbapi, duck, worker, timeouts)
 
     @property
     def in_transaction(self) -> bool:
@@ -234,10 +247,22 @@ class AsyncAdaptedConnection(AdaptedConnection):
         return self._duck
 
     # -- running work on the worker -------------------------------------------------------
-    def _run_sync(self, fn: Callable[[], T]) -> T:
-        """Run ``fn`` on the worker from SQLAlchemy's greenlet (one hop)."""
+    def _hop(self, fn: Callable[[], T], timed: bool) -> Awaitable[T]:
+        """Awaiting this runs ``fn`` on the worker, under the statement timeout if ``timed``."""
+        timeouts = self._timeouts
+        seconds = timeouts.current() if timed and timeouts is not None else None
+        if seconds is None:
+            return run_interruptible(self._worker, fn, self._duck.interrupt)
+        return run_timed(self._worker, fn, self._duck.interrupt, seconds)
+
+    def _run_sync(self, fn: Callable[[], T], *, timed: bool = True) -> T:
+        """Run ``fn`` on the worker from SQLAlchemy's greenlet (one hop).
+
+        ``timed=False`` for COMMIT and ROLLBACK: ending a transaction is never interrupted
+        half-way by a statement timeout.
+        """
         if in_greenlet():
-            return await_(run_interruptible(self._worker, fn, self._duck.interrupt))
+            return await_(self._hop(fn, timed))
         return self._worker.call_blocking(fn)  # sync teardown (pool reset outside a greenlet)
 
     def _run_teardown(self, fn: Callable[[], None]) -> None:
@@ -247,19 +272,18 @@ class AsyncAdaptedConnection(AdaptedConnection):
         else:
             self._worker.finish(fn)
 
-    async def run(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+    async def run(self, fn: Callable[[duckdb.DuckDBPyConnection], T], *, timed: bool = True) -> T:
         """Run ``fn(duckdb_connection)`` on the worker inside the current transaction.
 
         This is the door for native DuckDB work (Arrow scans, ``COPY``, ``fetch_record_batch``)
         that must share the SQLAlchemy transaction: a pending BEGIN is sent first, and a
-        failure marks an aborted transaction exactly like a statement would.
+        failure marks an aborted transaction exactly like a statement would. The statement
+        timeout applies unless ``timed=False`` (a native unit's COMMIT or ROLLBACK).
         """
         if self.closed:  # its worker thread has ended: nothing would ever answer
             raise duckdb.ConnectionException("Connection already closed!")
         duck = self._duck
-        return await run_interruptible(
-            self._worker, lambda: self._in_tx(lambda: fn(duck)), duck.interrupt
-        )
+        return await self._hop(lambda: self._in_tx(lambda: fn(duck)), timed)
 
     def _in_tx(self, fn: Callable[[], T]) -> T:
         """Worker side: start the pending transaction, run ``fn``, track an abort."""
@@ -351,7 +375,7 @@ class AsyncAdaptedConnection(AdaptedConnection):
             duck.commit()
 
         try:
-            self._run_sync(work)
+            self._run_sync(work, timed=False)
         finally:
             self._aborted = False
             self._abort_cause = None
@@ -373,7 +397,7 @@ class AsyncAdaptedConnection(AdaptedConnection):
                 if _NO_TRANSACTION not in str(error):
                     raise
 
-        self._run_sync(work)
+        self._run_sync(work, timed=False)
 
     def interrupt(self) -> None:
         """Interrupt the statement running on this connection (safe from any thread)."""

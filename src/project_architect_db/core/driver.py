@@ -12,7 +12,8 @@ this module only replaces the DBAPI layer with :mod:`project_architect_db.core._
 
 URL query parameters become DuckDB settings (``?threads=2&memory_limit=1GB``), except
 ``read_only``. ``connect_args`` may carry ``config`` (a dict of settings), ``read_only`` and
-``init_sql`` (statements run on every new connection, e.g. ``LOAD fts``).
+``init_sql`` (statements run on every new connection, e.g. ``LOAD fts``) and
+``statement_timeouts`` (a :class:`~project_architect_db.core.timeouts.StatementTimeouts`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from sqlalchemy.engine.default import DefaultDialect
 from sqlalchemy.util.concurrency import await_
 
 from project_architect_db.core._adapter import AsyncAdaptedConnection
+from project_architect_db.core.timeouts import StatementTimeouts
 
 __all__ = ["AsyncDuckDBDialect", "DBAPI", "is_memory_database"]
 
@@ -185,6 +187,7 @@ class AsyncDuckDBDialect(_SyncDuckDBDialect):  # type: ignore[misc]
         read_only = bool(cparams.get("read_only", False))
         config = dict(cparams.get("config") or {})
         init_sql: Sequence[str] = cparams.get("init_sql") or ()
+        timeouts: StatementTimeouts | None = cparams.get("statement_timeouts")
         memory_root = self._memory_root
 
         def opener() -> duckdb.DuckDBPyConnection:
@@ -203,7 +206,7 @@ class AsyncDuckDBDialect(_SyncDuckDBDialect):  # type: ignore[misc]
             return duck
 
         name = f"padb-duckdb-{next(_counter)}"
-        return await_(AsyncAdaptedConnection.create(DBAPI, opener, name))
+        return await_(AsyncAdaptedConnection.create(DBAPI, opener, name, timeouts))
 
     def on_connect(self) -> None:
         """No per-connection hook beyond :meth:`connect`."""

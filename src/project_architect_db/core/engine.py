@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from project_architect_db.core._adapter import AsyncAdaptedConnection
 from project_architect_db.core.settings import Settings
+from project_architect_db.core.timeouts import StatementTimeouts
 
 __all__ = ["DRIVER_NAME", "create_engine", "native_connection", "run_native"]
 
@@ -24,9 +25,18 @@ registry.register("duckdb.aioduckdb", "project_architect_db.core.driver", "Async
 
 
 def create_engine(
-    settings: Settings, *, init_sql: list[str] | None = None, config: dict[str, Any] | None = None
+    settings: Settings,
+    *,
+    init_sql: list[str] | None = None,
+    config: dict[str, Any] | None = None,
+    timeouts: StatementTimeouts | None = None,
 ) -> AsyncEngine:
-    """An async engine on ``settings.database`` with the pool and DuckDB settings applied."""
+    """An async engine on ``settings.database`` with the pool and DuckDB settings applied.
+
+    Its statements run under ``timeouts`` (by default a fixed ``settings.statement_timeout``).
+    """
+    if timeouts is None:
+        timeouts = StatementTimeouts(settings.statement_timeout)
     duck_config: dict[str, Any] = dict(config or {})
     if settings.threads is not None:
         duck_config["threads"] = settings.threads
@@ -39,6 +49,7 @@ def create_engine(
             "read_only": settings.read_only,
             "config": duck_config,
             "init_sql": list(init_sql or ()),
+            "statement_timeouts": timeouts,
         },
         pool_size=settings.pool_size,
         max_overflow=settings.max_overflow,

@@ -85,10 +85,10 @@ class NativeWrite(UnitCallbacks):
         if self._open:
             if self._after_commit:
                 async with lock:
-                    await self._connection.run(self._commit_work)
+                    await self._connection.run(self._commit_work, timed=False)
                     self._run_after_commit()
                 return
-            await self._connection.run(self._commit_work)
+            await self._connection.run(self._commit_work, timed=False)
         self._run_after_commit()
 
     def _commit_work(self, duck: duckdb.DuckDBPyConnection) -> None:
@@ -108,7 +108,7 @@ class NativeWrite(UnitCallbacks):
                 _rollback_quietly(duck)
                 self._open = False
 
-            await self._connection.run(work)
+            await self._connection.run(work, timed=False)
 
 
 class NativeWrites:

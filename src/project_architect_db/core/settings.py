@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -34,6 +35,11 @@ class Settings(BaseSettings):
         "'.padb/extensions' beside the database file (a user cache folder for ':memory:').",
     )
     load_fts: bool = True
+    statement_timeout: float | None = Field(
+        None,
+        description="Seconds a statement may run before it is interrupted and raises "
+        "StatementTimeoutError; None or 0: no limit.",
+    )
     upgrade: bool = Field(False, description="Migrate an outdated schema instead of refusing.")
     echo: bool = False
 
@@ -61,6 +67,27 @@ class Settings(BaseSettings):
         if not re.fullmatch(r"\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB|%)\s*", value, re.I):
             raise ValueError("use a size such as '512MB', '2GB' or '80%'")
         return value.strip()
+
+    @field_validator("statement_timeout", mode="before")
+    @classmethod
+    def _statement_timeout_seconds(cls, value: object) -> float | None:
+        if isinstance(value, str):  # PADB_STATEMENT_TIMEOUT: "2.5", "0", "" or "none"
+            text = value.strip().lower()
+            if text in ("", "none", "off"):
+                return None
+            try:
+                value = float(text)
+            except ValueError:
+                raise ValueError(
+                    f"give a number of seconds such as 2.5 (0 or 'none': no timeout), not {text!r}"
+                ) from None
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError("give a number of seconds such as 2.5, or None for no timeout")
+        if math.isnan(value) or math.isinf(value) or value < 0:
+            raise ValueError("give a finite, non-negative number of seconds (0: no timeout)")
+        return float(value) or None
 
     @property
     def in_memory(self) -> bool:

@@ -28,6 +28,7 @@ from project_architect_db.exceptions import (
     ProjectArchitectDBError,
     QueryCancelledError,
     ReadOnlyError,
+    StatementTimeoutError,
     StorageError,
     TransactionAbortedError,
     TransactionError,
@@ -178,6 +179,28 @@ def _internal(error: BaseException) -> ProjectArchitectDBError:
 
 
 _generic = _simple(DatabaseError, "Database error")
+_cancelled = _simple(
+    QueryCancelledError,
+    "The query was interrupted before it finished; nothing it did was committed",
+)
+
+#: Set on a DuckDB ``InterruptException`` by ``core/timeouts.py`` when a timeout caused it.
+TIMEOUT_ATTRIBUTE = "padb_statement_timeout"
+
+
+def _interrupted(error: BaseException) -> ProjectArchitectDBError:
+    seconds = getattr(error, TIMEOUT_ATTRIBUTE, None)
+    if seconds is None:
+        return _cancelled(error)
+    return StatementTimeoutError(
+        f"The statement ran longer than its {seconds:g} s statement timeout and was "
+        "interrupted; its transaction was rolled back, so nothing of it was committed (the "
+        "connection is usable again). Narrow the query or add an index, or allow more time: "
+        "`async with db.statement_timeout(seconds):` around the call, or "
+        "Database.open(..., statement_timeout=...) / PADB_STATEMENT_TIMEOUT (0: no limit).",
+        timeout=seconds,
+    )
+
 
 #: Every exception class of the ``duckdb`` module and the function that translates it.
 DUCKDB_ERRORS: dict[type[BaseException], Callable[[BaseException], ProjectArchitectDBError]] = {
@@ -200,10 +223,7 @@ DUCKDB_ERRORS: dict[type[BaseException], Callable[[BaseException], ProjectArchit
     duckdb.IntegrityError: _constraint,
     duckdb.InternalError: _internal,
     duckdb.InternalException: _internal,
-    duckdb.InterruptException: _simple(
-        QueryCancelledError,
-        "The query was interrupted before it finished; nothing it did was committed",
-    ),
+    duckdb.InterruptException: _interrupted,
     duckdb.InvalidInputException: _invalid_input,
     duckdb.InvalidTypeException: _bad_value,
     duckdb.NotImplementedException: _simple(InvalidQueryError, "DuckDB does not support this"),
