@@ -240,11 +240,13 @@ class Database:
             init_sql.append("LOAD fts")
         engine = create_engine(settings, init_sql=init_sql, config=config, timeouts=self._timeouts)
         try:
-            with translating():
-                # The first connection surfaces a locked, missing or corrupt file right here.
-                async with engine.connect() as connection:
-                    await connection.execute(text("SELECT 1"))
-            await MigrationManager(engine).ensure_schema(upgrade=settings.upgrade)
+            # opening is the library's work, not the application's statements: never timed out
+            async with self._timeouts.scope(None):
+                with translating():
+                    # The first connection surfaces a locked, missing or corrupt file right here.
+                    async with engine.connect() as connection:
+                        await connection.execute(text("SELECT 1"))
+                await MigrationManager(engine).ensure_schema(upgrade=settings.upgrade)
         except BaseException:
             await self._dispose(engine)
             raise
@@ -265,9 +267,11 @@ class Database:
             if readers is not None:
                 await readers.close()
             if engine is not None and not self.settings.read_only and not self.settings.in_memory:
-                with translating():
-                    async with engine.connect() as connection:
-                        await connection.execute(text("CHECKPOINT"))
+                # a statement timeout must not leave the write-ahead log unmerged at close
+                async with self._timeouts.scope(None):
+                    with translating():
+                        async with engine.connect() as connection:
+                            await connection.execute(text("CHECKPOINT"))
         finally:
             if engine is not None:
                 await self._dispose(engine)
