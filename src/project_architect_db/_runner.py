@@ -33,7 +33,7 @@ def run(main: Coroutine[Any, Any, T], *, debug: bool | None = None) -> T:
     except RuntimeError:
         pass
     else:
-        name = getattr(main, "__qualname__", None) or "main"
+        name = getattr(main, "__name__", None) or "main"
         if hasattr(main, "close"):
             main.close()
         raise RunningLoopError(
