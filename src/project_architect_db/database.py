@@ -11,7 +11,7 @@ import os
 from collections.abc import AsyncIterator, Callable, Generator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, NoReturn, Self, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, Self, TypeVar
 
 import duckdb
 import pydantic
@@ -211,11 +211,13 @@ class Database:
     def __await__(self) -> Generator[Any, None, Self]:
         return self.__aenter__().__await__()
 
-    def __enter__(self) -> NoReturn:
-        raise sync_with("async with padb.Database.open(...) as db")
+    if not TYPE_CHECKING:  # type checkers keep reporting a plain `with` as an error
 
-    def __exit__(self, *exc_info: object) -> NoReturn:
-        raise sync_with("async with padb.Database.open(...) as db")
+        def __enter__(self) -> NoReturn:
+            raise sync_with("async with padb.Database.open(...) as db")
+
+        def __exit__(self, *exc_info: object) -> NoReturn:
+            raise sync_with("async with padb.Database.open(...) as db")
 
     async def connect(self) -> None:
         """Open the file, load extensions and check the schema (done by ``async with``)."""

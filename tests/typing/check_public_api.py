@@ -42,3 +42,26 @@ def check_errors() -> None:
     assert_type(error.pid, int | None)
     assert_type(error.detail, str)
     assert_type(padb.ConflictError.retryable, bool)
+
+
+async def check_timeouts_and_streams() -> None:
+    async with padb.Database.open(":memory:", statement_timeout=2.5) as db:
+        async with db.statement_timeout(0.5) as seconds:
+            assert_type(seconds, float | None)
+            async for batch in db.projects.stream(batch_size=100):
+                assert_type(batch, list[ProjectRead])
+    error = padb.StatementTimeoutError("x", timeout=1.0)
+    assert_type(error.timeout, float)
+
+
+def check_sync_use_of_async_apis_stays_a_type_error() -> None:
+    # the unused-ignore check (strict) fails here if mypy stops reporting these lines
+    db = padb.Database.open(":memory:")
+    with db:  # type: ignore[attr-defined]
+        pass
+    with db.transaction():  # type: ignore[attr-defined]
+        pass
+    with db.statement_timeout(1):  # type: ignore[attr-defined]
+        pass
+    for _ in db.projects.stream():  # type: ignore[attr-defined]
+        pass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,8 +14,10 @@ __all__ = ["Session"]
 class Session(AsyncSession):
     """SQLAlchemy's ``AsyncSession``; ``with db.session()`` raises ``AsyncUsageError``."""
 
-    def __enter__(self) -> NoReturn:
-        raise sync_with("async with db.session() as session")
+    if not TYPE_CHECKING:  # type checkers keep reporting a plain `with` as an error
 
-    def __exit__(self, *exc_info: object) -> NoReturn:
-        raise sync_with("async with db.session() as session")
+        def __enter__(self) -> NoReturn:
+            raise sync_with("async with db.session() as session")
+
+        def __exit__(self, *exc_info: object) -> NoReturn:
+            raise sync_with("async with db.session() as session")

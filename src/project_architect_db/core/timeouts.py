@@ -24,7 +24,7 @@ import math
 import threading
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar, Token
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import duckdb
 
@@ -116,11 +116,13 @@ class TimeoutScope:
     async def __aexit__(self, *exc_info: object) -> None:
         _OVERRIDES.reset(self._tokens.pop())
 
-    def __enter__(self) -> NoReturn:
-        raise sync_with("async with db.statement_timeout(seconds)")
+    if not TYPE_CHECKING:  # type checkers keep reporting a plain `with` as an error
 
-    def __exit__(self, *exc_info: object) -> NoReturn:
-        raise sync_with("async with db.statement_timeout(seconds)")
+        def __enter__(self) -> NoReturn:
+            raise sync_with("async with db.statement_timeout(seconds)")
+
+        def __exit__(self, *exc_info: object) -> NoReturn:
+            raise sync_with("async with db.statement_timeout(seconds)")
 
 
 _QUEUED, _RUNNING, _DONE = 0, 1, 2

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any, Generic, NoReturn, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar, cast
 
 from sqlalchemy import Executable, Result
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -143,11 +143,13 @@ class TransactionScope(Generic[TxT]):
         self._token = _CURRENT.set(self._tx)
         return self._tx
 
-    def __enter__(self) -> NoReturn:
-        raise sync_with("async with db.transaction() as tx")
+    if not TYPE_CHECKING:  # type checkers keep reporting a plain `with` as an error
 
-    def __exit__(self, *exc_info: object) -> NoReturn:
-        raise sync_with("async with db.transaction() as tx")
+        def __enter__(self) -> NoReturn:
+            raise sync_with("async with db.transaction() as tx")
+
+        def __exit__(self, *exc_info: object) -> NoReturn:
+            raise sync_with("async with db.transaction() as tx")
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         tx = self._tx

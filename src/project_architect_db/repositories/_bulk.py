@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import itertools
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Generic
 
@@ -26,6 +26,7 @@ from project_architect_db.repositories._arrow import (
     repeat_array,
 )
 from project_architect_db.repositories._integrity import resolve_parents
+from project_architect_db.repositories._stream import Stream
 from project_architect_db.repositories.changes import ChangeKind
 from project_architect_db.schemas.common import CreateSchema
 
@@ -231,18 +232,29 @@ class BulkOperations(Generic[ReadT]):
         return len(unique_rows)
 
     # -- reads -------------------------------------------------------------------------------
-    async def stream(
+    def stream(
         self,
         *,
         filters: Iterable[Filter] = (),
         order_by: str | Sequence[str] | None = None,
         batch_size: int = 1000,
         **conditions: Any,
-    ) -> AsyncIterator[list[ReadT]]:
+    ) -> Stream[list[ReadT]]:
         """Yield matching rows in batches of ``batch_size``, holding one batch in memory.
 
-        The rows are read from one snapshot (one transaction held open while iterating).
+        The rows are read from one snapshot (one transaction held open while iterating). Use
+        it with ``async for``; ``aclose()`` ends an early stop at once.
         """
+        batches = self._stream(filters, order_by, batch_size, conditions)
+        return Stream(batches, f"db.{self._table.name}.stream(...)")
+
+    async def _stream(
+        self,
+        filters: Iterable[Filter],
+        order_by: str | Sequence[str] | None,
+        batch_size: int,
+        conditions: dict[str, Any],
+    ) -> AsyncGenerator[list[ReadT], None]:
         if not isinstance(batch_size, int) or not 1 <= batch_size <= 100_000:
             raise InvalidQueryError("batch_size must be an integer from 1 to 100000.")
         where = self._where(filters, conditions)

@@ -74,3 +74,18 @@ async def test_run_inside_a_running_loop_says_to_await_and_closes_the_coroutine(
 async def test_run_inside_a_running_loop_refuses_an_object_that_is_not_a_coroutine() -> None:
     with pytest.raises(RunningLoopError, match="await"):
         padb.run(object())  # type: ignore[arg-type]
+
+
+def test_a_plain_for_over_a_stream_says_async_for() -> None:
+    stream = padb.Database.open(":memory:").projects.stream(batch_size=10)
+    with pytest.raises(AsyncUsageError) as info:
+        for _ in stream:  # type: ignore[attr-defined]
+            pass
+    assert "async for batch in db.projects.stream(...)" in str(info.value)
+    assert isinstance(info.value, TypeError)
+
+
+def test_a_plain_for_over_another_repository_stream_names_it() -> None:
+    stream = padb.Database.open(":memory:").documents.stream()
+    with pytest.raises(AsyncUsageError, match=r"db\.documents\.stream"):
+        iter(stream)  # type: ignore[call-overload]

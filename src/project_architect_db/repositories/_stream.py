@@ -1,0 +1,41 @@
+"""``Stream``: the async iterator repositories return, which says so when used with ``for``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import TYPE_CHECKING, Generic, NoReturn, TypeVar
+
+from project_architect_db.exceptions._usage import sync_for
+
+__all__ = ["Stream"]
+
+T = TypeVar("T")
+
+
+class Stream(Generic[T]):
+    """An async iterator over batches; a plain ``for`` raises ``AsyncUsageError``.
+
+    Without it, ``for batch in db.projects.stream()`` fails with Python's "'async_generator'
+    object is not iterable", which does not say what to write instead.
+    """
+
+    __slots__ = ("_batches", "_form")
+
+    def __init__(self, batches: AsyncGenerator[T, None], form: str) -> None:
+        self._batches = batches
+        self._form = form
+
+    def __aiter__(self) -> Stream[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        return await self._batches.__anext__()
+
+    async def aclose(self) -> None:
+        """Stop early: end the read and give its connection back."""
+        await self._batches.aclose()
+
+    if not TYPE_CHECKING:  # type checkers keep reporting a plain `for` as an error
+
+        def __iter__(self) -> NoReturn:
+            raise sync_for(f"async for batch in {self._form}")
