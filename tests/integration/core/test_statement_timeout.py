@@ -23,6 +23,7 @@ from project_architect_db import (
     QueryCancelledError,
     StatementTimeoutError,
 )
+from project_architect_db.exceptions._translate import translating
 from project_architect_db.models import Project
 from project_architect_db.queries.filters import Filter
 from project_architect_db.schemas import ProjectCreate
@@ -31,6 +32,9 @@ from project_architect_db.schemas import ProjectCreate
 SLOW = text("SELECT count(*) FROM range(10000000000) a WHERE a.range % 7 = 3")
 #: Loose: the interrupt lands within milliseconds; a loaded machine may add seconds.
 PATIENCE = 10.0
+#: The time quick statements get around the slow ones: a loaded machine can stall a trivial
+#: statement past 0.3 s, which would be a true timeout, not the leak a test looks for.
+ROOMY = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +53,8 @@ async def timed(target: str, extension_directory: Path) -> AsyncIterator[Databas
     async with Database.open(
         target, extension_directory=extension_directory, statement_timeout=0.3
     ) as db:
-        await db.projects.create(ProjectCreate(name="Kept"))
+        async with db.statement_timeout(ROOMY):
+            await db.projects.create(ProjectCreate(name="Kept"))
         yield db
 
 
@@ -65,7 +70,8 @@ async def _times_out(call: Callable[[], Awaitable[Any]], seconds: float = 0.3) -
 
 
 async def _names(db: Database) -> list[str]:
-    return sorted(project.name for project in (await db.projects.list(limit=100)).items)
+    async with db.statement_timeout(ROOMY):
+        return sorted(project.name for project in (await db.projects.list(limit=100)).items)
 
 
 async def test_a_statement_past_the_timeout_raises_a_typed_error_without_blocking_the_loop(
@@ -107,7 +113,8 @@ async def test_a_timed_out_unit_of_work_is_rolled_back_and_earlier_commits_stay(
             await tx.execute(SLOW)
     assert await _names(timed) == ["Kept"]
     # the database and its connections are usable at once
-    await timed.projects.create(ProjectCreate(name="After"))
+    async with timed.statement_timeout(ROOMY):
+        await timed.projects.create(ProjectCreate(name="After"))
     assert await _names(timed) == ["After", "Kept"]
 
 
@@ -118,7 +125,8 @@ async def test_a_caught_timeout_inside_a_transaction_still_commits_nothing(
 
     with pytest.raises(TransactionAbortedError):
         async with timed.transaction() as tx:
-            await tx.projects.create(ProjectCreate(name="Half"))
+            async with timed.statement_timeout(ROOMY):
+                await tx.projects.create(ProjectCreate(name="Half"))
             with pytest.raises(StatementTimeoutError):
                 await tx.execute(SLOW)
             # the transaction is aborted: leaving the block cannot report a commit
@@ -171,10 +179,12 @@ async def test_raw_engine_statements_are_interrupted_too(timed: Database) -> Non
 async def test_no_interrupt_leaks_into_the_statements_after_a_timeout(timed: Database) -> None:
     for _ in range(3):
         await _times_out(lambda: timed.projects.list(filters=[Slow()]))
-        for number in range(40):
-            async with timed.transaction() as tx:
-                assert (await tx.execute(text(f"SELECT {number}"))).scalar_one() == number
-            assert (await timed.projects.list(limit=1)).items[0].name == "Kept"
+        # a leaked interrupt would fail these with QueryCancelledError, whatever their timeout
+        async with timed.statement_timeout(ROOMY):
+            for number in range(40):
+                async with timed.transaction() as tx:
+                    assert (await tx.execute(text(f"SELECT {number}"))).scalar_one() == number
+                assert (await timed.projects.list(limit=1)).items[0].name == "Kept"
 
 
 async def test_timeouts_racing_quick_statements_never_hit_a_later_statement(
@@ -253,8 +263,9 @@ async def test_a_scope_applies_to_its_own_database_only(
             tmp_path / "b.duckdb", extension_directory=extension_directory, statement_timeout=0.3
         ) as second,
     ):
-        await first.projects.create(ProjectCreate(name="A"))
-        await second.projects.create(ProjectCreate(name="B"))
+        for db, name in ((first, "A"), (second, "B")):
+            async with db.statement_timeout(ROOMY):
+                await db.projects.create(ProjectCreate(name=name))
         async with first.statement_timeout(0.25):
             await _times_out(lambda: first.projects.list(filters=[Slow()]), 0.25)
             await _times_out(lambda: second.projects.list(filters=[Slow()]), 0.3)
@@ -266,7 +277,8 @@ async def test_the_timeout_comes_from_the_environment(
     monkeypatch.setenv("PADB_STATEMENT_TIMEOUT", "0.3")
     async with Database.open(":memory:", extension_directory=extension_directory) as db:
         assert db.settings.statement_timeout == 0.3
-        await db.projects.create(ProjectCreate(name="Kept"))
+        async with db.statement_timeout(ROOMY):
+            await db.projects.create(ProjectCreate(name="Kept"))
         await _times_out(lambda: db.projects.list(filters=[Slow()]))
 
 
@@ -292,3 +304,23 @@ async def test_an_invalid_timeout_argument_fails_at_open(
 async def test_an_invalid_scope_timeout_fails_at_once(timed: Database, value: Any) -> None:
     with pytest.raises(ConfigurationError, match="statement_timeout"):
         timed.statement_timeout(value)
+
+
+async def test_a_native_write_unit_past_the_timeout_is_rolled_back(timed: Database) -> None:
+    # the path of db.projects.update(...) outside a transaction (core/native_write.py)
+    writes = timed._context.writes
+    assert writes is not None
+
+    async def unit_of_work() -> None:
+        with translating():
+            async with writes.unit() as unit:
+                await unit.run(lambda duck: duck.execute("UPDATE projects SET name = 'Half'"))
+                await unit.run(lambda duck: duck.execute(str(SLOW)).fetchall())
+
+    await _times_out(unit_of_work)
+    assert await _names(timed) == ["Kept"]
+    assert timed.locks.held == 0
+    async with timed.statement_timeout(ROOMY):
+        kept = (await timed.projects.list()).items[0]
+        renamed = await timed.projects.update(kept.id, {"name": "Renamed"})
+    assert (renamed.name, renamed.version) == ("Renamed", 2)
