@@ -14,7 +14,7 @@ __all__ = ["Session"]
 class Session(AsyncSession):
     """SQLAlchemy's ``AsyncSession``; ``with db.session()`` raises ``AsyncUsageError``."""
 
-    if not TYPE_CHECKING:  # type checkers keep reporting a plain `with` as an error
+    if not TYPE_CHECKING:  # pragma: no branch - type checkers still flag a plain `with`
 
         def __enter__(self) -> NoReturn:
             raise sync_with("async with db.session() as session")
