@@ -12,6 +12,7 @@ Everything the library raises is a ``ProjectArchitectDBError``::
      ├── TransactionError
      │    └── TransactionAbortedError  a COMMIT that DuckDB would silently roll back
      ├── DatabaseLockedError           another process holds the file
+     ├── DatabaseNotOpenError          used before it was opened, or after close()
      ├── ReadOnlyError
      ├── InvalidQueryError (ValueError)
      ├── QueryCancelledError           a query interrupted by cancellation or timeout
@@ -35,6 +36,7 @@ __all__ = [
     "ConflictError",
     "DatabaseError",
     "DatabaseLockedError",
+    "DatabaseNotOpenError",
     "ExtensionError",
     "IntegrityError",
     "InvalidQueryError",
@@ -115,6 +117,10 @@ class DatabaseLockedError(ProjectArchitectDBError):
         super().__init__(detail, pid=pid, path=path)
         self.pid = pid
         self.path = path
+
+
+class DatabaseNotOpenError(ProjectArchitectDBError):
+    """The database was used before it was opened, or after it was closed."""
 
 
 class ReadOnlyError(ProjectArchitectDBError):
