@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from project_architect_db import Change, ChangeKind, Database, Gap, NotFoundError, Subscription
+from project_architect_db.repositories._code_repositories_runs import BuildStore, DeploymentStore
 from project_architect_db.repositories.changes import MAX_CASCADED_IDS
 
 _WITHIN = 20.0
@@ -214,3 +215,24 @@ def test_removed_of_a_create_or_update_is_empty() -> None:
         change = Change("messages", row, kind, None, None)
         assert change.removed("messages") == frozenset()
     assert hash(Change("projects", row, ChangeKind.DELETED, 1, row, cascaded={"documents": 2}))
+
+
+async def test_an_optional_reference_is_cleared_not_reported_as_deleted(db: Database) -> None:
+    # Builds have no public delete; the store is what a repository delete runs on.
+    project = await db.projects.create({"name": "Builds"})
+    repo = await db.repositories.upsert_from_url(project.id, "https://github.com/acme/b")
+    build = await db.repositories.record_build(repo.id, {"commit_sha": "3f2a9c1", "branch": "m"})
+    deployment = await db.repositories.record_deployment(
+        repo.id, {"build_id": build.id, "environment": "staging", "commit_sha": "3f2a9c1"}
+    )
+    subscription = db.changes(aggregates="deployments")
+    builds = db.changes(aggregates="builds")
+
+    await BuildStore(db._context).delete(build.id)
+
+    change = await _next(builds)
+    assert isinstance(change, Change)
+    assert (change.id, change.cascaded) == (build.id, {})
+    assert await _rest(subscription) == []  # the deployment stays, without its build
+    kept = await DeploymentStore(db._context).get(deployment.id)
+    assert kept.build_id is None
