@@ -405,8 +405,8 @@ class Database:
         """
         if self._engine is None:
             raise DatabaseNotOpenError(
-                self._not_open() + " A change feed needs an open database: subscribe inside "
-                "`async with Database.open(...) as db`."
+                f"{self._not_open()} A change feed only delivers what is committed while the "
+                "database is open: subscribe after opening it, before the writes to follow."
             )
         return self.change_hub.subscribe(
             aggregates=aggregates, project_id=project_id, max_queue=max_queue

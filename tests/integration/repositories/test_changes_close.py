@@ -221,7 +221,7 @@ async def test_changes_on_a_closed_database_raises_database_not_open_error(
     with pytest.raises(DatabaseNotOpenError, match=r"closed.*open it again") as raised:
         db.changes()
     assert isinstance(raised.value, ProjectArchitectDBError)
-    assert "async with Database.open" in str(raised.value)
+    assert "subscribe after opening it" in str(raised.value)
     # the other entry points raise the same error
     with pytest.raises(DatabaseNotOpenError):
         db.engine  # noqa: B018
