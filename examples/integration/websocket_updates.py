@@ -50,6 +50,11 @@ def event_json(event: Change | Gap) -> dict[str, Any]:
         "id": str(event.id),
         "version": event.version,
         "committed_at": event.committed_at.isoformat(),
+        # a delete's cascade: rows per table that went with it, and their ids when listed
+        "cascaded": dict(event.cascaded),
+        "cascaded_ids": {
+            table: [str(row) for row in ids] for table, ids in event.cascaded_ids.items()
+        },
     }
 
 

@@ -24,6 +24,7 @@ from project_architect_db.exceptions import (
     ConflictError,
     DatabaseError,
     DatabaseLockedError,
+    DatabaseNotOpenError,
     ExtensionError,
     IntegrityError,
     InvalidQueryError,
@@ -48,11 +49,16 @@ if TYPE_CHECKING:
     from project_architect_db.core.settings import Settings
     from project_architect_db.core.transaction import Transaction
     from project_architect_db.database import Database
+    from project_architect_db.repositories.changes import Change, ChangeKind, Gap, Subscription
 
 __version__ = "0.1.0"
 
 #: Lazily imported members: public name -> (module, attribute).
 _LAZY: dict[str, tuple[str, str]] = {
+    "Change": ("project_architect_db.repositories.changes", "Change"),
+    "ChangeKind": ("project_architect_db.repositories.changes", "ChangeKind"),
+    "Gap": ("project_architect_db.repositories.changes", "Gap"),
+    "Subscription": ("project_architect_db.repositories.changes", "Subscription"),
     "Database": ("project_architect_db.database", "Database"),
     "Settings": ("project_architect_db.core.settings", "Settings"),
     "Transaction": ("project_architect_db.core.transaction", "Transaction"),
@@ -63,12 +69,16 @@ _LAZY: dict[str, tuple[str, str]] = {
 __all__ = [
     "AlreadyExistsError",
     "AsyncUsageError",
+    "Change",
+    "ChangeKind",
     "ConfigurationError",
     "ConflictError",
     "Database",
     "DatabaseError",
     "DatabaseLockedError",
+    "DatabaseNotOpenError",
     "ExtensionError",
+    "Gap",
     "IntegrityError",
     "InvalidQueryError",
     "MigrationError",
@@ -81,6 +91,7 @@ __all__ = [
     "Settings",
     "StatementTimeoutError",
     "StorageError",
+    "Subscription",
     "Transaction",
     "TransactionAbortedError",
     "TransactionError",

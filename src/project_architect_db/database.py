@@ -31,7 +31,7 @@ from project_architect_db.core.timeouts import StatementTimeouts, TimeoutScope
 from project_architect_db.core.transaction import TransactionScope
 from project_architect_db.exceptions import (
     ConfigurationError,
-    ProjectArchitectDBError,
+    DatabaseNotOpenError,
     StorageError,
 )
 from project_architect_db.exceptions._translate import translating
@@ -259,7 +259,13 @@ class Database:
         )
 
     async def close(self) -> None:
-        """Checkpoint the write-ahead log into the file and release it."""
+        """End the change feeds, checkpoint the write-ahead log into the file and release it.
+
+        Every open ``db.changes()`` iterator delivers what was already queued, then its
+        ``async for`` ends normally (see :meth:`changes`). A transaction committing when
+        ``close()`` starts is delivered in full first; later commits are not delivered.
+        """
+        await self._end_change_feeds()
         await self._search.close()
         engine, self._engine = self._engine, None
         readers, self._readers = self._readers, None
@@ -278,6 +284,17 @@ class Database:
             if engine is not None:
                 await self._dispose(engine)
 
+    async def _end_change_feeds(self) -> None:
+        # under the commit lock, so a transaction publishing right now is delivered whole
+        # (publishing happens inside that lock); ended even if close() is cancelled here
+        lock = self._commit_lock
+        try:
+            if lock is not None:
+                async with lock:
+                    pass
+        finally:
+            self.change_hub.close()
+
     @staticmethod
     async def _dispose(engine: AsyncEngine) -> None:
         await engine.dispose()
@@ -290,7 +307,7 @@ class Database:
     def engine(self) -> AsyncEngine:
         """The SQLAlchemy :class:`~sqlalchemy.ext.asyncio.AsyncEngine` for custom queries."""
         if self._engine is None:
-            raise ProjectArchitectDBError(self._not_open())
+            raise DatabaseNotOpenError(self._not_open())
         return self._engine
 
     def _not_open(self) -> str:
@@ -393,7 +410,7 @@ class Database:
 
     def _native_readers(self) -> NativeReaders:
         if self._readers is None:
-            raise ProjectArchitectDBError(self._not_open())
+            raise DatabaseNotOpenError(self._not_open())
         return self._readers
 
     @property
@@ -410,12 +427,32 @@ class Database:
     ) -> Subscription:
         """Committed changes, live, in commit order: ``async for change in db.changes():``.
 
+        Each item is a ``Change`` (one committed row change; a delete carries what cascaded
+        with it in ``cascaded`` / ``cascaded_ids``) or a ``Gap`` (the subscriber fell behind:
+        reload, then keep reading).
+
+        The iteration ends normally when the subscription or the database is closed, after
+        the changes already queued: closing is how an application shuts down, not a failure,
+        so a plain ``async for`` needs no ``try`` to finish cleanly (a websocket handler
+        returns, a worker's task group ends). ``subscription.closed`` then tells a close
+        from your own ``break``.
+
         Args:
-            aggregates: Only these tables (``"projects"``, ``"messages"``, ...).
+            aggregates: Only these tables (``"projects"``, ``"messages"``, ...); a delete whose
+                cascade removed rows of them is kept too.
             project_id: Only changes of this project.
             max_queue: Buffer per subscriber; when it overflows, the backlog is replaced by one
                 ``Gap`` event (reload, then keep reading) and writers never wait.
+
+        Raises:
+            DatabaseNotOpenError: The database is closed (or not opened yet): a subscription
+                would never receive anything.
         """
+        if self._engine is None:
+            raise DatabaseNotOpenError(
+                f"{self._not_open()} A change feed only delivers what is committed while the "
+                "database is open: subscribe after opening it, before the writes to follow."
+            )
         return self.change_hub.subscribe(
             aggregates=aggregates, project_id=project_id, max_queue=max_queue
         )

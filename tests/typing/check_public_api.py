@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import assert_type
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -27,6 +28,13 @@ async def check_database() -> None:
             assert_type(await tx.projects.list(), Page[ProjectRead])
             assert_type(await tx.projects.get_or_none(project.id), ProjectRead | None)
         assert_type(await opened.conversations.get(project.id), ConversationRead)
+        feed = opened.changes(aggregates="messages", project_id=project.id)
+        assert_type(feed, padb.Subscription)
+        async for event in feed:
+            assert_type(event, padb.Change | padb.Gap)
+            if isinstance(event, padb.Change):
+                assert_type(event.kind, padb.ChangeKind)
+                assert_type(event.removed("messages"), frozenset[uuid.UUID] | None)
     assert_type(await padb.Database.open(":memory:"), padb.Database)
 
 

@@ -31,6 +31,14 @@ def test_all_names_every_public_member() -> None:
     assert public | {"__version__"} == set(padb.__all__)
 
 
+def test_the_change_feed_types_are_the_repositories_ones() -> None:
+    from project_architect_db import repositories
+
+    for name in ("Change", "ChangeKind", "Gap", "Subscription"):
+        assert getattr(padb, name) is getattr(repositories, name)
+    assert issubclass(padb.DatabaseNotOpenError, padb.ProjectArchitectDBError)
+
+
 def test_an_unknown_attribute_raises_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no_such_member"):
         padb.no_such_member  # type: ignore[attr-defined]  # noqa: B018

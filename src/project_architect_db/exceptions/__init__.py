@@ -12,6 +12,7 @@ Everything the library raises is a ``ProjectArchitectDBError``::
      ├── TransactionError
      │    └── TransactionAbortedError  a COMMIT that DuckDB would silently roll back
      ├── DatabaseLockedError           another process holds the file
+     ├── DatabaseNotOpenError          used before it was opened, or after close()
      ├── ReadOnlyError
      ├── InvalidQueryError (ValueError)
      ├── QueryCancelledError           a query interrupted by cancellation or ``interrupt()``
@@ -39,6 +40,7 @@ __all__ = [
     "ConflictError",
     "DatabaseError",
     "DatabaseLockedError",
+    "DatabaseNotOpenError",
     "ExtensionError",
     "IntegrityError",
     "InvalidQueryError",
@@ -121,6 +123,10 @@ class DatabaseLockedError(ProjectArchitectDBError):
         super().__init__(detail, pid=pid, path=path)
         self.pid = pid
         self.path = path
+
+
+class DatabaseNotOpenError(ProjectArchitectDBError):
+    """The database was used before it was opened, or after it was closed."""
 
 
 class ReadOnlyError(ProjectArchitectDBError):

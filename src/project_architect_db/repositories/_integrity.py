@@ -9,18 +9,22 @@ every row carries the ids of all its ancestors).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import String, Table, cast, delete, select, update
 
 from project_architect_db.core.locks import IntegrityLocks
 from project_architect_db.core.transaction import Transaction
 from project_architect_db.exceptions import IntegrityError
+from project_architect_db.exceptions._translate import translating
 from project_architect_db.models.base import Base
 from project_architect_db.models.graph import CHILDREN, PARENTS, OnDelete, Reference
+from project_architect_db.queries.native import native_sql
+from project_architect_db.repositories.changes import MAX_CASCADED_IDS
 
-__all__ = ["cascade_delete", "resolve_parents"]
+__all__ = ["Cascade", "cascade_delete", "resolve_parents"]
 
 
 def _direct(model: type[Base]) -> list[Reference]:
@@ -95,30 +99,66 @@ async def _fetch(
     return {row[0]: dict(zip(columns, row[1:], strict=True)) for row in result}
 
 
+@dataclass(frozen=True, slots=True)
+class Cascade:
+    """What a cascading delete removed besides the rows asked for (for the change feed).
+
+    Attributes:
+        counts: Rows deleted, per child table (only tables that lost rows).
+        ids: Their ids, per child table, for tables with at most ``MAX_CASCADED_IDS`` of them.
+    """
+
+    counts: dict[str, int] = field(default_factory=dict)
+    ids: dict[str, tuple[uuid.UUID, ...]] = field(default_factory=dict)
+
+
 async def cascade_delete(
     tx: Transaction, locks: IntegrityLocks, model: type[Base], ids: Sequence[uuid.UUID]
-) -> int:
-    """Delete ``ids`` of ``model`` and everything that points at them; return rows deleted.
+) -> Cascade:
+    """Delete ``ids`` of ``model`` and everything that points at them; say what went with them.
 
     An exclusive lock per id makes child inserts into these rows wait until this transaction
-    ends; a tombstone then refuses inserts whose snapshot predates the delete.
+    ends; a tombstone then refuses inserts whose snapshot predates the delete. Each child
+    table's ``DELETE ... RETURNING id`` runs natively, so collecting the ids costs the same
+    scan the delete makes anyway, and only up to ``MAX_CASCADED_IDS`` of them become Python
+    objects.
     """
     for row_id in sorted(ids):
         await locks.exclusive(tx, row_id)
-    total = 0
+    cascade = Cascade()
+    dialect = (await tx.connection()).dialect
     for ref in CHILDREN.get(model, ()):
         child: Table = ref.child.__table__  # type: ignore[assignment]
         column = child.c[ref.column]
-        if ref.on_delete is OnDelete.CASCADE:
-            result = await tx.execute(delete(child).where(column.in_(ids)))
-        else:
-            result = await tx.execute(update(child).where(column.in_(ids)).values({column: None}))
-        total += max(result.rowcount, 0) if ref.on_delete is OnDelete.CASCADE else 0  # type: ignore[attr-defined]
+        if ref.on_delete is OnDelete.SET_NULL:
+            await tx.execute(update(child).where(column.in_(ids)).values({column: None}))
+            continue
+        statement = delete(child).where(column.in_(ids)).returning(cast(child.c.id, String))
+        with translating():
+            count, child_ids = await tx.run_native(_deleting(*native_sql(statement, dialect)))
+        if count:
+            cascade.counts[child.name] = count
+            if child_ids is not None:
+                cascade.ids[child.name] = child_ids
     table: Table = model.__table__  # type: ignore[assignment]
-    result = await tx.execute(delete(table).where(table.c.id.in_(ids)))
-    deleted: int = max(result.rowcount, 0)  # type: ignore[attr-defined]
+    await tx.execute(delete(table).where(table.c.id.in_(ids)))
     locks.mark_deleted(tx, list(ids))
-    return total + deleted
+    return cascade
+
+
+def _deleting(
+    sql: str, params: list[Any]
+) -> Callable[[Any], tuple[int, tuple[uuid.UUID, ...] | None]]:
+    """Native work running ``sql`` (a ``DELETE ... RETURNING id``): the count, and the ids."""
+
+    def run(duck: Any) -> tuple[int, tuple[uuid.UUID, ...] | None]:
+        returned = duck.execute(sql, params).to_arrow_table().column(0)
+        count = len(returned)
+        if count > MAX_CASCADED_IDS:
+            return count, None
+        return count, tuple(uuid.UUID(text) for text in returned.to_pylist())
+
+    return run
 
 
 def _name(model: type[Base]) -> str:

@@ -29,7 +29,11 @@ from project_architect_db.models.base import Base
 from project_architect_db.models.graph import PARENTS
 from project_architect_db.repositories._bulk import BulkOperations
 from project_architect_db.repositories._context import RepositoryContext
-from project_architect_db.repositories._integrity import cascade_delete, resolve_parents
+from project_architect_db.repositories._integrity import (
+    Cascade,
+    cascade_delete,
+    resolve_parents,
+)
 from project_architect_db.repositories._native_read import (
     NativePointRead,
     NativeSelects,
@@ -114,11 +118,17 @@ class AsyncRepository(
         tx: LockOwner,
         kind: ChangeKind,
         rows: Sequence[Any] | Callable[[], Sequence[Any]],
+        cascade: Cascade | None = None,
     ) -> None:
-        """Publish one change per row once ``tx`` commits (rows built lazily if callable)."""
+        """Publish one change per row once ``tx`` commits (rows built lazily if callable).
+
+        ``cascade`` (for a delete of one row) is what went with the row.
+        """
         changes = self._context.changes
         aggregate = self._table.name
         project_column = self.project_column
+        cascaded = cascade.counts if cascade is not None else {}
+        cascaded_ids = cascade.ids if cascade is not None else {}
 
         def publish() -> None:
             if not changes.subscribers:
@@ -131,6 +141,8 @@ class AsyncRepository(
                     kind,
                     getattr(row, "version", None),
                     getattr(row, project_column, None) if project_column else row.id,
+                    cascaded=cascaded,
+                    cascaded_ids=cascaded_ids,
                 )
                 for row in items
             )
@@ -277,6 +289,9 @@ class AsyncRepository(
     async def delete(self, id: uuid.UUID | str) -> None:
         """Delete the row and, in the same transaction, every row that belongs to it.
 
+        The change feed gets one ``deleted`` change for the row, whose ``cascaded`` and
+        ``cascaded_ids`` say which rows went with it.
+
         Raises:
             NotFoundError: No such row.
         """
@@ -287,8 +302,8 @@ class AsyncRepository(
             row = (await tx.execute(self._by_id(), {"row_id": row_id})).one_or_none()
             if row is None:
                 raise NotFoundError(f"No {self._table.name.removesuffix('s')} with id {row_id}.")
-            await cascade_delete(tx, locks, self.model, [row_id])
-            self._emit(tx, ChangeKind.DELETED, [row])
+            cascade = await cascade_delete(tx, locks, self.model, [row_id])
+            self._emit(tx, ChangeKind.DELETED, [row], cascade)
 
     # -- upsert ------------------------------------------------------------------------------
     async def upsert(
