@@ -71,7 +71,7 @@ def demo(
     Example: project-architect-db demo --preset medium
     """
     from project_architect_db import Database
-    from project_architect_db.testing.factories import generate_dataset
+    from project_architect_db.datagen import generate_dataset
 
     out = console()
     if database is None:

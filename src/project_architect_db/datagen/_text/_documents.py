@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import random
 
-from project_architect_db.schemas.common import slugify
-from project_architect_db.testing.factories import _vocabulary as vocab
-from project_architect_db.testing.factories._text._messages import (
+from project_architect_db.datagen import _vocabulary as vocab
+from project_architect_db.datagen._text._messages import (
     _assistant_text,
     _bullets,
     _code,
@@ -16,7 +15,8 @@ from project_architect_db.testing.factories._text._messages import (
     _user_text,
     _yaml_code,
 )
-from project_architect_db.testing.factories._text._projects import Stack
+from project_architect_db.datagen._text._projects import Stack
+from project_architect_db.schemas.common import slugify
 
 # -- documents ----------------------------------------------------------------------------------
 

@@ -7,11 +7,10 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from faker import Faker
 
-from project_architect_db.testing.factories import _text as text
-from project_architect_db.testing.factories.arrow._draws import Array, _to_us
-from project_architect_db.testing.factories.arrow._schema import TABLE_NAMES
+from project_architect_db.datagen import _text as text
+from project_architect_db.datagen._draws import Array, _to_us
+from project_architect_db.datagen._schema import TABLE_NAMES
 
 
 class _Context:
@@ -41,8 +40,6 @@ class _Context:
             for name, stream in zip(TABLE_NAMES, streams, strict=False)
         }
         self.id_gen = np.random.default_rng(streams[-1])
-        self.faker = Faker("en_US")
-        self.faker.seed_instance(seed)
 
     def rng(self, purpose: str) -> random.Random:
         return random.Random(f"{self.seed}:{purpose}")

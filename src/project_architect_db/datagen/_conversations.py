@@ -8,11 +8,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from project_architect_db.testing.factories import _text as text
-from project_architect_db.testing.factories import _vocabulary as vocab
-from project_architect_db.testing.factories.arrow._columns import _json, _Masked, _Pooled, _table
-from project_architect_db.testing.factories.arrow._context import _Context
-from project_architect_db.testing.factories.arrow._draws import (
+from project_architect_db.datagen import _text as text
+from project_architect_db.datagen import _vocabulary as vocab
+from project_architect_db.datagen._columns import _json, _Masked, _Pooled, _table
+from project_architect_db.datagen._context import _Context
+from project_architect_db.datagen._draws import (
     _US_PER_S,
     Array,
     _assign_ids,

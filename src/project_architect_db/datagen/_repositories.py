@@ -7,18 +7,17 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from project_architect_db.schemas.common import slugify
-from project_architect_db.testing.factories import _text as text
-from project_architect_db.testing.factories import _vocabulary as vocab
-from project_architect_db.testing.factories.arrow._columns import (
+from project_architect_db.datagen import _text as text
+from project_architect_db.datagen import _vocabulary as vocab
+from project_architect_db.datagen._columns import (
     _Ascii,
     _json,
     _Masked,
     _Pooled,
     _table,
 )
-from project_architect_db.testing.factories.arrow._context import _Context
-from project_architect_db.testing.factories.arrow._draws import (
+from project_architect_db.datagen._context import _Context
+from project_architect_db.datagen._draws import (
     _US_PER_DAY,
     _US_PER_S,
     Array,
@@ -28,6 +27,7 @@ from project_architect_db.testing.factories.arrow._draws import (
     _lognormal_us,
     _spread,
 )
+from project_architect_db.schemas.common import slugify
 
 
 class _Repositories(_Context):
@@ -43,7 +43,8 @@ class _Repositories(_Context):
         slot = np.tile(np.arange(per_project, dtype=np.int64), P)
         names, hosts = vocab.PROVIDERS, vocab.PROVIDER_HOSTS
         project_host = _codes(gen, vocab.PROVIDER_WEIGHTS, P)
-        companies = [slugify(self.faker.company()) for _ in range(256)]
+        company_rng = self.rng("companies")
+        companies = [slugify(text.company_name(company_rng)) for _ in range(256)]
         organisations = [
             rng.choice(companies)
             if rng.random() < 0.5

@@ -7,12 +7,12 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from project_architect_db.datagen import _text as text
+from project_architect_db.datagen import _vocabulary as vocab
+from project_architect_db.datagen._columns import _json, _table
+from project_architect_db.datagen._context import _Context
+from project_architect_db.datagen._draws import _US_PER_DAY, _assign_ids
 from project_architect_db.schemas.common import slugify
-from project_architect_db.testing.factories import _text as text
-from project_architect_db.testing.factories import _vocabulary as vocab
-from project_architect_db.testing.factories.arrow._columns import _json, _table
-from project_architect_db.testing.factories.arrow._context import _Context
-from project_architect_db.testing.factories.arrow._draws import _US_PER_DAY, _assign_ids
 
 
 class _Projects(_Context):
