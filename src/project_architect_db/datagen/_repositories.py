@@ -123,6 +123,11 @@ class _Repositories(_Context):
         gen = self.gen["builds"]
         R, K = len(repo_project), per_repo
         created = _spread(gen, repo_created, np.full(R, self.now_us - 2 * 3600 * _US_PER_S), K)
+        if K:  # the newest build of a live project's repository ran lately
+            live = self.project_live[repo_project]
+            created[live, -1] = self.recent_starts(
+                repo_created[live], np.full(int(live.sum()), self.now_us - 2 * 3600 * _US_PER_S)
+            )
         status = _codes(gen, (80, 15, 5), (R, K))  # success, failure, cancelled
         if K:  # the latest build of some repositories is still queued or running
             latest = gen.random(R)
@@ -196,6 +201,13 @@ class _Repositories(_Context):
             gen, repo_created + 3600 * _US_PER_S, np.full(R, latest_start), K, sort=False
         ).ravel()
         own_start = np.minimum(own_start, latest_start)
+        if K:  # one deployment of a live project's repository happened lately, by hand
+            recent = (np.arange(R, dtype=np.int64) * K + K - 1)[self.project_live[repo_project]]
+            own_start[recent] = self.recent_starts(
+                repo_created[recent // K] + 3600 * _US_PER_S,
+                np.full(len(recent), latest_start),
+            )
+            linked[recent] = False
         lead = _lognormal_us(gen, 6 * 3600.0, 1.0, 20 * 86_400.0, N)
         if builds_per:
             delay = _lognormal_us(gen, 1800.0, 1.2, 3 * 86_400.0, N)

@@ -271,6 +271,14 @@ ADR_DECISIONS: Final = (
     ("{frontend}-for-the-frontend", "Use {frontend} for the web frontend"),
 )
 
+IDENTITY_PROVIDERS: Final = (
+    "Auth0", "Keycloak", "Amazon Cognito", "Okta", "Microsoft Entra ID", "Firebase Auth", "Zitadel",
+)  # fmt: skip
+
+MIGRATION_TOOLS: Final = (
+    "Alembic", "Flyway", "Liquibase", "Prisma Migrate", "golang-migrate", "Atlas", "dbmate",
+)  # fmt: skip
+
 NOTE_TOPICS: Final = (
     "meeting-notes", "open-questions", "risks", "glossary", "stakeholders", "retro",
     "capacity-plan", "runbook",
