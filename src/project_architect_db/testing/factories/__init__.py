@@ -25,6 +25,20 @@ Examples:
 
 from __future__ import annotations
 
+try:  # the schema factories need the [testing] extra; say so instead of a bare import error
+    import factory as _factory
+    import faker as _faker
+except ImportError as _error:
+    from project_architect_db.exceptions import ConfigurationError
+
+    raise ConfigurationError(
+        "project_architect_db.testing.factories needs factory-boy and Faker: pip install "
+        "'project-architect-db[testing]'. Generating whole datasets needs neither: use "
+        "project_architect_db.datagen.generate_dataset"
+    ) from _error
+else:
+    del _factory, _faker
+
 from project_architect_db.datagen import (
     BENCHMARK_SIZES,
     TABLE_NAMES,
