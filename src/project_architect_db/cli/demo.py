@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,6 +23,7 @@ __all__ = ["demo"]
 # generator's README, architecture documents and chat messages are written about them.
 _SEARCHES = ("authentication tokens", "database migration", "deployment rollback")
 _MESSAGE_SEARCH = "schema design"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _table(
@@ -53,9 +55,19 @@ def _table(
     if columns is None:  # ids are noise on a terminal: show names, numbers and text
         keys = [c for c in rows[0] if c != "id" and not c.endswith("_id")] or list(rows[0])
         columns = {key: key.replace("_", " ") for key in keys}
-    for heading in columns.values():
-        table.add_column(plain(heading), overflow="fold", max_width=48, min_width=len(heading))
-    for row in rows[:limit]:
+    shown = rows[:limit]
+    for key, heading in columns.items():
+        # numbers and instants stay on one line, right-aligned; text takes the width left
+        text = any(isinstance(row[key], str | Text) for row in shown)
+        table.add_column(
+            plain(heading),
+            justify="left" if text else "right",
+            no_wrap=not text,
+            overflow="fold",
+            max_width=48,
+            min_width=len(heading),
+        )
+    for row in shown:
         table.add_row(*(render(key, row[key]) for key in columns))
     return table
 
@@ -132,15 +144,18 @@ def demo(
             out.print(_table("Project portfolio", await _rows(analytics.portfolio())))
             out.print(
                 _table(
-                    "Project health",
-                    await _rows(analytics.project_health()),
+                    "Project health, most recently active first",
+                    sorted(
+                        await analytics.project_health().rows(),
+                        key=lambda row: row["last_message_at"] or _EPOCH,
+                        reverse=True,
+                    ),
                     columns={
                         "name": "project",
                         "status": "status",
                         "messages": "messages",
                         "last_message_at": "last message",
-                        "builds": "builds",
-                        "build_success_rate": "green",
+                        "build_success_rate": "green builds",
                         "deployments": "deploys",
                     },
                 )
@@ -161,7 +176,10 @@ def demo(
             out.print(
                 _table(
                     "CI/CD health per project, last 30 days: builds and the DORA metrics",
-                    await _rows(analytics.cicd_health("project")),
+                    sorted(
+                        await analytics.cicd_health("project").rows(),
+                        key=lambda row: (-row["deployments"], row["name"]),
+                    ),
                     columns={
                         "name": "project",
                         "success_rate": "green builds",
