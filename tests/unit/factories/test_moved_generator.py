@@ -41,4 +41,3 @@ def test_the_factories_without_the_testing_extra_say_what_to_install(
     monkeypatch.delitem(sys.modules, "project_architect_db.testing.factories")
     with pytest.raises(ConfigurationError, match=r"pip install 'project-architect-db\[testing\]'"):
         importlib.import_module("project_architect_db.testing.factories")
-
