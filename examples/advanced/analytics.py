@@ -1,6 +1,6 @@
 """Analytics on DuckDB's columnar engine: the query builder, prebuilt answers, Parquet export.
 
-1. Seed a realistic dataset through the Arrow fast path of the testing factories
+1. Seed a realistic dataset through the Arrow fast path of ``project_architect_db.datagen``
    (``generate_dataset`` + ``load_dataset``: one ``INSERT ... SELECT`` per table).
 2. Build a query: messages per month (a time bucket) with aggregates and two windows (a running
    total and the month-over-month change), and print the SQL it compiles to.
@@ -22,13 +22,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pyarrow.parquet as pq
 
 import project_architect_db
 from project_architect_db import Database, ProjectArchitectDBError
+from project_architect_db.datagen import generate_dataset, load_dataset
 from project_architect_db.models import Message, Project
 from project_architect_db.queries.analytics import (
     avg,
@@ -40,7 +41,10 @@ from project_architect_db.queries.analytics import (
     running_total,
     sum_,
 )
-from project_architect_db.testing.factories import REFERENCE_NOW, generate_dataset, load_dataset
+
+# The data's reference instant. By default generated data ends today; pinning it keeps this
+# example's output the same every day ("the last 30 days" below are the 30 days before it).
+REFERENCE_NOW = datetime(2025, 6, 30, 12, 0, tzinfo=UTC)
 
 
 @contextlib.contextmanager
@@ -81,7 +85,9 @@ async def main() -> None:
         async with Database.open(path) as db:
             # -- 1. seed through the Arrow fast path ----------------------------------------
             started = time.perf_counter()
-            dataset = generate_dataset(7, projects=30, messages_per_conversation=25)
+            dataset = generate_dataset(
+                7, projects=30, messages_per_conversation=25, now=REFERENCE_NOW
+            )
             await load_dataset(db, dataset)
             rows = sum(dataset.row_counts().values())
             print(f"Seeded {rows:,} rows in {time.perf_counter() - started:.2f} s:")

@@ -128,7 +128,7 @@ def _bulk_records(env: _Env, side: str) -> tuple[list[ProjectCreate], pa.Table]:
             for i in range(BULK_ROWS)
         ]
         return records, pa.table({})
-    from project_architect_db.testing.factories.arrow import arrow_schema
+    from project_architect_db.datagen import arrow_schema
 
     now = datetime.now(UTC).replace(tzinfo=None)
     columns = {
@@ -241,7 +241,7 @@ CASES: tuple[_Case, ...] = (
 
 
 async def _seed(db: Database, projects: int, seed: int) -> list[uuid.UUID]:
-    from project_architect_db.testing.factories.arrow import generate_dataset, load_dataset
+    from project_architect_db.datagen import generate_dataset, load_dataset
 
     dataset = generate_dataset(
         seed,

@@ -1,6 +1,6 @@
 """``project-architect-db seed``: fill a database with realistic, deterministic data fast.
 
-Data comes from the Arrow generator of :mod:`project_architect_db.testing.factories` and goes in
+Data comes from the Arrow generator of :mod:`project_architect_db.datagen` and goes in
 with one ``INSERT ... SELECT`` per slice, all in one transaction: Ctrl-C (or any error) leaves
 the database exactly as it was.
 """
@@ -24,7 +24,7 @@ from project_architect_db.cli._common import (
 
 if TYPE_CHECKING:
     from project_architect_db import Database
-    from project_architect_db.testing.factories import Dataset
+    from project_architect_db.datagen import Dataset
 
 __all__ = ["PRESETS", "Preset", "seed", "seed_database"]
 
@@ -51,7 +51,7 @@ PRESETS: dict[Preset, dict[str, int]] = {
 
 
 def _sizes(preset: Preset) -> dict[str, Any]:
-    from project_architect_db.testing.factories import BENCHMARK_SIZES
+    from project_architect_db.datagen import BENCHMARK_SIZES
 
     if preset is Preset.XLARGE:
         return dict(BENCHMARK_SIZES)
@@ -99,7 +99,7 @@ def seed(
     """
     require_file(database)
     from project_architect_db import Database
-    from project_architect_db.testing.factories import generate_dataset
+    from project_architect_db.datagen import generate_dataset
 
     out = console(stderr=as_json)
 

@@ -67,7 +67,7 @@ NOW = REFERENCE_NOW.replace(tzinfo=None)
 
 @pytest.fixture(scope="module")
 def dataset() -> Dataset:
-    return generate_dataset(2024, **SIZES)
+    return generate_dataset(2024, **SIZES, now=REFERENCE_NOW)
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+from project_architect_db.datagen import _vocabulary as vocab
 from project_architect_db.models import uuid7_time_ms
 from project_architect_db.schemas import (
     AttachmentCreate,
@@ -43,7 +44,6 @@ from project_architect_db.testing.factories import (
     build_thread,
     seed_factories,
 )
-from project_architect_db.testing.factories import _vocabulary as vocab
 
 FACTORIES: list[tuple[type[SchemaFactory[Any]], type[BaseModel]]] = [
     (ProjectCreateFactory, ProjectCreate),

@@ -1,7 +1,6 @@
-"""Factories for tests, seeding and benchmarks: realistic, seeded, deterministic data.
+"""Factories for tests: realistic, seeded, deterministic data (needs the ``[testing]`` extra).
 
-Two layers, both a pure function of a seed and a reference instant (no wall clock, no
-``uuid4``):
+Two layers, both a pure function of a seed and a reference instant (no ``uuid4``):
 
 * **Schema factories** (factory-boy + Faker) build validated ``*Create`` schemas one at a
   time: ``ProjectCreateFactory.build()``, ``MessageCreateFactory.build_batch(10)``,
@@ -9,21 +8,38 @@ Two layers, both a pure function of a seed and a reference instant (no wall cloc
 * **The Arrow fast path** builds whole datasets column-wise: :func:`generate_dataset` returns a
   :class:`Dataset` of one ``pyarrow.Table`` per table (2M messages in seconds), which
   ``Dataset.load(duckdb_connection)`` or ``await load_dataset(db, dataset)`` inserts with one
-  ``INSERT ... SELECT`` per table.
+  ``INSERT ... SELECT`` per table. It lives in :mod:`project_architect_db.datagen` (a runtime
+  part of the library, without factory-boy or Faker) and is re-exported here. Its reference
+  instant defaults to the start of today (UTC); pass ``now=REFERENCE_NOW`` for data that
+  never changes.
 
 Examples:
     >>> from project_architect_db.testing.factories import (
-    ...     ProjectCreateFactory, generate_dataset, seed_factories)
+    ...     REFERENCE_NOW, ProjectCreateFactory, generate_dataset, seed_factories)
     >>> seed_factories(1)
     >>> ProjectCreateFactory.build().slug == ProjectCreateFactory.build().slug
     False
-    >>> generate_dataset(1, projects=2).projects.num_rows
+    >>> generate_dataset(1, projects=2, now=REFERENCE_NOW).projects.num_rows
     2
 """
 
 from __future__ import annotations
 
-from project_architect_db.testing.factories.arrow import (
+try:  # the schema factories need the [testing] extra; say so instead of a bare import error
+    import factory as _factory
+    import faker as _faker
+except ImportError as _error:
+    from project_architect_db.exceptions import ConfigurationError
+
+    raise ConfigurationError(
+        "project_architect_db.testing.factories needs factory-boy and Faker: pip install "
+        "'project-architect-db[testing]'. Generating whole datasets needs neither: use "
+        "project_architect_db.datagen.generate_dataset"
+    ) from _error
+else:
+    del _factory, _faker
+
+from project_architect_db.datagen import (
     BENCHMARK_SIZES,
     TABLE_NAMES,
     Dataset,
@@ -32,7 +48,7 @@ from project_architect_db.testing.factories.arrow import (
     generate_dataset,
     load_dataset,
 )
-from project_architect_db.testing.factories.ids import SeededUUID7, uuid7_array, uuid7_from
+from project_architect_db.datagen.ids import SeededUUID7, uuid7_array, uuid7_from
 from project_architect_db.testing.factories.schemas import (
     AttachmentCreateFactory,
     BuildCreateFactory,

@@ -2,7 +2,7 @@
 
 Nothing the factories make depends on the wall clock, ``uuid4`` or the global ``random``
 module: instants are relative to a fixed reference (:data:`REFERENCE_NOW` unless another is
-given), ids are :class:`~project_architect_db.testing.factories.ids.SeededUUID7` values, and
+given), ids are :class:`~project_architect_db.datagen.ids.SeededUUID7` values, and
 every random draw comes from the :class:`FactoryState`'s own ``random.Random`` and ``Faker``.
 """
 
@@ -16,28 +16,20 @@ from typing import Any, Final
 import factory.random as _factory_random_module
 from faker import Faker
 
-from project_architect_db.testing.factories.ids import SeededUUID7
+from project_architect_db.datagen._clock import check_aware
+from project_architect_db.datagen.ids import SeededUUID7
 
 __all__ = ["REFERENCE_NOW", "STATE", "FactoryState", "seed_factories"]
 
 REFERENCE_NOW: Final = datetime(2025, 6, 30, 12, 0, tzinfo=UTC)
-"""The instant generated data treats as "now" unless told otherwise (a constant, not the clock)."""
+"""The instant the schema factories treat as "now" unless told otherwise (a constant, not the
+clock); pass it to ``generate_dataset(now=...)`` for Arrow data that never changes."""
 
 # factory-boy ships py.typed but leaves its functions unannotated; call it through Any.
 _factory_random: Any = _factory_random_module
 
 # Factories whose ``factory.Sequence`` counters restart on every seed_factories() call.
 _SEQUENCED: list[Any] = []
-
-
-def check_aware(now: datetime) -> datetime:
-    """``now`` in UTC; ``ValueError`` for a naive datetime."""
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError(
-            f"now must be timezone-aware, got naive {now.isoformat()}: "
-            "use e.g. datetime(2025, 1, 1, tzinfo=UTC)"
-        )
-    return now.astimezone(UTC)
 
 
 class FactoryState:

@@ -10,7 +10,7 @@ from typing import Any, Generic, TypeVar, cast
 import factory as _factory_boy
 from pydantic import BaseModel
 
-from project_architect_db.testing.factories import _text as text
+from project_architect_db.datagen import _text as text
 from project_architect_db.testing.factories.seeding import STATE
 
 # factory-boy ships py.typed but leaves its API unannotated; use it through Any and give the

@@ -7,13 +7,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from project_architect_db.datagen import _text as text
+from project_architect_db.datagen import _vocabulary as vocab
 from project_architect_db.schemas import (
     AttachmentCreate,
     ConversationCreate,
     MessageCreate,
 )
-from project_architect_db.testing.factories import _text as text
-from project_architect_db.testing.factories import _vocabulary as vocab
 from project_architect_db.testing.factories.schemas._base import (
     SchemaFactory,
     _lognormal_seconds,

@@ -7,14 +7,14 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
+from project_architect_db.datagen import _text as text
+from project_architect_db.datagen import _vocabulary as vocab
 from project_architect_db.schemas import (
     BuildCreate,
     DeploymentCreate,
     RepositoryCreate,
     slugify,
 )
-from project_architect_db.testing.factories import _text as text
-from project_architect_db.testing.factories import _vocabulary as vocab
 from project_architect_db.testing.factories.schemas._base import (
     SchemaFactory,
     _lognormal_seconds,

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from project_architect_db.datagen import _text as text
 from project_architect_db.schemas import (
     DocumentCreate,
     DocumentUpdate,
     DocumentVersionRead,
     content_digest,
 )
-from project_architect_db.testing.factories import _text as text
 from project_architect_db.testing.factories.schemas._base import (
     SchemaFactory,
     _pick,

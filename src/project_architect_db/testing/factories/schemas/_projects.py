@@ -4,11 +4,11 @@
 
 from __future__ import annotations
 
+from project_architect_db.datagen import _text as text
 from project_architect_db.schemas import (
     ProjectCreate,
     slugify,
 )
-from project_architect_db.testing.factories import _text as text
 from project_architect_db.testing.factories.schemas._base import (
     SchemaFactory,
     fb,

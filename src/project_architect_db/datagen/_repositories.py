@@ -7,18 +7,17 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from project_architect_db.schemas.common import slugify
-from project_architect_db.testing.factories import _text as text
-from project_architect_db.testing.factories import _vocabulary as vocab
-from project_architect_db.testing.factories.arrow._columns import (
+from project_architect_db.datagen import _text as text
+from project_architect_db.datagen import _vocabulary as vocab
+from project_architect_db.datagen._columns import (
     _Ascii,
     _json,
     _Masked,
     _Pooled,
     _table,
 )
-from project_architect_db.testing.factories.arrow._context import _Context
-from project_architect_db.testing.factories.arrow._draws import (
+from project_architect_db.datagen._context import _Context
+from project_architect_db.datagen._draws import (
     _US_PER_DAY,
     _US_PER_S,
     Array,
@@ -28,6 +27,7 @@ from project_architect_db.testing.factories.arrow._draws import (
     _lognormal_us,
     _spread,
 )
+from project_architect_db.schemas.common import slugify
 
 
 class _Repositories(_Context):
@@ -43,7 +43,8 @@ class _Repositories(_Context):
         slot = np.tile(np.arange(per_project, dtype=np.int64), P)
         names, hosts = vocab.PROVIDERS, vocab.PROVIDER_HOSTS
         project_host = _codes(gen, vocab.PROVIDER_WEIGHTS, P)
-        companies = [slugify(self.faker.company()) for _ in range(256)]
+        company_rng = self.rng("companies")
+        companies = [slugify(text.company_name(company_rng)) for _ in range(256)]
         organisations = [
             rng.choice(companies)
             if rng.random() < 0.5
@@ -122,6 +123,11 @@ class _Repositories(_Context):
         gen = self.gen["builds"]
         R, K = len(repo_project), per_repo
         created = _spread(gen, repo_created, np.full(R, self.now_us - 2 * 3600 * _US_PER_S), K)
+        if K:  # the newest build of a live project's repository ran lately
+            live = self.project_live[repo_project]
+            created[live, -1] = self.recent_starts(
+                repo_created[live], np.full(int(live.sum()), self.now_us - 2 * 3600 * _US_PER_S)
+            )
         status = _codes(gen, (80, 15, 5), (R, K))  # success, failure, cancelled
         if K:  # the latest build of some repositories is still queued or running
             latest = gen.random(R)
@@ -195,6 +201,13 @@ class _Repositories(_Context):
             gen, repo_created + 3600 * _US_PER_S, np.full(R, latest_start), K, sort=False
         ).ravel()
         own_start = np.minimum(own_start, latest_start)
+        if K:  # one deployment of a live project's repository happened lately, by hand
+            recent = (np.arange(R, dtype=np.int64) * K + K - 1)[self.project_live[repo_project]]
+            own_start[recent] = self.recent_starts(
+                repo_created[recent // K] + 3600 * _US_PER_S,
+                np.full(len(recent), latest_start),
+            )
+            linked[recent] = False
         lead = _lognormal_us(gen, 6 * 3600.0, 1.0, 20 * 86_400.0, N)
         if builds_per:
             delay = _lognormal_us(gen, 1800.0, 1.2, 3 * 86_400.0, N)

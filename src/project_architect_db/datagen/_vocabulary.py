@@ -1,8 +1,9 @@
-"""Word lists the factories draw from: names, stacks, tags, entities, phases' topics.
+"""Word lists the data generator draws from: names, stacks, tags, entities, phases' topics.
 
-Plain tuples, so both the schema factories (``random.Random``) and the Arrow generator (numpy
-index arrays into pools built from these) use the same realistic vocabulary. Weights are
-relative, not probabilities.
+People's and companies' names come from here too (not from Faker), so generated data needs no
+dependency beyond the library's own. Plain tuples, so both the schema factories
+(``random.Random``) and the Arrow generator (numpy index arrays into pools built from these)
+use the same realistic vocabulary. Weights are relative, not probabilities.
 """
 
 from __future__ import annotations
@@ -270,7 +271,57 @@ ADR_DECISIONS: Final = (
     ("{frontend}-for-the-frontend", "Use {frontend} for the web frontend"),
 )
 
+IDENTITY_PROVIDERS: Final = (
+    "Auth0", "Keycloak", "Amazon Cognito", "Okta", "Microsoft Entra ID", "Firebase Auth", "Zitadel",
+)  # fmt: skip
+
+MIGRATION_TOOLS: Final = (
+    "Alembic", "Flyway", "Liquibase", "Prisma Migrate", "golang-migrate", "Atlas", "dbmate",
+)  # fmt: skip
+
 NOTE_TOPICS: Final = (
     "meeting-notes", "open-questions", "risks", "glossary", "stakeholders", "retro",
     "capacity-plan", "runbook",
 )  # fmt: skip
+
+# -- people and companies -------------------------------------------------------------------------
+
+FIRST_NAMES: Final = (
+    "Aaliyah", "Aarav", "Adele", "Ahmed", "Aiko", "Alejandro", "Amara", "Ana", "Andrei", "Anika",
+    "Arjun", "Astrid", "Ayesha", "Ben", "Bianca", "Bo", "Camille", "Carlos", "Chen", "Chiara",
+    "Chloe", "Daniel", "Dara", "David", "Diego", "Dmitri", "Elena", "Elif", "Emeka", "Emma",
+    "Farah", "Fatima", "Felix", "Fiona", "Gabriel", "Grace", "Hana", "Hannah", "Hiro", "Ibrahim",
+    "Ines", "Ingrid", "Isaac", "Ivan", "Jamal", "James", "Jana", "Javier", "Jin", "Jonas", "Julia",
+    "Kai", "Kamala", "Karin", "Kenji", "Kofi", "Lars", "Laura", "Leila", "Liam", "Lina", "Lucas",
+    "Luis", "Maya", "Mei", "Mia", "Miguel", "Mohammed", "Nadia", "Naomi", "Nia", "Nikhil", "Noah",
+    "Nora", "Olga", "Omar", "Oscar", "Pablo", "Priya", "Rafael", "Rahul", "Rania", "Ravi", "Rosa",
+    "Sam", "Sara", "Sofia", "Sven", "Tariq", "Tess", "Thomas", "Tomas", "Valentina", "Vikram",
+    "Wei", "Yara", "Yusuf", "Zara", "Zoe",
+)  # fmt: skip
+
+LAST_NAMES: Final = (
+    "Abe", "Adeyemi", "Alvarez", "Andersen", "Bakker", "Banerjee", "Becker", "Bianchi", "Brown",
+    "Castro", "Chen", "Costa", "Dahl", "Das", "Dubois", "Eriksson", "Fernandez", "Fischer",
+    "Garcia", "Gupta", "Haddad", "Hansen", "Hoffmann", "Horvat", "Ibrahim", "Ivanova", "Jansen",
+    "Johnson", "Kaur", "Khan", "Kim", "Kowalski", "Kumar", "Larsen", "Lee", "Lopez", "Martin",
+    "Meyer", "Moreau", "Murphy", "Nakamura", "Nguyen", "Novak", "Okafor", "Olsen", "Park",
+    "Patel", "Pereira", "Petrov", "Popescu", "Rossi", "Sato", "Schmidt", "Silva", "Singh",
+    "Smith", "Sousa", "Suzuki", "Tanaka", "Taylor", "Torres", "Van Dijk", "Wagner", "Walker",
+    "Wang", "Weber", "Williams", "Wong", "Yamamoto", "Yilmaz", "Zhang", "Zimmermann",
+)  # fmt: skip
+
+COMPANY_WORDS: Final = (
+    "Acme", "Alder", "Alpine", "Amber", "Apex", "Arbor", "Basalt", "Blue Harbor", "Brightline",
+    "Canyon", "Clearwater", "Copperleaf", "Crescent", "Evergreen", "Fairway", "Foxglove",
+    "Greenfield", "Highland", "Ironwood", "Keel", "Lakeside", "Lighthouse", "Maple", "Meadow",
+    "Northwind", "Oakridge", "Pinecrest", "Quarry", "Riverbend", "Rockwell", "Silverline",
+    "Starling", "Stonebridge", "Sunrise", "Tidewater", "Trailhead", "Westbrook", "Windmill",
+)  # fmt: skip
+
+COMPANY_KINDS: Final = (
+    "Analytics", "Bank", "Capital", "Consulting", "Digital", "Energy", "Foods", "Freight",
+    "Health", "Insurance", "Labs", "Logistics", "Media", "Mobility", "Retail", "Robotics",
+    "Software", "Systems", "Telecom", "Travel",
+)  # fmt: skip
+
+COMPANY_SUFFIXES: Final = ("Inc", "LLC", "Ltd", "GmbH", "Group", "Co", "AG", "SA", "BV", "PLC")

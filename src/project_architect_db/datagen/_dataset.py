@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pyarrow as pa
 
-from project_architect_db.testing.factories.arrow._schema import TABLE_NAMES
+from project_architect_db.datagen._schema import TABLE_NAMES
 
 if TYPE_CHECKING:
+    from contextlib import AbstractAsyncContextManager
+
     import duckdb
 
-    from project_architect_db.database import Database
+
+class Transactional(Protocol):
+    """What :func:`load_dataset` needs of a database: a unit of work (``Database`` is one)."""
+
+    def transaction(self) -> AbstractAsyncContextManager[Any]:
+        """Open a unit of work whose ``run_native(fn)`` runs ``fn`` on its DuckDB connection."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,7 +72,7 @@ class Dataset:
                 connection.unregister(view)
 
 
-async def load_dataset(db: Database, dataset: Dataset) -> None:
+async def load_dataset(db: Transactional, dataset: Dataset) -> None:
     """Insert ``dataset`` into an open database in one transaction, off the event loop.
 
     Rows go straight to DuckDB (no repositories): the change feed does not report them, and a

@@ -7,12 +7,12 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from project_architect_db.datagen import _text as text
+from project_architect_db.datagen import _vocabulary as vocab
+from project_architect_db.datagen._columns import _json, _table
+from project_architect_db.datagen._context import LIVE_STATUSES, _Context
+from project_architect_db.datagen._draws import _US_PER_DAY, _assign_ids
 from project_architect_db.schemas.common import slugify
-from project_architect_db.testing.factories import _text as text
-from project_architect_db.testing.factories import _vocabulary as vocab
-from project_architect_db.testing.factories.arrow._columns import _json, _table
-from project_architect_db.testing.factories.arrow._context import _Context
-from project_architect_db.testing.factories.arrow._draws import _US_PER_DAY, _assign_ids
 
 
 class _Projects(_Context):
@@ -47,6 +47,7 @@ class _Projects(_Context):
             )
         }  # fmt: skip
         phase_index: list[int] = []
+        live: list[bool] = []
         for i in range(count):
             base = text.project_name(rng)
             name, number = base, 1
@@ -61,6 +62,7 @@ class _Projects(_Context):
             names.append(name)
             slugs.append(slug)
             phase_index.append(vocab.PHASES.index(phase))
+            live.append(status in LIVE_STATUSES)
             columns["name"].append(name)
             columns["slug"].append(slug)
             columns["description"].append(text.project_description(rng, name, stack))
@@ -76,6 +78,10 @@ class _Projects(_Context):
         self.project_names = names
         self.project_slugs = slugs
         self.project_phase = np.asarray(phase_index, dtype=np.int64)
+        self.project_live = np.asarray(live, dtype=bool).reshape(count)
+        if count and not self.project_live.any():
+            # Every dataset has recent activity: the newest project is still being worked on.
+            self.project_live[int(np.argmax(created))] = True
         columns.update(
             id=ids.halves,
             owner_id=[owners[i] for i in owner_index.tolist()],

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Final, TypedDict
 
-from project_architect_db.testing.factories.arrow._conversations import _Conversations
-from project_architect_db.testing.factories.arrow._dataset import Dataset
-from project_architect_db.testing.factories.arrow._documents import _Documents
-from project_architect_db.testing.factories.arrow._projects import _Projects
-from project_architect_db.testing.factories.arrow._repositories import _Repositories
-from project_architect_db.testing.factories.seeding import REFERENCE_NOW, check_aware
+from project_architect_db.datagen._clock import check_aware, start_of_day
+from project_architect_db.datagen._conversations import _Conversations
+from project_architect_db.datagen._dataset import Dataset
+from project_architect_db.datagen._documents import _Documents
+from project_architect_db.datagen._projects import _Projects
+from project_architect_db.datagen._repositories import _Repositories
 
 
 class DatasetSizes(TypedDict, total=False):
@@ -97,11 +97,14 @@ def generate_dataset(
     builds_per_repository: int = 20,
     deployments_per_repository: int = 8,
     attachment_rate: float = 0.04,
-    now: datetime = REFERENCE_NOW,
+    now: datetime | None = None,
 ) -> Dataset:
     """Generate a consistent, realistic dataset of every table, as Arrow tables.
 
-    The same arguments give the same data (``Dataset.equals``), on any machine, at any time.
+    The same arguments give the same data (``Dataset.equals``), on any machine. Data is
+    dated relative to ``now`` (by default the start of today, UTC), so a freshly seeded
+    database has recent activity: the time-windowed analytics ("the last 30 days") answer
+    with rows. Pass ``now`` to pin the data to a day (tests do).
 
     Args:
         seed: Seed of every random draw.
@@ -117,6 +120,7 @@ def generate_dataset(
         deployments_per_repository: Deployments of every repository.
         attachment_rate: Chance that a user message carries one attachment (0..1).
         now: The reference instant (timezone-aware); every timestamp is at or before it.
+            ``None``: :func:`start_of_day` of today's UTC date.
 
     Returns:
         The tables, each with exactly the columns and types of the database table.
@@ -144,4 +148,4 @@ def generate_dataset(
         "attachment_rate": attachment_rate,
     }
     _check_sizes(sizes)
-    return _Generator(seed, check_aware(now), sizes).run()
+    return _Generator(seed, check_aware(start_of_day() if now is None else now), sizes).run()

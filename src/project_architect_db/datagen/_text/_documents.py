@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import random
 
-from project_architect_db.schemas.common import slugify
-from project_architect_db.testing.factories import _vocabulary as vocab
-from project_architect_db.testing.factories._text._messages import (
+from project_architect_db.datagen import _vocabulary as vocab
+from project_architect_db.datagen._text._messages import (
     _assistant_text,
     _bullets,
     _code,
@@ -16,7 +15,8 @@ from project_architect_db.testing.factories._text._messages import (
     _user_text,
     _yaml_code,
 )
-from project_architect_db.testing.factories._text._projects import Stack
+from project_architect_db.datagen._text._projects import Stack
+from project_architect_db.schemas.common import slugify
 
 # -- documents ----------------------------------------------------------------------------------
 
@@ -80,6 +80,9 @@ def document_body(
             "## Getting started\n\n```bash\nmake setup\nmake dev\n```",
             f"## Configuration\n\nSet `DATABASE_URL` to your {stack.database} instance and "
             "`LOG_LEVEL` to `info`.",
+            f"## Database migrations\n\nSchema changes are {rng.choice(vocab.MIGRATION_TOOLS)} "
+            "migrations: run `make migrate` before `make dev`. Every migration ships with a "
+            "tested downgrade.",
             f"## Architecture\n\nSee `docs/architecture/overview.md`.\n\n{_bullets(rng, c, 2)}",
             "## Testing\n\n```bash\nmake test\n```",
         ]
@@ -98,7 +101,11 @@ def document_body(
             f"## Context\n\n{project} follows a {stack.style} style on {stack.cloud}.",
             f"## Components\n\n{_bullets(rng, c, 4)}",
             f"## Data\n\n{_assistant_text(rng, c)}",
-            f"## Deployment\n\n{_yaml_code(rng, c)}",
+            f"## Security\n\nAuthentication goes through {rng.choice(vocab.IDENTITY_PROVIDERS)}: "
+            "clients get short-lived access tokens and refresh tokens, and every service "
+            "verifies tokens locally.",
+            f"## Deployment\n\n{project} ships to {stack.deployment}. A failed health check "
+            f"triggers an automatic rollback to the previous release.\n\n{_yaml_code(rng, c)}",
         ]
     return [
         f"# {title}",

@@ -6,8 +6,8 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from project_architect_db.testing.factories import _vocabulary as vocab
-from project_architect_db.testing.factories._text._projects import Stack, project_name, random_stack
+from project_architect_db.datagen import _vocabulary as vocab
+from project_architect_db.datagen._text._projects import Stack, project_name, random_stack
 
 # -- messages -----------------------------------------------------------------------------------
 

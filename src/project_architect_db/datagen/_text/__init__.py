@@ -1,4 +1,4 @@
-"""Realistic text for the factories: project profiles, chat messages, markdown documents.
+"""Realistic text for generated data: project profiles, chat messages, markdown documents.
 
 Every function takes the ``random.Random`` to draw from, so output depends only on its state:
 the schema factories pass their seeded instance, and the Arrow generator builds pools of
@@ -7,14 +7,14 @@ messages with its own.
 
 from __future__ import annotations
 
-from project_architect_db.testing.factories._text._common import weighted
-from project_architect_db.testing.factories._text._documents import (
+from project_architect_db.datagen._text._common import weighted
+from project_architect_db.datagen._text._documents import (
     document_body,
     document_path_and_title,
     estimate_tokens,
     revision_section,
 )
-from project_architect_db.testing.factories._text._messages import (
+from project_architect_db.datagen._text._messages import (
     MESSAGE_KIND_WEIGHTS,
     MESSAGE_KINDS,
     attachment_description,
@@ -22,10 +22,12 @@ from project_architect_db.testing.factories._text._messages import (
     message_content,
     message_metadata,
 )
-from project_architect_db.testing.factories._text._projects import (
+from project_architect_db.datagen._text._projects import (
     ProjectProfile,
     Stack,
     architecture,
+    company_name,
+    person_name,
     project_description,
     project_metadata,
     project_name,
@@ -43,12 +45,14 @@ __all__ = [
     "Stack",
     "architecture",
     "attachment_description",
+    "company_name",
     "conversation_summary",
     "document_body",
     "document_path_and_title",
     "estimate_tokens",
     "message_content",
     "message_metadata",
+    "person_name",
     "project_description",
     "project_metadata",
     "project_name",

@@ -6,11 +6,24 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from project_architect_db.datagen import _vocabulary as vocab
+from project_architect_db.datagen._text._common import weighted
 from project_architect_db.schemas.common import slugify
-from project_architect_db.testing.factories import _vocabulary as vocab
-from project_architect_db.testing.factories._text._common import weighted
 
 # -- projects -----------------------------------------------------------------------------------
+
+
+def person_name(rng: random.Random) -> str:
+    """A person's full name: ``"Priya Nakamura"``."""
+    return f"{rng.choice(vocab.FIRST_NAMES)} {rng.choice(vocab.LAST_NAMES)}"
+
+
+def company_name(rng: random.Random) -> str:
+    """A company's name: ``"Northwind Logistics GmbH"``."""
+    return (
+        f"{rng.choice(vocab.COMPANY_WORDS)} {rng.choice(vocab.COMPANY_KINDS)} "
+        f"{rng.choice(vocab.COMPANY_SUFFIXES)}"
+    )
 
 
 def project_name(rng: random.Random) -> str:

@@ -10,9 +10,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from project_architect_db.datagen.ids import SeededUUID7, uuid7_array, uuid7_from, uuid7_halves
 from project_architect_db.models import uuid7_time_ms
-from project_architect_db.testing.factories import SeededUUID7, uuid7_array, uuid7_from
-from project_architect_db.testing.factories.ids import uuid7_halves
 
 AT = datetime(2025, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
 

@@ -8,11 +8,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from project_architect_db.testing.factories import _text as text
-from project_architect_db.testing.factories import _vocabulary as vocab
-from project_architect_db.testing.factories.arrow._columns import _json, _Masked, _Pooled, _table
-from project_architect_db.testing.factories.arrow._context import _Context
-from project_architect_db.testing.factories.arrow._draws import (
+from project_architect_db.datagen import _text as text
+from project_architect_db.datagen import _vocabulary as vocab
+from project_architect_db.datagen._columns import _json, _Masked, _Pooled, _table
+from project_architect_db.datagen._context import _Context
+from project_architect_db.datagen._draws import (
     _US_PER_S,
     Array,
     _assign_ids,
@@ -103,6 +103,14 @@ class _Conversations(_Context):
         conv_created = self.project_created[conv_project] + (
             gen.random(C) * np.maximum(room - total, 0)
         ).astype(np.int64)
+        if per_project:  # the newest thread of a live project happened lately
+            newest = (np.arange(P, dtype=np.int64) * per_project + per_project - 1)[
+                self.project_live
+            ]
+            conv_created[newest] = self.recent_starts(
+                self.project_created[conv_project[newest]],
+                self.now_us - 60 * _US_PER_S - total[newest],
+            )
         message_at = conv_created[:, None] + offset
         last_message = message_at[:, -1] if K else conv_created
         conv_ids = _assign_ids(self.id_gen, conv_created)

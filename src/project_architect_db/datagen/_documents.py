@@ -8,10 +8,10 @@ from typing import Any, Final
 import numpy as np
 import pyarrow as pa
 
-from project_architect_db.testing.factories import _text as text
-from project_architect_db.testing.factories.arrow._columns import _digests, _json, _table
-from project_architect_db.testing.factories.arrow._context import _Context
-from project_architect_db.testing.factories.arrow._draws import (
+from project_architect_db.datagen import _text as text
+from project_architect_db.datagen._columns import _digests, _json, _table
+from project_architect_db.datagen._context import _Context
+from project_architect_db.datagen._draws import (
     _US_PER_DAY,
     _US_PER_S,
     _assign_ids,
@@ -51,7 +51,8 @@ class _Documents(_Context):
         scale = np.minimum(1.0, room / np.maximum(offset[:, -1], 1))
         revised = start[:, None] + (offset * scale[:, None]).astype(np.int64) + np.arange(n)
         dates = np.datetime_as_string(revised.astype("datetime64[us]"), unit="D").tolist()
-        authors = [self.faker.name() for _ in range(200)]
+        author_rng = self.rng("authors")
+        authors = [text.person_name(author_rng) for _ in range(200)]
         author = gen.integers(0, len(authors), size=(D, n)).tolist()
         status = _codes(gen, (20, 15, 65), D).tolist()
 

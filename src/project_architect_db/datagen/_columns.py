@@ -11,9 +11,9 @@ from typing import Any, Final
 import numpy as np
 import pyarrow as pa
 
-from project_architect_db.testing.factories.arrow._draws import Array
-from project_architect_db.testing.factories.arrow._schema import arrow_schema
-from project_architect_db.testing.factories.ids import uuid_array
+from project_architect_db.datagen._draws import Array
+from project_architect_db.datagen._schema import arrow_schema
+from project_architect_db.datagen.ids import uuid_array
 
 _MESSAGE_CHUNK: Final = 500_000  # rows per Arrow chunk of large string columns
 

@@ -11,7 +11,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from project_architect_db.testing.factories.ids import uuid7_halves
+from project_architect_db.datagen.ids import uuid7_halves
 
 Array = npt.NDArray[Any]
 

@@ -6,21 +6,24 @@ import os
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from project_architect_db.models import Base
-from project_architect_db.testing.factories import (
-    REFERENCE_NOW,
+from project_architect_db.datagen import (
     TABLE_NAMES,
     Dataset,
     arrow_schema,
     generate_dataset,
+    start_of_day,
 )
+from project_architect_db.models import Base
+
+# Data pinned to one instant, so these tests never see a day change.
+REFERENCE_NOW = datetime(2025, 6, 30, 12, 0, tzinfo=UTC)
 
 SMALL: dict[str, Any] = {
     "projects": 6,
@@ -34,11 +37,12 @@ SMALL: dict[str, Any] = {
     "attachment_rate": 0.3,
 }
 SIZE_NAMES = [name for name in SMALL if name != "attachment_rate"]
+PINNED: dict[str, Any] = {**SMALL, "now": REFERENCE_NOW}
 
 
 @pytest.fixture(scope="module")
 def dataset() -> Dataset:
-    return generate_dataset(11, **SMALL)
+    return generate_dataset(11, **PINNED)
 
 
 def test_every_table_has_the_database_columns_and_types(dataset: Dataset) -> None:
@@ -89,14 +93,14 @@ def test_rows_are_stored_in_created_at_order(dataset: Dataset) -> None:
 
 
 def test_the_same_seed_gives_identical_tables(dataset: Dataset) -> None:
-    again = generate_dataset(11, **SMALL)
+    again = generate_dataset(11, **PINNED)
     for name, table in dataset.tables.items():
         assert table.equals(again.tables[name], check_metadata=True), name
     assert dataset.equals(again)
 
 
 def test_a_different_seed_gives_different_tables(dataset: Dataset) -> None:
-    other = generate_dataset(12, **SMALL)
+    other = generate_dataset(12, **PINNED)
     assert other.row_counts()["messages"] == dataset.row_counts()["messages"]
     for name in TABLE_NAMES:
         if name != "attachments":  # counts may differ; the rest must not be equal
@@ -107,7 +111,7 @@ def test_a_different_seed_gives_different_tables(dataset: Dataset) -> None:
 def test_now_anchors_every_timestamp() -> None:
     later = REFERENCE_NOW + timedelta(days=100)
     shifted = generate_dataset(11, **SMALL, now=later)
-    base = generate_dataset(11, **SMALL)
+    base = generate_dataset(11, **PINNED)
     assert shifted.now == later
     for name in TABLE_NAMES:
         for field in arrow_schema(name):
@@ -124,8 +128,10 @@ def test_the_output_does_not_depend_on_the_process() -> None:
     # Two interpreters with different hash seeds (and clocks) produce the same bytes.
     code = (
         "import hashlib, pyarrow as pa\n"
-        "from project_architect_db.testing.factories import generate_dataset\n"
-        "d = generate_dataset(5, projects=3, messages_per_conversation=6)\n"
+        "from datetime import UTC, datetime\n"
+        "from project_architect_db.datagen import generate_dataset\n"
+        "d = generate_dataset(5, projects=3, messages_per_conversation=6,\n"
+        "                     now=datetime(2025, 6, 30, tzinfo=UTC))\n"
         "h = hashlib.sha256()\n"
         "for t in d.tables.values():\n"
         "    sink = pa.BufferOutputStream()\n"
@@ -207,3 +213,29 @@ def test_hundred_thousand_messages_are_generated_in_seconds(
             f"other tables) generated in {wall:.2f} s wall, {cpu:.2f} s CPU"
         )
     assert wall < 120  # a sanity bound only: shared CI machines vary a lot
+
+
+def test_by_default_data_ends_at_the_start_of_today_utc() -> None:
+    before = start_of_day()
+    data = generate_dataset(3, projects=2)
+    after = start_of_day()
+    assert data.now in {before, after}  # the day may change between the two reads
+    assert data.now.time() == datetime.min.time()
+    assert data.now.tzinfo is UTC
+    latest = pc.max(data.messages["created_at"]).as_py()
+    assert latest <= data.now.replace(tzinfo=None)
+
+
+def test_start_of_day_is_midnight_utc_of_the_given_day() -> None:
+    assert start_of_day(date(2025, 6, 30)) == datetime(2025, 6, 30, tzinfo=UTC)
+    assert start_of_day(date(2024, 2, 29)).isoformat() == "2024-02-29T00:00:00+00:00"
+
+
+def test_start_of_day_rejects_a_datetime() -> None:
+    with pytest.raises(TypeError, match="not a datetime"):
+        start_of_day(datetime(2025, 6, 30, 15, tzinfo=UTC))  # type: ignore[arg-type]
+
+
+def test_start_of_day_rejects_a_string() -> None:
+    with pytest.raises(TypeError, match=r"datetime\.date"):
+        start_of_day("2025-06-30")  # type: ignore[arg-type]
