@@ -216,7 +216,7 @@ class _Compaction:
             original, copy = (_catalog(connection, db) for db in (name, _VERIFY))
             if original != copy:
                 missing = sorted(
-                    f"{kind} {item}"
+                    f"{kind.rstrip('s')} {'.'.join(item)}"
                     for kind in original
                     for item in set(original[kind]) ^ set(copy[kind])
                 )
