@@ -31,6 +31,7 @@ MODULES: list[tuple[str, str]] = [
     ("project_architect_db.schemas", "Pydantic v2 records: `*Create`, `*Update`, `*Read`."),
     ("project_architect_db.models", "SQLAlchemy 2 models of the four aggregates."),
     ("project_architect_db.migration", "Alembic inside the package: `MigrationManager`."),
+    ("project_architect_db.maintenance", "Compaction of a closed database file (`db-vacuum`)."),
     ("project_architect_db.testing", "Test databases for applications."),
     ("project_architect_db.testing.factories", "Deterministic factories and Arrow datasets."),
     ("project_architect_db.benchmarking", "The benchmark behind `project-architect-db benchmark`."),
