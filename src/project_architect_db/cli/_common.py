@@ -159,6 +159,11 @@ def path_exists(database: str) -> bool:
         fail(f"cannot use the path {database[:100]!r}: {error.strerror}", ExitCode.USAGE)
 
 
+def stdin_is_terminal() -> bool:
+    """Whether someone can answer a question on stdin."""
+    return sys.stdin.isatty()
+
+
 def confirm(question: str, yes: bool) -> None:
     """Go on when ``yes`` or when the user answers yes; otherwise exit having changed nothing.
 
@@ -167,7 +172,7 @@ def confirm(question: str, yes: bool) -> None:
     """
     if yes:
         return
-    if not sys.stdin.isatty():
+    if not stdin_is_terminal():
         fail(
             f"this needs a confirmation ({question}) and stdin is not a terminal to ask on: "
             "pass --yes (-y) to go ahead without asking. Nothing was changed.",
