@@ -2,9 +2,10 @@
 
 The steps, and why each keeps the data safe when the process dies at any point:
 
-1. Open the file read-write. That takes DuckDB's exclusive lock (another process holding the
-   file makes this fail: :class:`DatabaseLockedError`) and keeps it until the swap is done, so
-   no writer can commit to the old file in between.
+1. Open the file read-write, in a DuckDB instance of its own. That takes DuckDB's exclusive
+   lock (another process holding the file makes this fail: :class:`DatabaseLockedError`, and
+   so does an instance of this process) and keeps it until the swap is done, so no writer can
+   commit to the old file in between.
 2. ``CHECKPOINT``: the WAL is merged into the file and removed. A WAL left beside the file at
    the swap would be replayed onto the new file, so the swap refuses if one is still there.
 3. Remove a temporary copy an interrupted compaction left behind (safe: we hold the lock, so no
@@ -33,8 +34,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from project_architect_db.exceptions import ConfigurationError, StorageError
-from project_architect_db.exceptions._translate import translating
+from project_architect_db.exceptions import (
+    ConfigurationError,
+    DatabaseLockedError,
+    StorageError,
+)
+from project_architect_db.exceptions._translate import translate, translating
 
 __all__ = ["TEMP_SUFFIX", "CompactionReport", "compact"]
 
@@ -42,6 +47,7 @@ __all__ = ["TEMP_SUFFIX", "CompactionReport", "compact"]
 TEMP_SUFFIX = ".compact-tmp"
 
 _COPY = "padb_compact"
+_OWN_INSTANCE: dict[str, Any] = {"custom_user_agent": "project-architect-db-compact"}
 _VERIFY = "padb_compact_verify"
 
 
@@ -159,8 +165,20 @@ class _Compaction:
         import duckdb
 
         before = _size(self.path) + _size(self.wal)
-        with translating():
-            connection: Any = duckdb.connect(str(self.path))
+        try:
+            # A configuration no one else uses: DuckDB refuses to share an instance this
+            # process already has on the file (a swap under it would lose its writes).
+            connection: Any = duckdb.connect(str(self.path), config=_OWN_INSTANCE)
+        except duckdb.ConnectionException as error:
+            if "different configuration" not in str(error):
+                raise  # pragma: no cover - no other ConnectionException is known on connect
+            raise DatabaseLockedError(
+                f"The database {self.path} is open in this process (a Database or a duckdb "
+                "connection): close it, then compact.",
+                path=str(self.path),
+            ) from error
+        except Exception as error:
+            raise translate(error) from error
         self._connection = connection
         try:
             with translating():

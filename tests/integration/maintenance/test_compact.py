@@ -153,3 +153,16 @@ async def test_a_read_only_folder_is_a_storage_error_and_the_file_is_untouched(
     with pytest.raises(StorageError, match="writable folder"):
         await compact(read_only_folder)
     assert content(read_only_folder) == before
+
+
+async def test_a_file_open_in_this_process_is_refused(
+    deleted_rows: Path, extension_directory: Path
+) -> None:
+    before = content(deleted_rows)
+    async with Database.open(deleted_rows, extension_directory=extension_directory):
+        with pytest.raises(DatabaseLockedError, match="open in this process"):
+            await compact(deleted_rows)
+    with duckdb.connect(str(deleted_rows)):  # plain duckdb, default configuration
+        with pytest.raises(DatabaseLockedError, match="close it, then compact"):
+            await compact(deleted_rows)
+    assert content(deleted_rows) == before
