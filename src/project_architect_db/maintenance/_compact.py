@@ -39,7 +39,7 @@ from project_architect_db.exceptions import (
     DatabaseLockedError,
     StorageError,
 )
-from project_architect_db.exceptions._translate import translate, translating
+from project_architect_db.exceptions._translate import translating
 
 __all__ = ["TEMP_SUFFIX", "CompactionReport", "compact"]
 
@@ -165,20 +165,19 @@ class _Compaction:
         import duckdb
 
         before = _size(self.path) + _size(self.wal)
-        try:
-            # A configuration no one else uses: DuckDB refuses to share an instance this
-            # process already has on the file (a swap under it would lose its writes).
-            connection: Any = duckdb.connect(str(self.path), config=_OWN_INSTANCE)
-        except duckdb.ConnectionException as error:
-            if "different configuration" not in str(error):
-                raise  # pragma: no cover - no other ConnectionException is known on connect
-            raise DatabaseLockedError(
-                f"The database {self.path} is open in this process (a Database or a duckdb "
-                "connection): close it, then compact.",
-                path=str(self.path),
-            ) from error
-        except Exception as error:
-            raise translate(error) from error
+        with translating():
+            try:
+                # A configuration no one else uses: DuckDB refuses to share an instance this
+                # process already has on the file (a swap under it would lose its writes).
+                connection: Any = duckdb.connect(str(self.path), config=_OWN_INSTANCE)
+            except duckdb.ConnectionException as error:
+                if "different configuration" not in str(error):
+                    raise  # pragma: no cover - no other ConnectionException is known here
+                raise DatabaseLockedError(
+                    f"The database {self.path} is open in this process (a Database or a "
+                    "duckdb connection): close it, then compact.",
+                    path=str(self.path),
+                ) from error
         self._connection = connection
         try:
             with translating():
