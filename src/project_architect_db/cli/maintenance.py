@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -50,9 +51,10 @@ def init(database: DatabaseOption = "architect.duckdb") -> None:
             return await MigrationManager(db.engine).current()
 
     existed = path_exists(database)
-    if existed and os.path.isfile(database) and os.path.getsize(database) == 0:
+    file = Path(database).expanduser()
+    if existed and file.is_file() and file.stat().st_size == 0:
         # a `touch`-ed file holds nothing, and DuckDB refuses a 0-byte file: make it a database
-        os.remove(database)
+        file.unlink()
         existed = False
     revision = run(main)
     verb = "checked" if existed else "created"
