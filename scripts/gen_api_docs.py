@@ -32,6 +32,7 @@ MODULES: list[tuple[str, str]] = [
     ("project_architect_db.models", "SQLAlchemy 2 models of the four aggregates."),
     ("project_architect_db.migration", "Alembic inside the package: `MigrationManager`."),
     ("project_architect_db.datagen", "Realistic, seeded datasets as Arrow tables (seed, demo)."),
+    ("project_architect_db.maintenance", "Compaction of a closed database file (`db-vacuum`)."),
     ("project_architect_db.testing", "Test databases for applications."),
     ("project_architect_db.testing.factories", "Deterministic factories and Arrow datasets."),
     ("project_architect_db.benchmarking", "The benchmark behind `project-architect-db benchmark`."),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import typer
 
 from project_architect_db.cli import bench, demo, maintenance, migrate, seed, selftest
+from project_architect_db.cli._common import Command, Group
 
 __all__ = ["app", "main"]
 
@@ -22,11 +23,12 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="rich",
+    cls=Group,
 )
 maintenance.register(app)
-app.command("seed")(seed.seed)
-app.command("demo")(demo.demo)
-app.command("benchmark")(bench.benchmark)
+app.command("seed", cls=Command)(seed.seed)
+app.command("demo", cls=Command)(demo.demo)
+app.command("benchmark", cls=Command)(bench.benchmark)
 selftest.register(app)
 app.add_typer(migrate.app, name="migrate")
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncEngine
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from project_architect_db.exceptions import (
     ConfigurationError,
@@ -24,7 +25,9 @@ from project_architect_db.exceptions import (
 )
 
 __all__ = [
+    "Command",
     "DatabaseOption",
+    "Group",
     "ExitCode",
     "INTERRUPTED_MESSAGE",
     "JsonOption",
@@ -33,6 +36,7 @@ __all__ = [
     "migration_engine",
     "print_json",
     "require_file",
+    "require_schema",
     "run",
 ]
 
@@ -64,6 +68,37 @@ DatabaseOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+class _FlagOption(TyperOption):
+    """An on/off flag: typer's Rich help prints no ``<bool>`` type after it."""
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        return None
+
+
+def _plain_flags(params: list[Any]) -> list[Any]:
+    # typer's Rich help prints a type after every option, `<bool>` after an on/off flag too
+    # (`--yes <bool>` reads as if it took a value), and it reads no metavar for options: the
+    # flags become a subclass that shows none. Nothing else about them changes.
+    for param in params:
+        if type(param) is TyperOption and param.is_flag:
+            param.__class__ = _FlagOption
+    return params
+
+
+class Command(TyperCommand):
+    """A command whose help shows no type after plain flags (``--yes``, ``--json``, ``--help``)."""
+
+    def get_params(self, ctx: Any) -> Any:
+        return _plain_flags(super().get_params(ctx))
+
+
+class Group(TyperGroup):
+    """A command group whose help shows no type after plain flags."""
+
+    def get_params(self, ctx: Any) -> Any:
+        return _plain_flags(super().get_params(ctx))
 
 
 def console(stderr: bool = False) -> Any:
@@ -124,6 +159,30 @@ def path_exists(database: str) -> bool:
         fail(f"cannot use the path {database[:100]!r}: {error.strerror}", ExitCode.USAGE)
 
 
+def stdin_is_terminal() -> bool:
+    """Whether someone can answer a question on stdin."""
+    return sys.stdin.isatty()
+
+
+def confirm(question: str, yes: bool) -> None:
+    """Go on when ``yes`` or when the user answers yes; otherwise exit having changed nothing.
+
+    Nobody can answer on a stdin that is not a terminal (a script, a CI job): the command then
+    refuses instead of waiting for an answer that never comes, and says to pass ``--yes``.
+    """
+    if yes:
+        return
+    if not stdin_is_terminal():
+        fail(
+            f"this needs a confirmation ({question}) and stdin is not a terminal to ask on: "
+            "pass --yes (-y) to go ahead without asking. Nothing was changed.",
+            ExitCode.USAGE,
+        )
+    if not typer.confirm(question, default=False):
+        console(stderr=True).print("aborted: nothing was changed")
+        raise typer.Exit(int(ExitCode.ERROR))
+
+
 def require_file(database: str) -> None:
     """Refuse a missing database file (only ``init`` creates one)."""
     if database.startswith(":memory:"):
@@ -134,6 +193,59 @@ def require_file(database: str) -> None:
             f"--database {database}`",
             ExitCode.MISSING_FILE,
         )
+
+
+def refuse_empty_file(database: str) -> None:
+    """Refuse a 0-byte file (``touch``-ed, not yet a database) with the command that makes one."""
+    try:
+        empty = Path(database).expanduser().stat().st_size == 0
+    except OSError:
+        return  # missing or unreadable: the command's own checks say so
+    if empty:
+        fail(
+            f"{database} is an empty file, not a database yet: create the schema with "
+            f"`project-architect-db init --database {database}`",
+            ExitCode.OUTDATED_SCHEMA,
+        )
+
+
+async def require_schema(database: str, *, any_revision: bool = False) -> None:
+    """Refuse a file that does not hold this library's schema (at the latest revision).
+
+    Commands that read or write the tables call this first, so an empty DuckDB file, a file
+    made by plain duckdb and an outdated one get the command that fixes them, not a raw error.
+
+    Args:
+        database: The database file.
+        any_revision: Accept the schema at any revision this code knows (or a newer one).
+
+    Raises:
+        SchemaOutdatedError: No schema yet (run ``init``), or behind (run ``migrate upgrade``).
+        MigrationError: Tables, but not this library's (no ``alembic_version``).
+    """
+    import functools
+
+    from project_architect_db.migration import MigrationManager, decide
+    from project_architect_db.migration.manager._scripts import _is_known
+
+    async with migration_engine(database) as engine:
+        manager = MigrationManager(engine)
+        state = await manager.state()
+    if not state.versions and not state.tables:
+        raise SchemaOutdatedError(
+            f"{database} is a DuckDB file without the project-architect-db schema: create it "
+            f"with `project-architect-db init --database {database}` (or `project-architect-db "
+            f"migrate upgrade --database {database}`)."
+        )
+    if any_revision and state.versions is not None:
+        return
+    decide(
+        state,
+        head=await manager.head(),
+        known=functools.partial(_is_known, manager.script_directory()),
+        upgrade=False,
+        database=database,
+    )
 
 
 @asynccontextmanager

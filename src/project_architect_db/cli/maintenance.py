@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from project_architect_db.cli._common import (
+    Command,
     DatabaseOption,
     ExitCode,
     JsonOption,
+    confirm,
     console,
     fail,
     path_exists,
     print_json,
+    refuse_empty_file,
     require_file,
+    require_schema,
     run,
 )
+
+if TYPE_CHECKING:
+    from project_architect_db.maintenance import CompactionReport
 
 __all__ = ["analyze", "init", "register", "reset", "vacuum"]
 
@@ -43,6 +51,11 @@ def init(database: DatabaseOption = "architect.duckdb") -> None:
             return await MigrationManager(db.engine).current()
 
     existed = path_exists(database)
+    file = Path(database).expanduser()
+    if existed and file.is_file() and file.stat().st_size == 0:
+        # a `touch`-ed file holds nothing, and DuckDB refuses a 0-byte file: make it a database
+        file.unlink()
+        existed = False
     revision = run(main)
     verb = "checked" if existed else "created"
     console().print(f"{verb} [bold]{database}[/] (schema revision [green]{revision}[/])")
@@ -57,9 +70,7 @@ def reset(
     Example: project-architect-db db-reset --database architect.duckdb --yes
     """
     require_file(database)
-    if not yes and not typer.confirm(f"Delete ALL data in {database}?", default=False):
-        console(stderr=True).print("aborted: nothing was changed")
-        raise typer.Exit(int(ExitCode.ERROR))
+    confirm(f"Delete ALL data in {database}?", yes)
 
     async def main() -> None:
         from project_architect_db.cli._common import migration_engine
@@ -77,6 +88,7 @@ def reset(
 async def _analyze(database: str) -> dict[str, Any]:
     from project_architect_db import Database
 
+    await require_schema(database)
     async with (
         Database.open(database, read_only=True, load_fts=False) as db,
         db.transaction() as tx,
@@ -135,6 +147,7 @@ def analyze(database: DatabaseOption = "architect.duckdb", as_json: JsonOption =
     Example: project-architect-db db-analyze --database architect.duckdb --json
     """
     require_file(database)
+    refuse_empty_file(database)
     report = run(lambda: _analyze(database))
     if as_json:
         print_json(report)
@@ -165,39 +178,45 @@ def analyze(database: DatabaseOption = "architect.duckdb", as_json: JsonOption =
 
 
 def vacuum(database: DatabaseOption = "architect.duckdb", as_json: JsonOption = False) -> None:
-    """Checkpoint the WAL into the file and reclaim free space; report bytes before and after.
+    """Compact the file: rewrite it without free blocks, so deleted data gives space back.
+
+    The copy is written beside the file, verified (tables, rows, indexes, schema revision) and
+    swapped in atomically: an interruption leaves the original as it was. Needs the file closed
+    by every other process and free space for one copy.
 
     Example: project-architect-db db-vacuum --database architect.duckdb
     """
     require_file(database)
-    before = _size(database) + _size(f"{database}.wal")
+    refuse_empty_file(database)
 
-    async def main() -> None:
-        from sqlalchemy import text
+    async def main() -> CompactionReport:
+        from project_architect_db.maintenance import compact
 
-        from project_architect_db import Database
+        await require_schema(database, any_revision=True)
+        return await compact(database)
 
-        async with (
-            Database.open(database, load_fts=False) as db,
-            db.engine.connect() as connection,
-        ):
-            await connection.execute(text("VACUUM"))
-            await connection.execute(text("FORCE CHECKPOINT"))
-            await connection.commit()
-
-    run(main)
-    after = _size(database) + _size(f"{database}.wal")
+    report = run(main)
+    before, after, reclaimed = report.bytes_before, report.bytes_after, report.bytes_reclaimed
     if as_json:
-        print_json({"database": database, "bytes_before": before, "bytes_after": after})
+        print_json(
+            {
+                "database": database,
+                "bytes_before": before,
+                "bytes_after": after,
+                "bytes_reclaimed": reclaimed,
+                "revision": report.revision,
+                "rows": dict(report.rows),
+            }
+        )
         return
     console().print(
-        f"[bold]{database}[/]: {before:,} -> {after:,} bytes ({before - after:+,} reclaimed)"
+        f"[bold]{database}[/]: {before:,} -> {after:,} bytes ({reclaimed:,} bytes reclaimed)"
     )
 
 
 def register(app: typer.Typer) -> None:
     """Attach these commands to ``app``."""
-    app.command("init")(init)
-    app.command("db-reset")(reset)
-    app.command("db-analyze")(analyze)
-    app.command("db-vacuum")(vacuum)
+    app.command("init", cls=Command)(init)
+    app.command("db-reset", cls=Command)(reset)
+    app.command("db-analyze", cls=Command)(analyze)
+    app.command("db-vacuum", cls=Command)(vacuum)

@@ -8,9 +8,13 @@ from typing import Annotated
 import typer
 
 from project_architect_db.cli._common import (
+    Command,
     DatabaseOption,
+    Group,
     JsonOption,
+    confirm,
     console,
+    fail,
     migration_engine,
     print_json,
     require_file,
@@ -21,10 +25,11 @@ app = typer.Typer(
     help="Upgrade, downgrade and inspect the schema.\n\n"
     "Example: project-architect-db migrate upgrade --database architect.duckdb",
     no_args_is_help=True,
+    cls=Group,
 )
 
 
-@app.command()
+@app.command(cls=Command)
 def upgrade(
     database: DatabaseOption = "architect.duckdb",
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
@@ -46,27 +51,59 @@ def upgrade(
     console().print(f"schema: {before or 'empty'} -> [bold green]{after}[/]")
 
 
-@app.command()
+@app.command(cls=Command)
 def downgrade(
     revision: Annotated[str, typer.Argument(help="Target revision, or 'base' for none.")],
     database: DatabaseOption = "architect.duckdb",
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Downgrade the schema to an earlier revision."""
+    """Downgrade the schema to an earlier revision (asks first unless --yes: it drops data).
+
+    Example: project-architect-db migrate downgrade base --database architect.duckdb --yes
+    """
+    from project_architect_db.cli import _downgrade
     from project_architect_db.migration import MigrationManager
+    from project_architect_db.migration.manager._failures import _errors
 
     require_file(database)
+
+    async def planned() -> tuple[str | None, list[_downgrade.Step]]:
+        async with migration_engine(database) as engine:
+            manager = MigrationManager(engine)
+            await manager.refuse_newer()
+            before = await manager.current()
+            with _errors(f"Downgrading {database} to {revision}"):
+                return before, _downgrade.plan(manager.script_directory(), before, revision)
+
+    before, steps = run(planned)
+    if steps:
+        out = console(stderr=True)
+        out.print(f"Downgrading {database} to {revision} undoes:", markup=False)
+        for line in _downgrade.describe(steps):
+            out.print(line, markup=False)
+        tables = sorted({table for step in steps for table in step.tables})
+        lost = f"tables {', '.join(tables)} and every row in them" if tables else "data"
+        confirm(
+            f"Downgrade {database} to {revision}? This can delete {lost}; back the file up first",
+            yes,
+        )
 
     async def main() -> str | None:
         async with migration_engine(database) as engine:
             manager = MigrationManager(engine)
             await manager.refuse_newer()
+            if await manager.current() != before:
+                fail(
+                    f"{database} changed while the downgrade waited for confirmation: nothing "
+                    "was changed; run the command again"
+                )
             await manager.downgrade(revision)
             return await manager.current()
 
     console().print(f"schema now at: [bold]{run(main) or 'base (no tables)'}[/]")
 
 
-@app.command()
+@app.command(cls=Command)
 def current(database: DatabaseOption = "architect.duckdb", as_json: JsonOption = False) -> None:
     """Show the database's revision and the code's latest one."""
     from project_architect_db.migration import MigrationManager
@@ -88,7 +125,7 @@ def current(database: DatabaseOption = "architect.duckdb", as_json: JsonOption =
     console().print(f"current: [bold]{shown}[/]  head: [bold]{head}[/]  ({state})")
 
 
-@app.command()
+@app.command(cls=Command)
 def history(database: DatabaseOption = "architect.duckdb", as_json: JsonOption = False) -> None:
     """List every revision, marking the current one and the head."""
     from rich.table import Table
@@ -123,7 +160,7 @@ def _as_dict(info: object) -> dict[str, object]:
     return {name: getattr(info, name) for name in fields}
 
 
-@app.command()
+@app.command(cls=Command)
 def revision(
     message: Annotated[str, typer.Argument(help="What the revision changes.")],
     database: DatabaseOption = "architect.duckdb",
@@ -148,7 +185,7 @@ def revision(
     console().print(f"wrote [bold]{run(main)}[/]")
 
 
-@app.command()
+@app.command(cls=Command)
 def check(database: DatabaseOption = "architect.duckdb") -> None:
     """Exit 1 when the models and the database schema differ."""
     from project_architect_db.migration import MigrationManager
@@ -167,7 +204,7 @@ def check(database: DatabaseOption = "architect.duckdb") -> None:
     console().print("[green]the schema matches the models[/]")
 
 
-@app.command()
+@app.command(cls=Command)
 def stamp(
     revision: Annotated[str, typer.Argument(help="The revision the schema already matches.")],
     database: DatabaseOption = "architect.duckdb",

@@ -18,7 +18,9 @@ from project_architect_db.cli._common import (
     JsonOption,
     console,
     print_json,
+    refuse_empty_file,
     require_file,
+    require_schema,
     run,
 )
 
@@ -98,8 +100,10 @@ def seed(
     Example: project-architect-db seed --database architect.duckdb --preset medium --seed 7
     """
     require_file(database)
+    refuse_empty_file(database)
     from project_architect_db import Database
     from project_architect_db.datagen import generate_dataset
+    from project_architect_db.exceptions import AlreadyExistsError
 
     out = console(stderr=as_json)
 
@@ -112,6 +116,7 @@ def seed(
             TimeElapsedColumn,
         )
 
+        await require_schema(database)
         started = time.perf_counter()
         with out.status(f"generating the {preset.value} dataset (seed {seed_value})"):
             dataset = generate_dataset(seed_value, **_sizes(preset))
@@ -128,7 +133,16 @@ def seed(
             ) as progress:
                 task = progress.add_task("loading", total=sum(counts.values()))
                 loading = time.perf_counter()
-                await seed_database(db, dataset, progress, task)
+                try:
+                    await seed_database(db, dataset, progress, task)
+                except AlreadyExistsError as error:
+                    # one transaction: the rows inserted before the clash were rolled back
+                    raise AlreadyExistsError(
+                        f"{database} already holds rows that seed {seed_value} generates "
+                        f"({preset.value}), so nothing was added (the database is unchanged). Seed "
+                        f"other rows with a different `--seed N`, or empty the database first "
+                        f"with `project-architect-db db-reset --database {database}`."
+                    ) from error
                 loaded = time.perf_counter() - loading
         return counts, generated, loaded
 

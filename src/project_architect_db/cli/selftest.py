@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from project_architect_db.cli._common import ExitCode, console, fail
+from project_architect_db.cli._common import Command, ExitCode, console, fail
 
 __all__ = ["pytest_command", "register"]
 
@@ -98,5 +98,5 @@ def self_check_parallel(
 
 def register(app: typer.Typer) -> None:
     """Add ``test`` and ``test-parallel`` to ``app``."""
-    app.command("test", context_settings=_PASS_THROUGH)(self_check)
-    app.command("test-parallel", context_settings=_PASS_THROUGH)(self_check_parallel)
+    app.command("test", cls=Command, context_settings=_PASS_THROUGH)(self_check)
+    app.command("test-parallel", cls=Command, context_settings=_PASS_THROUGH)(self_check_parallel)

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from project_architect_db.cli import app
 from project_architect_db.cli._common import ExitCode
 from tests._holder import hold_open
+from tests.e2e.cli._terminal import run_in_terminal
 
 runner = CliRunner()
 
@@ -76,7 +77,7 @@ def test_migrate_current_history_and_check(database: str) -> None:
 
 
 def test_migrate_downgrade_then_upgrade(database: str) -> None:
-    down = _invoke("migrate", "downgrade", "base", "--database", database)
+    down = _invoke("migrate", "downgrade", "base", "--yes", "--database", database)
     assert down.exit_code == 0, down.output  # type: ignore[attr-defined]
     assert "base" in down.output  # type: ignore[attr-defined]
     up = _invoke("migrate", "upgrade", "--database", database)
@@ -145,9 +146,11 @@ def test_db_vacuum_reports_bytes(database: str) -> None:
 def test_db_reset_asks_and_respects_no(database: str) -> None:
     with duckdb.connect(database) as duck:
         duck.execute("CREATE TABLE keep_me (x INTEGER)")
-    refused = _invoke("db-reset", "--database", database, input="n\n")
-    assert refused.exit_code == ExitCode.ERROR  # type: ignore[attr-defined]
-    assert "nothing was changed" in refused.output  # type: ignore[attr-defined]
+    code, output = run_in_terminal(["db-reset", "--database", database], "n")
+    assert code == ExitCode.ERROR, output
+    assert "Delete ALL data" in output and "nothing was changed" in output
+    with duckdb.connect(database) as duck:
+        assert duck.execute("SELECT count(*) FROM keep_me").fetchone() == (0,)
     accepted = _invoke("db-reset", "--database", database, "--yes")
     assert accepted.exit_code == 0, accepted.output  # type: ignore[attr-defined]
 

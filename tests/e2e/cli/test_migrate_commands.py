@@ -112,7 +112,9 @@ def test_current_says_up_to_date_at_head(migrated: Path) -> None:
 
 
 def test_current_says_behind_after_a_downgrade(migrated: Path) -> None:
-    assert _invoke("migrate", "downgrade", "base", "--database", str(migrated)).exit_code == 0
+    assert (
+        _invoke("migrate", "downgrade", "base", "--yes", "--database", str(migrated)).exit_code == 0
+    )
     result = _invoke("migrate", "current", "--database", str(migrated))
     assert result.exit_code == 0, result.output
     assert f"head: {HEAD}  (behind)" in result.stdout
@@ -158,7 +160,9 @@ def test_history_json_lists_every_revision_marking_current_and_head(migrated: Pa
 
 
 def test_history_json_marks_nothing_current_after_a_downgrade_to_base(migrated: Path) -> None:
-    assert _invoke("migrate", "downgrade", "base", "--database", str(migrated)).exit_code == 0
+    assert (
+        _invoke("migrate", "downgrade", "base", "--yes", "--database", str(migrated)).exit_code == 0
+    )
     result = _invoke("migrate", "history", "--database", str(migrated), "--json")
     assert result.exit_code == 0, result.output
     revisions = json.loads(result.stdout)
@@ -274,7 +278,9 @@ def test_revision_refuses_memory_and_writes_nothing(tmp_path: Path) -> None:
 def test_revision_autogenerate_refuses_a_database_behind_head(
     migrated: Path, tmp_path: Path
 ) -> None:
-    assert _invoke("migrate", "downgrade", "base", "--database", str(migrated)).exit_code == 0
+    assert (
+        _invoke("migrate", "downgrade", "base", "--yes", "--database", str(migrated)).exit_code == 0
+    )
     folder = tmp_path / "revisions"
     result = _invoke(
         "migrate", "revision", "x", "--database", str(migrated), "--directory", str(folder)
@@ -328,7 +334,9 @@ def test_a_database_from_a_newer_library_is_refused_with_the_upgrade_advice(
 
 
 def test_current_and_stamp_name_the_base_instead_of_none(migrated: Path) -> None:
-    assert _invoke("migrate", "downgrade", "base", "--database", str(migrated)).exit_code == 0
+    assert (
+        _invoke("migrate", "downgrade", "base", "--yes", "--database", str(migrated)).exit_code == 0
+    )
     shown = _invoke("migrate", "current", "--database", str(migrated))
     assert shown.exit_code == 0
     assert "current: base (no schema)" in shown.stdout
@@ -486,7 +494,9 @@ def test_revision_into_a_file_instead_of_a_folder_is_refused_clearly(
 def test_a_failed_revision_leaves_no_empty_folder_but_keeps_an_existing_one(
     migrated: Path, tmp_path: Path
 ) -> None:
-    _invoke("migrate", "downgrade", "base", "--database", str(migrated))  # not at head: refused
+    _invoke(
+        "migrate", "downgrade", "base", "--yes", "--database", str(migrated)
+    )  # not at head: refused
     fresh = tmp_path / "new" / "revisions"
     result = _invoke(
         "migrate", "revision", "x", "--database", str(migrated), "--directory", str(fresh)
