@@ -19,6 +19,7 @@ import asyncio
 import atexit
 import contextlib
 import functools
+import os
 import queue
 import threading
 import weakref
@@ -92,6 +93,16 @@ def _lend_thread() -> _WorkerThread:
     thread = _WorkerThread()
     thread.start()
     return thread
+
+
+def _forget_parked_threads() -> None:  # pragma: no cover - runs in forked children only
+    """In a forked child: the parent's parked threads do not exist here."""
+    global _PARKED_LOCK
+    _PARKED_LOCK = threading.Lock()  # a thread of the parent may have held it
+    _PARKED.clear()
+
+
+os.register_at_fork(after_in_child=_forget_parked_threads)
 
 
 def _park(thread: _WorkerThread) -> bool:
