@@ -98,7 +98,7 @@ async def test_to_thread_runs_off_the_loop_on_a_kept_worker_thread() -> None:
     [thread] = ran_on
     assert isinstance(thread, _worker._WorkerThread)
     assert thread is not threading.current_thread()
-    assert await asyncio.to_thread(thread.free.wait, BOUND)
+    assert await to_thread(thread.free.wait, BOUND)
     assert thread.is_alive()
 
 
@@ -126,7 +126,7 @@ async def test_a_cancelled_to_thread_lets_the_function_finish_and_keeps_the_thre
     with pytest.raises(asyncio.CancelledError):
         await task
     gate.set()
-    assert await asyncio.to_thread(finished.wait, BOUND)
+    assert await to_thread(finished.wait, BOUND)
     assert all(thread.is_alive() for thread in before)
 
 
