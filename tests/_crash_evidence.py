@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import traceback
 from collections.abc import Generator
 from pathlib import Path
@@ -183,20 +184,57 @@ def _dump_hang(nodeid: str, out: IO[str]) -> None:
     out.flush()
 
 
+class _Watchdog:
+    """One thread for the whole session dumps the stacks of a test that runs too long.
+
+    A timer thread per test ended once per test, and on CPython 3.11 an ended thread can make
+    the coverage-traced main thread spin forever in greenlet's clean-up (it did, in a stress
+    loop: docs/reliability.md, "The spin in greenlet's clean-up").
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._armed: tuple[str, float, IO[str]] | None = None
+        self._thread: threading.Thread | None = None
+
+    def arm(self, nodeid: str, out: IO[str]) -> None:
+        with self._changed:
+            self._armed = (nodeid, time.monotonic() + HANG_DUMP_SECONDS, out)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._watch, name="hang-dump", daemon=True)
+                self._thread.start()
+            self._changed.notify()
+
+    def disarm(self) -> None:
+        with self._changed:
+            self._armed = None
+            self._changed.notify()
+
+    def _watch(self) -> None:
+        while True:
+            with self._changed:
+                while self._armed is None:
+                    self._changed.wait()
+                nodeid, deadline, out = self._armed
+                remaining = deadline - time.monotonic()
+                if remaining > 0:
+                    self._changed.wait(remaining)
+                    continue  # look again: the test may have ended, or another begun
+                self._armed = None  # one dump per test
+            _dump_hang(nodeid, out)
+
+
+_WATCHDOG = _Watchdog()
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
     evidence = item.config.stash.get(_file_key, None)
-    timer = threading.Timer(
-        HANG_DUMP_SECONDS,
-        _dump_hang,
-        (item.nodeid, evidence if evidence is not None else sys.stderr),
-    )
-    timer.daemon = True
-    timer.start()
+    _WATCHDOG.arm(item.nodeid, evidence if evidence is not None else sys.stderr)
     try:
         return (yield)
     finally:
-        timer.cancel()
+        _WATCHDOG.disarm()
 
 
 def condensed(lines: list[str]) -> list[str]:

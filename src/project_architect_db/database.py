@@ -19,6 +19,7 @@ from sqlalchemy import Executable, Result, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
+from project_architect_db.core._worker import to_thread
 from project_architect_db.core.driver import AsyncDuckDBDialect
 from project_architect_db.core.engine import create_engine
 from project_architect_db.core.extensions import default_extension_directory, install_extension
@@ -225,7 +226,7 @@ class Database:
             return
         settings = self.settings
         if not settings.in_memory:
-            folder = await asyncio.to_thread(_missing_folder, settings.database)
+            folder = await to_thread(_missing_folder, settings.database)
             if folder is not None:
                 raise StorageError(
                     f"Cannot create or open {settings.database}: the folder {folder} does not "
@@ -237,7 +238,7 @@ class Database:
             directory = settings.extension_directory or default_extension_directory(
                 settings.database
             )
-            await asyncio.to_thread(install_extension, "fts", directory)
+            await to_thread(install_extension, "fts", directory)
             config["extension_directory"] = str(directory)
             init_sql.append("LOAD fts")
         engine = create_engine(settings, init_sql=init_sql, config=config, timeouts=self._timeouts)

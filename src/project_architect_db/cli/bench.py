@@ -87,6 +87,7 @@ def benchmark(
                     BarColumn(),
                     MofNCompleteColumn(),
                     console=out,
+                    auto_refresh=out.is_terminal,  # no refresh thread where nobody watches
                 ) as progress:
                     tasks: dict[str, Any] = {}
 

@@ -126,7 +126,11 @@ def demo(
             dataset = generate_dataset(seed_value, **_sizes(preset))
             counts = dataset.row_counts()
             with Progress(
-                TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), console=out
+                TextColumn("{task.description:<24}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                console=out,
+                auto_refresh=out.is_terminal,  # no refresh thread where nobody watches
             ) as progress:
                 task = progress.add_task("seeding", total=sum(counts.values()))
                 loading = time.perf_counter()

@@ -7,6 +7,7 @@ the database exactly as it was.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import time
 from typing import TYPE_CHECKING, Annotated, Any
@@ -118,7 +119,10 @@ def seed(
 
         await require_schema(database)
         started = time.perf_counter()
-        with out.status(f"generating the {preset.value} dataset (seed {seed_value})"):
+        # a live display refreshes from a thread of its own: only where someone watches it
+        # (a thread that ends can hang a traced interpreter; docs/reliability.md)
+        status = f"generating the {preset.value} dataset (seed {seed_value})"
+        with out.status(status) if out.is_terminal else contextlib.nullcontext():
             dataset = generate_dataset(seed_value, **_sizes(preset))
         generated = time.perf_counter() - started
         counts = dataset.row_counts()
@@ -130,6 +134,7 @@ def seed(
                 TimeElapsedColumn(),
                 console=out,
                 transient=as_json,
+                auto_refresh=out.is_terminal,
             ) as progress:
                 task = progress.add_task("loading", total=sum(counts.values()))
                 loading = time.perf_counter()

@@ -4,6 +4,13 @@ One thread per connection keeps the connection's calls in order (a DuckDB connec
 be used by two threads at once) and makes each statement a single hop: the caller hands the
 thread one function that does everything the statement needs (BEGIN, execute, fetch) and is
 woken once with the result.
+
+A thread whose connection closed is kept, parked, for the next connection instead of ending
+(up to :data:`MAX_PARKED` of them). Besides saving a thread start per connection, this keeps
+the library from ending threads while the application runs: on CPython 3.11 a thread that ends
+after greenlet gave it per-thread state (coverage's ``concurrency = greenlet`` tracer does that
+on every thread) can make the main thread spin forever (docs/reliability.md, "The spin in
+greenlet's clean-up").
 """
 
 from __future__ import annotations
@@ -11,6 +18,8 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import functools
+import os
 import queue
 import threading
 import weakref
@@ -33,8 +42,82 @@ def _resolve(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
         future.set_exception(value)
 
 
+#: How many idle threads are kept for later connections; a thread beyond these ends.
+MAX_PARKED = 64
+
+
 class _WorkerThread(threading.Thread):
-    """A worker's thread, found among all threads at exit (see :func:`_stop_all_at_exit`)."""
+    """A thread that serves one :class:`ConnectionWorker` after another, parked in between.
+
+    ``free`` is set while it serves none and holds no reference to one (so to no DuckDB
+    connection either): what :func:`join_worker_threads` waits for at exit.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(name="padb-duckdb", daemon=True)
+        self._inbox: queue.SimpleQueue[ConnectionWorker] = queue.SimpleQueue()
+        self.free = threading.Event()
+
+    def serve(self, worker: ConnectionWorker, name: str) -> None:
+        """Run ``worker``'s loop on this (parked or new) thread."""
+        self.free.clear()
+        self.name = name
+        self._inbox.put(worker)
+
+    def run(self) -> None:
+        get = self._inbox.get
+        while True:
+            worker = get()
+            try:
+                worker._loop()
+            finally:
+                ended = worker._ended
+                # the last reference to the worker (and its connection) goes before the signal:
+                # whoever waits for ``ended`` or ``free`` finds the connection released
+                del worker
+                ended.set()
+                self.free.set()
+            if not _park(self):
+                return
+
+
+_PARKED: list[_WorkerThread] = []
+_PARKED_LOCK = threading.Lock()
+
+
+def _lend_thread() -> _WorkerThread:
+    """A parked thread, or a new one when none is idle."""
+    with _PARKED_LOCK:
+        if _PARKED:
+            return _PARKED.pop()
+    thread = _WorkerThread()
+    thread.start()
+    return thread
+
+
+def _forget_parked_threads() -> None:  # pragma: no cover - runs in forked children only
+    """In a forked child: the parent's parked threads do not exist here."""
+    global _PARKED_LOCK
+    _PARKED_LOCK = threading.Lock()  # a thread of the parent may have held it
+    _PARKED.clear()
+
+
+os.register_at_fork(after_in_child=_forget_parked_threads)
+
+
+def _park(thread: _WorkerThread) -> bool:
+    """Keep ``thread`` for the next connection; False if enough are parked (it then ends)."""
+    with _PARKED_LOCK:
+        if len(_PARKED) >= MAX_PARKED:
+            return False
+        _PARKED.append(thread)
+        return True
+
+
+def parked_threads() -> int:
+    """How many idle worker threads wait for a connection right now."""
+    with _PARKED_LOCK:
+        return len(_PARKED)
 
 
 class ConnectionWorker:
@@ -48,22 +131,32 @@ class ConnectionWorker:
     the queue takes nothing after the stop marker.
     """
 
-    __slots__ = ("__weakref__", "_busy", "_lock", "_queue", "_stopped", "_thread", "interrupt")
+    __slots__ = (
+        "__weakref__",
+        "_busy",
+        "_ended",
+        "_lock",
+        "_queue",
+        "_stopped",
+        "_thread",
+        "interrupt",
+    )
 
     def __init__(self, name: str = "padb-duckdb") -> None:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._stopped = False
         self._busy = False
+        self._ended = threading.Event()
         self.interrupt: Callable[[], None] | None = None
-        self._thread = _WorkerThread(target=self._loop, name=name, daemon=True)
-        self._thread.start()
+        self._thread = _lend_thread()
+        self._thread.serve(self, name)
         _LIVE.add(self)
 
     @property
     def alive(self) -> bool:
-        """Whether the worker thread is still running."""
-        return self._thread.is_alive()
+        """Whether the worker still runs its loop (its thread may live on, parked)."""
+        return not self._ended.is_set()
 
     def _loop(self) -> None:
         get = self._queue.get
@@ -159,9 +252,9 @@ class ConnectionWorker:
                 self._queue.put(_STOP)
 
     def join(self, timeout: float | None = None) -> None:
-        """Wait for the thread to end (after :meth:`stop`)."""
+        """Wait for the loop to end and let go of the connection (after :meth:`stop`)."""
         if self._thread is not threading.current_thread():
-            self._thread.join(timeout)
+            self._ended.wait(timeout)
 
 
 #: Every worker whose thread may still run (weak: a closed, forgotten worker just disappears).
@@ -176,24 +269,25 @@ def _stop_all_at_exit() -> None:
     ("terminate called without an active exception"). Interrupting the query and waiting for the
     thread makes the exit clean; an unfinished transaction is rolled back by DuckDB as usual.
 
-    Then it waits for every worker thread still running, too: a stopped worker's thread can
+    Then it waits for every worker thread still serving, too: a stopped worker's thread can
     outlive its ``ConnectionWorker``. When its loop returns, the thread drops its last reference to
     the worker, and with it to the DuckDB connection, whose destructor releases the GIL; the
     worker has already left ``_LIVE`` by then. Had Python finalised meanwhile, the thread taking
     the GIL back would be ended by ``pthread_exit`` inside a C++ destructor: ``std::terminate``,
     SIGABRT (duckdb/duckdb#13904; seen in CI at the end of a successful ``demo``). Every worker
-    is stopped at this point, so each of these threads is about to end.
+    is stopped at this point, so each of these threads is about to be free. Parked threads hold
+    nothing and are left parked: daemon threads blocked on their queue, they never run again.
     """
     stop_workers(list(_LIVE))
     join_worker_threads()
 
 
 def join_worker_threads(timeout: float = 10.0) -> None:
-    """Wait for every worker thread of the process to end (each must have been stopped)."""
+    """Wait until every worker thread of the process is free (each worker must be stopped)."""
     current = threading.current_thread()
     for thread in threading.enumerate():
         if isinstance(thread, _WorkerThread) and thread is not current:
-            thread.join(timeout)
+            thread.free.wait(timeout)
 
 
 def stop_workers(workers: list[ConnectionWorker], timeout: float = 10.0) -> None:
@@ -219,6 +313,20 @@ class _NullFuture:
 class _NullLoop:
     def call_soon_threadsafe(self, *args: Any) -> None:
         return None
+
+
+async def to_thread(fn: Callable[..., T], /, *args: Any) -> T:
+    """Run the blocking ``fn(*args)`` on a kept worker thread and await its result.
+
+    The library's ``asyncio.to_thread``: the loop's default executor starts threads that end
+    when the loop closes (after every ``padb.run`` / CLI command), which the library avoids (see
+    the module docstring). Cancelling the caller does not stop ``fn``, as with ``to_thread``.
+    """
+    worker = ConnectionWorker("padb-io")
+    try:
+        return await worker.submit(functools.partial(fn, *args))
+    finally:
+        worker.stop()
 
 
 async def run_interruptible(

@@ -19,7 +19,6 @@ start documents at version 1 with no history; deleting a document deletes its hi
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -30,6 +29,7 @@ from typing import Any
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import bindparam, exists, select
 
+from project_architect_db.core._worker import to_thread
 from project_architect_db.exceptions import InvalidQueryError, NotFoundError, ValidationError
 from project_architect_db.exceptions._translate import translate
 from project_architect_db.models import Document, Project
@@ -245,7 +245,7 @@ class DocumentRepository(AsyncRepository[Document, DocumentCreate, DocumentUpdat
         """
         owner = _as_id(project_id)
         await self._require_project(owner)
-        files = await asyncio.to_thread(read_tree, Path(folder), pattern)
+        files = await to_thread(read_tree, Path(folder), pattern)
         records = [_imported(owner, path, text) for path, text in files]
         if not records:
             return DocumentSyncSummary()
@@ -282,11 +282,11 @@ class DocumentRepository(AsyncRepository[Document, DocumentCreate, DocumentUpdat
                 .scalars()
                 .all()
             )
-            root = await asyncio.to_thread(check_targets, target, paths)
+            root = await to_thread(check_targets, target, paths)
             async for batch in self.stream(
                 project_id=owner, order_by="path", batch_size=_EXPORT_BATCH
             ):
-                written = await asyncio.to_thread(
+                written = await to_thread(
                     write_files, root, [(doc.path, doc.content) for doc in batch]
                 )
                 created, updated, unchanged = (

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from pathlib import Path
 from typing import Any
 
+from project_architect_db.core._worker import to_thread
 from project_architect_db.database import Database
 
 __all__ = ["TemplateDatabase", "open_fresh_database"]
@@ -37,7 +37,7 @@ class TemplateDatabase:
     async def copy_to(self, target: Path) -> Path:
         """Copy the template to ``target`` (created on first use)."""
         source = await self.ensure()
-        await asyncio.to_thread(shutil.copyfile, source, target)
+        await to_thread(shutil.copyfile, source, target)
         return target
 
 

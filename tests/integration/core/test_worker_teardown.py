@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,10 +20,17 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from project_architect_db import Database
-from project_architect_db.core._worker import ConnectionWorker, _NullFuture, _NullLoop
+from project_architect_db.core._worker import ConnectionWorker, _NullFuture, _NullLoop, to_thread
 from project_architect_db.core.engine import native_connection
 
 BOUND = 10.0
+
+
+def later(delay: float, fn: Callable[[], object]) -> None:
+    """``threading.Timer(delay, fn)`` on a kept worker thread: no thread ends (reliability.md)."""
+    worker = ConnectionWorker("later")
+    worker._put((lambda: (time.sleep(delay), fn()), _NullFuture(), _NullLoop()))
+    worker.stop()
 
 
 def _stopped_worker() -> ConnectionWorker:
@@ -61,7 +69,7 @@ def test_teardown_of_a_stopping_worker_waits_for_the_work_queued_before_the_stop
     worker._put((lambda: gate.wait(BOUND), _NullFuture(), _NullLoop()))
     worker._put((lambda: order.append("queued before the stop"), _NullFuture(), _NullLoop()))
     worker.stop()
-    threading.Timer(0.2, gate.set).start()
+    later(0.2, gate.set)
     worker.finish(lambda: order.append("teardown"))
     assert not worker.alive
     assert order == ["queued before the stop", "teardown"]
@@ -148,7 +156,7 @@ async def test_a_connection_closed_on_its_own_worker_thread_closes_without_deadl
             worker = adapted._worker
             await asyncio.wait_for(worker.submit(adapted.close), BOUND)
             assert adapted.closed
-            await asyncio.to_thread(worker.join, BOUND)
+            await to_thread(worker.join, BOUND)
             assert not worker.alive
             with pytest.raises(duckdb.ConnectionException, match="already closed"):
                 adapted.driver_connection.execute("SELECT 1")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import os
 from collections.abc import Callable, Sequence
@@ -19,6 +18,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from project_architect_db.core._worker import to_thread
 from project_architect_db.exceptions import ConflictError, MigrationError
 from project_architect_db.migration.manager._failures import _errors
 from project_architect_db.migration.manager._revisions import (
@@ -307,7 +307,7 @@ class MigrationManager:
             MigrationError: The database is not at head, or Alembic failed.
         """
         with _errors(f"Writing the revision {message!r}"):
-            target, locations, created = await asyncio.to_thread(_revision_folders, self, directory)
+            target, locations, created = await to_thread(_revision_folders, self, directory)
             try:
                 if autogenerate:
                     async with _alembic_turn(), self.engine.connect() as connection:
@@ -316,12 +316,12 @@ class MigrationManager:
                         )
                         await connection.rollback()
                 else:
-                    path = await asyncio.to_thread(
+                    path = await to_thread(
                         _write_revision, None, self, message, target, locations, rev_id, False
                     )
             except BaseException:
                 if created:  # a failed revision leaves no empty folder behind
-                    await asyncio.to_thread(_remove_if_empty, target)
+                    await to_thread(_remove_if_empty, target)
                 raise
         return path
 
