@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from project_architect_db.core._worker import to_thread
 from project_architect_db.exceptions import (
     ConfigurationError,
     DatabaseLockedError,
@@ -100,7 +101,7 @@ async def compact(path: str | os.PathLike[str]) -> CompactionReport:
         >>> report = padb.run(compact("architect.duckdb"))  # doctest: +SKIP
     """
     job = _Compaction(_database_path(path))
-    task = asyncio.ensure_future(asyncio.to_thread(job.run))
+    task = asyncio.ensure_future(to_thread(job.run))
     try:
         return await asyncio.shield(task)
     except asyncio.CancelledError:
