@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from project_architect_db import Change, ChangeKind, Database, Gap, NotFoundError, Subscription
+from project_architect_db.datagen import TABLE_NAMES
 from project_architect_db.repositories._code_repositories_runs import BuildStore, DeploymentStore
 from project_architect_db.repositories.changes import MAX_CASCADED_IDS
 
@@ -89,16 +90,7 @@ async def test_deleting_a_project_tells_what_went_with_it(db: Database) -> None:
             "commit_sha": "3f2a9c1",
         },
     )
-    tables = [
-        "conversations",
-        "messages",
-        "attachments",
-        "documents",
-        "document_versions",
-        "repositories",
-        "builds",
-        "deployments",
-    ]
+    tables = [table for table in TABLE_NAMES if table != "projects"]
     before = {table: await _ids(db, table, "project_id", project.id) for table in tables}
     assert all(before.values())
     bystander = await db.projects.create({"name": "Bystander"})
