@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any, NoReturn, Self, TypeVar
 
 import duckdb
 import pydantic
-from sqlalchemy import Executable, Result, text
-from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from project_architect_db.core._worker import to_thread
+from project_architect_db.core.autocommit import AutocommitReader, kept_readers
 from project_architect_db.core.driver import AsyncDuckDBDialect
 from project_architect_db.core.engine import create_engine
 from project_architect_db.core.extensions import default_extension_directory, install_extension
@@ -57,52 +57,6 @@ def _missing_folder(database: str) -> str | None:
     """The folder that should hold ``database`` when it does not exist, else ``None``."""
     folder = os.path.dirname(os.path.abspath(os.path.expanduser(database)))
     return None if os.path.isdir(folder) else folder
-
-
-def _kept_readers(settings: Settings) -> int:
-    """Connections kept for native reads: two, but never the whole pool (writers need one)."""
-    return max(0, min(2, settings.pool_size + settings.max_overflow - 1))
-
-
-class _Reader:
-    """Repository reads outside a transaction, errors translated.
-
-    SQLAlchemy statements run on an auto-commit connection checked out on first use; native
-    work (:meth:`run_native`) runs on a plain pooled DuckDB connection, with no isolation-level
-    switch: with no BEGIN pending, DuckDB auto-commits a lone statement anyway.
-    """
-
-    __slots__ = ("_autocommit", "_connection", "_engine", "_readers")
-
-    def __init__(
-        self, engine: AsyncEngine, autocommit: AsyncEngine, readers: NativeReaders
-    ) -> None:
-        self._engine = engine
-        self._autocommit = autocommit
-        self._readers = readers
-        self._connection: AsyncConnection | None = None
-
-    @property
-    def dialect(self) -> Dialect:
-        """The engine's dialect (to compile statements for :meth:`run_native`)."""
-        return self._engine.dialect
-
-    async def execute(self, statement: Executable, parameters: Any = None) -> Result[Any]:
-        with translating():
-            connection = self._connection
-            if connection is None:
-                connection = self._connection = await self._autocommit.connect()
-            return await connection.execute(statement, parameters)
-
-    async def run_native(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
-        """Run ``fn(duckdb_connection)`` in one worker hop on a kept connection."""
-        with translating():
-            return await self._readers.run(fn)
-
-    async def close(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            await connection.close()
 
 
 class Database:
@@ -254,7 +208,7 @@ class Database:
             await self._dispose(engine)
             raise
         self._engine = engine
-        self._readers = NativeReaders(engine, keep=_kept_readers(settings))
+        self._readers = NativeReaders(engine, keep=kept_readers(settings))
         self._sessions = async_sessionmaker(
             engine, class_=Session, expire_on_commit=False, autoflush=False
         )
@@ -364,15 +318,15 @@ class Database:
         return self._commit_lock
 
     @asynccontextmanager
-    async def _autocommit_reader(self) -> AsyncIterator[_Reader]:
-        """Where single-statement reads outside a transaction run (see :class:`_Reader`)."""
+    async def _autocommit_reader(self) -> AsyncIterator[AutocommitReader]:
+        """Where single reads outside a transaction run (see :class:`AutocommitReader`)."""
         engine = self.engine
         autocommit = self._autocommit_engine
         if autocommit is None:
             autocommit = self._autocommit_engine = engine.execution_options(
                 isolation_level="AUTOCOMMIT"
             )
-        reader = _Reader(engine, autocommit, self._native_readers())
+        reader = AutocommitReader(engine, autocommit, self._native_readers())
         with translating():
             try:
                 yield reader

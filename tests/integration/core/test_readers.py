@@ -19,8 +19,8 @@ from project_architect_db import (
     Settings,
 )
 from project_architect_db.core._worker import ConnectionWorker
+from project_architect_db.core.autocommit import kept_readers
 from project_architect_db.core.readers import NativeReaders
-from project_architect_db.database import _kept_readers
 from project_architect_db.models import Project
 from project_architect_db.queries.analytics import count
 from project_architect_db.schemas import ProjectCreate
@@ -64,7 +64,7 @@ async def test_concurrent_reads_beyond_the_kept_connections_all_succeed(
     project = await database.projects.create(ProjectCreate(name="Busy", slug="busy"))
     found = await asyncio.gather(*(database.projects.get(project.id) for _ in range(40)))
     assert {item.id for item in found} == {project.id}
-    assert readers.idle <= _kept_readers(database.settings)
+    assert readers.idle <= kept_readers(database.settings)
 
 
 async def test_a_missing_row_and_a_failed_query_leave_the_connection_usable(
@@ -115,9 +115,9 @@ async def test_reads_after_close_raise_and_close_returns_the_kept_connections(
 
 
 def test_a_pool_of_one_keeps_no_connection() -> None:
-    assert _kept_readers(Settings(pool_size=1, max_overflow=0)) == 0
-    assert _kept_readers(Settings(pool_size=2, max_overflow=0)) == 1
-    assert _kept_readers(Settings()) == 2
+    assert kept_readers(Settings(pool_size=1, max_overflow=0)) == 0
+    assert kept_readers(Settings(pool_size=2, max_overflow=0)) == 1
+    assert kept_readers(Settings()) == 2
 
 
 async def test_with_a_pool_of_one_reads_and_transactions_still_share_it(
