@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Final
 
 import pyarrow as pa
-from sqlalchemy import ARRAY, JSON, BigInteger, Boolean, Column, Float, Integer, Uuid
 
 from project_architect_db.models import Base
-from project_architect_db.models.types import UtcDateTime
+from project_architect_db.repositories._arrow import arrow_type
 
 TABLE_NAMES: Final = (
     "projects",
@@ -24,27 +23,6 @@ TABLE_NAMES: Final = (
 """Every table a :class:`Dataset` holds, parents before children."""
 
 
-def _arrow_type(column: Column[Any]) -> pa.DataType:
-    sql_type = column.type
-    if isinstance(sql_type, Uuid):
-        return pa.uuid()
-    if isinstance(sql_type, UtcDateTime):
-        return pa.timestamp("us")
-    if isinstance(sql_type, JSON):
-        return pa.string()
-    if isinstance(sql_type, ARRAY):
-        return pa.list_(pa.string())
-    if isinstance(sql_type, Boolean):
-        return pa.bool_()
-    if isinstance(sql_type, BigInteger):
-        return pa.int64()
-    if isinstance(sql_type, Integer):
-        return pa.int32()
-    if isinstance(sql_type, Float):
-        return pa.float64()
-    return pa.string()
-
-
 def arrow_schema(table_name: str) -> pa.Schema:
     """The Arrow schema matching a table of ``Base.metadata``: same column names, order, types.
 
@@ -53,5 +31,5 @@ def arrow_schema(table_name: str) -> pa.Schema:
     """
     table = Base.metadata.tables[table_name]
     return pa.schema(
-        [pa.field(c.name, _arrow_type(c), nullable=bool(c.nullable)) for c in table.columns]
+        [pa.field(c.name, arrow_type(c), nullable=bool(c.nullable)) for c in table.columns]
     )
