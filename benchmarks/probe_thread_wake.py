@@ -37,7 +37,7 @@ async def main() -> None:
     """Measure the three cases on a fresh file database."""
     with tempfile.TemporaryDirectory() as folder:
         async with Database.open(Path(folder) / "probe.duckdb", load_fts=False) as db:
-            run = db._run_native_read
+            run = db._executor.run_native_read
 
             def query(duck: object) -> object:
                 return duck.execute("SELECT 42").fetchall()  # type: ignore[attr-defined]

@@ -7,35 +7,19 @@ closes cleanly (checkpointing the write-ahead log). It is the only module that k
 from __future__ import annotations
 
 import asyncio
-import os
-from collections.abc import AsyncIterator, Callable, Generator
-from contextlib import asynccontextmanager
+from collections.abc import Generator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, Self, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, Self
 
-import duckdb
 import pydantic
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from project_architect_db.core._worker import to_thread
-from project_architect_db.core.autocommit import AutocommitReader, kept_readers
-from project_architect_db.core.driver import AsyncDuckDBDialect
-from project_architect_db.core.engine import create_engine
-from project_architect_db.core.extensions import default_extension_directory, install_extension
+from project_architect_db.core.executor import Executor
 from project_architect_db.core.locks import IntegrityLocks
-from project_architect_db.core.native_write import NativeWrites
-from project_architect_db.core.readers import NativeReaders
-from project_architect_db.core.session import Session
 from project_architect_db.core.settings import Settings
-from project_architect_db.core.timeouts import StatementTimeouts, TimeoutScope
+from project_architect_db.core.timeouts import TimeoutScope
 from project_architect_db.core.transaction import TransactionScope
-from project_architect_db.exceptions import (
-    ConfigurationError,
-    DatabaseNotOpenError,
-    StorageError,
-)
-from project_architect_db.exceptions._translate import translating
+from project_architect_db.exceptions import ConfigurationError, DatabaseNotOpenError
 from project_architect_db.exceptions._usage import sync_with
 from project_architect_db.migration import MigrationManager
 from project_architect_db.queries.analytics.answers import AnalyticsAnswers
@@ -49,14 +33,6 @@ from project_architect_db.repositories.unit_of_work import Repositories, UnitOfW
 from project_architect_db.search import SearchService
 
 __all__ = ["Database"]
-
-T = TypeVar("T")
-
-
-def _missing_folder(database: str) -> str | None:
-    """The folder that should hold ``database`` when it does not exist, else ``None``."""
-    folder = os.path.dirname(os.path.abspath(os.path.expanduser(database)))
-    return None if os.path.isdir(folder) else folder
 
 
 class Database:
@@ -75,26 +51,21 @@ class Database:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._engine: AsyncEngine | None = None
-        self._sessions: async_sessionmaker[AsyncSession] | None = None
-        self._closed = False
         self.locks = IntegrityLocks()
         self.change_hub = ChangeHub()
-        self._commit_lock: asyncio.Lock | None = None
-        self._autocommit_engine: AsyncEngine | None = None
-        self._readers: NativeReaders | None = None
-        self._timeouts = StatementTimeouts(settings.statement_timeout)
-        self._context = RepositoryContext(
-            self.transaction,
-            self.locks,
-            self.change_hub,
-            read=self._autocommit_reader,
-            writes=NativeWrites(self._native_readers, self.locks, self._get_commit_lock),
-        )
-        self._repositories = Repositories(self._context)
-        self._search = SearchService(self.transaction, read_only=settings.read_only)
+
+        def unit_of_work(session: AsyncSession, commit_lock: asyncio.Lock) -> UnitOfWork:
+            return UnitOfWork(session, context, commit_lock=commit_lock)
+
+        #: Runs every statement: engine, sessions, native reads and writes, statement cache,
+        #: error translation (``core/executor.py``). Everything below receives it.
+        self._executor: Executor[UnitOfWork] = Executor(settings, self.locks, unit_of_work)
+        executor = self._executor
+        self._context = context = RepositoryContext(executor, self.locks, self.change_hub)
+        self._repositories = Repositories(context)
+        self._search = SearchService(executor, read_only=settings.read_only)
         # one per database: it remembers the answers it has built (see answers/_base.py)
-        self._analytics = AnalyticsAnswers(self.transaction, self._run_native_read)
+        self._analytics = AnalyticsAnswers(executor)
 
     # -- opening and closing ---------------------------------------------------------------
     @classmethod
@@ -176,42 +147,12 @@ class Database:
 
     async def connect(self) -> None:
         """Open the file, load extensions and check the schema (done by ``async with``)."""
-        if self._engine is not None:
-            return
-        settings = self.settings
-        if not settings.in_memory:
-            folder = await to_thread(_missing_folder, settings.database)
-            if folder is not None:
-                raise StorageError(
-                    f"Cannot create or open {settings.database}: the folder {folder} does not "
-                    "exist (or is not a folder). Create it first, or choose another path."
-                )
-        init_sql: list[str] = []
-        config: dict[str, Any] = {"autoinstall_known_extensions": False}
-        if settings.load_fts:
-            directory = settings.extension_directory or default_extension_directory(
-                settings.database
-            )
-            await to_thread(install_extension, "fts", directory)
-            config["extension_directory"] = str(directory)
-            init_sql.append("LOAD fts")
-        engine = create_engine(settings, init_sql=init_sql, config=config, timeouts=self._timeouts)
-        try:
-            # opening is the library's work, not the application's statements: never timed out
-            async with self._timeouts.scope(None):
-                with translating():
-                    # The first connection surfaces a locked, missing or corrupt file right here.
-                    async with engine.connect() as connection:
-                        await connection.execute(text("SELECT 1"))
-                await MigrationManager(engine).ensure_schema(upgrade=settings.upgrade)
-        except BaseException:
-            await self._dispose(engine)
-            raise
-        self._engine = engine
-        self._readers = NativeReaders(engine, keep=kept_readers(settings))
-        self._sessions = async_sessionmaker(
-            engine, class_=Session, expire_on_commit=False, autoflush=False
-        )
+        upgrade = self.settings.upgrade
+
+        async def check_schema(engine: AsyncEngine) -> None:
+            await MigrationManager(engine).ensure_schema(upgrade=upgrade)
+
+        await self._executor.open(check_schema)
 
     async def close(self) -> None:
         """End the change feeds, checkpoint the write-ahead log into the file and release it.
@@ -220,61 +161,23 @@ class Database:
         ``async for`` ends normally (see :meth:`changes`). A transaction committing when
         ``close()`` starts is delivered in full first; later commits are not delivered.
         """
-        await self._end_change_feeds()
-        await self._search.close()
-        engine, self._engine = self._engine, None
-        readers, self._readers = self._readers, None
-        self._autocommit_engine = None
-        self._closed = True
         try:
-            if readers is not None:
-                await readers.close()
-            if engine is not None and not self.settings.read_only and not self.settings.in_memory:
-                # a statement timeout must not leave the write-ahead log unmerged at close
-                async with self._timeouts.scope(None):
-                    with translating():
-                        async with engine.connect() as connection:
-                            await connection.execute(text("CHECKPOINT"))
-        finally:
-            if engine is not None:
-                await self._dispose(engine)
-
-    async def _end_change_feeds(self) -> None:
-        # under the commit lock, so a transaction publishing right now is delivered whole
-        # (publishing happens inside that lock); ended even if close() is cancelled here
-        lock = self._commit_lock
-        try:
-            if lock is not None:
-                async with lock:
-                    pass
-        finally:
+            # a transaction publishing right now (inside the commit lock) is delivered whole
+            await self._executor.drain_commits()
+        finally:  # ended even if close() is cancelled while it waits
             self.change_hub.close()
-
-    @staticmethod
-    async def _dispose(engine: AsyncEngine) -> None:
-        await engine.dispose()
-        dialect = engine.sync_engine.dialect
-        if isinstance(dialect, AsyncDuckDBDialect):
-            dialect.close_memory_database()
+        await self._search.close()
+        await self._executor.close()
 
     # -- what the application uses ---------------------------------------------------------
     @property
     def engine(self) -> AsyncEngine:
         """The SQLAlchemy :class:`~sqlalchemy.ext.asyncio.AsyncEngine` for custom queries."""
-        if self._engine is None:
-            raise DatabaseNotOpenError(self._not_open())
-        return self._engine
-
-    def _not_open(self) -> str:
-        if self._closed:
-            return "The database has been closed; open it again."
-        return "The database is not open: use `async with Database.open(...) as db`."
+        return self._executor.engine
 
     def session(self) -> AsyncSession:
         """A new :class:`~sqlalchemy.ext.asyncio.AsyncSession` (use it with ``async with``)."""
-        self.engine  # noqa: B018 - raises a clear error when the database is not open
-        assert self._sessions is not None
-        return self._sessions()
+        return self._executor.session()
 
     def statement_timeout(self, seconds: float | None) -> TimeoutScope:
         """Run the statements awaited inside ``async with`` under another timeout.
@@ -296,7 +199,7 @@ class Database:
             ...             await db.projects.list(limit=10)
             >>> padb.run(main())
         """
-        return self._timeouts.scope(seconds)
+        return self._executor.timeouts.scope(seconds)
 
     def transaction(self) -> TransactionScope[UnitOfWork]:
         """One unit of work: commits when the block succeeds, rolls back when it raises.
@@ -305,33 +208,7 @@ class Database:
         ``tx.documents``, ``tx.repositories``) on this one transaction. Nested use in the same
         task joins the outer transaction (DuckDB has no SAVEPOINT).
         """
-        return TransactionScope(self._new_transaction)
-
-    def _new_transaction(self) -> UnitOfWork:
-        return UnitOfWork(self.session(), self._context, commit_lock=self._get_commit_lock())
-
-    def _get_commit_lock(self) -> asyncio.Lock:
-        # created on first use: an asyncio.Lock made outside a running loop binds lazily anyway,
-        # but the database may be constructed before the loop that uses it
-        if self._commit_lock is None:
-            self._commit_lock = asyncio.Lock()
-        return self._commit_lock
-
-    @asynccontextmanager
-    async def _autocommit_reader(self) -> AsyncIterator[AutocommitReader]:
-        """Where single reads outside a transaction run (see :class:`AutocommitReader`)."""
-        engine = self.engine
-        autocommit = self._autocommit_engine
-        if autocommit is None:
-            autocommit = self._autocommit_engine = engine.execution_options(
-                isolation_level="AUTOCOMMIT"
-            )
-        reader = AutocommitReader(engine, autocommit, self._native_readers())
-        with translating():
-            try:
-                yield reader
-            finally:
-                await reader.close()
+        return self._executor.transaction()
 
     # -- repositories (each call is its own transaction, or joins the caller's) -------------
     @property
@@ -358,15 +235,6 @@ class Database:
     def analytics(self) -> AnalyticsAnswers:
         """Analytics: ``db.analytics.query(Model)`` (the builder) and the prebuilt answers."""
         return self._analytics
-
-    async def _run_native_read(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
-        """Run ``fn(duckdb_connection)`` outside any transaction, on a kept connection."""
-        return await self._native_readers().run(fn)
-
-    def _native_readers(self) -> NativeReaders:
-        if self._readers is None:
-            raise DatabaseNotOpenError(self._not_open())
-        return self._readers
 
     @property
     def search(self) -> SearchService:
@@ -403,10 +271,11 @@ class Database:
             DatabaseNotOpenError: The database is closed (or not opened yet): a subscription
                 would never receive anything.
         """
-        if self._engine is None:
+        if not self._executor.is_open:
             raise DatabaseNotOpenError(
-                f"{self._not_open()} A change feed only delivers what is committed while the "
-                "database is open: subscribe after opening it, before the writes to follow."
+                f"{self._executor.not_open()} A change feed only delivers what is committed "
+                "while the database is open: subscribe after opening it, before the writes "
+                "to follow."
             )
         return self.change_hub.subscribe(
             aggregates=aggregates, project_id=project_id, max_queue=max_queue
@@ -414,10 +283,8 @@ class Database:
 
     async def checkpoint(self) -> None:
         """Write the write-ahead log into the database file now."""
-        with translating():
-            async with self.engine.connect() as connection:
-                await connection.execute(text("CHECKPOINT"))
+        await self._executor.checkpoint()
 
     def __repr__(self) -> str:
-        state = "open" if self._engine is not None else "closed"
+        state = "open" if self._executor.is_open else "closed"
         return f"<Database {self.settings.database!r} {state}>"

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from project_architect_db.core.readers import NativeReaders
 from project_architect_db.core.settings import Settings
-from project_architect_db.exceptions._translate import translating
+from project_architect_db.core.statements import StatementCache
 
 __all__ = ["AutocommitReader", "kept_readers"]
 
@@ -29,22 +29,31 @@ def kept_readers(settings: Settings) -> int:
 
 
 class AutocommitReader:
-    """Repository reads outside a transaction, errors translated.
+    """Repository reads outside a transaction, lent by ``Executor.reading()``.
 
+    ``Executor.reading()`` translates their errors.
     SQLAlchemy statements run on an auto-commit connection checked out on first use; native
     work (:meth:`run_native`) runs on a plain pooled DuckDB connection, with no isolation-level
     switch: with no BEGIN pending, DuckDB auto-commits a lone statement anyway.
+
+    Attributes:
+        statements: The executor's compiled-statement cache (for native statements).
     """
 
-    __slots__ = ("_autocommit", "_connection", "_engine", "_readers")
+    __slots__ = ("_autocommit", "_connection", "_engine", "_readers", "statements")
 
     def __init__(
-        self, engine: AsyncEngine, autocommit: AsyncEngine, readers: NativeReaders
+        self,
+        engine: AsyncEngine,
+        autocommit: AsyncEngine,
+        readers: NativeReaders,
+        statements: StatementCache,
     ) -> None:
         self._engine = engine
         self._autocommit = autocommit
         self._readers = readers
         self._connection: AsyncConnection | None = None
+        self.statements = statements
 
     @property
     def dialect(self) -> Dialect:
@@ -53,16 +62,14 @@ class AutocommitReader:
 
     async def execute(self, statement: Executable, parameters: Any = None) -> Result[Any]:
         """Run a SQLAlchemy statement on the auto-commit connection (checked out on first use)."""
-        with translating():
-            connection = self._connection
-            if connection is None:
-                connection = self._connection = await self._autocommit.connect()
-            return await connection.execute(statement, parameters)
+        connection = self._connection
+        if connection is None:
+            connection = self._connection = await self._autocommit.connect()
+        return await connection.execute(statement, parameters)
 
     async def run_native(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         """Run ``fn(duckdb_connection)`` in one worker hop on a kept connection."""
-        with translating():
-            return await self._readers.run(fn)
+        return await self._readers.run(fn)
 
     async def close(self) -> None:
         """Give the auto-commit connection back to the pool."""

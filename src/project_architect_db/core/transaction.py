@@ -73,9 +73,10 @@ class Transaction(UnitCallbacks):
         return await self.session.connection()
 
     async def run_native(self, fn: Callable[[Any], T]) -> T:
-        """Run ``fn(duckdb_connection)`` off the loop inside this transaction."""
+        """Run ``fn(duckdb_connection)`` off the loop inside this transaction, errors translated."""
         self._check_open()
-        return await run_native(await self.connection(), fn)
+        with translating():
+            return await run_native(await self.connection(), fn)
 
     def snapshot_taken(self) -> bool:
         """Whether a statement already ran, so DuckDB has fixed this transaction's snapshot."""

@@ -1,18 +1,26 @@
-"""Where a repository's statements run: a bound unit of work, or one transaction per call."""
+"""Where a repository's statements run: a bound unit of work, or the database's executor."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import uuid
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import Executable, Result, Select
+
+from project_architect_db.core.autocommit import AutocommitReader
 from project_architect_db.core.locks import IntegrityLocks
 from project_architect_db.core.native_write import NativeWrites
 from project_architect_db.core.transaction import Transaction, current_transaction
+from project_architect_db.repositories._native_read import NativeSelects, point_read
 from project_architect_db.repositories.changes import ChangeHub
 
-__all__ = ["RepositoryContext"]
+if TYPE_CHECKING:
+    from project_architect_db.core.executor import Executor
+
+__all__ = ["Reader", "RepositoryContext"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,51 +28,119 @@ class RepositoryContext:
     """What every repository of one database shares.
 
     Attributes:
-        begin: Opens a unit of work (``db.transaction()``: joins the caller's transaction in
-            the same task, or starts one that commits when the call returns).
+        executor: The database's executor (``core/executor.py``): transactions, reads outside
+            one, native write units.
         locks: The database's integrity locks (see ``core/locks.py``).
         changes: The change feed hub, fed after each commit.
         bound: The transaction a ``tx.<repository>`` is bound to; ``None`` for ``db.<repo>``.
-        read: Opens where single-statement reads run outside a transaction.
-        writes: Opens native auto-committed write units (``core/native_write.py``).
     """
 
-    begin: Callable[[], AbstractAsyncContextManager[Transaction]]
+    executor: Executor[Any]
     locks: IntegrityLocks
     changes: ChangeHub
     bound: Transaction | None = None
-    read: Callable[[], AbstractAsyncContextManager[Any]] | None = None
-    writes: NativeWrites | None = None
+
+    @property
+    def writes(self) -> NativeWrites:
+        """The executor's native auto-committed write units (``core/native_write.py``)."""
+        return self.executor.writes
 
     def transaction(self) -> AbstractAsyncContextManager[Transaction]:
-        """The unit of work a repository call runs in."""
-        if self.bound is not None:
-            return _reuse(self.bound)
-        return self.begin()
+        """The unit of work a repository call runs in.
 
-    def reading(self) -> AbstractAsyncContextManager[Any]:
-        """Where a single-statement read runs: the caller's transaction when there is one.
-
-        Outside any transaction a lone ``SELECT`` needs no BEGIN/COMMIT (it is atomic on its
-        own), so it runs on an auto-commit connection: one thread hop instead of two.
+        ``tx.<repository>``: the bound transaction. ``db.<repository>``: a new one, which
+        joins the caller's transaction in the same task and otherwise commits when the call
+        returns.
         """
         if self.bound is not None:
             return _reuse(self.bound)
-        if self.read is None or current_transaction() is not None:
-            return self.begin()
-        return self.read()
+        return self.executor.transaction()
+
+    def reading(self, *, snapshot: bool = False) -> AbstractAsyncContextManager[Reader]:
+        """Where reads run: the caller's transaction, else the executor's auto-commit reader.
+
+        Outside a transaction a lone ``SELECT`` needs no BEGIN/COMMIT (it is atomic on its
+        own): one thread hop.
+
+        Args:
+            snapshot: The reads must share one snapshot (a page and its total): outside a
+                transaction, they get one of their own.
+        """
+        if self.bound is not None:
+            return _in_transaction(_reuse(self.bound))
+        if snapshot or current_transaction() is not None:
+            return _in_transaction(self.executor.transaction())
+        return _outside(self.executor)
 
     def native_writes(self) -> NativeWrites | None:
         """Where a one-statement write may run natively: only outside any transaction."""
         if self.bound is not None or current_transaction() is not None:
             return None
-        return self.writes
+        return self.executor.writes
 
     def bind(self, tx: Transaction) -> RepositoryContext:
         """The same context, bound to ``tx``."""
-        return RepositoryContext(
-            self.begin, self.locks, self.changes, bound=tx, read=self.read, writes=self.writes
-        )
+        return RepositoryContext(self.executor, self.locks, self.changes, bound=tx)
+
+
+class Reader:
+    """The one interface repository reads use, in a transaction or outside one.
+
+    In a transaction every read takes SQLAlchemy's path on its connection (it must see the
+    transaction's own writes). Outside one, :meth:`get_row` and :meth:`rows` run natively: the
+    statement is compiled once into the executor's statement cache and runs in one hop on a
+    kept connection (``repositories/_native_read.py``); :meth:`execute` runs on the auto-commit
+    connection. Errors are the library's (the executor translates them).
+    """
+
+    __slots__ = ("_autocommit", "_tx")
+
+    def __init__(self, tx: Transaction | None, autocommit: AutocommitReader | None) -> None:
+        self._tx = tx
+        self._autocommit = autocommit
+
+    async def execute(self, statement: Executable, parameters: Any = None) -> Result[Any]:
+        """Run a SQLAlchemy statement."""
+        if self._tx is not None:
+            return await self._tx.execute(statement, parameters)
+        assert self._autocommit is not None
+        return await self._autocommit.execute(statement, parameters)
+
+    async def get_row(self, statement: Select[Any], row_id: uuid.UUID) -> Mapping[Any, Any] | None:
+        """The one row ``statement`` (one ``row_id`` parameter) selects, as a mapping."""
+        if self._tx is not None:
+            row = (await self._tx.execute(statement, {"row_id": row_id})).one_or_none()
+            return None if row is None else row._mapping
+        reader = self._autocommit
+        assert reader is not None
+        point = point_read(statement, reader.dialect, reader.statements)
+        found = await reader.run_native(point.fetcher(row_id))
+        return None if found is None else point.mapping(found)
+
+    async def rows(self, statement: Select[Any]) -> Sequence[Any]:
+        """Every row ``statement`` selects (each with ``_mapping`` and attributes)."""
+        if self._tx is not None:
+            return (await self._tx.execute(statement)).all()
+        reader = self._autocommit
+        assert reader is not None
+        selects = NativeSelects(reader.dialect, reader.statements)
+        prepared = selects.prepare(statement)
+        if prepared is None:  # not cacheable, or a value its type refuses: SQLAlchemy's path
+            return (await reader.execute(statement)).all()
+        shape, fetch = prepared
+        return selects.rows(shape, await reader.run_native(fetch))
+
+
+@asynccontextmanager
+async def _in_transaction(scope: AbstractAsyncContextManager[Transaction]) -> AsyncIterator[Reader]:
+    async with scope as tx:
+        yield Reader(tx, None)
+
+
+@asynccontextmanager
+async def _outside(executor: Executor[Any]) -> AsyncIterator[Reader]:
+    async with executor.reading() as autocommit:
+        yield Reader(None, autocommit)
 
 
 @asynccontextmanager

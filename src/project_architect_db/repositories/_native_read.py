@@ -16,7 +16,7 @@ own uncommitted writes, on the transaction's connection).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Select, Update
@@ -24,11 +24,11 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from project_architect_db._records import row_maker
-from project_architect_db.exceptions._translate import translating
+from project_architect_db.core.statements import StatementCache
 from project_architect_db.repositories._processors import Processor as _Processor
 from project_architect_db.repositories._processors import result_processor
 
-__all__ = ["NativePointRead", "NativeRow", "NativeSelects", "NativeStatement", "select_rows"]
+__all__ = ["NativePointRead", "NativeRow", "NativeSelects", "NativeStatement", "point_read"]
 
 
 def _result_layout(
@@ -167,19 +167,18 @@ class NativeSelects:
 
     ``list()`` pages went through SQLAlchemy's execution context and ``Row`` objects (~1 ms per
     page of 50 on the loop, measured) around a query DuckDB answers as fast as a raw cursor.
-    Each statement's cache key (SQLAlchemy's own) finds its compiled form; the call's values
-    come from the key's extracted parameters, exactly as SQLAlchemy's execute does. A shape
-    SQLAlchemy cannot cache, or one needing its post-compile step (expanding ``IN`` lists,
-    literal-rendered values), returns ``None`` from :meth:`prepare` and keeps the usual path.
+    Each statement's cache key (SQLAlchemy's own) finds its compiled form in the executor's
+    statement cache (``core/statements.py``); the call's values come from the key's extracted
+    parameters, exactly as SQLAlchemy's execute does. A shape SQLAlchemy cannot cache, or one
+    needing its post-compile step (expanding ``IN`` lists, literal-rendered values), returns
+    ``None`` from :meth:`prepare` and keeps the usual path.
     """
 
-    __slots__ = ("_dialect", "_shapes")
+    __slots__ = ("_cache", "_dialect")
 
-    _MAX_SHAPES = 256
-
-    def __init__(self, dialect: Dialect) -> None:
+    def __init__(self, dialect: Dialect, cache: StatementCache) -> None:
         self._dialect = dialect
-        self._shapes: dict[Any, _Shape | None] = {}
+        self._cache = cache
 
     def prepare(
         self, statement: Select[Any] | Update
@@ -188,15 +187,11 @@ class NativeSelects:
         cache_key = statement._generate_cache_key()
         if cache_key is None:
             return None
-        shape = self._shapes.get(cache_key.key, _MISSING)
-        if shape is _MISSING:
-            shape = self._compile(statement, cache_key)
-            if len(self._shapes) >= self._MAX_SHAPES:
-                self._shapes.clear()
-            self._shapes[cache_key.key] = shape
+        shape = self._cache.get_or_compile(
+            "select", cache_key.key, self._dialect, lambda: self._compile(statement, cache_key)
+        )
         if shape is None:
             return None
-        assert isinstance(shape, _Shape)
         try:
             values = shape.compiled.construct_params(
                 extracted_parameters=cache_key.bindparams, _check=False
@@ -240,15 +235,8 @@ class NativeSelects:
         return list(map(NativeRow, map(shape.make_row, *columns)))
 
 
-_MISSING = object()
-
-
-async def select_rows(selects: NativeSelects, reader: Any, statement: Select[Any]) -> Sequence[Any]:
-    """``statement``'s rows read by ``reader`` (outside a transaction), natively when it can."""
-    with translating():
-        prepared = selects.prepare(statement)
-    if prepared is None:
-        rows: Sequence[Any] = (await reader.execute(statement)).all()
-        return rows
-    shape, fetch = prepared
-    return selects.rows(shape, await reader.run_native(fetch))
+def point_read(statement: Select[Any], dialect: Dialect, cache: StatementCache) -> NativePointRead:
+    """``statement`` (built once, one ``row_id`` parameter) compiled once per dialect."""
+    return cache.get_or_compile(
+        "point", statement, dialect, lambda: NativePointRead(statement, dialect)
+    )

@@ -1,8 +1,10 @@
 """Reads of ``AsyncRepository``: by id, many ids, filtered pages, counts and existence.
 
-Outside a transaction a read runs natively (``_native_read.py``): compiled once per shape, one
-hop to a kept reader connection. Inside one it takes SQLAlchemy's path on the transaction's
-connection, so it sees the transaction's own writes.
+Every read goes through ``self._context.reading()``, which yields one ``Reader``
+(``_context.py``): inside a transaction it takes SQLAlchemy's path on the transaction's
+connection (it sees the transaction's own writes); outside one it runs natively
+(``_native_read.py``): compiled once per shape into the executor's statement cache, one hop
+to a kept reader connection.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from pydantic import TypeAdapter
 from sqlalchemy import Select, Table, exists, func, select
 
 from project_architect_db._typing import ReadT
-from project_architect_db.core.transaction import Transaction
 from project_architect_db.exceptions import InvalidQueryError, NotFoundError, ValidationError
 from project_architect_db.exceptions._translate import translating
 from project_architect_db.queries.filters import Filter, parse_filters
@@ -25,11 +26,6 @@ from project_architect_db.queries.sorting import (
     encode_cursor,
     keyset_condition,
     parse_order,
-)
-from project_architect_db.repositories._native_read import (
-    NativePointRead,
-    NativeSelects,
-    select_rows,
 )
 from project_architect_db.schemas.common import Page, ReadSchema
 
@@ -65,8 +61,6 @@ class ReadOperations(Generic[ReadT]):
     _context: RepositoryContext
     _table: Table
     _select_by_id: Select[Any]
-    _native_get: NativePointRead | None
-    _native_selects: NativeSelects | None
 
     if TYPE_CHECKING:
 
@@ -92,17 +86,10 @@ class ReadOperations(Generic[ReadT]):
         """The row with ``id``, or ``None``."""
         row_id = _as_id(id)
         async with self._context.reading() as reader:
-            if isinstance(reader, Transaction):  # must see the transaction's own writes
-                row = (await reader.execute(self._select_by_id, {"row_id": row_id})).one_or_none()
-                return None if row is None else self._read(row)
-            # outside a transaction: compiled once, one worker hop (see _native_read.py)
-            native = self._native_get
-            if native is None:
-                native = self._native_get = NativePointRead(self._select_by_id, reader.dialect)
-            found = await reader.run_native(native.fetcher(row_id))
+            found = await reader.get_row(self._select_by_id, row_id)
         if found is None:
             return None
-        return self.read_schema.model_validate(native.mapping(found))  # type: ignore[return-value]
+        return self.read_schema.model_validate(found)  # type: ignore[return-value]
 
     def _by_id(self) -> Select[Any]:
         return self._select_by_id
@@ -171,14 +158,8 @@ class ReadOperations(Generic[ReadT]):
         if offset:
             statement = statement.offset(offset)
         # one statement reads on its own; a page with its total reads from one snapshot
-        scope = self._context.transaction() if with_total else self._context.reading()
-        async with scope as reader:
-            if isinstance(reader, Transaction):  # must see the transaction's own writes
-                rows = (await reader.execute(statement)).all()
-            else:  # one hop, compiled once per shape (see _native_read.py)
-                selects = self._native_selects or NativeSelects(reader.dialect)
-                self._native_selects = selects
-                rows = await select_rows(selects, reader, statement)
+        async with self._context.reading(snapshot=with_total) as reader:
+            rows = await reader.rows(statement)
             total = None
             if with_total:
                 count = select(func.count()).select_from(self._table).where(*where)

@@ -34,11 +34,7 @@ from project_architect_db.repositories._integrity import (
     cascade_delete,
     resolve_parents,
 )
-from project_architect_db.repositories._native_read import (
-    NativePointRead,
-    NativeSelects,
-    NativeStatement,
-)
+from project_architect_db.repositories._native_read import NativePointRead, NativeStatement
 from project_architect_db.repositories._native_write import update_natively
 from project_architect_db.repositories._reads import MAX_PAGE_SIZE, ReadOperations, _as_id
 from project_architect_db.repositories.changes import Change, ChangeKind
@@ -88,7 +84,6 @@ class AsyncRepository(
             self._table.c.id == bindparam("row_id")
         )
         self._native_get: NativePointRead | None = None
-        self._native_selects: NativeSelects | None = None
         self._update_statements: dict[tuple[Any, ...], Update] = {}
         self._native_updates: dict[tuple[Any, ...], NativeStatement] = {}
 

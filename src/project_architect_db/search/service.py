@@ -14,15 +14,14 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC
-from typing import Any
+from typing import Any, Protocol
 
 from project_architect_db.core.transaction import Transaction
 from project_architect_db.exceptions import InvalidQueryError, ReadOnlyError, ValidationError
-from project_architect_db.exceptions._translate import translating
 from project_architect_db.search._snippet import candidate_words, make_snippet
 from project_architect_db.search._sql import IndexSpec
 from project_architect_db.search.models import DocumentHit, MessageHit
@@ -50,6 +49,14 @@ MESSAGES = IndexSpec(
 )
 
 
+class Runner(Protocol):
+    """What search needs of the database's executor (``core/executor.Executor``)."""
+
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]:
+        """Open a unit of work (joins the caller's in the same task); errors translated."""
+        ...  # pragma: no cover - a protocol
+
+
 @dataclass(frozen=True, slots=True)
 class _Outcome:
     rows: list[dict[str, Any]]
@@ -62,7 +69,7 @@ class SearchService:
     """Full-text search over ``documents`` and ``messages`` (``db.search``).
 
     Args:
-        begin: Opens a unit of work (``db.transaction``).
+        executor: Where searches run (the database's executor; it translates errors).
         read_only: The file is read-only: the index is never built or rebuilt here.
         rebuild_threshold: Rebuild an index in the background once this many rows changed
             since its build (searches stay correct meanwhile; each changed row costs a
@@ -73,14 +80,14 @@ class SearchService:
 
     def __init__(
         self,
-        begin: Callable[[], AbstractAsyncContextManager[Transaction]],
+        executor: Runner,
         *,
         read_only: bool = False,
         rebuild_threshold: int = 500,
         markers: tuple[str, str] = ("**", "**"),
         snippet_chars: int = 160,
     ) -> None:
-        self._begin = begin
+        self._executor = executor
         self._read_only = read_only
         self.rebuild_threshold = rebuild_threshold
         self.markers = markers
@@ -193,7 +200,7 @@ class SearchService:
         # A task of its own, so the build is its own transaction even when the caller is
         # inside one (a transaction is joined only by its own task).
         async def build() -> None:
-            async with self._begin() as tx:
+            async with self._executor.transaction() as tx:
 
                 def run(con: Any) -> None:
                     for statement in spec.build():
@@ -202,8 +209,7 @@ class SearchService:
                 await tx.run_native(run)
 
         async with self._lock(spec):
-            with translating():
-                await asyncio.ensure_future(build())
+            await asyncio.ensure_future(build())
         self._indexed.add(spec.table)
 
     async def _ensure_index(self, spec: IndexSpec) -> None:
@@ -222,11 +228,10 @@ class SearchService:
             return bool(con.execute(spec.exists(), {"schema": spec.schema}).fetchone()[0])
 
         async def check() -> bool:
-            async with self._begin() as tx:
+            async with self._executor.transaction() as tx:
                 return await tx.run_native(exists)
 
-        with translating():
-            found = await asyncio.ensure_future(check())
+        found = await asyncio.ensure_future(check())
         if found:
             self._indexed.add(spec.table)
         return found
@@ -269,9 +274,8 @@ class SearchService:
         def run(con: Any) -> _Outcome | None:
             return _run(con, spec, query, active, clauses, limit)
 
-        async with self._begin() as tx:
-            with translating():
-                outcome = await tx.run_native(run)
+        async with self._executor.transaction() as tx:
+            outcome = await tx.run_native(run)
         if outcome is None:
             return None
         self._maybe_rebuild(spec, outcome.delta)

@@ -153,7 +153,7 @@ async def test_a_unit_whose_body_raises_rolls_back_what_it_ran(database: Databas
             used = unit._connection
             raise RuntimeError("changed my mind")
     assert not unit.snapshot_taken()
-    readers = database._readers
+    readers = database._executor.readers
     assert readers is not None
     # rolled back in place: the same connection is kept for the next read, with no transaction
     assert [raw.dbapi_connection for raw in readers._idle] == [used]
@@ -203,7 +203,7 @@ async def test_cancelling_a_running_statement_interrupts_it_and_writes_nothing(
 async def test_a_cancellation_once_the_work_is_done_still_commits(database: Database) -> None:
     """Like ``Transaction.commit``: the COMMIT is shielded, so the caller never half-commits."""
     project = await database.projects.create(ProjectCreate(name="Late", slug="late-cancel"))
-    lock = database._get_commit_lock()
+    lock = database._executor.commit_lock()
     await lock.acquire()  # the update must wait for it: its lock stamp waits for the commit
     try:
         task = asyncio.create_task(database.projects.update(project.id, {"name": "Committed"}))
@@ -247,7 +247,7 @@ async def test_a_failing_after_commit_callback_neither_undoes_nor_hides_the_comm
 async def test_a_connection_whose_rollback_fails_is_dropped_not_kept(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    readers = database._readers
+    readers = database._executor.readers
     assert readers is not None
     project = await database.projects.create(ProjectCreate(name="Broken", slug="broken"))
 
@@ -281,7 +281,7 @@ async def test_a_closed_database_refuses_a_native_update(database: Database) -> 
 
 async def test_a_unit_with_no_callbacks_commits_without_the_commit_lock(database: Database) -> None:
     project = await database.projects.create(ProjectCreate(name="Plain", slug="plain"))
-    lock = database._get_commit_lock()
+    lock = database._executor.commit_lock()
     await lock.acquire()  # held elsewhere: a unit nobody waits on must not need it
     try:
         async with _writes(database).unit() as unit:
@@ -299,7 +299,7 @@ async def test_a_commit_that_fails_rolls_back_and_keeps_the_connection_usable(
     database: Database,
 ) -> None:
     """DuckDB refuses the second of two commits of one unique slug at COMMIT time."""
-    readers = database._readers
+    readers = database._executor.readers
     assert readers is not None
     with pytest.raises(duckdb.Error, match=r"(?i)duplicate|constraint|conflict"):
         async with _writes(database).unit() as unit:

@@ -27,7 +27,7 @@ from project_architect_db.schemas import ProjectCreate
 
 
 def _readers(db: Database) -> NativeReaders:
-    readers = db._readers
+    readers = db._executor.readers
     assert readers is not None
     return readers
 

@@ -8,7 +8,7 @@ import pytest
 
 from project_architect_db import Database
 from project_architect_db.exceptions import InvalidQueryError, ProjectArchitectDBError
-from project_architect_db.repositories._native_read import NativeRow, NativeSelects
+from project_architect_db.repositories._native_read import NativeRow
 
 
 async def _fill(db: Database) -> None:
@@ -26,10 +26,9 @@ async def _fill(db: Database) -> None:
     )
 
 
-def _selects(db: Database) -> NativeSelects:
-    selects = db.projects._native_selects
-    assert selects is not None
-    return selects
+def _shapes(db: Database) -> list[Any]:
+    """The compiled ``SELECT`` shapes in the database's statement cache."""
+    return db._executor.statements.entries("select")
 
 
 @pytest.mark.parametrize(
@@ -65,9 +64,9 @@ async def test_a_keyset_walk_is_the_same_natively_and_each_shape_compiles_once(
             break
         page = await db.projects.list(order_by="-slug", limit=25, cursor=page.next_cursor)
     assert seen == sorted((f"p-{i:03}" for i in range(120)), reverse=True)
-    shapes = _selects(db)._shapes
+    shapes = _shapes(db)
     assert len(shapes) == 2  # first page, and every page after it
-    assert all(shape is not None for shape in shapes.values())
+    assert all(shape is not None for shape in shapes)
 
 
 async def test_refused_values_keep_their_typed_errors(db: Database) -> None:
@@ -84,12 +83,12 @@ async def test_refused_values_keep_their_typed_errors(db: Database) -> None:
 
 async def test_the_shape_memory_is_bounded(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     await _fill(db)
-    monkeypatch.setattr(NativeSelects, "_MAX_SHAPES", 2)
+    monkeypatch.setattr(db._executor.statements, "max_entries", 2)
     for limit in (1, 2, 3):  # LIMIT is a bound value: one shape
         await db.projects.list(limit=limit)
     for order in ("slug", "name", "status", "-slug"):
         await db.projects.list(order_by=order)
-    assert len(_selects(db)._shapes) <= 2
+    assert len(_shapes(db)) <= 2
 
 
 def test_a_native_row_answers_like_a_row() -> None:

@@ -17,7 +17,7 @@ from project_architect_db.exceptions import (
 from project_architect_db.repositories._code_repositories_runs import BuildStore, DeploymentStore
 from project_architect_db.repositories._conversations_messages import AttachmentStore, MessageStore
 from project_architect_db.repositories._documents_history import VersionStore
-from project_architect_db.repositories._native_read import NativePointRead
+from project_architect_db.repositories._native_read import NativePointRead, point_read
 from project_architect_db.repositories.base import AsyncRepository
 
 pytestmark = pytest.mark.asyncio
@@ -83,7 +83,7 @@ async def test_native_get_equals_the_sqlalchemy_get_for_every_model(db: Database
         assert native is not None, type(repository).__name__
         assert native == expected, type(repository).__name__
         assert native.model_dump(mode="json") == expected.model_dump(mode="json")
-        assert repository._native_get is not None
+        assert ("point", repository._select_by_id, db.engine.dialect) in db._executor.statements
     project = await db.projects.get(rows[0][1])
     assert project.created_at.tzinfo is not None
     assert project.created_at.utcoffset() == UTC.utcoffset(None)
@@ -127,7 +127,9 @@ async def test_storage_errors_are_translated(db: Database) -> None:
     project = await db.projects.create({"name": "Atlas"})
     repository = db.projects
     await repository.get(project.id)
-    native = repository._native_get
+    cache = db._executor.statements
+    dialect = db.engine.dialect
+    native = point_read(repository._select_by_id, dialect, cache)
     assert isinstance(native, NativePointRead)
     assert "$1" in native.sql
     broken = NativePointRead.__new__(NativePointRead)
@@ -135,12 +137,13 @@ async def test_storage_errors_are_translated(db: Database) -> None:
     broken.keys = native.keys
     broken._bind = native._bind
     broken._processors = native._processors
-    repository._native_get = broken
+    cache.clear()
+    cache.get_or_compile("point", repository._select_by_id, dialect, lambda: broken)
     try:
         with pytest.raises(ProjectArchitectDBError):
             await repository.get(project.id)
     finally:
-        repository._native_get = native
+        cache.clear()
     assert await repository.get(project.id) == project
 
 
@@ -151,7 +154,7 @@ async def test_reads_do_not_leak_pool_connections(db: Database) -> None:
         await db.projects.get(project.id)
         await db.projects.get_or_none(uuid.uuid4())
     pool = db.engine.sync_engine.pool
-    readers = db._readers
+    readers = db._executor.readers
     assert readers is not None
     # only the connections kept for the next reads stay out (core/readers.py), and not one more
     assert pool.checkedout() == readers.idle == 1  # type: ignore[attr-defined]

@@ -7,13 +7,12 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 import pyarrow as pa
 
 from project_architect_db.core.transaction import Transaction, current_transaction
 from project_architect_db.exceptions import InvalidQueryError, ProjectArchitectDBError
-from project_architect_db.exceptions._translate import translating
 from project_architect_db.queries.analytics._rows import (
     NeedsFetchall,
     arrow_records,
@@ -23,7 +22,7 @@ from project_architect_db.queries.analytics._rows import (
 if TYPE_CHECKING:
     import polars
 
-__all__ = ["ExportFormat", "NativeRunner", "Runnable", "Source"]
+__all__ = ["ExportFormat", "NativeRunner", "Runnable", "Runner", "Source"]
 
 T = TypeVar("T")
 #: Opens the unit of work a query runs in (``db.transaction``).
@@ -31,6 +30,20 @@ Source = Callable[[], AbstractAsyncContextManager[Transaction]]
 #: Runs ``fn(duckdb_connection)`` outside any transaction (``NativeReaders.run`` of the database).
 NativeRunner = Callable[[Callable[[Any], Any]], Awaitable[Any]]
 ExportFormat = Literal["parquet", "csv"]
+
+
+class Runner(Protocol):
+    """What analytics needs of the database's executor (``core/executor.Executor``)."""
+
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]:
+        """Open a unit of work (joins the caller's in the same task)."""
+        ...  # pragma: no cover - a protocol
+
+    async def run_native_read(self, fn: Callable[[Any], T]) -> T:
+        """Run ``fn(duckdb_connection)`` outside any transaction, errors translated."""
+        ...  # pragma: no cover - a protocol
+
+
 _FORMATS = {"parquet": "(FORMAT parquet)", "csv": "(FORMAT csv, HEADER)"}
 
 
@@ -58,16 +71,16 @@ class Runnable:
                 "db.analytics.query(Model), or call .bind(db.transaction)."
             )
         sql, params = self._prepare()
-        with translating():
-            if self._native is not None and current_transaction() is None:
-                # One read statement needs no unit of work: one hop on a kept connection is
-                # ~0.9 ms cheaper than a session-backed transaction and ~0.2 ms cheaper than a
-                # pool checkout (measured), which matters for the small answers. Inside
-                # db.transaction() the query joins it instead.
-                result: T = await self._native(lambda duck: fn((duck, sql, params)))
-                return result
-            async with self._source() as tx:
-                return await tx.run_native(lambda duck: fn((duck, sql, params)))
+        # the executor translates errors at both entry points
+        if self._native is not None and current_transaction() is None:
+            # One read statement needs no unit of work: one hop on a kept connection is
+            # ~0.9 ms cheaper than a session-backed transaction and ~0.2 ms cheaper than a
+            # pool checkout (measured), which matters for the small answers. Inside
+            # db.transaction() the query joins it instead.
+            result: T = await self._native(lambda duck: fn((duck, sql, params)))
+            return result
+        async with self._source() as tx:
+            return await tx.run_native(lambda duck: fn((duck, sql, params)))
 
     async def rows(self) -> list[dict[str, Any]]:
         """The result as a list of dicts keyed by output name.

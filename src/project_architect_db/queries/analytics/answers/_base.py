@@ -13,7 +13,7 @@ from sqlalchemy import (
 
 from project_architect_db.exceptions import InvalidQueryError
 from project_architect_db.models.types import UtcDateTime, utc_now
-from project_architect_db.queries.analytics._execute import NativeRunner, Source
+from project_architect_db.queries.analytics._execute import NativeRunner, Runner, Source
 from project_architect_db.queries.analytics.builder import Analytics
 
 __all__ = ["AnswersBase", "BucketUnit", "Per", "remembered"]
@@ -86,11 +86,16 @@ def remembered(
 
 
 class AnswersBase:
-    """The database's unit-of-work source and native runner, and :meth:`query`."""
+    """The database's executor (its units of work and native reads), and :meth:`query`.
 
-    def __init__(self, source: Source | None = None, native: NativeRunner | None = None) -> None:
-        self._source = source
-        self._native = native
+    Args:
+        executor: Where the queries run; ``None`` builds queries that are not bound to a
+            database (their ``sql()`` works, running them raises ``InvalidQueryError``).
+    """
+
+    def __init__(self, executor: Runner | None = None) -> None:
+        self._source: Source | None = None if executor is None else executor.transaction
+        self._native: NativeRunner | None = None if executor is None else executor.run_native_read
         self._memo: dict[Any, Any] = {}
 
     def query(self, model: type[Any]) -> Analytics:

@@ -1,0 +1,286 @@
+"""The executor: the one place every statement of a database runs through.
+
+``Database`` builds one :class:`Executor` and hands it to the repositories, search and
+analytics. It owns what running a statement needs: the engine, the sessions, the kept native
+reader connections, the native write units, the auto-commit reader, the commit lock, one
+compiled-statement cache, and the error boundary. Before it, ``Database`` held these and the
+layers below reached them through bound methods of the facade (``Database.transaction``,
+``Database._autocommit_reader``, ``Database._run_native_read``), so the data flow looped back
+up; now nothing below ``database.py`` calls into it.
+
+**Errors are translated here.** Each entry point (:meth:`transaction`, :meth:`reading`,
+:meth:`run_native_read`, :meth:`checkpoint`; ``Transaction.execute`` / ``run_native`` and the
+native write units) raises the library's errors, so callers hold no ``translating()`` block of
+their own.
+
+**Layers.** ``core/`` imports no model, schema, repository, query or migration: the unit of
+work a transaction yields (``repositories.UnitOfWork``) comes from a factory, and the schema
+check (``migration``) from a ``prepare`` callback, both given by ``Database``, which composes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, Generic, TypeVar
+
+import duckdb
+from sqlalchemy import text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from project_architect_db.core._worker import to_thread
+from project_architect_db.core.autocommit import AutocommitReader, kept_readers
+from project_architect_db.core.driver import AsyncDuckDBDialect
+from project_architect_db.core.engine import create_engine
+from project_architect_db.core.extensions import default_extension_directory, install_extension
+from project_architect_db.core.locks import IntegrityLocks
+from project_architect_db.core.native_write import NativeWrites
+from project_architect_db.core.readers import NativeReaders
+from project_architect_db.core.session import Session
+from project_architect_db.core.settings import Settings
+from project_architect_db.core.statements import StatementCache
+from project_architect_db.core.timeouts import StatementTimeouts
+from project_architect_db.core.transaction import Transaction, TransactionScope
+from project_architect_db.exceptions import DatabaseNotOpenError, StorageError
+from project_architect_db.exceptions._translate import translating
+
+__all__ = ["Executor", "UnitFactory"]
+
+T = TypeVar("T")
+TxT = TypeVar("TxT", bound=Transaction)
+
+#: Makes the unit of work of one transaction from its session and the commit lock.
+UnitFactory = Callable[[AsyncSession, asyncio.Lock], TxT]
+
+
+def _missing_folder(database: str) -> str | None:
+    """The folder that should hold ``database`` when it does not exist, else ``None``."""
+    folder = os.path.dirname(os.path.abspath(os.path.expanduser(database)))
+    return None if os.path.isdir(folder) else folder
+
+
+class Executor(Generic[TxT]):
+    """Runs every statement of one database (see the module text).
+
+    Args:
+        settings: The database's settings.
+        locks: The integrity locks each native write unit registers with.
+        unit_of_work: Makes the object :meth:`transaction` yields (``UnitOfWork``).
+        timeouts: The statement timeouts (default: ``settings.statement_timeout``).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        locks: IntegrityLocks,
+        unit_of_work: UnitFactory[TxT],
+        *,
+        timeouts: StatementTimeouts | None = None,
+    ) -> None:
+        self.settings = settings
+        self.timeouts = timeouts or StatementTimeouts(settings.statement_timeout)
+        self.locks = locks
+        #: The compiled-statement cache of this database (``core/statements.py``).
+        self.statements = StatementCache()
+        self._unit_of_work = unit_of_work
+        self._engine: AsyncEngine | None = None
+        self._sessions: async_sessionmaker[AsyncSession] | None = None
+        self._readers: NativeReaders | None = None
+        self._autocommit: AsyncEngine | None = None
+        self._commit_lock: asyncio.Lock | None = None
+        self._closed = False
+        #: Native auto-committed write units (``core/native_write.py``).
+        self.writes = NativeWrites(self._native_readers, locks, self.commit_lock)
+
+    # -- opening and closing ---------------------------------------------------------------
+    @property
+    def is_open(self) -> bool:
+        """Whether :meth:`open` succeeded and :meth:`close` has not run since."""
+        return self._engine is not None
+
+    async def open(self, prepare: Callable[[AsyncEngine], Awaitable[None]] | None = None) -> None:
+        """Open the file (or memory), load extensions, then run ``prepare(engine)``.
+
+        Opening an open executor does nothing. ``prepare`` (the schema check) runs before the
+        executor counts as open and with no statement timeout; if it raises, the engine is
+        disposed and the error propagates. An executor can be opened again after
+        :meth:`close`.
+
+        Raises:
+            StorageError: The file's folder does not exist.
+            DatabaseLockedError: Another process holds the file.
+        """
+        if self._engine is not None:
+            return
+        settings = self.settings
+        if not settings.in_memory:
+            folder = await to_thread(_missing_folder, settings.database)
+            if folder is not None:
+                raise StorageError(
+                    f"Cannot create or open {settings.database}: the folder {folder} does not "
+                    "exist (or is not a folder). Create it first, or choose another path."
+                )
+        init_sql: list[str] = []
+        config: dict[str, Any] = {"autoinstall_known_extensions": False}
+        if settings.load_fts:
+            directory = settings.extension_directory or default_extension_directory(
+                settings.database
+            )
+            await to_thread(install_extension, "fts", directory)
+            config["extension_directory"] = str(directory)
+            init_sql.append("LOAD fts")
+        engine = create_engine(settings, init_sql=init_sql, config=config, timeouts=self.timeouts)
+        try:
+            # opening is the library's work, not the application's statements: never timed out
+            async with self.timeouts.scope(None):
+                with translating():
+                    # The first connection surfaces a locked, missing or corrupt file right here.
+                    async with engine.connect() as connection:
+                        await connection.execute(text("SELECT 1"))
+                if prepare is not None:
+                    await prepare(engine)
+        except BaseException:
+            await _dispose(engine)
+            raise
+        self._engine = engine
+        self._closed = False
+        self._readers = NativeReaders(engine, keep=kept_readers(settings))
+        self._sessions = async_sessionmaker(
+            engine, class_=Session, expire_on_commit=False, autoflush=False
+        )
+
+    async def drain_commits(self) -> None:
+        """Wait until no transaction is committing with after-commit callbacks."""
+        lock = self._commit_lock
+        if lock is not None:
+            async with lock:
+                pass
+
+    async def close(self) -> None:
+        """Checkpoint the write-ahead log into the file and release it (twice is harmless)."""
+        engine, self._engine = self._engine, None
+        readers, self._readers = self._readers, None
+        self._sessions = None
+        self._autocommit = None
+        self._closed = True
+        if engine is None:
+            return
+        try:
+            if readers is not None:
+                await readers.close()
+            if not self.settings.read_only and not self.settings.in_memory:
+                # a statement timeout must not leave the write-ahead log unmerged at close
+                async with self.timeouts.scope(None):
+                    await _checkpoint(engine)
+        finally:
+            await _dispose(engine)
+
+    def not_open(self) -> DatabaseNotOpenError:
+        """The error for using this database while it is not open, saying what to do."""
+        if self._closed:
+            return DatabaseNotOpenError("The database has been closed; open it again.")
+        return DatabaseNotOpenError(
+            "The database is not open: use `async with Database.open(...) as db`."
+        )
+
+    # -- what runs statements --------------------------------------------------------------
+    @property
+    def engine(self) -> AsyncEngine:
+        """The SQLAlchemy engine.
+
+        Raises:
+            DatabaseNotOpenError: The executor is not open.
+        """
+        engine = self._engine
+        if engine is None:
+            raise self.not_open()
+        return engine
+
+    @property
+    def dialect(self) -> Dialect:
+        """The dialect statements are compiled for (the engine's)."""
+        return self.engine.dialect
+
+    def session(self) -> AsyncSession:
+        """A new SQLAlchemy session (``core.session.Session``) on this database's engine."""
+        sessions = self._sessions
+        if sessions is None:
+            raise self.not_open()
+        return sessions()
+
+    def commit_lock(self) -> asyncio.Lock:
+        """The lock under which commits with after-commit callbacks run, in commit order."""
+        # created on first use: the executor may be built before the loop that uses it
+        if self._commit_lock is None:
+            self._commit_lock = asyncio.Lock()
+        return self._commit_lock
+
+    def transaction(self) -> TransactionScope[TxT]:
+        """One unit of work (joins the caller's in the same task); errors translated."""
+        return TransactionScope(self._new_unit)
+
+    def _new_unit(self) -> TxT:
+        return self._unit_of_work(self.session(), self.commit_lock())
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AutocommitReader]:
+        """Where single reads outside a transaction run (see :class:`AutocommitReader`).
+
+        Raises:
+            DatabaseNotOpenError: The executor is not open.
+        """
+        engine = self.engine
+        autocommit = self._autocommit
+        if autocommit is None:
+            autocommit = self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        reader = AutocommitReader(engine, autocommit, self._native_readers(), self.statements)
+        with translating():
+            try:
+                yield reader
+            finally:
+                await reader.close()
+
+    async def run_native_read(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """Run ``fn(duckdb_connection)`` outside any transaction, on a kept connection.
+
+        Raises:
+            DatabaseNotOpenError: The executor is not open.
+        """
+        readers = self._native_readers()
+        with translating():
+            return await readers.run(fn)
+
+    @property
+    def readers(self) -> NativeReaders:
+        """The kept reader connections (raises ``DatabaseNotOpenError`` when not open)."""
+        return self._native_readers()
+
+    def _native_readers(self) -> NativeReaders:
+        readers = self._readers
+        if readers is None:
+            raise self.not_open()
+        return readers
+
+    async def checkpoint(self) -> None:
+        """Write the write-ahead log into the database file now."""
+        await _checkpoint(self.engine)
+
+    def __repr__(self) -> str:
+        state = "open" if self._engine is not None else "closed"
+        return f"<Executor {self.settings.database!r} {state}>"
+
+
+async def _checkpoint(engine: AsyncEngine) -> None:
+    with translating():
+        async with engine.connect() as connection:
+            await connection.execute(text("CHECKPOINT"))
+
+
+async def _dispose(engine: AsyncEngine) -> None:
+    await engine.dispose()
+    dialect = engine.sync_engine.dialect
+    if isinstance(dialect, AsyncDuckDBDialect):
+        dialect.close_memory_database()
