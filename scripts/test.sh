@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from nothing: creates .venv, installs the package with its dev extras,
-# then runs the quality gates (ruff lint + format, mypy --strict) and pytest on all cores with
+# then runs the quality gates (ruff lint + format, mypy --strict, the import-linter layer
+# contracts of pyproject.toml) and pytest on all cores with
 # coverage of src/ (line + branch, fail under 95%). CI (.ci/run) runs exactly this script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,5 +27,7 @@ echo "== ruff"
 "$py" -m ruff format --check src tests benchmarks examples scripts
 echo "== mypy --strict"
 "$py" -m mypy
+echo "== lint-imports (the layers of docs/architecture.md)"
+"$venv/bin/lint-imports"
 echo "== pytest"
 "$py" -m pytest -n auto --cov --cov-report=term --cov-fail-under=95 "$@"
