@@ -49,7 +49,7 @@ class StatementCache:
                 f"A statement cache needs room for at least one entry, not {max_entries!r}."
             )
         self.max_entries = max_entries
-        self._entries: OrderedDict[Hashable, Any] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, Hashable, Any], Any] = OrderedDict()
         self._lock = Lock()
         self._hits = 0
         self._misses = 0

@@ -10,10 +10,8 @@ compiled again. A statement whose parameters cannot all be traced to roots is no
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
-from threading import Lock
 from typing import Any
 
 from sqlalchemy import ClauseElement
@@ -22,10 +20,11 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter
 
 from project_architect_db.core.driver import AsyncDuckDBDialect
+from project_architect_db.core.statements import StatementCache
 from project_architect_db.exceptions import InvalidQueryError
 from project_architect_db.queries.native import native_sql
 
-__all__ = ["DIALECT", "CompiledQuery", "cache_info", "clear_cache", "compile_cached"]
+__all__ = ["DIALECT", "SHAPES", "CompiledQuery", "cache_info", "clear_cache", "compile_cached"]
 
 #: The dialect every analytics statement compiles with (the library's own, ``$n`` parameters).
 DIALECT = AsyncDuckDBDialect(paramstyle="numeric_dollar")
@@ -85,9 +84,11 @@ def _binds(roots: Sequence[ClauseElement]) -> Iterator[BindParameter[Any]]:
                 yield element
 
 
-_CACHE: OrderedDict[Hashable, CompiledQuery | None] = OrderedDict()
-_LOCK = Lock()
-_STATS = {"hits": 0, "misses": 0}
+#: Analytics SQL compiles for the library's fixed dialect, from a builder's *shape*, before
+#: (and without) a database: ``.sql()`` works on an unbound builder and answers are remembered
+#: across databases. So its entries live in one process-wide cache of the same kind the
+#: executor owns per database (``core/statements.py``), keyed by shape and :data:`DIALECT`.
+SHAPES = StatementCache(max_entries=_MAX_ENTRIES)
 
 
 def _compile(statement: ClauseElement, roots: Sequence[ClauseElement]) -> CompiledQuery | None:
@@ -135,21 +136,47 @@ def compile_cached(
             root by root against the traced parameters on a miss; when they match, hits use
             them and skip :func:`build` entirely.
     """
-    if shape is not None:
-        with _LOCK:
-            known = shape in _CACHE
-            entry = _CACHE.get(shape)
-            if known:
-                _CACHE.move_to_end(shape)
-                _STATS["hits"] += 1
-        if entry is not None:
-            if entry.direct and grouped_values is not None:
-                return entry.sql, entry.layout([v for group in grouped_values for v in group])
-            return entry.sql, entry.parameters(build()[1])
-        if known:  # known to be uncacheable
-            return native_sql(build()[0](), DIALECT)
-    factory, roots = build()
-    statement = factory()
+    if shape is None:
+        factory, roots = build()
+        return _compiled(factory(), roots, grouped_values)
+    built: list[Any] = []
+
+    def compile_shape() -> CompiledQuery | None:
+        factory, roots = build()
+        statement = factory()
+        built.extend((statement, roots))
+        return _compile_checked(statement, roots, grouped_values)
+
+    entry = SHAPES.get_or_compile("analytics", shape, DIALECT, compile_shape)
+    if built:  # compiled by this call, from the statement and roots it built
+        statement, roots = built
+        if entry is None:
+            return native_sql(statement, DIALECT)
+        return entry.sql, entry.parameters(roots)
+    if entry is None:  # known to be uncacheable
+        return native_sql(build()[0](), DIALECT)
+    if entry.direct and grouped_values is not None:
+        return entry.sql, entry.layout([v for group in grouped_values for v in group])
+    return entry.sql, entry.parameters(build()[1])
+
+
+def _compiled(
+    statement: ClauseElement,
+    roots: Sequence[ClauseElement],
+    grouped_values: Sequence[Sequence[Any]] | None,
+) -> tuple[str, list[Any]]:
+    compiled = _compile_checked(statement, roots, grouped_values)
+    if compiled is None:
+        return native_sql(statement, DIALECT)
+    return compiled.sql, compiled.parameters(roots)
+
+
+def _compile_checked(
+    statement: ClauseElement,
+    roots: Sequence[ClauseElement],
+    grouped_values: Sequence[Sequence[Any]] | None,
+) -> CompiledQuery | None:
+    """The compiled entry, marked ``direct`` when the caller's own values match the traced."""
     compiled = _compile(statement, roots)
     if (
         compiled is not None
@@ -161,15 +188,7 @@ def compile_cached(
         )
     ):
         compiled = CompiledQuery(compiled.sql, compiled.slots, compiled.size, direct=True)
-    if shape is not None:
-        with _LOCK:
-            _STATS["misses"] += 1
-            _CACHE[shape] = compiled
-            while len(_CACHE) > _MAX_ENTRIES:
-                _CACHE.popitem(last=False)
-    if compiled is None:
-        return native_sql(statement, DIALECT)
-    return compiled.sql, compiled.parameters(roots)
+    return compiled
 
 
 def _same(traced: Sequence[Any], flat: Sequence[Any]) -> bool:
@@ -190,12 +209,10 @@ def _same(traced: Sequence[Any], flat: Sequence[Any]) -> bool:
 
 def cache_info() -> dict[str, int]:
     """Hits, misses and entries of the compiled-SQL cache (for tests and benchmarks)."""
-    with _LOCK:
-        return {**_STATS, "entries": len(_CACHE)}
+    info = SHAPES.info()
+    return {"hits": info["hits"], "misses": info["misses"], "entries": info["entries"]}
 
 
 def clear_cache() -> None:
     """Forget every compiled query."""
-    with _LOCK:
-        _CACHE.clear()
-        _STATS.update(hits=0, misses=0)
+    SHAPES.clear()
