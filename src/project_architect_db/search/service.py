@@ -69,7 +69,8 @@ class SearchService:
     """Full-text search over ``documents`` and ``messages`` (``db.search``).
 
     Args:
-        executor: Where searches run (the database's executor; it translates errors).
+        executor: Where searches run: anything with `transaction()` (the database's
+            executor, which translates errors; a `Database` works too).
         read_only: The file is read-only: the index is never built or rebuilt here.
         rebuild_threshold: Rebuild an index in the background once this many rows changed
             since its build (searches stay correct meanwhile; each changed row costs a
