@@ -137,10 +137,22 @@ async def _in_transaction(scope: AbstractAsyncContextManager[Transaction]) -> As
         yield Reader(tx, None)
 
 
-@asynccontextmanager
-async def _outside(executor: Executor[Any]) -> AsyncIterator[Reader]:
-    async with executor.reading() as autocommit:
-        yield Reader(None, autocommit)
+class _outside:
+    """``reading()`` outside a transaction: the executor's reader, behind :class:`Reader`.
+
+    A class rather than ``@asynccontextmanager``: every point read enters it.
+    """
+
+    __slots__ = ("_scope",)
+
+    def __init__(self, executor: Executor[Any]) -> None:
+        self._scope = executor.reading()
+
+    async def __aenter__(self) -> Reader:
+        return Reader(None, await self._scope.__aenter__())
+
+    async def __aexit__(self, *exc_info: Any) -> bool | None:
+        return await self._scope.__aexit__(*exc_info)
 
 
 @asynccontextmanager

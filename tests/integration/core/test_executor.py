@@ -183,6 +183,11 @@ async def test_native_reads_raise_the_library_errors(executor: Executor[Transact
     with pytest.raises(InvalidQueryError):
         async with executor.reading() as reader:
             await reader.execute(text("SELECT * FROM no_such_table"))
+    refused = InvalidQueryError("the library's own error")
+    with pytest.raises(InvalidQueryError) as passed:
+        async with executor.reading():
+            raise refused
+    assert passed.value is refused  # already the library's: passed on unchanged
     assert await executor.run_native_read(_answer) == 42  # the kept connection still works
 
 
