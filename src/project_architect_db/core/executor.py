@@ -69,7 +69,6 @@ class Executor(Generic[TxT]):
         settings: The database's settings.
         locks: The integrity locks each native write unit registers with.
         unit_of_work: Makes the object :meth:`transaction` yields (``UnitOfWork``).
-        timeouts: The statement timeouts (default: ``settings.statement_timeout``).
     """
 
     def __init__(
@@ -77,11 +76,10 @@ class Executor(Generic[TxT]):
         settings: Settings,
         locks: IntegrityLocks,
         unit_of_work: UnitFactory[TxT],
-        *,
-        timeouts: StatementTimeouts | None = None,
     ) -> None:
         self.settings = settings
-        self.timeouts = timeouts or StatementTimeouts(settings.statement_timeout)
+        #: The statement timeouts (``db.statement_timeout()`` scopes them).
+        self.timeouts = StatementTimeouts(settings.statement_timeout)
         self.locks = locks
         #: The compiled-statement cache of this database (``core/statements.py``).
         self.statements = StatementCache()
@@ -160,7 +158,10 @@ class Executor(Generic[TxT]):
                 pass
 
     async def close(self) -> None:
-        """Checkpoint the write-ahead log into the file and release it (twice is harmless)."""
+        """Checkpoint the write-ahead log into the file and release it (twice is harmless).
+
+        The compiled statements are forgotten with the engine they were compiled for.
+        """
         engine, self._engine = self._engine, None
         readers, self._readers = self._readers, None
         self._sessions = None
@@ -168,6 +169,8 @@ class Executor(Generic[TxT]):
         self._closed = True
         if engine is None:
             return
+        # compiled for this engine's dialect: a reopened executor has another
+        self.statements.clear()
         try:
             if readers is not None:
                 await readers.close()

@@ -244,6 +244,8 @@ async def test_the_statement_cache_is_per_database_and_reused(
         assert other._executor.statements is not cache
         await other.projects.get_or_none(project.id)
         assert other._executor.statements.info()["misses"] == 1
+        assert len(other._executor.statements) == 1
+    assert len(other._executor.statements) == 0  # compiled for the engine closed with it
 
 
 async def test_the_statement_cache_stays_bounded_under_many_shapes(database: Database) -> None:
