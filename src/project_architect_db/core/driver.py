@@ -31,9 +31,13 @@ from duckdb_sqlalchemy import DuckDBExecutionContext, _register_alembic_support
 from sqlalchemy import pool
 from sqlalchemy.engine import URL
 from sqlalchemy.engine.default import DefaultDialect
-from sqlalchemy.util.concurrency import await_
 
 from project_architect_db.core._adapter import AsyncAdaptedConnection
+from project_architect_db.core._sqlalchemy import (
+    await_,
+    check_installed_sqlalchemy,
+    dbapi_connection,
+)
 from project_architect_db.core.timeouts import StatementTimeouts
 
 __all__ = ["AsyncDuckDBDialect", "DBAPI", "is_memory_database"]
@@ -130,7 +134,7 @@ class AsyncDuckDBExecutionContext(DuckDBExecutionContext):  # type: ignore[misc]
 
     def create_server_side_cursor(self) -> Any:
         """A cursor that keeps rows in DuckDB until fetched (``stream()``, ``yield_per``)."""
-        return self._dbapi_connection.cursor(server_side=True)
+        return dbapi_connection(self).cursor(server_side=True)
 
 
 class AsyncDuckDBDialect(_SyncDuckDBDialect):  # type: ignore[misc]
@@ -166,6 +170,7 @@ class AsyncDuckDBDialect(_SyncDuckDBDialect):  # type: ignore[misc]
 
     def initialize(self, connection: Any) -> None:
         """Initialise from the first connection without extra probes."""
+        check_installed_sqlalchemy()
         _register_alembic_support()
         DefaultDialect.initialize(self, connection)
         self.supports_comments = True
