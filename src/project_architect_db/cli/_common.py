@@ -15,6 +15,7 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
+from project_architect_db.core.settings import is_in_memory
 from project_architect_db.exceptions import (
     ConfigurationError,
     DatabaseLockedError,
@@ -185,7 +186,7 @@ def confirm(question: str, yes: bool) -> None:
 
 def require_file(database: str) -> None:
     """Refuse a missing database file (only ``init`` creates one)."""
-    if database.startswith(":memory:"):
+    if is_in_memory(database):
         fail("this command needs a database file, not :memory:", ExitCode.USAGE)
     if not path_exists(database):
         fail(

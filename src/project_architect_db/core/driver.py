@@ -38,9 +38,10 @@ from project_architect_db.core._sqlalchemy import (
     check_installed_sqlalchemy,
     dbapi_connection,
 )
+from project_architect_db.core.settings import is_in_memory
 from project_architect_db.core.timeouts import StatementTimeouts
 
-__all__ = ["AsyncDuckDBDialect", "DBAPI", "is_memory_database"]
+__all__ = ["AsyncDuckDBDialect", "DBAPI"]
 
 _TRUE = {"1", "true", "yes", "on"}
 _counter = itertools.count(1)
@@ -73,11 +74,6 @@ def _stop_duckdb_probing_for_pandas() -> None:
 
 
 _stop_duckdb_probing_for_pandas()
-
-
-def is_memory_database(database: str | None) -> bool:
-    """Whether ``database`` names an in-memory DuckDB database."""
-    return not database or database.startswith(":memory:")
 
 
 class DBAPI:
@@ -196,7 +192,7 @@ class AsyncDuckDBDialect(_SyncDuckDBDialect):  # type: ignore[misc]
         memory_root = self._memory_root
 
         def opener() -> duckdb.DuckDBPyConnection:
-            if is_memory_database(database):
+            if is_in_memory(database):
                 duck = memory_root.connect(database, config)
             else:
                 duck = duckdb.connect(database, read_only=read_only, config=config)
