@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import json
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
@@ -275,8 +274,3 @@ async def migration_engine(database: str) -> AsyncIterator[AsyncEngine]:
 def print_json(data: Any) -> None:
     """Write ``data`` as JSON on stdout."""
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
-
-
-async def gather_all(*awaitables: Awaitable[Any]) -> list[Any]:
-    """``asyncio.gather`` that cancels the rest when one fails."""
-    return list(await asyncio.gather(*awaitables))
