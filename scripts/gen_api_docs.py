@@ -35,7 +35,7 @@ MODULES: list[tuple[str, str]] = [
     ("project_architect_db.maintenance", "Compaction of a closed database file (`db-vacuum`)."),
     ("project_architect_db.testing", "Test databases for applications."),
     ("project_architect_db.testing.factories", "Deterministic factories and Arrow datasets."),
-    ("project_architect_db.benchmarking", "The benchmark behind `project-architect-db benchmark`."),
+    ("project_architect_db.selfbench", "Self-benchmark run by `project-architect-db benchmark`."),
 ]
 
 _ADDRESS = re.compile(r" at 0x[0-9a-f]+")

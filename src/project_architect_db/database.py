@@ -29,7 +29,7 @@ from project_architect_db.repositories.code_repositories import CodeRepositoryRe
 from project_architect_db.repositories.conversations import ConversationRepository
 from project_architect_db.repositories.documents import DocumentRepository
 from project_architect_db.repositories.projects import ProjectRepository
-from project_architect_db.repositories.unit_of_work import Repositories, UnitOfWork
+from project_architect_db.repositories.unit_of_work import RepositorySet, UnitOfWork
 from project_architect_db.search import SearchService
 
 __all__ = ["Database"]
@@ -62,7 +62,7 @@ class Database:
         self._executor: Executor[UnitOfWork] = Executor(settings, self.locks, unit_of_work)
         executor = self._executor
         self._context = context = RepositoryContext(executor, self.locks, self.change_hub)
-        self._repositories = Repositories(context)
+        self._repositories = RepositorySet(context)
         self._search = SearchService(executor, read_only=settings.read_only)
         # one per database: it remembers the answers it has built (see answers/_base.py)
         self._analytics = AnalyticsAnswers(executor)
@@ -205,7 +205,7 @@ class Database:
         """One unit of work: commits when the block succeeds, rolls back when it raises.
 
         The yielded object exposes every repository (``tx.projects``, ``tx.conversations``,
-        ``tx.documents``, ``tx.repositories``) on this one transaction. Nested use in the same
+        ``tx.documents``, ``tx.code_repositories``) on this one transaction. Nested use in the same
         task joins the outer transaction (DuckDB has no SAVEPOINT).
         """
         return self._executor.transaction()
@@ -227,9 +227,14 @@ class Database:
         return self._repositories.documents
 
     @property
-    def repositories(self) -> CodeRepositoryRepository:
+    def code_repositories(self) -> CodeRepositoryRepository:
         """Code repositories, builds and deployments."""
-        return self._repositories.repositories
+        return self._repositories.code_repositories
+
+    @property
+    def repositories(self) -> CodeRepositoryRepository:
+        """Alias of :attr:`code_repositories` (the name the public contract started with)."""
+        return self._repositories.code_repositories
 
     @property
     def analytics(self) -> AnalyticsAnswers:

@@ -89,16 +89,18 @@ async def _seed(world: World) -> None:
             {"project_id": sentinel.id, "path": "keep.md", "content": "websocket auth v1"}
         )
         await tx.documents.update(doc.id, {"content": "websocket auth v2"})
-        repo = await tx.repositories.create(
+        repo = await tx.code_repositories.create(
             {"project_id": sentinel.id, "url": "https://github.com/acme/sentinel"}
         )
-        await tx.repositories.record_build(repo.id, {"commit_sha": "abcdef1", "branch": "main"})
+        await tx.code_repositories.record_build(
+            repo.id, {"commit_sha": "abcdef1", "branch": "main"}
+        )
         victim = await tx.projects.create({"name": "Victim"})
         victim_conv = await tx.conversations.create({"project_id": victim.id, "title": "victim"})
         victim_doc = await tx.documents.create(
             {"project_id": victim.id, "path": "victim.md", "content": "cache latency"}
         )
-        victim_repo = await tx.repositories.create(
+        victim_repo = await tx.code_repositories.create(
             {"project_id": victim.id, "url": "https://github.com/acme/victim"}
         )
     world.ids.update(
@@ -118,8 +120,8 @@ async def _sentinel_state(world: World) -> Any:
     messages = [(await db.conversations.messages(c.id)).items for c in convs]
     docs = (await db.documents.list(project_id=sentinel)).items
     history = [await db.documents.history(d.id) for d in docs]
-    repos = (await db.repositories.list(project_id=sentinel)).items
-    builds = [await db.repositories.builds(r.id) for r in repos]
+    repos = (await db.code_repositories.list(project_id=sentinel)).items
+    builds = [await db.code_repositories.builds(r.id) for r in repos]
     return project, convs, messages, docs, history, repos, builds
 
 
@@ -459,18 +461,18 @@ def _repositories(world: World, data: dict[str, Any], build: dict[str, Any]) -> 
     db = world.db
     if data["project_id"] == "victim":
         data = {**data, "project_id": world.ids["project"]}
-    created = world.attempt("repositories.create", lambda: db.repositories.create(data))
+    created = world.attempt("code_repositories.create", lambda: db.code_repositories.create(data))
     target = world.ids["repository"]
     if created is not None:
         world.created["repositories"] += 1
-        assert world.run(db.repositories.get(created.id)) == created
+        assert world.run(db.code_repositories.get(created.id)) == created
         target = created.id
     recorded = world.attempt(
-        "repositories.record_build", lambda: db.repositories.record_build(target, build)
+        "code_repositories.record_build", lambda: db.code_repositories.record_build(target, build)
     )
     if recorded is not None:
         world.created["builds"] += 1
-        stored = world.run(db.repositories.builds(target, id=recorded.id))
+        stored = world.run(db.code_repositories.builds(target, id=recorded.id))
         assert stored.items == [recorded]
         duration = recorded.duration_seconds
         assert duration is None or (math.isfinite(duration) and duration >= 0)
@@ -487,7 +489,7 @@ FIELDS = {
     "projects": ["name", "slug", "status", "version", "tags", "architecture", "created_at", "id"],
     "conversations": ["title", "status", "message_count", "project_id", "created_at"],
     "documents": ["path", "doc_type", "size_bytes", "version", "metadata", "updated_at"],
-    "repositories": ["url", "stars", "language", "last_commit_at", "visibility"],
+    "code_repositories": ["url", "stars", "language", "last_commit_at", "visibility"],
 }
 OPERATORS = [
     "",

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 import project_architect_db as padb
 from project_architect_db.core.transaction import TransactionScope
-from project_architect_db.repositories import UnitOfWork
+from project_architect_db.repositories import CodeRepositoryRepository, UnitOfWork
 from project_architect_db.schemas import ConversationRead, Page, ProjectRead
 
 
@@ -28,6 +28,8 @@ async def check_database() -> None:
             assert_type(await tx.projects.list(), Page[ProjectRead])
             assert_type(await tx.projects.get_or_none(project.id), ProjectRead | None)
         assert_type(await opened.conversations.get(project.id), ConversationRead)
+        assert_type(opened.code_repositories, CodeRepositoryRepository)
+        assert_type(opened.repositories, CodeRepositoryRepository)
         feed = opened.changes(aggregates="messages", project_id=project.id)
         assert_type(feed, padb.Subscription)
         async for event in feed:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import json
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
@@ -15,6 +14,7 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
+from project_architect_db.core.settings import is_in_memory
 from project_architect_db.exceptions import (
     ConfigurationError,
     DatabaseLockedError,
@@ -185,7 +185,7 @@ def confirm(question: str, yes: bool) -> None:
 
 def require_file(database: str) -> None:
     """Refuse a missing database file (only ``init`` creates one)."""
-    if database.startswith(":memory:"):
+    if is_in_memory(database):
         fail("this command needs a database file, not :memory:", ExitCode.USAGE)
     if not path_exists(database):
         fail(
@@ -274,8 +274,3 @@ async def migration_engine(database: str) -> AsyncIterator[AsyncEngine]:
 def print_json(data: Any) -> None:
     """Write ``data`` as JSON on stdout."""
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
-
-
-async def gather_all(*awaitables: Awaitable[Any]) -> list[Any]:
-    """``asyncio.gather`` that cancels the rest when one fails."""
-    return list(await asyncio.gather(*awaitables))

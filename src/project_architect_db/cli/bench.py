@@ -1,7 +1,8 @@
 """``project-architect-db benchmark``: the library against raw DuckDB on this machine.
 
-Prints a ratio table, writes the figures as JSON and the ratios as a PNG chart. The full
-pytest-benchmark suite lives in the repository's ``benchmarks/`` folder.
+Runs :mod:`project_architect_db.selfbench` (shipped with the package). Prints a ratio table,
+writes the figures as JSON and the ratios as a PNG chart. The developers' fuller
+pytest-benchmark suite lives in the repository's ``benchmarks/`` folder and is not installed.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def benchmark(
     Example: project-architect-db benchmark --projects 20000 --rounds 25 --chart bench.png
     """
     from project_architect_db import Database
-    from project_architect_db.benchmarking import CASES, run_cases, write_chart
+    from project_architect_db.selfbench import CASES, run_cases, write_chart
 
     known = [case.key for case in CASES]
     unknown = sorted(set(cases or []) - set(known))

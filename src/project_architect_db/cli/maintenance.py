@@ -23,6 +23,7 @@ from project_architect_db.cli._common import (
     require_schema,
     run,
 )
+from project_architect_db.core.settings import is_in_memory
 
 if TYPE_CHECKING:
     from project_architect_db.maintenance import CompactionReport
@@ -41,7 +42,7 @@ def init(database: DatabaseOption = "architect.duckdb") -> None:
     """
     from project_architect_db import Database
 
-    if database.startswith(":memory:"):
+    if is_in_memory(database):
         fail("init needs a file path; :memory: vanishes when the command ends", ExitCode.USAGE)
 
     async def main() -> str | None:

@@ -23,8 +23,8 @@ from typing import Any, TypeVar
 
 import duckdb
 from sqlalchemy.engine import AdaptedConnection
-from sqlalchemy.util.concurrency import await_, in_greenlet
 
+from project_architect_db.core._sqlalchemy import await_, in_greenlet
 from project_architect_db.core._worker import ConnectionWorker, run_interruptible
 from project_architect_db.core.timeouts import StatementTimeouts, run_timed
 from project_architect_db.exceptions import TransactionAbortedError

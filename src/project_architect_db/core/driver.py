@@ -31,12 +31,17 @@ from duckdb_sqlalchemy import DuckDBExecutionContext, _register_alembic_support
 from sqlalchemy import pool
 from sqlalchemy.engine import URL
 from sqlalchemy.engine.default import DefaultDialect
-from sqlalchemy.util.concurrency import await_
 
 from project_architect_db.core._adapter import AsyncAdaptedConnection
+from project_architect_db.core._sqlalchemy import (
+    await_,
+    check_installed_sqlalchemy,
+    dbapi_connection,
+)
+from project_architect_db.core.settings import is_in_memory
 from project_architect_db.core.timeouts import StatementTimeouts
 
-__all__ = ["AsyncDuckDBDialect", "DBAPI", "is_memory_database"]
+__all__ = ["AsyncDuckDBDialect", "DBAPI"]
 
 _TRUE = {"1", "true", "yes", "on"}
 _counter = itertools.count(1)
@@ -69,11 +74,6 @@ def _stop_duckdb_probing_for_pandas() -> None:
 
 
 _stop_duckdb_probing_for_pandas()
-
-
-def is_memory_database(database: str | None) -> bool:
-    """Whether ``database`` names an in-memory DuckDB database."""
-    return not database or database.startswith(":memory:")
 
 
 class DBAPI:
@@ -130,7 +130,7 @@ class AsyncDuckDBExecutionContext(DuckDBExecutionContext):  # type: ignore[misc]
 
     def create_server_side_cursor(self) -> Any:
         """A cursor that keeps rows in DuckDB until fetched (``stream()``, ``yield_per``)."""
-        return self._dbapi_connection.cursor(server_side=True)
+        return dbapi_connection(self).cursor(server_side=True)
 
 
 class AsyncDuckDBDialect(_SyncDuckDBDialect):  # type: ignore[misc]
@@ -166,6 +166,7 @@ class AsyncDuckDBDialect(_SyncDuckDBDialect):  # type: ignore[misc]
 
     def initialize(self, connection: Any) -> None:
         """Initialise from the first connection without extra probes."""
+        check_installed_sqlalchemy()
         _register_alembic_support()
         DefaultDialect.initialize(self, connection)
         self.supports_comments = True
@@ -191,7 +192,7 @@ class AsyncDuckDBDialect(_SyncDuckDBDialect):  # type: ignore[misc]
         memory_root = self._memory_root
 
         def opener() -> duckdb.DuckDBPyConnection:
-            if is_memory_database(database):
+            if is_in_memory(database):
                 duck = memory_root.connect(database, config)
             else:
                 duck = duckdb.connect(database, read_only=read_only, config=config)

@@ -10,6 +10,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from project_architect_db.core._adapter import AsyncAdaptedConnection
+from project_architect_db.core._sqlalchemy import check_installed_sqlalchemy
 from project_architect_db.core.settings import Settings
 from project_architect_db.core.timeouts import StatementTimeouts
 
@@ -35,6 +36,7 @@ def create_engine(
 
     Its statements run under ``timeouts`` (by default a fixed ``settings.statement_timeout``).
     """
+    check_installed_sqlalchemy()
     if timeouts is None:
         timeouts = StatementTimeouts(settings.statement_timeout)
     duck_config: dict[str, Any] = dict(config or {})

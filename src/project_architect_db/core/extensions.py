@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 
+from project_architect_db.core.settings import is_in_memory
 from project_architect_db.exceptions import ExtensionError
 
 __all__ = ["default_extension_directory", "install_extension", "wheel_extension_path"]
@@ -44,7 +45,7 @@ def wheel_extension_path(name: str) -> Path:
 
 def default_extension_directory(database: str) -> Path:
     """``.padb/extensions`` beside a database file; a user cache folder for ``:memory:``."""
-    if database.startswith(":memory:"):
+    if is_in_memory(database):
         cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
         return Path(cache) / "project-architect-db" / "extensions"
     return Path(database).expanduser().resolve().parent / ".padb" / "extensions"

@@ -21,10 +21,10 @@ from typing import Any, TypeVar
 import duckdb
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.util import greenlet_spawn
 
 from project_architect_db.core._adapter import AsyncAdaptedConnection
 from project_architect_db.core._callbacks import shielded
+from project_architect_db.core._sqlalchemy import greenlet_spawn
 
 __all__ = ["HeldConnection", "NativeReaders"]
 

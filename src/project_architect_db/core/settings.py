@@ -3,13 +3,32 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings"]
+__all__ = ["Settings", "is_in_memory"]
+
+_MEMORY = ":memory:"
+
+
+def is_in_memory(database: str | os.PathLike[str] | None) -> bool:
+    """Whether ``database`` names an in-memory DuckDB database rather than a file.
+
+    The one answer the package uses: ``":memory:"``, a named ``":memory:name"`` and, as for
+    ``duckdb.connect``, no name at all.
+
+    Examples:
+        >>> is_in_memory(":memory:"), is_in_memory(":memory:shared"), is_in_memory("a.duckdb")
+        (True, True, False)
+    """
+    if database is None:
+        return True
+    text = os.fspath(database)
+    return not text or text.startswith(_MEMORY)
 
 
 class Settings(BaseSettings):
@@ -91,5 +110,5 @@ class Settings(BaseSettings):
 
     @property
     def in_memory(self) -> bool:
-        """Whether the database lives in memory only."""
-        return self.database.startswith(":memory:")
+        """Whether the database lives in memory only (see :func:`is_in_memory`)."""
+        return is_in_memory(self.database)

@@ -6,11 +6,11 @@ from datetime import datetime
 from typing import Any, Final, TypedDict
 
 from project_architect_db.datagen._clock import check_aware, start_of_day
+from project_architect_db.datagen._code_repositories import _CodeRepositories
 from project_architect_db.datagen._conversations import _Conversations
 from project_architect_db.datagen._dataset import Dataset
 from project_architect_db.datagen._documents import _Documents
 from project_architect_db.datagen._projects import _Projects
-from project_architect_db.datagen._repositories import _Repositories
 
 
 class DatasetSizes(TypedDict, total=False):
@@ -52,7 +52,7 @@ def _check_sizes(sizes: dict[str, Any]) -> None:
             raise ValueError(f"{name} must be >= 0, got {value}")
 
 
-class _Generator(_Projects, _Conversations, _Documents, _Repositories):
+class _Generator(_Projects, _Conversations, _Documents, _CodeRepositories):
     """One dataset's generation; each table draws from its own seeded stream."""
 
     def run(self) -> Dataset:

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from project_architect_db.core._worker import to_thread
+from project_architect_db.core.settings import is_in_memory
 from project_architect_db.exceptions import (
     ConfigurationError,
     DatabaseLockedError,
@@ -113,7 +114,7 @@ async def compact(path: str | os.PathLike[str]) -> CompactionReport:
 
 def _database_path(path: str | os.PathLike[str]) -> Path:
     text = os.fspath(path)
-    if not text or text.startswith(":memory:"):
+    if is_in_memory(text):
         raise ConfigurationError(
             "Compaction rewrites a database file; an in-memory database has no file to rewrite."
         )

@@ -8,6 +8,8 @@ from sqlalchemy import ClauseElement
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from project_architect_db.core._sqlalchemy import bind_processors, construct_params
+
 __all__ = ["native_sql"]
 
 
@@ -19,8 +21,8 @@ def native_sql(statement: ClauseElement, dialect: Dialect) -> tuple[str, list[An
     """
     compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
     assert isinstance(compiled, SQLCompiler)
-    params = compiled.construct_params()
-    processors: dict[str, Any] = dict(compiled._bind_processors)
+    params = construct_params(compiled)
+    processors = bind_processors(compiled)
     names = compiled.positiontup or []
     values = []
     for name in names:

@@ -12,7 +12,7 @@ from project_architect_db.repositories.code_repositories import CodeRepositoryRe
 from project_architect_db.repositories.conversations import ConversationRepository
 from project_architect_db.repositories.documents import DocumentRepository
 from project_architect_db.repositories.projects import ProjectRepository
-from project_architect_db.repositories.unit_of_work import Repositories, UnitOfWork
+from project_architect_db.repositories.unit_of_work import RepositorySet, UnitOfWork
 
 __all__ = [
     "AsyncRepository",
@@ -25,7 +25,7 @@ __all__ = [
     "Gap",
     "MAX_PAGE_SIZE",
     "ProjectRepository",
-    "Repositories",
+    "RepositorySet",
     "Subscription",
     "UnitOfWork",
 ]

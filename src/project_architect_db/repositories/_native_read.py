@@ -24,6 +24,12 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from project_architect_db._records import row_maker
+from project_architect_db.core._sqlalchemy import (
+    bind_processors,
+    cache_key,
+    construct_params,
+    result_columns,
+)
 from project_architect_db.core.statements import StatementCache
 from project_architect_db.repositories._processors import Processor as _Processor
 from project_architect_db.repositories._processors import result_processor
@@ -35,9 +41,9 @@ def _result_layout(
     compiled: SQLCompiler, dialect: Dialect
 ) -> tuple[tuple[str, ...], tuple[_Processor, ...]]:
     """The result keys, as ``Row._mapping`` has them, and each column's result processor."""
-    columns = compiled._result_columns
-    keys = tuple(column.keyname for column in columns)
-    processors = tuple(result_processor(column.type, dialect) for column in columns)
+    columns = result_columns(compiled)
+    keys = tuple(key for key, _ in columns)
+    processors = tuple(result_processor(sql_type, dialect) for _, sql_type in columns)
     return keys, processors
 
 
@@ -68,7 +74,7 @@ class NativePointRead:
         if list(names) != ["row_id"]:  # pragma: no cover - misuse
             raise TypeError("NativePointRead needs a statement with one 'row_id' parameter")
         self.sql = str(compiled)
-        bind = compiled._bind_processors.get("row_id")
+        bind = bind_processors(compiled).get("row_id")
         self._bind: _Processor = bind if callable(bind) else None
         self.keys, self._processors = _result_layout(compiled, dialect)
 
@@ -120,7 +126,7 @@ class _Shape:
         self.compiled = compiled
         self.sql = str(compiled)
         self.names: tuple[str, ...] = tuple(compiled.positiontup or ())
-        processors = compiled._bind_processors
+        processors = bind_processors(compiled)
         self.binds: tuple[_Processor, ...] = tuple(
             bind if callable(bind := processors.get(name)) else None for name in self.names
         )
@@ -155,7 +161,7 @@ class NativeStatement:
             Exception: A bind processor refuses a value (the caller translates it).
         """
         shape = self.shape
-        given = shape.compiled.construct_params(values, _check=False)
+        given = construct_params(shape.compiled, values)
         return [
             value if bind is None else bind(value)
             for bind, value in zip(shape.binds, (given[name] for name in shape.names), strict=True)
@@ -184,18 +190,16 @@ class NativeSelects:
         self, statement: Select[Any] | Update
     ) -> tuple[_Shape, Callable[[Any], list[tuple[Any, ...]]]] | None:
         """The statement's compiled shape and ``fn(duckdb_connection)`` fetching its rows."""
-        cache_key = statement._generate_cache_key()
-        if cache_key is None:
+        key = cache_key(statement)
+        if key is None:
             return None
         shape = self._cache.get_or_compile(
-            "select", cache_key.key, self._dialect, lambda: self._compile(statement, cache_key)
+            "select", key.key, self._dialect, lambda: self._compile(statement, key)
         )
         if shape is None:
             return None
         try:
-            values = shape.compiled.construct_params(
-                extracted_parameters=cache_key.bindparams, _check=False
-            )
+            values = construct_params(shape.compiled, extracted=key.bindparams)
             parameters = [
                 value if bind is None else bind(value)
                 for bind, value in zip(

@@ -23,6 +23,12 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.sqltypes import ARRAY
 from sqlalchemy.types import TypeEngine
 
+from project_architect_db.core._sqlalchemy import (
+    against_native_enum,
+    enum_lookup,
+    json_deserializer,
+    json_string_type,
+)
 from project_architect_db.models.types import UtcDateTime
 
 __all__ = ["Processor", "result_processor"]
@@ -61,7 +67,7 @@ def _load_json(value: str | None) -> Any:
 
 
 def _enum_lookup(impl: Enum, general: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    lookup: dict[Any, Any] = impl._object_lookup
+    lookup = enum_lookup(impl)
 
     def process(value: Any) -> Any:
         try:
@@ -82,13 +88,13 @@ def result_processor(sql_type: TypeEngine[Any], dialect: Dialect) -> Processor:
         stored = sql_type.impl_instance.dialect_impl(dialect).result_processor(dialect, None)
         return _attach_utc if stored is None else general
     if isinstance(impl, JSON):
-        plain_text = impl._str_impl.result_processor(dialect, None) is None
-        if plain_text and getattr(dialect, "_json_deserializer", None) is None:
+        plain_text = json_string_type(impl).result_processor(dialect, None) is None
+        if plain_text and json_deserializer(dialect) is None:
             return _load_json
         return general
     if isinstance(impl, ARRAY):
         item = impl.item_type.dialect_impl(dialect).result_processor(dialect, None)
-        simple = impl.dimensions in (None, 1) and not getattr(impl, "_against_native_enum", False)
+        simple = impl.dimensions in (None, 1) and not against_native_enum(impl)
         # SQLAlchemy copies the list it is given (twice) to apply no processor: DuckDB's list
         # is already a fresh Python list of plain values
         return None if item is None and simple and not impl.as_tuple else general

@@ -53,10 +53,10 @@ class CodeRepositoryRepository(
     """Code repositories of a project, unique by URL, with their CI/CD history.
 
     Examples:
-        >>> # repo = await db.repositories.upsert_from_url(pid, "https://github.com/acme/atlas")
-        >>> # build = await db.repositories.record_build(repo.id, {"commit_sha": "3f2a9c1",
+        >>> # repo = await db.code_repositories.upsert_from_url(pid, "https://github.com/acme/atlas")
+        >>> # build = await db.code_repositories.record_build(repo.id, {"commit_sha": "3f2a9c1",
         >>> #                                                      "branch": "main"})
-        >>> # await db.repositories.finish_build(build.id, "success")
+        >>> # await db.code_repositories.finish_build(build.id, "success")
     """
 
     model = Repository

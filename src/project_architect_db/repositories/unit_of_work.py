@@ -18,11 +18,15 @@ if TYPE_CHECKING:
 
     from project_architect_db.repositories._context import RepositoryContext
 
-__all__ = ["Repositories", "UnitOfWork"]
+__all__ = ["RepositorySet", "UnitOfWork"]
 
 
-class Repositories:
-    """The four aggregate repositories over one :class:`RepositoryContext`."""
+class RepositorySet:
+    """The four aggregate repositories (projects, conversations, documents, code repositories).
+
+    One set per :class:`RepositoryContext`: ``Database`` keeps one for its auto-commit calls and
+    each :class:`UnitOfWork` one bound to its transaction.
+    """
 
     def __init__(self, context: RepositoryContext) -> None:
         self._context = context
@@ -43,7 +47,7 @@ class Repositories:
         return DocumentRepository(self._context)
 
     @cached_property
-    def repositories(self) -> CodeRepositoryRepository:
+    def code_repositories(self) -> CodeRepositoryRepository:
         """Code repositories, their builds and deployments."""
         return CodeRepositoryRepository(self._context)
 
@@ -65,7 +69,7 @@ class UnitOfWork(Transaction):
         commit_lock: asyncio.Lock | None = None,
     ) -> None:
         super().__init__(session, commit_lock=commit_lock)
-        self._repositories = Repositories(context.bind(self))
+        self._repositories = RepositorySet(context.bind(self))
         context.locks.register(self)
 
     @property
@@ -84,6 +88,11 @@ class UnitOfWork(Transaction):
         return self._repositories.documents
 
     @property
+    def code_repositories(self) -> CodeRepositoryRepository:
+        """Code repositories, their builds and deployments, in this transaction."""
+        return self._repositories.code_repositories
+
+    @property
     def repositories(self) -> CodeRepositoryRepository:
-        """Code repositories, in this transaction."""
-        return self._repositories.repositories
+        """Alias of :attr:`code_repositories` (the name the public contract started with)."""
+        return self._repositories.code_repositories

@@ -28,7 +28,7 @@ from project_architect_db.schemas.common import (
     Tags,
     Text,
     UpdateSchema,
-    UtcDatetime,
+    UtcDateTime,
     slugify,
 )
 from project_architect_db.schemas.conversation import (
@@ -107,7 +107,14 @@ __all__ = [
     "Tags",
     "Text",
     "UpdateSchema",
-    "UtcDatetime",
+    "UtcDateTime",
     "content_digest",
     "slugify",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``UtcDatetime``, the old spelling of :data:`UtcDateTime`, with a DeprecationWarning."""
+    from project_architect_db.schemas import common
+
+    return common._renamed(name, __name__)

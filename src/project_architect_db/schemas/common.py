@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import warnings
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Generic
 
@@ -50,7 +51,7 @@ __all__ = [
     "Tags",
     "Text",
     "UpdateSchema",
-    "UtcDatetime",
+    "UtcDateTime",
     "slugify",
 ]
 
@@ -202,8 +203,12 @@ Tag = Annotated[
 Tags = Annotated[list[Tag], Field(max_length=100), AfterValidator(_dedupe)]
 """Up to 100 short strings; duplicates are dropped, first occurrence kept."""
 
-UtcDatetime = Annotated[datetime, AfterValidator(_to_utc)]
-"""An aware datetime, normalised to UTC; a naive one is rejected."""
+UtcDateTime = Annotated[datetime, AfterValidator(_to_utc)]
+"""An aware datetime, normalised to UTC; a naive one is rejected.
+
+Spelt like the column type :class:`project_architect_db.models.types.UtcDateTime` (and
+SQLAlchemy's ``DateTime``) that stores it: one name for one idea in every layer.
+"""
 
 CommitSha = Annotated[
     str, StringConstraints(strip_whitespace=True, to_lower=True), AfterValidator(_check_commit_sha)
@@ -292,3 +297,20 @@ class Page(BaseModel, Generic[ItemT]):
     next_cursor: str | None = None
     limit: NonNegativeInt
     offset: NonNegativeInt = 0
+
+
+def __getattr__(name: str) -> Any:
+    """``UtcDatetime``, the old spelling of :data:`UtcDateTime`, with a DeprecationWarning."""
+    return _renamed(name, __name__)
+
+
+def _renamed(name: str, module: str) -> Any:
+    if name == "UtcDatetime":
+        warnings.warn(
+            f"{module}.UtcDatetime is deprecated: use UtcDateTime (spelt like the column type "
+            "project_architect_db.models.types.UtcDateTime); the old name will be removed.",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        return UtcDateTime
+    raise AttributeError(f"module {module!r} has no attribute {name!r}")

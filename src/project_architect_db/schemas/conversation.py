@@ -20,7 +20,7 @@ from project_architect_db.schemas.common import (
     ShortText,
     Text,
     UpdateSchema,
-    UtcDatetime,
+    UtcDateTime,
 )
 
 __all__ = [
@@ -151,7 +151,7 @@ class MessageCreate(CreateSchema):
     metadata_: JsonObject = Field(default_factory=dict, alias="metadata")
     # Excluded from model_dump(): they are rows of their own table, inserted with the message.
     attachments: list[AttachmentCreate] = Field(default_factory=list, max_length=100, exclude=True)
-    created_at: UtcDatetime | None = Field(
+    created_at: UtcDateTime | None = Field(
         default=None, description="When it was written; omit for now. Set it to import history."
     )
 

@@ -34,7 +34,7 @@ from project_architect_db.schemas.common import (
     ReadSchema,
     ShortText,
     UpdateSchema,
-    UtcDatetime,
+    UtcDateTime,
 )
 
 __all__ = [
@@ -151,7 +151,7 @@ class RepositoryCreate(CreateSchema):
     stars: NonNegativeInt = 0
     forks: NonNegativeInt = 0
     open_issues: NonNegativeInt = 0
-    last_commit_at: UtcDatetime | None = None
+    last_commit_at: UtcDateTime | None = None
     metadata_: JsonObject = Field(default_factory=dict, alias="metadata")
 
     @field_validator("provider", mode="before")
@@ -197,7 +197,7 @@ class RepositoryUpdate(UpdateSchema):
     stars: NonNegativeInt | None = None
     forks: NonNegativeInt | None = None
     open_issues: NonNegativeInt | None = None
-    last_commit_at: UtcDatetime | None = None
+    last_commit_at: UtcDateTime | None = None
     metadata_: JsonObject | None = Field(default=None, alias="metadata")
     expected_version: int | None = Field(default=None, ge=1, exclude=True)
 
@@ -249,8 +249,8 @@ class BuildCreate(CreateSchema):
     status: BuildStatus = BuildStatus.QUEUED
     commit_sha: CommitSha
     branch: ShortText
-    started_at: UtcDatetime | None = None
-    finished_at: UtcDatetime | None = None
+    started_at: UtcDateTime | None = None
+    finished_at: UtcDateTime | None = None
     duration_seconds: NonNegativeFloat | None = Field(
         default=None, description=_DURATION_DESCRIPTION
     )
@@ -270,8 +270,8 @@ class BuildUpdate(UpdateSchema):
     nullable_fields = frozenset({"started_at", "finished_at", "duration_seconds", "trigger"})
 
     status: BuildStatus | None = None
-    started_at: UtcDatetime | None = None
-    finished_at: UtcDatetime | None = None
+    started_at: UtcDateTime | None = None
+    finished_at: UtcDateTime | None = None
     duration_seconds: NonNegativeFloat | None = None
     trigger: ShortText | None = None
 
@@ -317,14 +317,14 @@ class DeploymentCreate(CreateSchema):
     environment: DeploymentEnvironment
     status: DeploymentStatus = DeploymentStatus.PENDING
     commit_sha: CommitSha
-    started_at: UtcDatetime | None = None
-    finished_at: UtcDatetime | None = None
+    started_at: UtcDateTime | None = None
+    finished_at: UtcDateTime | None = None
     duration_seconds: NonNegativeFloat | None = Field(
         default=None, description=_DURATION_DESCRIPTION
     )
-    commit_at: UtcDatetime | None = None
+    commit_at: UtcDateTime | None = None
     caused_incident: bool = False
-    restored_at: UtcDatetime | None = None
+    restored_at: UtcDateTime | None = None
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Self:
@@ -344,12 +344,12 @@ class DeploymentUpdate(UpdateSchema):
 
     build_id: uuid.UUID | None = None
     status: DeploymentStatus | None = None
-    started_at: UtcDatetime | None = None
-    finished_at: UtcDatetime | None = None
+    started_at: UtcDateTime | None = None
+    finished_at: UtcDateTime | None = None
     duration_seconds: NonNegativeFloat | None = None
-    commit_at: UtcDatetime | None = None
+    commit_at: UtcDateTime | None = None
     caused_incident: bool | None = None
-    restored_at: UtcDatetime | None = None
+    restored_at: UtcDateTime | None = None
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Self:

@@ -6,7 +6,7 @@ import uuid
 
 from pydantic import BaseModel, ConfigDict
 
-from project_architect_db.schemas.common import UtcDatetime
+from project_architect_db.schemas.common import UtcDateTime
 
 __all__ = ["DocumentHit", "MessageHit"]
 
@@ -38,4 +38,4 @@ class MessageHit(_Hit):
     sequence: int
     role: str
     #: When the message was written (timezone-aware, UTC, like every ``*Read`` record).
-    created_at: UtcDatetime
+    created_at: UtcDateTime

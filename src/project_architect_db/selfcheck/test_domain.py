@@ -67,10 +67,10 @@ def test_deleting_a_project_removes_every_child_and_children_need_a_parent(tmp_p
         await db.documents.create(
             DocumentCreate(project_id=project.id, path="README.md", content="# Gone")
         )
-        repository = await db.repositories.create(
+        repository = await db.code_repositories.create(
             RepositoryCreate(project_id=project.id, url="https://github.com/acme/gone")
         )
-        await db.repositories.record_build(
+        await db.code_repositories.record_build(
             repository.id, {"commit_sha": "a" * 40, "branch": "main", "status": "success"}
         )
         await db.projects.delete(project.id)
@@ -79,7 +79,7 @@ def test_deleting_a_project_removes_every_child_and_children_need_a_parent(tmp_p
         return {
             "conversations": await db.conversations.count(),
             "documents": await db.documents.count(),
-            "repositories": await db.repositories.count(),
+            "repositories": await db.code_repositories.count(),
         }
 
     assert on_database(tmp_path / "cascade.duckdb", body) == {

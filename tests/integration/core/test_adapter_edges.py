@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from project_architect_db import ExtensionError
 from project_architect_db.core import extensions
 from project_architect_db.core._worker import ConnectionWorker
-from project_architect_db.core.driver import DBAPI, AsyncDuckDBDialect, is_memory_database
+from project_architect_db.core.driver import DBAPI, AsyncDuckDBDialect
 from project_architect_db.core.engine import native_connection
 
 
@@ -117,12 +117,6 @@ def test_dialect_dbapi_and_disconnect_detection() -> None:
     assert dialect.is_disconnect(duckdb.Error("Connection already closed!"), None, None)
     assert not dialect.is_disconnect(duckdb.CatalogException("no table"), None, None)
     assert dialect.on_connect() is None
-
-
-@pytest.mark.parametrize(("name", "memory"), [(":memory:", True), (":memory:x", True), ("", True)])
-def test_memory_database_names(name: str, memory: bool) -> None:
-    assert is_memory_database(name) is memory
-    assert not is_memory_database("file.duckdb")
 
 
 async def test_init_sql_failure_closes_the_connection_and_raises(tmp_path: Path) -> None:

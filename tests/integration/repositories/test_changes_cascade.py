@@ -77,11 +77,11 @@ async def test_deleting_a_project_tells_what_went_with_it(db: Database) -> None:
     await _conversation(db, project.id, messages=2)
     document = await db.documents.create({"project_id": project.id, "path": "README.md"})
     await db.documents.update(document.id, {"content": "second version"})
-    repo = await db.repositories.upsert_from_url(project.id, "https://github.com/acme/all")
-    build = await db.repositories.record_build(
+    repo = await db.code_repositories.upsert_from_url(project.id, "https://github.com/acme/all")
+    build = await db.code_repositories.record_build(
         repo.id, {"status": "success", "commit_sha": "3f2a9c1", "branch": "main"}
     )
-    await db.repositories.record_deployment(
+    await db.code_repositories.record_deployment(
         repo.id,
         {
             "build_id": build.id,
@@ -212,9 +212,11 @@ def test_removed_of_a_create_or_update_is_empty() -> None:
 async def test_an_optional_reference_is_cleared_not_reported_as_deleted(db: Database) -> None:
     # Builds have no public delete; the store is what a repository delete runs on.
     project = await db.projects.create({"name": "Builds"})
-    repo = await db.repositories.upsert_from_url(project.id, "https://github.com/acme/b")
-    build = await db.repositories.record_build(repo.id, {"commit_sha": "3f2a9c1", "branch": "m"})
-    deployment = await db.repositories.record_deployment(
+    repo = await db.code_repositories.upsert_from_url(project.id, "https://github.com/acme/b")
+    build = await db.code_repositories.record_build(
+        repo.id, {"commit_sha": "3f2a9c1", "branch": "m"}
+    )
+    deployment = await db.code_repositories.record_deployment(
         repo.id, {"build_id": build.id, "environment": "staging", "commit_sha": "3f2a9c1"}
     )
     subscription = db.changes(aggregates="deployments")

@@ -42,8 +42,10 @@ async def _one_of_each(db: Database) -> list[tuple[AsyncRepository[Any, Any, Any
         {"project_id": project.id, "path": "a.md", "title": "A", "content": "first"}
     )
     await db.documents.update(document.id, {"content": "second"})
-    repository = await db.repositories.upsert_from_url(project.id, "https://github.com/acme/atlas")
-    build = await db.repositories.record_build(
+    repository = await db.code_repositories.upsert_from_url(
+        project.id, "https://github.com/acme/atlas"
+    )
+    build = await db.code_repositories.record_build(
         repository.id,
         {
             "commit_sha": "3f2a9c1",
@@ -51,7 +53,7 @@ async def _one_of_each(db: Database) -> list[tuple[AsyncRepository[Any, Any, Any
             "started_at": datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC),
         },
     )
-    deployment = await db.repositories.record_deployment(
+    deployment = await db.code_repositories.record_deployment(
         repository.id,
         {"build_id": build.id, "environment": "production", "commit_sha": "3f2a9c1"},
     )
@@ -68,7 +70,7 @@ async def _one_of_each(db: Database) -> list[tuple[AsyncRepository[Any, Any, Any
         (attachments, attachment_rows.items[0].id),
         (db.documents, document.id),
         (versions, version_rows.items[0].id),
-        (db.repositories, repository.id),
+        (db.code_repositories, repository.id),
         (BuildStore(context), build.id),
         (DeploymentStore(context), deployment.id),
     ]

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import typer
 
-from project_architect_db.benchmarking import BenchmarkReport, CaseResult, write_chart
 from project_architect_db.cli._common import ExitCode
 from project_architect_db.cli.selftest import pytest_command
 from project_architect_db.exceptions import ConfigurationError
+from project_architect_db.selfbench import BenchmarkReport, CaseResult, write_chart
 
 
 def _without(monkeypatch: pytest.MonkeyPatch, *missing: str) -> None:
@@ -81,7 +81,7 @@ def test_verdicts_follow_ratio_and_absolute_promises() -> None:
 
 async def test_run_cases_refuses_bad_sizes_and_unknown_cases() -> None:
     from project_architect_db import Database
-    from project_architect_db.benchmarking import run_cases
+    from project_architect_db.selfbench import run_cases
 
     async with Database.open(":memory:") as db:
         with pytest.raises(ValueError, match="at least 1"):

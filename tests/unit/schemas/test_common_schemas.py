@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ from project_architect_db.schemas import (
     ProjectUpdate,
     Slug,
     Tags,
-    UtcDatetime,
+    UtcDateTime,
     slugify,
 )
 
@@ -88,14 +89,14 @@ def test_slug_rejects_more_than_100_characters() -> None:
 def test_utc_datetime_normalises_aware_values_to_utc() -> None:
     tokyo = timezone(timedelta(hours=9))
 
-    value = TypeAdapter(UtcDatetime).validate_python(datetime(2025, 1, 1, 9, tzinfo=tokyo))
+    value = TypeAdapter(UtcDateTime).validate_python(datetime(2025, 1, 1, 9, tzinfo=tokyo))
 
     assert value == datetime(2025, 1, 1, tzinfo=UTC)
     assert value.tzinfo is UTC
 
 
 def test_utc_datetime_parses_iso_strings_with_an_offset() -> None:
-    value = TypeAdapter(UtcDatetime).validate_python("2025-01-01T02:00:00+02:00")
+    value = TypeAdapter(UtcDateTime).validate_python("2025-01-01T02:00:00+02:00")
 
     assert value == datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -103,7 +104,7 @@ def test_utc_datetime_parses_iso_strings_with_an_offset() -> None:
 @pytest.mark.parametrize("naive", [datetime(2025, 1, 1), "2025-01-01T00:00:00"])
 def test_utc_datetime_rejects_naive_values_and_says_what_to_pass(naive: object) -> None:
     with pytest.raises(ValidationError, match="timezone-aware") as caught:
-        TypeAdapter(UtcDatetime).validate_python(naive)
+        TypeAdapter(UtcDateTime).validate_python(naive)
 
     assert error_types(caught.value) == {"datetime_naive"}
 
@@ -222,3 +223,32 @@ def test_page_rejects_negative_limits_and_is_frozen() -> None:
 
     with pytest.raises(ValidationError):
         page.limit = 5  # type: ignore[misc]
+
+
+def test_the_old_spelling_utc_datetime_still_works_with_a_deprecation_warning() -> None:
+    import project_architect_db.schemas as schemas
+    from project_architect_db.schemas import common
+
+    for module in (schemas, common):
+        with pytest.warns(DeprecationWarning, match=r"UtcDatetime is deprecated: use UtcDateTime"):
+            old = module.UtcDatetime
+        assert old is UtcDateTime
+    assert "UtcDatetime" not in schemas.__all__
+
+
+@pytest.mark.parametrize("name", ["UtcDatetimes", "utcdatetime", "UTCDateTime"])
+def test_an_unknown_schema_name_raises_attribute_error(name: str) -> None:
+    import project_architect_db.schemas as schemas
+    from project_architect_db.schemas import common
+
+    for module in (schemas, common):
+        with pytest.raises(AttributeError, match=f"has no attribute '{name}'"):
+            getattr(module, name)
+
+
+def test_the_deprecation_warning_points_at_the_callers_line() -> None:
+    from project_architect_db.schemas import common
+
+    with pytest.warns(DeprecationWarning, match="UtcDateTime") as caught:
+        common.UtcDatetime  # noqa: B018
+    assert [Path(item.filename).name for item in caught] == [Path(__file__).name]

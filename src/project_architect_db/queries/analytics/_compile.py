@@ -19,6 +19,7 @@ from sqlalchemy.sql import visitors
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter
 
+from project_architect_db.core._sqlalchemy import bind_processors
 from project_architect_db.core.driver import AsyncDuckDBDialect
 from project_architect_db.core.statements import StatementCache
 from project_architect_db.exceptions import InvalidQueryError
@@ -96,7 +97,7 @@ def _compile(statement: ClauseElement, roots: Sequence[ClauseElement]) -> Compil
     assert isinstance(compiled, SQLCompiler)
     positions = {name: index for index, name in enumerate(compiled.positiontup or [])}
     names = {bind.key: name for bind, name in compiled.bind_names.items()}
-    processors: dict[str, Any] = dict(compiled._bind_processors)
+    processors = bind_processors(compiled)
     slots: list[_Slot] = []
     covered: list[int] = []
     for bind in _binds(roots):

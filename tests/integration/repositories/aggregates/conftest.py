@@ -23,4 +23,4 @@ async def conversation(db: Database, project: ProjectRead) -> ConversationRead:
 @pytest.fixture
 async def repository(db: Database, project: ProjectRead) -> RepositoryRead:
     """A code repository of ``project``."""
-    return await db.repositories.upsert_from_url(project.id, "https://github.com/acme/atlas")
+    return await db.code_repositories.upsert_from_url(project.id, "https://github.com/acme/atlas")

@@ -55,13 +55,13 @@ async def _populate(db: Database, name: str) -> uuid.UUID:
     document = await db.documents.create({"project_id": project.id, "path": "docs/spec.md"})
     await db.documents.update(document.id, {"content": "v2"})
     await db.documents.update(document.id, {"content": "v3"})
-    repo = await db.repositories.upsert_from_url(project.id, f"https://github.com/acme/{name}")
+    repo = await db.code_repositories.upsert_from_url(project.id, f"https://github.com/acme/{name}")
     start = datetime(2025, 1, 1, tzinfo=UTC)
-    build = await db.repositories.record_build(
+    build = await db.code_repositories.record_build(
         repo.id, {"commit_sha": "abc1234", "branch": "main", "started_at": start}
     )
-    await db.repositories.finish_build(build.id, "success", start + timedelta(minutes=3))
-    await db.repositories.record_deployment(
+    await db.code_repositories.finish_build(build.id, "success", start + timedelta(minutes=3))
+    await db.code_repositories.record_deployment(
         repo.id, {"environment": "production", "commit_sha": "abc1234", "build_id": build.id}
     )
     return project.id

@@ -66,7 +66,7 @@ PUSH: dict[str, Any] = {
 async def test_upsert_from_url_reads_provider_owner_and_name(
     db: Database, project: ProjectRead, url: str, provider: str, owner: str, name: str
 ) -> None:
-    repo = await db.repositories.upsert_from_url(project.id, url, language="python")
+    repo = await db.code_repositories.upsert_from_url(project.id, url, language="python")
     assert (repo.provider, repo.owner, repo.name, repo.language) == (
         provider,
         owner,
@@ -80,31 +80,31 @@ async def test_upsert_from_url_refreshes_only_the_fields_given(
     db: Database, project: ProjectRead
 ) -> None:
     url = "https://github.com/acme/atlas"
-    first = await db.repositories.upsert_from_url(project.id, url, stars=10, language="go")
-    same = await db.repositories.upsert_from_url(project.id, url + ".git")
+    first = await db.code_repositories.upsert_from_url(project.id, url, stars=10, language="go")
+    same = await db.code_repositories.upsert_from_url(project.id, url + ".git")
     assert same == first  # nothing given, nothing changed, version kept
-    starred = await db.repositories.upsert_from_url(project.id, url, stars=11)
+    starred = await db.code_repositories.upsert_from_url(project.id, url, stars=11)
     assert (starred.id, starred.stars, starred.language, starred.version) == (
         first.id,
         11,
         "go",
         2,
     )
-    assert await db.repositories.count() == 1
+    assert await db.code_repositories.count() == 1
 
 
 async def test_upsert_from_url_refuses_bad_urls_and_missing_projects(
     db: Database, project: ProjectRead
 ) -> None:
     with pytest.raises(ValidationError, match="url"):
-        await db.repositories.upsert_from_url(project.id, "ftp://github.com/acme/atlas")
+        await db.code_repositories.upsert_from_url(project.id, "ftp://github.com/acme/atlas")
     with pytest.raises(ValidationError, match="credentials"):
-        await db.repositories.upsert_from_url(project.id, "https://me:tok@github.com/a/b")
+        await db.code_repositories.upsert_from_url(project.id, "https://me:tok@github.com/a/b")
     with pytest.raises(ValidationError, match="stars"):
-        await db.repositories.upsert_from_url(project.id, "https://github.com/a/b", stars=-1)
+        await db.code_repositories.upsert_from_url(project.id, "https://github.com/a/b", stars=-1)
     with pytest.raises(IntegrityError, match="project"):
-        await db.repositories.upsert_from_url(uuid.uuid4(), "https://github.com/acme/atlas")
-    assert await db.repositories.count() == 0
+        await db.code_repositories.upsert_from_url(uuid.uuid4(), "https://github.com/acme/atlas")
+    assert await db.code_repositories.count() == 0
 
 
 async def test_a_repository_cannot_move_to_another_project(
@@ -112,13 +112,13 @@ async def test_a_repository_cannot_move_to_another_project(
 ) -> None:
     other = await db.projects.create({"name": "Other"})
     with pytest.raises(AlreadyExistsError, match="cannot move"):
-        await db.repositories.upsert_from_url(other.id, repository.url)
+        await db.code_repositories.upsert_from_url(other.id, repository.url)
     with pytest.raises(AlreadyExistsError, match="cannot move"):
-        await db.repositories.upsert({"project_id": other.id, "url": repository.url})
+        await db.code_repositories.upsert({"project_id": other.id, "url": repository.url})
     with pytest.raises(AlreadyExistsError, match="cannot move"):
-        await db.repositories.bulk_upsert([{"project_id": other.id, "url": repository.url}])
-    assert (await db.repositories.get(repository.id)).project_id == project.id
-    refreshed = await db.repositories.upsert({"project_id": project.id, "url": repository.url})
+        await db.code_repositories.bulk_upsert([{"project_id": other.id, "url": repository.url}])
+    assert (await db.code_repositories.get(repository.id)).project_id == project.id
+    refreshed = await db.code_repositories.upsert({"project_id": project.id, "url": repository.url})
     assert refreshed.version == 2
 
 
@@ -126,7 +126,7 @@ async def test_a_repository_cannot_move_to_another_project(
 async def test_upsert_from_webhook_creates_then_refreshes(
     db: Database, project: ProjectRead
 ) -> None:
-    repo = await db.repositories.upsert_from_webhook(project.id, PUSH)
+    repo = await db.code_repositories.upsert_from_webhook(project.id, PUSH)
     assert (repo.owner, repo.name, repo.provider) == ("acme", "atlas", RepositoryProvider.GITHUB)
     assert (repo.default_branch, repo.language, repo.visibility) == (
         "trunk",
@@ -139,7 +139,7 @@ async def test_upsert_from_webhook_creates_then_refreshes(
     later = copy.deepcopy(PUSH)
     later["repository"].update({"stargazers_count": 43, "private": True, "pushed_at": 1741000000})
     subscription = db.changes(aggregates="repositories")
-    refreshed = await db.repositories.upsert_from_webhook(project.id, later)
+    refreshed = await db.code_repositories.upsert_from_webhook(project.id, later)
     assert (refreshed.id, refreshed.stars, refreshed.version) == (repo.id, 43, 2)
     assert refreshed.visibility is RepositoryVisibility.PRIVATE
     assert refreshed.last_commit_at == datetime.fromtimestamp(1741000000, UTC)
@@ -147,7 +147,7 @@ async def test_upsert_from_webhook_creates_then_refreshes(
     assert isinstance(change, Change)
     assert (change.kind, change.project_id) == ("updated", project.id)
     subscription.close()
-    assert await db.repositories.upsert_from_webhook(project.id, later) == refreshed
+    assert await db.code_repositories.upsert_from_webhook(project.id, later) == refreshed
 
 
 @pytest.mark.parametrize(
@@ -166,22 +166,22 @@ async def test_a_malformed_webhook_payload_raises_a_clear_validation_error(
     db: Database, project: ProjectRead, payload: dict[str, Any], message: str
 ) -> None:
     with pytest.raises(ValidationError, match=message):
-        await db.repositories.upsert_from_webhook(project.id, payload)
-    assert await db.repositories.count() == 0
+        await db.code_repositories.upsert_from_webhook(project.id, payload)
+    assert await db.code_repositories.count() == 0
 
 
 async def test_a_webhook_that_is_not_a_dict_or_for_a_missing_project_is_refused(
     db: Database,
 ) -> None:
     with pytest.raises(ValidationError, match=r"GitHub webhook payload|dict"):
-        await db.repositories.upsert_from_webhook(uuid.uuid4(), "{}")  # type: ignore[arg-type]
+        await db.code_repositories.upsert_from_webhook(uuid.uuid4(), "{}")  # type: ignore[arg-type]
     with pytest.raises(IntegrityError):
-        await db.repositories.upsert_from_webhook(uuid.uuid4(), PUSH)
+        await db.code_repositories.upsert_from_webhook(uuid.uuid4(), PUSH)
 
 
 # -- builds ------------------------------------------------------------------------------------
 async def test_record_and_finish_a_build(db: Database, repository: RepositoryRead) -> None:
-    build = await db.repositories.record_build(
+    build = await db.code_repositories.record_build(
         repository.id,
         {"commit_sha": "ABC1234", "branch": "main", "status": "running", "started_at": T0},
     )
@@ -190,15 +190,17 @@ async def test_record_and_finish_a_build(db: Database, repository: RepositoryRea
         "abc1234",
         None,
     )
-    finished = await db.repositories.finish_build(build.id, "success", T0 + timedelta(seconds=95))
+    finished = await db.code_repositories.finish_build(
+        build.id, "success", T0 + timedelta(seconds=95)
+    )
     assert finished.status is BuildStatus.SUCCESS
     assert finished.duration_seconds == 95.0
     assert finished.finished_at == T0 + timedelta(seconds=95)
-    typed = await db.repositories.record_build(
+    typed = await db.code_repositories.record_build(
         repository.id,
         BuildCreate(repository_id=repository.id, commit_sha="def5678", branch="dev"),
     )
-    unstarted = await db.repositories.finish_build(typed.id, BuildStatus.CANCELLED)
+    unstarted = await db.code_repositories.finish_build(typed.id, BuildStatus.CANCELLED)
     assert unstarted.duration_seconds is None
     assert unstarted.finished_at is not None
 
@@ -208,61 +210,63 @@ async def test_record_build_refuses_missing_or_mismatched_repositories(
 ) -> None:
     build = {"commit_sha": "abc1234", "branch": "main"}
     with pytest.raises(IntegrityError, match="repository"):
-        await db.repositories.record_build(uuid.uuid4(), build)
+        await db.code_repositories.record_build(uuid.uuid4(), build)
     with pytest.raises(ValidationError, match="names repository"):
-        await db.repositories.record_build(repository.id, {**build, "repository_id": uuid.uuid4()})
+        await db.code_repositories.record_build(
+            repository.id, {**build, "repository_id": uuid.uuid4()}
+        )
     with pytest.raises(ValidationError, match="commit_sha"):
-        await db.repositories.record_build(repository.id, {**build, "commit_sha": "zz"})
-    assert (await db.repositories.builds(repository.id)).items == []
+        await db.code_repositories.record_build(repository.id, {**build, "commit_sha": "zz"})
+    assert (await db.code_repositories.builds(repository.id)).items == []
 
 
 async def test_finish_build_refuses_bad_statuses_times_and_second_finishes(
     db: Database, repository: RepositoryRead
 ) -> None:
-    build = await db.repositories.record_build(
+    build = await db.code_repositories.record_build(
         repository.id, {"commit_sha": "abc1234", "branch": "main", "started_at": T0}
     )
     with pytest.raises(ValidationError, match="finished build"):
-        await db.repositories.finish_build(build.id, "running")
+        await db.code_repositories.finish_build(build.id, "running")
     with pytest.raises(ValidationError, match="status"):
-        await db.repositories.finish_build(build.id, "exploded")
+        await db.code_repositories.finish_build(build.id, "exploded")
     with pytest.raises(ValidationError, match="earlier"):
-        await db.repositories.finish_build(build.id, "failure", T0 - timedelta(seconds=1))
+        await db.code_repositories.finish_build(build.id, "failure", T0 - timedelta(seconds=1))
     with pytest.raises(ValidationError, match="naive"):
-        await db.repositories.finish_build(build.id, "failure", datetime(2025, 3, 1, 10))
+        await db.code_repositories.finish_build(build.id, "failure", datetime(2025, 3, 1, 10))
     with pytest.raises(NotFoundError):
-        await db.repositories.finish_build(uuid.uuid4(), "failure")
-    await db.repositories.finish_build(build.id, "failure", T0 + timedelta(minutes=1))
+        await db.code_repositories.finish_build(uuid.uuid4(), "failure")
+    await db.code_repositories.finish_build(build.id, "failure", T0 + timedelta(minutes=1))
     with pytest.raises(ConflictError, match="already finished"):
-        await db.repositories.finish_build(build.id, "success")
+        await db.code_repositories.finish_build(build.id, "success")
 
 
 async def test_builds_pages_newest_first_with_filters(
     db: Database, repository: RepositoryRead
 ) -> None:
     for i in range(7):
-        await db.repositories.record_build(
+        await db.code_repositories.record_build(
             repository.id,
             {"commit_sha": f"abc{i:04d}", "branch": "main" if i % 2 else "dev", "status": "queued"},
         )
-    page = await db.repositories.builds(repository.id, limit=4)
+    page = await db.code_repositories.builds(repository.id, limit=4)
     assert [b.commit_sha for b in page.items] == ["abc0006", "abc0005", "abc0004", "abc0003"]
-    rest = await db.repositories.builds(repository.id, limit=4, cursor=page.next_cursor)
+    rest = await db.code_repositories.builds(repository.id, limit=4, cursor=page.next_cursor)
     assert [b.commit_sha for b in rest.items] == ["abc0002", "abc0001", "abc0000"]
-    main = await db.repositories.builds(repository.id, branch="main")
+    main = await db.code_repositories.builds(repository.id, branch="main")
     assert len(main.items) == 3
     with pytest.raises(NotFoundError):
-        await db.repositories.builds(uuid.uuid4())
+        await db.code_repositories.builds(uuid.uuid4())
     with pytest.raises(InvalidQueryError):
-        await db.repositories.builds(repository.id, colour="red")
+        await db.code_repositories.builds(repository.id, colour="red")
 
 
 # -- deployments -------------------------------------------------------------------------------
 async def test_record_deployment_of_a_build(db: Database, repository: RepositoryRead) -> None:
-    build = await db.repositories.record_build(
+    build = await db.code_repositories.record_build(
         repository.id, {"commit_sha": "abc1234", "branch": "main"}
     )
-    deployment = await db.repositories.record_deployment(
+    deployment = await db.code_repositories.record_deployment(
         repository.id,
         DeploymentCreate(
             repository_id=repository.id,
@@ -280,37 +284,37 @@ async def test_record_deployment_of_a_build(db: Database, repository: Repository
         build.id,
         120.0,
     )
-    staging = await db.repositories.record_deployment(
+    staging = await db.code_repositories.record_deployment(
         repository.id, {"environment": "staging", "commit_sha": "abc1234"}
     )
-    page = await db.repositories.deployments(repository.id, environment="production")
+    page = await db.code_repositories.deployments(repository.id, environment="production")
     assert [d.id for d in page.items] == [deployment.id]
-    everything = await db.repositories.deployments(repository.id)
+    everything = await db.code_repositories.deployments(repository.id)
     assert [d.id for d in everything.items] == [staging.id, deployment.id]
 
 
 async def test_record_deployment_refuses_foreign_or_missing_builds(
     db: Database, project: ProjectRead, repository: RepositoryRead
 ) -> None:
-    other = await db.repositories.upsert_from_url(project.id, "https://github.com/acme/other")
-    foreign = await db.repositories.record_build(
+    other = await db.code_repositories.upsert_from_url(project.id, "https://github.com/acme/other")
+    foreign = await db.code_repositories.record_build(
         other.id, {"commit_sha": "abc1234", "branch": "main"}
     )
     deployment = {"environment": "production", "commit_sha": "abc1234"}
     with pytest.raises(IntegrityError, match="belongs to repository"):
-        await db.repositories.record_deployment(
+        await db.code_repositories.record_deployment(
             repository.id, {**deployment, "build_id": foreign.id}
         )
     with pytest.raises(IntegrityError, match="build"):
-        await db.repositories.record_deployment(
+        await db.code_repositories.record_deployment(
             repository.id, {**deployment, "build_id": uuid.uuid4()}
         )
     with pytest.raises(IntegrityError, match="repository"):
-        await db.repositories.record_deployment(uuid.uuid4(), deployment)
+        await db.code_repositories.record_deployment(uuid.uuid4(), deployment)
     with pytest.raises(ValidationError, match="environment"):
-        await db.repositories.record_deployment(repository.id, {"commit_sha": "abc1234"})
+        await db.code_repositories.record_deployment(repository.id, {"commit_sha": "abc1234"})
     with pytest.raises(NotFoundError):
-        await db.repositories.deployments(uuid.uuid4())
+        await db.code_repositories.deployments(uuid.uuid4())
     with pytest.raises(InvalidQueryError):
-        await db.repositories.deployments(repository.id, limit=-1)
-    assert (await db.repositories.deployments(repository.id)).items == []
+        await db.code_repositories.deployments(repository.id, limit=-1)
+    assert (await db.code_repositories.deployments(repository.id)).items == []

@@ -37,7 +37,7 @@ async def test_rename_slug_works_while_children_exist(db: Database, project: Pro
     conversation = await db.conversations.create({"project_id": project.id})
     await db.conversations.add_message(conversation.id, {"role": "user", "content": "hi"})
     document = await db.documents.create({"project_id": project.id, "path": "README.md"})
-    repo = await db.repositories.upsert_from_url(project.id, "https://github.com/acme/atlas")
+    repo = await db.code_repositories.upsert_from_url(project.id, "https://github.com/acme/atlas")
 
     renamed = await db.projects.rename_slug(project.id, "atlas-v2", expected_version=1)
 
@@ -48,7 +48,7 @@ async def test_rename_slug_works_while_children_exist(db: Database, project: Pro
         await db.projects.get_by_slug("atlas")
     assert (await db.conversations.get(conversation.id)).project_id == project.id
     assert (await db.documents.get(document.id)).project_id == project.id
-    assert (await db.repositories.get(repo.id)).project_id == project.id
+    assert (await db.code_repositories.get(repo.id)).project_id == project.id
 
 
 async def test_rename_slug_to_a_taken_slug_raises_already_exists(

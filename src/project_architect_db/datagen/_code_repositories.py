@@ -30,8 +30,8 @@ from project_architect_db.datagen._draws import (
 from project_architect_db.schemas.common import slugify
 
 
-class _Repositories(_Context):
-    """Generates repositories; their builds, then deployments that ship some of those builds."""
+class _CodeRepositories(_Context):
+    """Generates code repositories, their builds, then deployments shipping some of those builds."""
 
     def _repositories(
         self, per_project: int, builds_per: int, deployments_per: int

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from project_architect_db import Database
-from project_architect_db.benchmarking import CASES, run_cases, write_chart
+from project_architect_db.selfbench import CASES, run_cases, write_chart
 
 
 async def test_every_case_runs_and_reports_ratios_and_verdicts(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from project_architect_db.benchmarking._report import BenchmarkReport, CaseResult, median_ms
+from project_architect_db.selfbench._report import BenchmarkReport, CaseResult, median_ms
 
 if TYPE_CHECKING:
     import duckdb
