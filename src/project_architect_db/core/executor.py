@@ -171,9 +171,9 @@ class Executor(Generic[TxT]):
             return
         # compiled for this engine's dialect: a reopened executor has another
         self.statements.clear()
+        assert readers is not None  # opened together with the engine
         try:
-            if readers is not None:
-                await readers.close()
+            await readers.close()
             if not self.settings.read_only and not self.settings.in_memory:
                 # a statement timeout must not leave the write-ahead log unmerged at close
                 async with self.timeouts.scope(None):
