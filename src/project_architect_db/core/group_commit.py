@@ -120,11 +120,15 @@ class _Failed(Exception):
         self.error = error
 
 
-def _run_alone(duck: duckdb.DuckDBPyConnection, entry: _Entry) -> None:
+def _run_alone(
+    duck: duckdb.DuckDBPyConnection, entry: _Entry, before_commit: Callable[[], None] | None
+) -> None:
     """``BEGIN; work; COMMIT`` for one unit; its outcome either way."""
     try:
         duck.begin()
         value = entry.work(duck)
+        if before_commit is not None:
+            before_commit()
         duck.commit()
     except Exception as error:
         with contextlib.suppress(Exception):
@@ -154,7 +158,7 @@ class GroupCommitter:
         self.max_group = max_group
         self._queue: deque[_Entry] = deque()
         self._drainer: asyncio.Task[None] | None = None
-        #: Test seam: called on the worker thread between a group's last work and its COMMIT.
+        #: Test seam: called on the worker thread between the last work and every COMMIT.
         self.before_commit: Callable[[], None] | None = None
         #: How many groups and units were committed (diagnostics, tests).
         self.groups = 0
@@ -259,7 +263,7 @@ class GroupCommitter:
     def _run_group(self, duck: duckdb.DuckDBPyConnection, group: list[_Entry]) -> None:
         """Commit ``group`` in as few transactions as its failures allow (see module text)."""
         if len(group) == 1:
-            _run_alone(duck, group[0])
+            _run_alone(duck, group[0], self.before_commit)
             return
         pending = group
         alone: list[_Entry] = []
@@ -289,7 +293,7 @@ class GroupCommitter:
                 alone.extend(pending)  # DuckDB refused the COMMIT: each gets its own answer
             break
         for entry in alone:
-            _run_alone(duck, entry)
+            _run_alone(duck, entry, self.before_commit)
 
     @staticmethod
     def _run_works(duck: duckdb.DuckDBPyConnection, pending: list[_Entry], *, merge: bool) -> None:
