@@ -164,9 +164,9 @@ class Parents:
     """A bounded map of row id -> its parent's id, for parents that never change.
 
     A unit that must lock a row's parent before its only hop (``add_message`` locks the
-    conversation's project) reads the parent's id here instead of in an extra hop. The oldest
-    entries go first once ``size`` is reached. Only immutable relations belong here; the
-    unit still checks the value inside its hop.
+    conversation's project) reads the parent's id here instead of in an extra hop. The entries
+    remembered longest ago go first once ``size`` is reached. Only immutable relations belong
+    here; the unit still checks the value inside its hop.
     """
 
     __slots__ = ("_ids", "size")
@@ -182,9 +182,9 @@ class Parents:
     def remember(self, key: Hashable, parent: Any) -> None:
         """Note ``key``'s parent (dropping the oldest entry when full)."""
         ids = self._ids
-        if key not in ids and len(ids) >= self.size:
+        if ids.pop(key, None) is None and len(ids) >= self.size:
             del ids[next(iter(ids))]
-        ids[key] = parent
+        ids[key] = parent  # newest last
 
     def __len__(self) -> int:
         return len(self._ids)
