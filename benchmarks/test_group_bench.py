@@ -58,7 +58,8 @@ def raw_unit(raw: duckdb.DuckDBPyConnection, env: GroupEnv, conversation_id: uui
     raw.begin()
     cursor = raw.execute(_BUMP, [now, now, conversation_id])
     row = cursor.fetchone()
-    assert row is not None and cursor.description is not None
+    assert row is not None
+    assert cursor.description is not None
     sequence = row[[d[0] for d in cursor.description].index("message_count")]
     raw.execute(_INSERT, [uuid7(), conversation_id, env.project_id, sequence, "raw", now])
     raw.commit()
@@ -134,7 +135,8 @@ def test_add_message_p50_against_the_raw_unit(benchmark: Any, group_env: GroupEn
         f"\nadd_message p50 {library:.3f} ms, raw unit p50 {raw:.3f} ms: "
         f"{ratio:.2f}x raw (target <= 1.3x: {'met' if ratio <= 1.3 else 'MISSED'})"
     )
-    assert library > 0 and raw > 0
+    assert library > 0
+    assert raw > 0
 
 
 def test_concurrent_writers_against_raw_sequential(benchmark: Any, group_env: GroupEnv) -> None:
@@ -181,4 +183,5 @@ def test_concurrent_writers_against_raw_sequential(benchmark: Any, group_env: Gr
         f"{'met' if ratio >= 3 else 'MISSED'}); {committer.units} units in "
         f"{committer.groups} groups"
     )
-    assert library > 0 and raw > 0
+    assert library > 0
+    assert raw > 0
