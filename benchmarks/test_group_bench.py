@@ -102,7 +102,7 @@ def _p50(values: list[float]) -> float:
 def test_add_message_p50_against_the_raw_unit(benchmark: Any, group_env: GroupEnv) -> None:
     env = group_env
     mine, theirs = env.loop.run_until_complete(_conversations(env, 2))
-    message = MessageCreate(role="user", content="hello")  # type: ignore[call-arg]
+    message = MessageCreate(role="user", content="hello")
 
     async def one_library() -> float:
         start = time.perf_counter()
@@ -141,7 +141,7 @@ def test_add_message_p50_against_the_raw_unit(benchmark: Any, group_env: GroupEn
 
 def test_concurrent_writers_against_raw_sequential(benchmark: Any, group_env: GroupEnv) -> None:
     env = group_env
-    message = MessageCreate(role="user", content="hello")  # type: ignore[call-arg]
+    message = MessageCreate(role="user", content="hello")
 
     async def library_round() -> float:
         conversations = await _conversations(env, WRITERS)
