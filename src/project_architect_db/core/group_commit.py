@@ -50,7 +50,14 @@ from project_architect_db.core._callbacks import UnitCallbacks
 from project_architect_db.core.readers import NativeReaders
 from project_architect_db.exceptions._translate import translate
 
-__all__ = ["MAX_FAILURES", "MAX_GROUP", "Coalescing", "GroupCommitter", "Outcome"]
+__all__ = [
+    "MAX_FAILURES",
+    "MAX_GROUP",
+    "Coalescing",
+    "GroupCommitter",
+    "Outcome",
+    "rollback_quietly",
+]
 
 T = TypeVar("T")
 
@@ -90,7 +97,8 @@ class Coalescing(Protocol):
         ...
 
 
-def _rollback_quietly(duck: duckdb.DuckDBPyConnection) -> None:
+def rollback_quietly(duck: duckdb.DuckDBPyConnection) -> None:
+    """Roll back; a transaction DuckDB already ended is not an error."""
     try:
         duck.rollback()
     except duckdb.TransactionException as error:  # DuckDB already ended it
@@ -132,7 +140,7 @@ def _run_alone(
         duck.commit()
     except Exception as error:
         with contextlib.suppress(Exception):
-            _rollback_quietly(duck)
+            rollback_quietly(duck)
         entry.outcome = (False, error)
     else:
         entry.outcome = (True, value)
@@ -188,33 +196,31 @@ class GroupCommitter:
         try:
             await asyncio.shield(future)
         except asyncio.CancelledError:
-            if future.done() and not future.cancelled():
-                pass  # answered in the same tick: its outcome stands, the cancel follows
-            elif not entry.running:
-                with contextlib.suppress(ValueError):
-                    self._queue.remove(entry)
+            if not entry.running:  # still queued: leave the queue, nothing is written
+                self._queue.remove(entry)
                 raise
-            while not future.done():  # the group runs: it is not disturbed
+            while not future.done():  # its group runs: it is not disturbed
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.shield(future)
-            if not future.cancelled():
-                future.exception()  # retrieved: the caller sees its cancellation
+            future.exception()  # retrieved (its futures are never cancelled): the cancel wins
             raise
         result: T = future.result()
         return result
 
     async def _drain(self) -> None:
         try:
-            async with self._readers().holding() as held:
-                while self._queue:
-                    group = self._take()
-                    try:
-                        await self._commit_group(held.connection, group)
-                    except BaseException as error:
-                        held.broken = True
-                        self._fail(group, error)
-                        raise
-        except BaseException as error:
+            # the outer loop: units may queue while the connection is given back
+            while self._queue:
+                async with self._readers().holding() as held:
+                    while self._queue:
+                        group = self._take()
+                        try:
+                            await self._commit_group(held.connection, group)
+                        except BaseException as error:
+                            held.broken = True
+                            self._fail(group, error)
+                            raise
+        except BaseException as error:  # no connection, or a hop failed, or cancelled
             self._fail(list(self._queue), error)
             self._queue.clear()
             if not isinstance(error, Exception):
@@ -244,8 +250,6 @@ class GroupCommitter:
                     entry.unit._after_commit.clear()
         for entry in group:
             ok, value = entry.outcome
-            if entry.future.done():
-                continue
             if ok:
                 entry.future.set_result(value)
             else:
@@ -253,11 +257,8 @@ class GroupCommitter:
 
     @staticmethod
     def _fail(entries: list[_Entry], error: BaseException) -> None:
-        for entry in entries:
-            if not entry.future.done():
-                entry.future.set_exception(
-                    translate(error) if isinstance(error, Exception) else asyncio.CancelledError()
-                )
+        for entry in entries:  # their futures are still pending: only the drainer sets them
+            entry.future.set_exception(translate(error))
 
     # -- worker side -------------------------------------------------------------------------
     def _run_group(self, duck: duckdb.DuckDBPyConnection, group: list[_Entry]) -> None:
@@ -276,7 +277,7 @@ class GroupCommitter:
             try:
                 self._run_works(duck, pending, merge=merge)
             except _Failed as failed:
-                _rollback_quietly(duck)
+                rollback_quietly(duck)
                 if failed.entry is None:  # merged statements failed: run each on its own
                     merge = False
                     continue
@@ -289,7 +290,7 @@ class GroupCommitter:
                 duck.commit()
             except Exception:
                 with contextlib.suppress(Exception):
-                    _rollback_quietly(duck)
+                    rollback_quietly(duck)
                 alone.extend(pending)  # DuckDB refused the COMMIT: each gets its own answer
             break
         for entry in alone:

@@ -33,6 +33,7 @@ from sqlalchemy.engine import Dialect
 
 from project_architect_db.core._callbacks import UnitCallbacks, shielded
 from project_architect_db.core.group_commit import GroupCommitter
+from project_architect_db.core.group_commit import rollback_quietly as _rollback_quietly
 from project_architect_db.core.locks import IntegrityLocks, next_sequence
 from project_architect_db.core.readers import HeldConnection, NativeReaders
 from project_architect_db.exceptions._translate import translating
@@ -40,16 +41,6 @@ from project_architect_db.exceptions._translate import translating
 __all__ = ["NativeWrite", "NativeWrites", "Parents"]
 
 T = TypeVar("T")
-
-_NO_TRANSACTION = "no transaction is active"
-
-
-def _rollback_quietly(duck: duckdb.DuckDBPyConnection) -> None:
-    try:
-        duck.rollback()
-    except duckdb.TransactionException as error:  # DuckDB already ended it
-        if _NO_TRANSACTION not in str(error).lower():
-            raise
 
 
 class NativeWrite(UnitCallbacks):

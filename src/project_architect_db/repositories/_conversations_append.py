@@ -289,7 +289,7 @@ def _attachments_table(store: ConversationRepository, appends: list[Append]) -> 
 
 def remember_project(writes: NativeWrites | None, conversation_id: Any, project_id: Any) -> None:
     """Note a conversation's (immutable) project for later appends' locks."""
-    if writes is not None and conversation_id is not None and project_id is not None:
+    if writes is not None:  # a context without native writes has no appends to speed up
         writes.parents.remember(conversation_id, project_id)
 
 

@@ -43,6 +43,7 @@ class Gate:
         if self.calls in self.hold:
             self.loop.call_soon_threadsafe(self.reached.set)
             assert self.released.wait(60), "the test never released the gate"
+            self.released.clear()  # the next hold waits for the next release
 
     async def wait(self) -> None:
         await asyncio.wait_for(self.reached.wait(), 30)
@@ -303,6 +304,7 @@ class _Merging:
     ) -> list[Outcome] | None:
         if self.mode == "refuse":
             return None
+        assert len(works) > 1, "a lone coalescing work runs as a plain work"
         if self.mode == "break":
             duck.execute("INSERT INTO t VALUES (?, 'merged')", [self.key])
             duck.execute("SELECT error('merged statement failed')")
@@ -313,7 +315,7 @@ class _Merging:
 
 @pytest.mark.parametrize(
     ("mode", "expected"),
-    [("merge", "merged"), ("refuse", "alone"), ("break", "alone")],
+    [("merge", "merged"), ("refuse", "alone"), ("break", "alone"), ("lonely", "alone")],
 )
 async def test_coalescing_works_merge_or_fall_back_to_one_by_one(
     file_database: Database, mode: str, expected: str
@@ -321,17 +323,22 @@ async def test_coalescing_works_merge_or_fall_back_to_one_by_one(
     await _table(file_database)
     committer = _writes(file_database).committer
     committer.before_commit = gate = Gate()
+    grouped: list[Any] = (
+        [_Merging(2, mode), _insert(3, "alone"), _insert(4, "alone")]  # one of its kind
+        if mode == "lonely"
+        else [_Merging(key, mode) for key in (2, 3, 4)]
+    )
     try:
         head, tail = await _queue_behind_a_held_group(
             file_database,
             gate,
             _unit(file_database, _Merging(1, mode)),  # alone in its group: plain work
-            [_unit(file_database, _Merging(key, mode)) for key in (2, 3, 4)],
+            [_unit(file_database, work) for work in grouped],
         )
     finally:
         gate.released.set()
     outcomes = await asyncio.gather(head, *tail)
-    assert outcomes == ["alone", expected, expected, expected]
+    assert outcomes[:2] == ["alone", expected]
     rows = await _rows(file_database)
     assert rows == {1: "alone", 2: expected, 3: expected, 4: expected}
 
@@ -391,3 +398,51 @@ async def test_a_committer_whose_connection_fails_fails_every_waiting_unit(
     assert "closed" in str(outcomes[0]).lower()
     assert committer.queued == 0 and committer.units == 0
     assert readers.held.broken is not fail_at_checkout  # a failed hop drops the connection
+
+
+async def test_a_group_whose_units_all_fail_answers_each_with_its_own_error(
+    file_database: Database,
+) -> None:
+    await _table(file_database)
+    for key in (1, 2):
+        await _unit(file_database, _insert(key, "taken"))
+    committer = _writes(file_database).committer
+    committer.before_commit = gate = Gate()
+    try:
+        head, tail = await _queue_behind_a_held_group(
+            file_database,
+            gate,
+            _unit(file_database, _insert(100, "head")),
+            [_unit(file_database, _insert(key, "again")) for key in (1, 2)],
+        )
+    finally:
+        gate.released.set()
+    outcomes = await asyncio.gather(head, *tail, return_exceptions=True)
+    assert outcomes[0] == 100
+    assert all(isinstance(o, AlreadyExistsError) for o in outcomes[1:])
+    assert await _rows(file_database) == {1: "taken", 2: "taken", 100: "head"}
+
+
+async def test_a_cancelled_committer_fails_its_waiting_units_and_writes_nothing(
+    file_database: Database,
+) -> None:
+    """The committer's own task cancelled (a loop shutting down) before its group ran."""
+    await _table(file_database)
+    writes = _writes(file_database)
+    lock = file_database._get_commit_lock()
+    await lock.acquire()  # the group waits for the commit lock, before any DuckDB work
+    try:
+        tasks = [asyncio.create_task(_unit(file_database, _insert(k, "x"))) for k in (1, 2)]
+        while writes.committer._drainer is None or writes.committer.queued:  # noqa: ASYNC110
+            await asyncio.sleep(0.005)
+        drainer = writes.committer._drainer
+        drainer.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await drainer
+    finally:
+        lock.release()
+    outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+    assert all(isinstance(o, asyncio.CancelledError) for o in outcomes), outcomes
+    assert await _rows(file_database) == {}
+    assert writes.committer.queued == 0 and file_database.locks.held == 0
+    assert await _unit(file_database, _insert(3, "after")) == 3  # a new drainer starts

@@ -27,7 +27,9 @@ from project_architect_db import (
     ValidationError,
 )
 from project_architect_db.core.native_write import NativeWrites
+from project_architect_db.repositories._conversations_append import Append, remember_project
 from project_architect_db.repositories.changes import Change, ChangeKind
+from project_architect_db.schemas import MessageCreate
 from tests.integration.core.test_group_commit import Gate
 from tests.integration.repositories.conftest import open_with_schema
 
@@ -201,9 +203,7 @@ async def test_a_conversation_deleted_after_its_id_was_remembered_fails_only_its
 ) -> None:
     conversations = await _conversations(file_db, 4)
     gone = conversations[2]
-    async with file_db.session() as session:  # behind the repository: no tombstone, no lock
-        await session.execute(text(f"DELETE FROM conversations WHERE id = '{gone}'"))
-        await session.commit()
+    await _delete_behind_the_repository(file_db, gone)
     committer = _writes(file_db).committer
     targets = conversations[1:] if grouped else [gone]
     if grouped:
@@ -237,6 +237,55 @@ async def test_a_conversation_deleted_after_its_id_was_remembered_fails_only_its
     assert "create the conversation first" in str(failed[0])
     stored = await _stored(file_db)
     assert gone not in stored and len(stored) == (3 if grouped else 0)
+
+
+async def _delete_behind_the_repository(db: Database, *ids: uuid.UUID) -> None:
+    """No tombstone, no lock: only the hop's own check can notice."""
+    async with db.session() as session:
+        for conversation_id in ids:
+            await session.execute(text(f"DELETE FROM conversations WHERE id = '{conversation_id}'"))
+        await session.commit()
+
+
+async def test_a_merged_group_whose_conversations_are_all_gone_writes_nothing(
+    file_db: Database,
+) -> None:
+    first, *gone = await _conversations(file_db, 3)
+    await _delete_behind_the_repository(file_db, *gone)
+    committer = _writes(file_db).committer
+    committer.before_commit = gate = Gate()
+    try:
+        head = asyncio.create_task(
+            file_db.conversations.add_message(first, {"role": "user", "content": "h"})
+        )
+        await gate.wait()
+        tail = [
+            asyncio.create_task(
+                file_db.conversations.add_message(c, {"role": "user", "content": "x"})
+            )
+            for c in gone
+        ]
+        while committer.queued < len(tail):  # noqa: ASYNC110
+            await asyncio.sleep(0.005)
+    finally:
+        gate.released.set()
+    outcomes = await asyncio.gather(head, *tail, return_exceptions=True)
+    assert not isinstance(outcomes[0], BaseException)
+    assert all(isinstance(o, IntegrityError) for o in outcomes[1:])
+    assert list(await _stored(file_db)) == [first]
+
+
+async def test_appends_to_one_conversation_never_merge(file_db: Database) -> None:
+    """The writes-key lock keeps them apart; the merged path refuses them anyway."""
+    (conversation_id,) = await _conversations(file_db, 1)
+    project_id = _writes(file_db).parents.get(conversation_id)
+    record = MessageCreate.model_validate({"role": "user", "content": "twice"})
+    one, two = (
+        Append(file_db.conversations, conversation_id, project_id, record) for _ in range(2)
+    )
+    merged = await _writes(file_db).read(lambda duck: one.run_together(duck, [one, two]))
+    assert merged is None
+    assert conversation_id not in await _stored(file_db)
 
 
 @pytest.mark.parametrize("grouped", [False, True])
@@ -320,6 +369,8 @@ async def test_the_parent_cache_is_bounded() -> None:
     parents.remember("a", 3)  # known: replaced, nothing dropped
     parents.remember("c", 4)  # full: the oldest goes
     assert (parents.get("a"), parents.get("b"), parents.get("c"), len(parents)) == (3, None, 4, 2)
+    remember_project(None, "d", 5)  # a context without native writes remembers nothing
+    assert parents.get("d") is None
 
 
 async def test_a_commit_refused_by_a_session_transaction_that_committed_first(
@@ -350,7 +401,6 @@ async def test_a_commit_refused_by_a_session_transaction_that_committed_first(
             await asyncio.sleep(0.005)
         gate.released.set()
         await gate.wait()  # the group of two holds before its COMMIT, its rows written
-        gate.released.clear()
         async with file_db.transaction() as tx:
             await tx.session.execute(
                 text(
