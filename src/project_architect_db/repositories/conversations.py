@@ -85,7 +85,8 @@ class ConversationRepository(
         """Append a message (and its attachments) with the conversation's next sequence number.
 
         Also increments the conversation's ``message_count`` and moves ``last_message_at``
-        forward, in the same transaction.
+        forward, in the same transaction. Outside ``db.transaction()`` the whole append is one
+        worker hop, committed together with appends from concurrent tasks (group commit).
 
         Args:
             conversation_id: The conversation.
