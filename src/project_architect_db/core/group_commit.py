@@ -53,6 +53,7 @@ from project_architect_db.exceptions._translate import translate
 __all__ = [
     "MAX_FAILURES",
     "MAX_GROUP",
+    "SETTLE_TURNS",
     "Coalescing",
     "GroupCommitter",
     "Outcome",
@@ -65,6 +66,8 @@ T = TypeVar("T")
 MAX_GROUP = 256
 #: Failed units one group re-runs around before it runs the rest one by one.
 MAX_FAILURES = 3
+#: Loop turns the committer waits, after a group, for its callers' next units.
+SETTLE_TURNS = 8
 
 _NO_TRANSACTION = "no transaction is active"
 
@@ -220,6 +223,7 @@ class GroupCommitter:
                             held.broken = True
                             self._fail(group, error)
                             raise
+                        await self._settle(len(group))
         except BaseException as error:  # no connection, or a hop failed, or cancelled
             self._fail(list(self._queue), error)
             self._queue.clear()
@@ -227,6 +231,19 @@ class GroupCommitter:
                 raise
         finally:
             self._drainer = None
+
+    async def _settle(self, previous: int) -> None:
+        """Give the callers just answered a few loop turns to queue their next units.
+
+        Answered callers need several turns (wake-up, lock release, their next call's locks)
+        before they queue again; taking the queue at once would commit their first few units
+        as a small group and leave the rest for the next. A lone sequential caller costs
+        nothing here: its answer was already delivered.
+        """
+        for _ in range(SETTLE_TURNS):
+            if len(self._queue) >= previous:
+                return
+            await asyncio.sleep(0)
 
     def _take(self) -> list[_Entry]:
         group: list[_Entry] = []
