@@ -13,47 +13,71 @@ with ``time.thread_time``) around ~5 ms of DuckDB work; run here, the same two h
 * ``COMMIT`` runs under the database's commit lock when callbacks wait for it, so change-feed
   events keep commit order, and is shielded from cancellation like ``Transaction.commit``;
 * after-commit callbacks run only after a commit, on-end callbacks (lock release) always.
+
+A unit whose statements are all known up front uses :meth:`NativeWrite.commit_with`: the
+whole unit (``BEGIN``, its statements, ``COMMIT``) is one call, handed to the database's
+:class:`~project_architect_db.core.group_commit.GroupCommitter`, which commits units arriving
+from concurrent tasks together. Such a unit never takes a connection of its own: the
+connection is taken on the first :meth:`NativeWrite.run` only.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Hashable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
 
 import duckdb
 from sqlalchemy.engine import Dialect
 
 from project_architect_db.core._callbacks import UnitCallbacks, shielded
+from project_architect_db.core.group_commit import GroupCommitter
+from project_architect_db.core.group_commit import rollback_quietly as _rollback_quietly
 from project_architect_db.core.locks import IntegrityLocks, next_sequence
-from project_architect_db.core.readers import NativeReaders
+from project_architect_db.core.readers import HeldConnection, NativeReaders
+from project_architect_db.exceptions._translate import translating
 
-__all__ = ["NativeWrite", "NativeWrites"]
+__all__ = ["NativeWrite", "NativeWrites", "Parents"]
 
 T = TypeVar("T")
-
-_NO_TRANSACTION = "no transaction is active"
-
-
-def _rollback_quietly(duck: duckdb.DuckDBPyConnection) -> None:
-    try:
-        duck.rollback()
-    except duckdb.TransactionException as error:  # DuckDB already ended it
-        if _NO_TRANSACTION not in str(error).lower():
-            raise
 
 
 class NativeWrite(UnitCallbacks):
     """A unit of work of a few native hops on one kept connection (see the module text)."""
 
-    __slots__ = ("_connection", "_open", "sequence")
+    __slots__ = ("_committer", "_held", "_holding", "_open", "_readers", "sequence")
 
-    def __init__(self, connection: Any) -> None:
+    def __init__(self, readers: Callable[[], NativeReaders], committer: GroupCommitter) -> None:
         super().__init__()
-        self._connection = connection
+        self._readers = readers
+        self._committer = committer
+        self._holding: AbstractAsyncContextManager[HeldConnection] | None = None
+        self._held: HeldConnection | None = None
         self._open = False  # a BEGIN was sent and not yet ended
         self.sequence = next_sequence()
+
+    @property
+    def _connection(self) -> Any:
+        held = self._held
+        assert held is not None  # taken by _take_connection
+        return held.connection
+
+    async def _take_connection(self) -> None:
+        if self._held is None:
+            holding = self._readers().holding()
+            self._held = await holding.__aenter__()
+            self._holding = holding
+
+    async def _give_back(self) -> None:
+        holding, self._holding = self._holding, None
+        if holding is not None:
+            held = self._held
+            assert held is not None
+            if self._open:  # a rollback that failed: never hand the connection on
+                held.broken = True
+            self._held = None
+            await holding.__aexit__(None, None, None)
 
     # -- LockOwner -------------------------------------------------------------------------
     def snapshot_taken(self) -> bool:
@@ -66,6 +90,7 @@ class NativeWrite(UnitCallbacks):
 
         If ``fn`` raises, the transaction is rolled back in the same hop.
         """
+        await self._take_connection()
 
         def work(duck: duckdb.DuckDBPyConnection) -> T:
             if not self._open:
@@ -80,6 +105,21 @@ class NativeWrite(UnitCallbacks):
 
         result: T = await self._connection.run(work)
         return result
+
+    async def commit_with(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """Run the whole unit: ``BEGIN``, ``work(duck)``, ``COMMIT``, in one worker hop.
+
+        ``work`` runs every statement of the unit; it must be re-runnable (see
+        ``core/group_commit.py``). Concurrent units commit together; the after-commit
+        callbacks registered so far run after the COMMIT, in commit order. Call it once, last.
+
+        Raises:
+            ProjectArchitectDBError: This unit's own (translated) error; nothing was written.
+        """
+        if self._open:  # statements already ran in this unit's own transaction: join it
+            return await self.run(work)
+        value: T = await self._committer.submit(self, work)
+        return value
 
     async def _commit(self, lock: asyncio.Lock) -> None:
         if self._open:
@@ -111,6 +151,36 @@ class NativeWrite(UnitCallbacks):
             await self._connection.run(work, timed=False)
 
 
+class Parents:
+    """A bounded map of row id -> its parent's id, for parents that never change.
+
+    A unit that must lock a row's parent before its only hop (``add_message`` locks the
+    conversation's project) reads the parent's id here instead of in an extra hop. The entries
+    remembered longest ago go first once ``size`` is reached. Only immutable relations belong
+    here; the unit still checks the value inside its hop.
+    """
+
+    __slots__ = ("_ids", "size")
+
+    def __init__(self, size: int = 65_536) -> None:
+        self.size = size
+        self._ids: dict[Hashable, Any] = {}
+
+    def get(self, key: Hashable) -> Any:
+        """The remembered parent id of ``key``, or ``None``."""
+        return self._ids.get(key)
+
+    def remember(self, key: Hashable, parent: Any) -> None:
+        """Note ``key``'s parent (dropping the oldest entry when full)."""
+        ids = self._ids
+        if ids.pop(key, None) is None and len(ids) >= self.size:
+            del ids[next(iter(ids))]
+        ids[key] = parent  # newest last
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
 class NativeWrites:
     """Opens :class:`NativeWrite` units for one database.
 
@@ -120,7 +190,7 @@ class NativeWrites:
         commit_lock: Gives the lock that orders commits with after-commit callbacks.
     """
 
-    __slots__ = ("_commit_lock", "_locks", "_readers")
+    __slots__ = ("_commit_lock", "_locks", "_readers", "committer", "parents")
 
     def __init__(
         self,
@@ -131,28 +201,35 @@ class NativeWrites:
         self._readers = readers
         self._locks = locks
         self._commit_lock = commit_lock
+        #: Commits the units' ``commit_with`` work, grouping concurrent ones.
+        self.committer = GroupCommitter(readers, commit_lock)
+        #: Parent ids of rows whose parent never changes (see :class:`Parents`).
+        self.parents = Parents()
 
     @property
     def dialect(self) -> Dialect:
         """The dialect statements run by these units are compiled for."""
         return self._readers().dialect
 
+    async def read(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """Run the read-only ``fn(duck)`` in one auto-committed hop, errors translated."""
+        with translating():
+            return await self._readers().run(fn)
+
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[NativeWrite]:
         """A unit that commits when the block succeeds and rolls back when it raises."""
-        async with self._readers().holding() as held:
-            unit = NativeWrite(held.connection)
-            self._locks.register(unit)
+        unit = NativeWrite(self._readers, self.committer)
+        self._locks.register(unit)
+        try:
             try:
-                try:
-                    yield unit
-                except BaseException:
-                    await shielded(unit._rollback())
-                    raise
-                await shielded(unit._commit(self._commit_lock()))
+                yield unit
             except BaseException:
-                if unit._open:  # a rollback that failed: never hand the connection on
-                    held.broken = True
+                await shielded(unit._rollback())
                 raise
+            await shielded(unit._commit(self._commit_lock()))
+        finally:
+            try:
+                await shielded(unit._give_back())
             finally:
                 unit._finish()

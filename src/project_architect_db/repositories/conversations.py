@@ -19,6 +19,10 @@ from project_architect_db.exceptions import InvalidQueryError, NotFoundError, Va
 from project_architect_db.models import Conversation
 from project_architect_db.models.enums import ConversationStatus
 from project_architect_db.queries.filters import Eq
+from project_architect_db.repositories._conversations_append import (
+    append_natively,
+    remember_project,
+)
 from project_architect_db.repositories._conversations_messages import (
     AttachmentStore,
     MessageStore,
@@ -68,6 +72,12 @@ class ConversationRepository(
     def _attachments(self) -> AttachmentStore:
         return AttachmentStore(self._context)
 
+    def _read(self, row: Any) -> ConversationRead:
+        record = super()._read(row)
+        # a conversation never changes project: later appends lock it without a lookup
+        remember_project(self._context.writes, record.id, record.project_id)
+        return record
+
     # -- messages ----------------------------------------------------------------------------
     async def add_message(
         self, conversation_id: uuid.UUID | str, message: MessageCreate | Mapping[str, Any]
@@ -75,7 +85,8 @@ class ConversationRepository(
         """Append a message (and its attachments) with the conversation's next sequence number.
 
         Also increments the conversation's ``message_count`` and moves ``last_message_at``
-        forward, in the same transaction.
+        forward, in the same transaction. Outside ``db.transaction()`` the whole append is one
+        worker hop, committed together with appends from concurrent tasks (group commit).
 
         Args:
             conversation_id: The conversation.
@@ -89,6 +100,9 @@ class ConversationRepository(
         """
         row_id = _as_id(conversation_id)
         record = self._coerce(message, MessageCreate)
+        writes = self._context.native_writes()
+        if writes is not None:  # outside a transaction: one hop, grouped with concurrent ones
+            return await append_natively(self, writes, row_id, record)
         async with self._context.transaction() as tx:
             conversation, rows = await append_messages(
                 tx,
