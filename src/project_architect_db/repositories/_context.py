@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from project_architect_db.core.locks import IntegrityLocks
 from project_architect_db.core.native_write import NativeWrites
 from project_architect_db.core.transaction import Transaction, current_transaction
+from project_architect_db.repositories._ancestry import Ancestry
 from project_architect_db.repositories.changes import ChangeHub
 
 __all__ = ["RepositoryContext"]
@@ -27,6 +28,7 @@ class RepositoryContext:
         bound: The transaction a ``tx.<repository>`` is bound to; ``None`` for ``db.<repo>``.
         read: Opens where single-statement reads run outside a transaction.
         writes: Opens native auto-committed write units (``core/native_write.py``).
+        ancestry: The ancestors of rows seen, for native creates (``_ancestry.py``).
     """
 
     begin: Callable[[], AbstractAsyncContextManager[Transaction]]
@@ -35,6 +37,7 @@ class RepositoryContext:
     bound: Transaction | None = None
     read: Callable[[], AbstractAsyncContextManager[Any]] | None = None
     writes: NativeWrites | None = None
+    ancestry: Ancestry = field(default_factory=Ancestry)
 
     def transaction(self) -> AbstractAsyncContextManager[Transaction]:
         """The unit of work a repository call runs in."""
@@ -63,7 +66,13 @@ class RepositoryContext:
     def bind(self, tx: Transaction) -> RepositoryContext:
         """The same context, bound to ``tx``."""
         return RepositoryContext(
-            self.begin, self.locks, self.changes, bound=tx, read=self.read, writes=self.writes
+            self.begin,
+            self.locks,
+            self.changes,
+            bound=tx,
+            read=self.read,
+            writes=self.writes,
+            ancestry=self.ancestry,
         )
 
 

@@ -200,11 +200,14 @@ async def test_cancelling_a_running_statement_interrupts_it_and_writes_nothing(
     assert database.locks.held == 0
 
 
-async def test_a_cancellation_once_the_work_is_done_still_commits(database: Database) -> None:
-    """Like ``Transaction.commit``: the COMMIT is shielded, so the caller never half-commits."""
+async def test_a_cancellation_while_waiting_for_the_commit_lock_writes_nothing(
+    database: Database,
+) -> None:
+    """The unit's one hop waits for the commit lock, so a caller cancelled meanwhile wrote
+    nothing yet: it gets ``CancelledError`` and the row stays as it was."""
     project = await database.projects.create(ProjectCreate(name="Late", slug="late-cancel"))
     lock = database._get_commit_lock()
-    await lock.acquire()  # the update must wait for it: its lock stamp waits for the commit
+    await lock.acquire()
     try:
         task = asyncio.create_task(database.projects.update(project.id, {"name": "Committed"}))
         for _ in range(200):
@@ -217,7 +220,8 @@ async def test_a_cancellation_once_the_work_is_done_still_commits(database: Data
         lock.release()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert await _name(database, project.id) == "Committed"
+    assert await _name(database, project.id) == "Late"
+    assert (await database.projects.get(project.id)).version == 1
     assert database.locks.held == 0
 
 
