@@ -247,13 +247,16 @@ class AsyncAdaptedConnection(AdaptedConnection):
         return self._duck
 
     # -- running work on the worker -------------------------------------------------------
-    def _hop(self, fn: Callable[[], T], timed: bool) -> Awaitable[T]:
+    def _hop(
+        self, fn: Callable[[], T], timed: bool, interrupt: Callable[[], None] | None = None
+    ) -> Awaitable[T]:
         """Awaiting this runs ``fn`` on the worker, under the statement timeout if ``timed``."""
         timeouts = self._timeouts
         seconds = timeouts.current() if timed and timeouts is not None else None
+        stop = self._duck.interrupt if interrupt is None else interrupt
         if seconds is None:
-            return run_interruptible(self._worker, fn, self._duck.interrupt)
-        return run_timed(self._worker, fn, self._duck.interrupt, seconds)
+            return run_interruptible(self._worker, fn, stop)
+        return run_timed(self._worker, fn, stop, seconds)
 
     def _run_sync(self, fn: Callable[[], T], *, timed: bool = True) -> T:
         """Run ``fn`` on the worker from SQLAlchemy's greenlet (one hop).
@@ -272,18 +275,26 @@ class AsyncAdaptedConnection(AdaptedConnection):
         else:
             self._worker.finish(fn)
 
-    async def run(self, fn: Callable[[duckdb.DuckDBPyConnection], T], *, timed: bool = True) -> T:
+    async def run(
+        self,
+        fn: Callable[[duckdb.DuckDBPyConnection], T],
+        *,
+        timed: bool = True,
+        interrupt: Callable[[], None] | None = None,
+    ) -> T:
         """Run ``fn(duckdb_connection)`` on the worker inside the current transaction.
 
         This is the door for native DuckDB work (Arrow scans, ``COPY``, ``fetch_record_batch``)
         that must share the SQLAlchemy transaction: a pending BEGIN is sent first, and a
         failure marks an aborted transaction exactly like a statement would. The statement
         timeout applies unless ``timed=False`` (a native unit's COMMIT or ROLLBACK).
+        ``interrupt`` replaces ``duckdb.interrupt`` on cancellation or timeout (a native unit
+        refuses to interrupt its own COMMIT).
         """
         if self.closed:  # its worker thread has ended: nothing would ever answer
             raise duckdb.ConnectionException("Connection already closed!")
         duck = self._duck
-        return await self._hop(lambda: self._in_tx(lambda: fn(duck)), timed)
+        return await self._hop(lambda: self._in_tx(lambda: fn(duck)), timed, interrupt)
 
     def _in_tx(self, fn: Callable[[], T]) -> T:
         """Worker side: start the pending transaction, run ``fn``, track an abort."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Executable, Result, Select
@@ -14,6 +14,7 @@ from project_architect_db.core.autocommit import AutocommitReader
 from project_architect_db.core.locks import IntegrityLocks
 from project_architect_db.core.native_write import NativeWrites
 from project_architect_db.core.transaction import Transaction, current_transaction
+from project_architect_db.repositories._ancestry import Ancestry
 from project_architect_db.repositories._native_read import NativeSelects, point_read
 from project_architect_db.repositories.changes import ChangeHub
 
@@ -33,12 +34,14 @@ class RepositoryContext:
         locks: The database's integrity locks (see ``core/locks.py``).
         changes: The change feed hub, fed after each commit.
         bound: The transaction a ``tx.<repository>`` is bound to; ``None`` for ``db.<repo>``.
+        ancestry: The ancestors of rows seen, for native creates (``_ancestry.py``).
     """
 
     executor: Executor[Any]
     locks: IntegrityLocks
     changes: ChangeHub
     bound: Transaction | None = None
+    ancestry: Ancestry = field(default_factory=Ancestry)
 
     @property
     def writes(self) -> NativeWrites:
@@ -80,7 +83,9 @@ class RepositoryContext:
 
     def bind(self, tx: Transaction) -> RepositoryContext:
         """The same context, bound to ``tx``."""
-        return RepositoryContext(self.executor, self.locks, self.changes, bound=tx)
+        return RepositoryContext(
+            self.executor, self.locks, self.changes, bound=tx, ancestry=self.ancestry
+        )
 
 
 class Reader:

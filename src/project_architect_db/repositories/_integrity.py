@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import String, Table, cast, delete, select, update
+from sqlalchemy import String, Table, bindparam, cast, delete, select, update
+from sqlalchemy.engine import Dialect
 
 from project_architect_db.core.locks import IntegrityLocks
 from project_architect_db.core.transaction import Transaction
@@ -22,16 +23,27 @@ from project_architect_db.exceptions._translate import translating
 from project_architect_db.models.base import Base
 from project_architect_db.models.graph import CHILDREN, PARENTS, OnDelete, Reference
 from project_architect_db.queries.native import native_sql
+from project_architect_db.repositories._native_read import NativeStatement
 from project_architect_db.repositories.changes import MAX_CASCADED_IDS
 
-__all__ = ["Cascade", "cascade_delete", "resolve_parents"]
+__all__ = [
+    "Cascade",
+    "NativeCascade",
+    "cascade_delete",
+    "copied_from",
+    "direct_parents",
+    "missing_parent",
+    "required_parent",
+    "resolve_parents",
+]
 
 
-def _direct(model: type[Base]) -> list[Reference]:
+def direct_parents(model: type[Base]) -> list[Reference]:
+    """The references of ``model`` the caller gives (the others are copied from these)."""
     return [ref for ref in PARENTS.get(model, ()) if not ref.denormalised]
 
 
-def _copied_from(model: type[Base], direct: Reference) -> list[str]:
+def copied_from(model: type[Base], direct: Reference) -> list[str]:
     """The denormalised columns of ``model`` whose value comes from ``direct``'s parent row."""
     return [
         ref.column
@@ -55,26 +67,22 @@ async def resolve_parents(
         IntegrityError: a parent is missing, or was deleted by a transaction that committed
             after this one began.
     """
-    for ref in _direct(model):
+    for ref in direct_parents(model):
         wanted = {row[ref.column] for row in rows if row.get(ref.column) is not None}
         if not wanted:
             if not ref.child.__table__.c[ref.column].nullable:
-                raise IntegrityError(f"{ref.column} is required to create a {_name(model)}.")
+                raise required_parent(model, ref)
             continue
         parent_name = _name(ref.parent)
         for parent_id in sorted(wanted):
             await locks.shared(tx, parent_id)
             locks.check_not_deleted(tx, parent_id, parent_name)
-        copied = _copied_from(model, ref)
+        copied = copied_from(model, ref)
         table = ref.parent.__table__
         found = await _fetch(tx, table, copied, wanted)
         missing = wanted - found.keys()
         if missing:
-            shown = ", ".join(str(m) for m in sorted(missing)[:5])
-            more = f" (and {len(missing) - 5} more)" if len(missing) > 5 else ""
-            raise IntegrityError(
-                f"No {parent_name} with id {shown}{more}: create the {parent_name} first ({ref})."
-            )
+            raise missing_parent(ref, missing)
         for row in rows:
             parent_id = row.get(ref.column)
             if parent_id is None:
@@ -86,6 +94,22 @@ async def resolve_parents(
             for ancestor in {row[column] for row in rows if row.get(column) is not None}:
                 await locks.shared(tx, ancestor)
                 locks.check_not_deleted(tx, ancestor, column.removesuffix("_id"))
+
+
+def required_parent(model: type[Base], ref: Reference) -> IntegrityError:
+    """The error for a new row that names no parent where one is required."""
+    return IntegrityError(f"{ref.column} is required to create a {_name(model)}.")
+
+
+def missing_parent(ref: Reference, missing: Iterable[uuid.UUID]) -> IntegrityError:
+    """The error for new rows whose parents (``missing``) do not exist."""
+    ids = sorted(missing)
+    parent_name = _name(ref.parent)
+    shown = ", ".join(str(m) for m in ids[:5])
+    more = f" (and {len(ids) - 5} more)" if len(ids) > 5 else ""
+    return IntegrityError(
+        f"No {parent_name} with id {shown}{more}: create the {parent_name} first ({ref})."
+    )
 
 
 async def _fetch(
@@ -150,15 +174,67 @@ def _deleting(
     sql: str, params: list[Any]
 ) -> Callable[[Any], tuple[int, tuple[uuid.UUID, ...] | None]]:
     """Native work running ``sql`` (a ``DELETE ... RETURNING id``): the count, and the ids."""
+    return lambda duck: _deleted(duck, sql, params)
 
-    def run(duck: Any) -> tuple[int, tuple[uuid.UUID, ...] | None]:
-        returned = duck.execute(sql, params).to_arrow_table().column(0)
-        count = len(returned)
-        if count > MAX_CASCADED_IDS:
-            return count, None
-        return count, tuple(uuid.UUID(text) for text in returned.to_pylist())
 
-    return run
+def _deleted(duck: Any, sql: str, params: list[Any]) -> tuple[int, tuple[uuid.UUID, ...] | None]:
+    returned = duck.execute(sql, params).to_arrow_table().column(0)
+    count = len(returned)
+    if count > MAX_CASCADED_IDS:
+        return count, None
+    return count, tuple(uuid.UUID(text) for text in returned.to_pylist())
+
+
+class NativeCascade:
+    """:func:`cascade_delete` of one ``model`` row, compiled once, for a native unit's hop.
+
+    The same statements as :func:`cascade_delete` (one per child table, then the row), bound
+    to one ``row_id``; :meth:`work` runs them all in the caller's transaction. The caller
+    takes the exclusive lock and leaves the tombstone (``mark_deleted``) around the hop.
+    """
+
+    __slots__ = ("_own", "_steps")
+
+    def __init__(self, model: type[Base], dialect: Dialect) -> None:
+        table: Table = model.__table__  # type: ignore[assignment]
+        row_id = bindparam("row_id", type_=table.c.id.type)
+        self._steps: list[tuple[str, NativeStatement, bool]] = []
+        for ref in CHILDREN.get(model, ()):
+            child: Table = ref.child.__table__  # type: ignore[assignment]
+            column = child.c[ref.column]
+            collect = ref.on_delete is not OnDelete.SET_NULL
+            statement: Any = (
+                delete(child).where(column == row_id).returning(cast(child.c.id, String))
+                if collect
+                else update(child).where(column == row_id).values({column: None})
+            )
+            self._steps.append((child.name, NativeStatement(statement, dialect), collect))
+        self._own = NativeStatement(delete(table).where(table.c.id == row_id), dialect)
+
+    def work(self, row_id: uuid.UUID) -> Callable[[Any], Cascade]:
+        """``fn(duckdb_connection)`` deleting the row and its descendants; what went with it."""
+        given = {"row_id": row_id}
+        steps = [
+            (name, native.shape.sql, native.parameters(given), collect)
+            for name, native, collect in self._steps
+        ]
+        own_sql, own_parameters = self._own.shape.sql, self._own.parameters(given)
+
+        def run(duck: Any) -> Cascade:
+            cascade = Cascade()
+            for name, sql, parameters, collect in steps:
+                if not collect:
+                    duck.execute(sql, parameters)
+                    continue
+                count, child_ids = _deleted(duck, sql, parameters)
+                if count:
+                    cascade.counts[name] = count
+                    if child_ids is not None:
+                        cascade.ids[name] = child_ids
+            duck.execute(own_sql, own_parameters)
+            return cascade
+
+        return run
 
 
 def _name(model: type[Base]) -> str:

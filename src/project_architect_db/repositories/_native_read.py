@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Select, Update
+from sqlalchemy import ClauseElement, Select, Update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -149,7 +149,7 @@ class NativeStatement:
 
     __slots__ = ("shape",)
 
-    def __init__(self, statement: Select[Any] | Update, dialect: Dialect) -> None:
+    def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         assert isinstance(compiled, SQLCompiler)
         self.shape = _Shape(compiled, dialect)

@@ -31,11 +31,16 @@ from project_architect_db.repositories._bulk import BulkOperations
 from project_architect_db.repositories._context import RepositoryContext
 from project_architect_db.repositories._integrity import (
     Cascade,
+    NativeCascade,
     cascade_delete,
     resolve_parents,
 )
-from project_architect_db.repositories._native_read import NativePointRead, NativeStatement
-from project_architect_db.repositories._native_write import update_natively
+from project_architect_db.repositories._native_create import create_natively
+from project_architect_db.repositories._native_read import (
+    NativePointRead,
+    NativeStatement,
+)
+from project_architect_db.repositories._native_write import delete_natively, update_natively
 from project_architect_db.repositories._reads import MAX_PAGE_SIZE, ReadOperations, _as_id
 from project_architect_db.repositories.changes import Change, ChangeKind
 from project_architect_db.schemas.common import CreateSchema, ReadSchema, UpdateSchema
@@ -86,6 +91,10 @@ class AsyncRepository(
         self._native_get: NativePointRead | None = None
         self._update_statements: dict[tuple[Any, ...], Update] = {}
         self._native_updates: dict[tuple[Any, ...], NativeStatement] = {}
+        # native units outside a transaction (_native_create.py, _native_write.py)
+        self._native_inserts: dict[tuple[Any, ...], NativeStatement] = {}
+        self._native_parents: list[Any] | None = None
+        self._native_cascade: NativeCascade | None = None
 
     # -- conversions -------------------------------------------------------------------------
     def _read(self, row: Any) -> ReadT:
@@ -119,6 +128,15 @@ class AsyncRepository(
 
         ``cascade`` (for a delete of one row) is what went with the row.
         """
+        tx.after_commit(self._publisher(kind, rows, cascade))
+
+    def _publisher(
+        self,
+        kind: ChangeKind,
+        rows: Sequence[Any] | Callable[[], Sequence[Any]],
+        cascade: Cascade | None = None,
+    ) -> Callable[[], None]:
+        """What :meth:`_emit` runs after the commit (native units register it themselves)."""
         changes = self._context.changes
         aggregate = self._table.name
         project_column = self.project_column
@@ -142,7 +160,7 @@ class AsyncRepository(
                 for row in items
             )
 
-        tx.after_commit(publish)
+        return publish
 
     # -- create ------------------------------------------------------------------------------
     async def create(self, data: CreateT | Mapping[str, Any]) -> ReadT:
@@ -155,6 +173,9 @@ class AsyncRepository(
         """
         record = self._coerce(data, self.create_schema)
         values = self._row_values(record)
+        writes = self._context.native_writes()
+        if writes is not None:  # one hop (see _native_create.py)
+            return self._read(await create_natively(self, writes, dict(values)))
         async with self._context.transaction() as tx:
             await resolve_parents(tx, self._context.locks, self.model, [values])
             row = (
@@ -291,6 +312,10 @@ class AsyncRepository(
             NotFoundError: No such row.
         """
         row_id = _as_id(id)
+        writes = self._context.native_writes()
+        if writes is not None:  # one hop, cascade included (see _native_write.py)
+            await delete_natively(self, writes, row_id)
+            return
         async with self._context.transaction() as tx:
             locks = self._context.locks
             await locks.exclusive(tx, row_id)
@@ -312,6 +337,9 @@ class AsyncRepository(
         key = self._conflict_target(on)
         record = self._coerce(data, self.create_schema)
         values = self._row_values(record)
+        writes = self._context.native_writes()
+        if writes is not None:  # one hop (see _native_create.py)
+            return self._read(await create_natively(self, writes, dict(values), key))
         table = self._table
         statement = upsert_insert(table).values(values)
         keep = {"id", "created_at", "version", *key}

@@ -429,7 +429,7 @@ async def test_a_cancelled_committer_fails_its_waiting_units_and_writes_nothing(
     """The committer's own task cancelled (a loop shutting down) before its group ran."""
     await _table(file_database)
     writes = _writes(file_database)
-    lock = file_database._get_commit_lock()
+    lock = file_database._executor.commit_lock()
     await lock.acquire()  # the group waits for the commit lock, before any DuckDB work
     try:
         tasks = [asyncio.create_task(_unit(file_database, _insert(k, "x"))) for k in (1, 2)]
