@@ -29,6 +29,7 @@ from project_architect_db.core._cursors import (
     ExecuteResult,
     is_dml_count,
 )
+from project_architect_db.core._inline import INLINE_BUDGET, WATCHDOG, ShortRead, yield_if_held
 from project_architect_db.core._worker import ConnectionWorker, run_interruptible
 from project_architect_db.core.timeouts import StatementTimeouts, run_timed
 from project_architect_db.exceptions import TransactionAbortedError
@@ -141,6 +142,46 @@ class AsyncAdaptedConnection(AdaptedConnection):
             raise duckdb.ConnectionException("Connection already closed!")
         duck = self._duck
         return await self._hop(lambda: self._in_tx(lambda: fn(duck)), timed)
+
+    async def run_short(self, read: ShortRead[T], budget: float = INLINE_BUDGET) -> T:
+        """Run an auto-committed ``read`` on the calling thread when that costs least.
+
+        With no transaction open or pending, the worker idle and no statement timeout shorter
+        than ``budget``, ``read`` runs right here (the loop thread) under the watchdog of
+        ``core/_inline.py``; past ``budget`` it is interrupted and run again on the worker
+        (with the full statement timeout and cancellation, as :meth:`run`). Otherwise it is
+        simply :meth:`run`.
+        """
+        if budget > 0 and not self.closed and not self.in_transaction:
+            timeouts = self._timeouts
+            seconds = timeouts.current() if timeouts is not None else None
+            if seconds is None or seconds > budget:
+                await yield_if_held(budget)
+                done, value = self._run_inline(read, budget)
+                if done:
+                    return value  # type: ignore[no-any-return]
+        return await self.run(read)
+
+    def _run_inline(self, read: ShortRead[Any], budget: float) -> tuple[bool, Any]:
+        """``(True, result)``, or ``(False, None)`` when the read must go to the worker."""
+        worker = self._worker
+        if self.closed or not worker.claim():  # busy: the read queues behind the worker's work
+            return False, None
+        try:
+            watch = WATCHDOG.arm(self._duck.interrupt, budget)
+            try:
+                value = read(self._duck)
+            except duckdb.InterruptException:
+                if WATCHDOG.disarm(watch):  # past the budget: the worker takes it from here
+                    return False, None
+                raise  # pragma: no cover - an interrupt from elsewhere (interpreter exit)
+            except BaseException:
+                WATCHDOG.disarm(watch)
+                raise
+            WATCHDOG.disarm(watch)  # fired after the read ended: the result stands
+            return True, value
+        finally:
+            worker.release()
 
     def _in_tx(self, fn: Callable[[], T]) -> T:
         """Worker side: start the pending transaction, run ``fn``, track an abort."""
