@@ -29,7 +29,13 @@ from project_architect_db.core._cursors import (
     ExecuteResult,
     is_dml_count,
 )
-from project_architect_db.core._inline import INLINE_BUDGET, WATCHDOG, ShortRead, yield_if_held
+from project_architect_db.core._inline import (
+    INLINE_BUDGET,
+    WATCHDOG,
+    ShortRead,
+    is_plain_select,
+    yield_if_held,
+)
 from project_architect_db.core._worker import ConnectionWorker, run_interruptible
 from project_architect_db.core.timeouts import StatementTimeouts, run_timed
 from project_architect_db.exceptions import TransactionAbortedError
@@ -37,6 +43,14 @@ from project_architect_db.exceptions import TransactionAbortedError
 T = TypeVar("T")
 
 _NO_TRANSACTION = "no transaction is active"
+
+
+def _rollback_quietly(duck: duckdb.DuckDBPyConnection) -> None:
+    try:
+        duck.rollback()
+    except duckdb.TransactionException as error:  # pragma: no cover - DuckDB already ended it
+        if _NO_TRANSACTION not in str(error):
+            raise
 
 
 class AsyncAdaptedConnection(AdaptedConnection):
@@ -53,6 +67,7 @@ class AsyncAdaptedConnection(AdaptedConnection):
         "autocommit",
         "closed",
         "dbapi",
+        "inline_budget",
         "notices",
     )
 
@@ -75,6 +90,8 @@ class AsyncAdaptedConnection(AdaptedConnection):
         self._aborted = False
         self._abort_cause: BaseException | None = None
         self._timeouts = timeouts
+        #: how long a SELECT outside a transaction may hold the loop (0: always on the worker)
+        self.inline_budget = INLINE_BUDGET
 
     @classmethod
     async def create(
@@ -225,7 +242,42 @@ class AsyncAdaptedConnection(AdaptedConnection):
                 return ExecuteResult(description, [], -1)
             return ExecuteResult(description, duck.fetchall(), -1)
 
+        if (
+            fetch
+            and self.inline_budget > 0
+            and not self._in_transaction
+            and in_greenlet()
+            and is_plain_select(statement)
+        ):
+            done, value = self._select_inline(work)
+            if done:
+                return value  # type: ignore[no-any-return]
         return self._run_sync(lambda: self._in_tx(work))
+
+    def _select_inline(self, work: Callable[[], ExecuteResult]) -> tuple[bool, Any]:
+        """A SELECT from SQLAlchemy, on the loop thread when that is safe (see ``_inline.py``).
+
+        Safe: no transaction is open (auto-commit, or its BEGIN still pending: then BEGIN
+        travels with the SELECT, and an interrupt, which aborts it, is undone by a ROLLBACK
+        before the pair is sent to the worker), the worker is idle, and no statement timeout is
+        shorter than the budget.
+        """
+        budget = self.inline_budget
+        timeouts = self._timeouts
+        seconds = timeouts.current() if timeouts is not None else None
+        if seconds is not None and seconds <= budget:
+            return False, None
+        # one greenlet round trip even when nothing waits: SQLAlchemy's AsyncConnection
+        # insists that a statement awaited something (AwaitRequired otherwise)
+        await_(yield_if_held(budget))
+        began = self._begin_pending
+        done, value = self._run_inline(ShortRead(lambda _duck: self._in_tx(work)), budget)
+        if not done and began and self._in_transaction:  # interrupted after BEGIN: undo it
+            _rollback_quietly(self._duck)
+            self._in_transaction = self._aborted = False
+            self._abort_cause = None
+            self._begin_pending = True
+        return done, value
 
     def _executemany(self, statement: str, parameters: Sequence[Any]) -> ExecuteResult:
         duck = self._duck

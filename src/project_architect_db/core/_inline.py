@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import threading
 import time
 import weakref
@@ -31,7 +32,16 @@ from typing import Generic, TypeVar
 
 import duckdb
 
-__all__ = ["INLINE_BUDGET", "ShortRead", "Watch", "Watchdog", "WATCHDOG", "yield_if_held"]
+__all__ = [
+    "INLINE_BUDGET",
+    "WATCHDOG",
+    "ShortRead",
+    "Watch",
+    "Watchdog",
+    "is_plain_select",
+    "must_yield",
+    "yield_if_held",
+]
 
 T = TypeVar("T")
 
@@ -73,7 +83,8 @@ class Watch:
 class Watchdog:
     """A daemon thread that interrupts armed reads past their deadline.
 
-    While reads are armed it ticks every :data:`_TICK` seconds; :data:`_LINGER` seconds after
+    While reads are armed it ticks every :data:`_TICK` seconds, and interrupts a read past
+    its deadline at every tick until it is disarmed; :data:`_LINGER` seconds after
     the last one it sleeps on an event until the next :meth:`arm`, so an idle process pays
     nothing. Arming and disarming take one uncontended lock; the interrupt is sent under the
     same lock, so it can never land after :meth:`disarm` returned (on the next statement).
@@ -120,8 +131,9 @@ class Watchdog:
             time.sleep(self._tick)
             now = time.monotonic()
             with lock:
+                # Every tick until disarmed, not once: an interrupt that lands before DuckDB
+                # has started the query (the caller was still in Python) is simply dropped.
                 for watch in [w for w in watches if w.deadline <= now]:
-                    watches.discard(watch)
                     watch.fired = True
                     with contextlib.suppress(Exception):  # a connection closed meanwhile
                         watch.interrupt()
@@ -149,18 +161,43 @@ class _Held:
 _HELD: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Held] = weakref.WeakKeyDictionary()
 
 
-async def yield_if_held(budget: float) -> None:
-    """Give the loop one iteration if inline reads held it for ``budget`` seconds in a row."""
+def must_yield(budget: float) -> bool:
+    """Whether inline reads held the running loop for ``budget`` seconds in a row.
+
+    When False, the loop is now watched: a callback notes its next iteration.
+    """
     loop = asyncio.get_running_loop()
     held = _HELD.get(loop)
     if held is None:
         held = _HELD[loop] = _Held()
-    now = time.perf_counter()
     if held.scheduled:
-        if now - held.since < budget:
-            return
-        await asyncio.sleep(0)  # runs ``release`` (scheduled before) and every ready callback
-        now = time.perf_counter()
+        return time.perf_counter() - held.since >= budget
     held.scheduled = True
-    held.since = now
+    held.since = time.perf_counter()
     loop.call_soon(held.release)
+    return False
+
+
+async def yield_if_held(budget: float) -> None:
+    """Give the loop one iteration if inline reads held it for ``budget`` seconds in a row."""
+    if must_yield(budget):
+        await asyncio.sleep(0)  # runs ``release`` (scheduled before) and every ready callback
+        must_yield(budget)
+
+
+#: Statements that may run inline: a plain ``SELECT`` that calls no sequence function (running
+#: it again after an interrupt would skip a sequence value).
+_SELECT = re.compile(r"\s*SELECT\b", re.IGNORECASE)
+_SIDE_EFFECTS = re.compile(r"\b(?:nextval|setval)\s*\(", re.IGNORECASE)
+_READ_ONLY_CACHE: dict[str, bool] = {}
+
+
+def is_plain_select(statement: str) -> bool:
+    """Whether ``statement`` only reads and may run twice (cached per SQL string)."""
+    known = _READ_ONLY_CACHE.get(statement)
+    if known is None:
+        known = bool(_SELECT.match(statement)) and not _SIDE_EFFECTS.search(statement)
+        if len(_READ_ONLY_CACHE) > 4096:
+            _READ_ONLY_CACHE.clear()
+        _READ_ONLY_CACHE[statement] = known
+    return known

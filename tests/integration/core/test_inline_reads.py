@@ -17,13 +17,19 @@ from typing import Any
 
 import duckdb
 import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.util import greenlet_spawn
 
 from project_architect_db import Database, StatementTimeoutError
+from project_architect_db.core import _inline
 from project_architect_db.core._adapter import AsyncAdaptedConnection
-from project_architect_db.core._inline import WATCHDOG, ShortRead
+from project_architect_db.core._inline import INLINE_BUDGET, WATCHDOG, ShortRead, is_plain_select
+from project_architect_db.core._worker import ConnectionWorker
 from project_architect_db.core.readers import NativeReaders
 from project_architect_db.exceptions._translate import translating
+from project_architect_db.models import Project
 from project_architect_db.schemas import ProjectCreate
 
 #: Minutes of work, interruptible at any moment.
@@ -100,6 +106,24 @@ async def test_a_read_past_the_budget_is_interrupted_and_finished_on_the_worker(
     assert during and max(during) < max(0.25, elapsed / 3)
 
 
+async def test_an_interrupt_landing_before_the_query_starts_is_sent_again(
+    database: Database,
+) -> None:
+    readers = _readers(database)
+    readers.inline_budget = 0.001
+
+    def late_start(duck: duckdb.DuckDBPyConnection) -> Any:
+        if threading.current_thread() is threading.main_thread():
+            time.sleep(0.05)  # still in Python when the budget runs out: the first one is lost
+        return duck.execute(
+            ENDLESS if threading.current_thread() is threading.main_thread() else "SELECT 11"
+        ).fetchall()[0][0]
+
+    started = time.perf_counter()
+    assert await readers.run(ShortRead(late_start)) == 11
+    assert time.perf_counter() - started < PATIENCE
+
+
 async def test_cancelling_a_read_moved_to_the_worker_interrupts_it(database: Database) -> None:
     readers = _readers(database)
     read = Recording(ENDLESS)
@@ -141,7 +165,8 @@ async def test_a_timeout_shorter_than_the_budget_keeps_the_read_on_the_worker(
         read = Recording(ENDLESS)
         with pytest.raises(StatementTimeoutError), translating():
             await _readers(db).run(ShortRead(read))
-        assert read.threads and threading.main_thread() not in read.threads
+        # timed out on the worker (or before its turn came there), never tried on the loop
+        assert threading.main_thread() not in read.threads
 
 
 async def test_a_read_errs_on_the_loop_thread_with_duckdbs_own_error(database: Database) -> None:
@@ -252,9 +277,148 @@ def test_the_watchdog_fires_only_past_the_deadline_and_then_goes_idle() -> None:
     deadline = time.monotonic() + PATIENCE
     while not fired and time.monotonic() < deadline:
         time.sleep(0.001)
-    assert fired == ["late"]
+    assert fired[0] == "late"  # and again at every tick until disarmed
     assert WATCHDOG.disarm(late) is True
     assert WATCHDOG.disarm(late) is True  # disarming twice is harmless
     while WATCHDOG.ticking and time.monotonic() < deadline:
         time.sleep(0.01)
     assert not WATCHDOG.ticking  # nothing armed: it sleeps until the next read
+
+
+# -- SELECTs from SQLAlchemy (sessions, engine connections) --------------------------------
+class Hops:
+    """Counts the work handed to worker threads (``ConnectionWorker.submit``)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        submit = ConnectionWorker.submit
+
+        def counting(worker: ConnectionWorker, fn: Any) -> Any:
+            self.count += 1
+            return submit(worker, fn)
+
+        monkeypatch.setattr(ConnectionWorker, "submit", counting)
+
+
+async def _adapted(session: AsyncSession, budget: float) -> AsyncAdaptedConnection:
+    connection = await session.connection()
+    adapted = (await connection.get_raw_connection()).dbapi_connection
+    assert isinstance(adapted, AsyncAdaptedConnection)
+    adapted.inline_budget = budget
+    return adapted
+
+
+async def test_a_sessions_first_select_runs_inline_and_later_ones_hop(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = await database.projects.create(ProjectCreate(name="S", slug="s"))
+    async with database.session() as session:
+        adapted = await _adapted(session, ROOMY_BUDGET)
+        hops = Hops(monkeypatch)
+        statement = select(Project.__table__).where(Project.id == project.id)
+        assert (await session.execute(statement)).one().slug == "s"
+        assert hops.count == 0 and adapted.in_transaction  # BEGIN + SELECT on the loop
+        assert (await session.execute(statement)).one().slug == "s"
+        assert hops.count == 1  # inside the transaction: the worker
+        adapted.inline_budget = INLINE_BUDGET
+
+
+async def test_an_interrupted_first_select_reruns_in_a_fresh_transaction_that_commits(
+    database: Database,
+) -> None:
+    async with database.engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE kept_rows (x INTEGER)"))
+    async with database.session() as session:
+        await _adapted(session, INLINE_BUDGET)
+        assert (await session.execute(text(LONG))).scalar_one() == LONG_COUNT
+        await session.execute(text("INSERT INTO kept_rows VALUES (1)"))
+        await session.commit()
+    async with database.engine.connect() as connection:
+        assert (await connection.execute(text("SELECT count(*) FROM kept_rows"))).scalar() == 1
+
+
+async def test_a_select_calling_a_sequence_never_runs_inline(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with database.engine.begin() as connection:
+        await connection.execute(text("CREATE SEQUENCE inline_seq"))
+    async with database.session() as session:
+        await _adapted(session, ROOMY_BUDGET)
+        hops = Hops(monkeypatch)
+        assert (await session.execute(text("SELECT nextval('inline_seq')"))).scalar() == 1
+        assert hops.count == 1  # run twice after an interrupt, it would skip a value
+
+
+async def test_a_failed_first_select_inline_leaves_the_transaction_usable(
+    database: Database,
+) -> None:
+    async with database.session() as session:
+        await _adapted(session, ROOMY_BUDGET)
+        with pytest.raises(DBAPIError, match="no_such_table"):
+            await session.execute(text("SELECT * FROM no_such_table"))
+        assert (await session.execute(text("SELECT 6"))).scalar() == 6  # binder errors keep it
+        await session.commit()
+
+
+async def test_a_statement_timeout_applies_to_a_moved_session_select(
+    target: str, extension_directory: Path
+) -> None:
+    async with Database.open(
+        target, extension_directory=extension_directory, statement_timeout=0.3
+    ) as db:
+        started = time.perf_counter()
+        async with db.session() as session:
+            with pytest.raises(StatementTimeoutError), translating():
+                await session.execute(text(ENDLESS))
+            await session.rollback()
+            assert (await session.execute(text("SELECT 1"))).scalar() == 1
+        assert time.perf_counter() - started < PATIENCE
+
+
+async def test_cancelling_a_moved_session_select_interrupts_it(database: Database) -> None:
+    async with database.session() as session:
+        task = asyncio.create_task(session.execute(text(ENDLESS)))
+        await asyncio.sleep(0.2)  # inline for 2 ms, then on the worker
+        started = time.perf_counter()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert time.perf_counter() - started < PATIENCE
+        await session.rollback()
+        assert (await session.execute(text("SELECT 1"))).scalar() == 1
+
+
+async def test_a_session_select_with_a_timeout_below_the_budget_hops(
+    target: str, extension_directory: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with Database.open(
+        target, extension_directory=extension_directory, statement_timeout=0.5
+    ) as db:
+        async with db.session() as session:
+            await _adapted(session, 1.0)  # the timeout (0.5 s) is shorter than the budget
+            hops = Hops(monkeypatch)
+            assert (await session.execute(text("SELECT 12"))).scalar() == 12
+            assert hops.count == 1
+
+
+@pytest.mark.parametrize(
+    ("statement", "plain"),
+    [
+        ("SELECT 1", True),
+        ("  select * FROM t WHERE id = $1", True),
+        ("SELECT nextval('s')", False),
+        ("SELECT setval ('s', 3)", False),
+        ("INSERT INTO t SELECT 1", False),
+        ("WITH x AS (SELECT 1) SELECT * FROM x", False),  # conservative: not a plain SELECT
+        ("UPDATE t SET a = 1 RETURNING *", False),
+    ],
+)
+def test_only_plain_selects_may_run_inline(statement: str, plain: bool) -> None:
+    assert is_plain_select(statement) is plain
+    assert is_plain_select(statement) is plain  # cached
+
+
+def test_the_select_cache_stays_bounded() -> None:
+    for number in range(5000):
+        is_plain_select(f"SELECT {number}")
+    assert len(_inline._READ_ONLY_CACHE) <= 4097
