@@ -16,14 +16,25 @@ instead of reporting success.
 
 from __future__ import annotations
 
-import re
-from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import duckdb
 from sqlalchemy.engine import AdaptedConnection
 
+from project_architect_db.core._cursors import (
+    AsyncAdaptedCursor,
+    AsyncAdaptedServerSideCursor,
+    ExecuteResult,
+    is_dml_count,
+)
+from project_architect_db.core._inline import (
+    INLINE_BUDGET,
+    WATCHDOG,
+    ShortRead,
+    is_plain_select,
+    yield_if_held,
+)
 from project_architect_db.core._sqlalchemy import await_, in_greenlet
 from project_architect_db.core._worker import ConnectionWorker, run_interruptible
 from project_architect_db.core.timeouts import StatementTimeouts, run_timed
@@ -31,154 +42,15 @@ from project_architect_db.exceptions import TransactionAbortedError
 
 T = TypeVar("T")
 
-_DML = re.compile(r"\s*(?:INSERT|UPDATE|DELETE|MERGE)\b", re.IGNORECASE)
-_RETURNING = re.compile(r"\bRETURNING\b", re.IGNORECASE)
-_COUNT_ONLY_CACHE: dict[str, bool] = {}
 _NO_TRANSACTION = "no transaction is active"
 
 
-def _is_dml_count(statement: str, description: Sequence[Any]) -> bool:
-    """Whether DuckDB's one-column ``Count`` result is a DML acknowledgement, not rows."""
-    if len(description) != 1 or description[0][0] != "Count":
-        return False
-    known = _COUNT_ONLY_CACHE.get(statement)
-    if known is None:
-        known = bool(_DML.match(statement)) and not _RETURNING.search(statement)
-        if len(_COUNT_ONLY_CACHE) > 4096:
-            _COUNT_ONLY_CACHE.clear()
-        _COUNT_ONLY_CACHE[statement] = known
-    return known
-
-
-class _ExecuteResult:
-    __slots__ = ("description", "rowcount", "rows")
-
-    def __init__(self, description: Any, rows: list[Any], rowcount: int) -> None:
-        self.description = description
-        self.rows = rows
-        self.rowcount = rowcount
-
-
-class AsyncAdaptedCursor:
-    """A buffered DBAPI cursor: rows arrive with the statement, in one hop."""
-
-    server_side = False
-    arraysize = 1
-    lastrowid = None
-    # duckdb-sqlalchemy's execution context reads these (see docs/dialect-evidence.md)
-    _is_dml_count = False
-
-    def __init__(self, connection: AsyncAdaptedConnection) -> None:
-        self._adapt = connection
-        self._buffered_rows: deque[Any] = deque()
-        self.description: Any = None
-        self._rowcount = -1
-        self._dml_rowcount: int | None = None
-
-    @property
-    def connection(self) -> AsyncAdaptedConnection:
-        """The adapted connection this cursor belongs to."""
-        return self._adapt
-
-    @property
-    def rowcount(self) -> int:
-        """Rows changed by the last DML statement, -1 when unknown."""
-        return self._rowcount if self._dml_rowcount is None else self._dml_rowcount
-
-    def _store(self, result: _ExecuteResult) -> None:
-        self.description = result.description
-        self._buffered_rows = deque(result.rows)
-        self._rowcount = result.rowcount
-        self._dml_rowcount = None
-
-    def execute(self, statement: str, parameters: Any = None) -> None:
-        """Execute one statement and buffer its rows."""
-        self._store(self._adapt._execute(statement, parameters))
-
-    def executemany(self, statement: str, parameters: Sequence[Any]) -> None:
-        """Execute a statement once per parameter set (slow in DuckDB: prefer Arrow)."""
-        self._store(self._adapt._executemany(statement, parameters))
-
-    # The execution context of duckdb-sqlalchemy calls these on RETURNING statements.
-    def _buffer_result(self) -> None:
-        return None
-
-    def _result_consumed(self) -> None:
-        return None
-
-    def _store_buffered_result(self, rows: Any, description: Any, rowcount: int) -> None:
-        self._store(_ExecuteResult(description, list(rows), rowcount))
-
-    def fetchone(self) -> Any:
-        """Return the next row or None."""
-        rows = self._buffered_rows
-        return rows.popleft() if rows else None
-
-    def fetchmany(self, size: int | None = None) -> list[Any]:
-        """Return up to ``size`` rows."""
-        rows = self._buffered_rows
-        count = self.arraysize if size is None else size
-        return [rows.popleft() for _ in range(min(count, len(rows)))]
-
-    def fetchall(self) -> list[Any]:
-        """Return all remaining rows."""
-        rows = list(self._buffered_rows)
-        self._buffered_rows.clear()
-        return rows
-
-    def setinputsizes(self, *args: Any) -> None:
-        """DBAPI no-op."""
-
-    def setoutputsize(self, *args: Any) -> None:
-        """DBAPI no-op."""
-
-    def close(self) -> None:
-        """Drop buffered rows."""
-        self._buffered_rows.clear()
-
-    async def _async_soft_close(self) -> None:
-        """Called by SQLAlchemy's asyncio results; rows are already buffered."""
-
-    def __iter__(self) -> Any:
-        while self._buffered_rows:
-            yield self._buffered_rows.popleft()
-
-
-class AsyncAdaptedServerSideCursor(AsyncAdaptedCursor):
-    """A streaming cursor: rows are fetched in batches, one hop per batch, bounded memory.
-
-    DuckDB keeps one open result per connection, so the connection must not run another
-    statement until the stream is consumed or closed.
-    """
-
-    server_side = True
-
-    def execute(self, statement: str, parameters: Any = None) -> None:
-        """Execute one statement, leaving its rows on the DuckDB side."""
-        self._store(self._adapt._execute(statement, parameters, fetch=False))
-
-    def fetchone(self) -> Any:
-        """Return the next row or None."""
-        rows = self.fetchmany(1)
-        return rows[0] if rows else None
-
-    def fetchmany(self, size: int | None = None) -> list[Any]:
-        """Fetch the next batch from DuckDB (one hop)."""
-        count = self.arraysize if size is None else size
-        duck = self._adapt._duck
-        return self._adapt._run_sync(lambda: duck.fetchmany(count))
-
-    def fetchall(self) -> list[Any]:
-        """Fetch every remaining row."""
-        duck = self._adapt._duck
-        return self._adapt._run_sync(duck.fetchall)
-
-    def __iter__(self) -> Any:
-        while True:
-            batch = self.fetchmany(max(self.arraysize, 1000))
-            if not batch:
-                return
-            yield from batch
+def _rollback_quietly(duck: duckdb.DuckDBPyConnection) -> None:
+    try:
+        duck.rollback()
+    except duckdb.TransactionException as error:  # pragma: no cover - DuckDB already ended it
+        if _NO_TRANSACTION not in str(error):
+            raise
 
 
 class AsyncAdaptedConnection(AdaptedConnection):
@@ -195,6 +67,7 @@ class AsyncAdaptedConnection(AdaptedConnection):
         "autocommit",
         "closed",
         "dbapi",
+        "inline_budget",
         "notices",
     )
 
@@ -217,6 +90,8 @@ class AsyncAdaptedConnection(AdaptedConnection):
         self._aborted = False
         self._abort_cause: BaseException | None = None
         self._timeouts = timeouts
+        #: how long a SELECT outside a transaction may hold the loop (0: always on the worker)
+        self.inline_budget = INLINE_BUDGET
 
     @classmethod
     async def create(
@@ -296,6 +171,46 @@ class AsyncAdaptedConnection(AdaptedConnection):
         duck = self._duck
         return await self._hop(lambda: self._in_tx(lambda: fn(duck)), timed, interrupt)
 
+    async def run_short(self, read: ShortRead[T], budget: float = INLINE_BUDGET) -> T:
+        """Run an auto-committed ``read`` on the calling thread when that costs least.
+
+        With no transaction open or pending, the worker idle and no statement timeout shorter
+        than ``budget``, ``read`` runs right here (the loop thread) under the watchdog of
+        ``core/_inline.py``; past ``budget`` it is interrupted and run again on the worker
+        (with the full statement timeout and cancellation, as :meth:`run`). Otherwise it is
+        simply :meth:`run`.
+        """
+        if budget > 0 and not self.closed and not self.in_transaction:
+            timeouts = self._timeouts
+            seconds = timeouts.current() if timeouts is not None else None
+            if seconds is None or seconds > budget:
+                await yield_if_held(budget)
+                done, value = self._run_inline(read, budget)
+                if done:
+                    return value  # type: ignore[no-any-return]
+        return await self.run(read)
+
+    def _run_inline(self, read: ShortRead[Any], budget: float) -> tuple[bool, Any]:
+        """``(True, result)``, or ``(False, None)`` when the read must go to the worker."""
+        worker = self._worker
+        if self.closed or not worker.claim():  # busy: the read queues behind the worker's work
+            return False, None
+        try:
+            watch = WATCHDOG.arm(self._duck.interrupt, budget)
+            try:
+                value = read(self._duck)
+            except duckdb.InterruptException:
+                if WATCHDOG.disarm(watch):  # past the budget: the worker takes it from here
+                    return False, None
+                raise  # pragma: no cover - an interrupt from elsewhere (interpreter exit)
+            except BaseException:
+                WATCHDOG.disarm(watch)
+                raise
+            WATCHDOG.disarm(watch)  # fired after the read ended: the result stands
+            return True, value
+        finally:
+            worker.release()
+
     def _in_tx(self, fn: Callable[[], T]) -> T:
         """Worker side: start the pending transaction, run ``fn``, track an abort."""
         if self._begin_pending:
@@ -320,32 +235,67 @@ class AsyncAdaptedConnection(AdaptedConnection):
             return True
         return False
 
-    def _execute(self, statement: str, parameters: Any, *, fetch: bool = True) -> _ExecuteResult:
+    def _execute(self, statement: str, parameters: Any, *, fetch: bool = True) -> ExecuteResult:
         duck = self._duck
 
-        def work() -> _ExecuteResult:
+        def work() -> ExecuteResult:
             if parameters is None:
                 duck.execute(statement)
             else:
                 duck.execute(statement, parameters)
             description: Any = duck.description
             if description is None:
-                return _ExecuteResult(None, [], -1)
-            if _is_dml_count(statement, description):
+                return ExecuteResult(None, [], -1)
+            if is_dml_count(statement, description):
                 row = duck.fetchone()
-                return _ExecuteResult(None, [], row[0] if row else -1)
+                return ExecuteResult(None, [], row[0] if row else -1)
             if not fetch:
-                return _ExecuteResult(description, [], -1)
-            return _ExecuteResult(description, duck.fetchall(), -1)
+                return ExecuteResult(description, [], -1)
+            return ExecuteResult(description, duck.fetchall(), -1)
 
+        if (
+            fetch
+            and self.inline_budget > 0
+            and not self._in_transaction
+            and in_greenlet()
+            and is_plain_select(statement)
+        ):
+            done, value = self._select_inline(work)
+            if done:
+                return value  # type: ignore[no-any-return]
         return self._run_sync(lambda: self._in_tx(work))
 
-    def _executemany(self, statement: str, parameters: Sequence[Any]) -> _ExecuteResult:
+    def _select_inline(self, work: Callable[[], ExecuteResult]) -> tuple[bool, Any]:
+        """A SELECT from SQLAlchemy, on the loop thread when that is safe (see ``_inline.py``).
+
+        Safe: no transaction is open (auto-commit, or its BEGIN still pending: then BEGIN
+        travels with the SELECT, and an interrupt, which aborts it, is undone by a ROLLBACK
+        before the pair is sent to the worker), the worker is idle, and no statement timeout is
+        shorter than the budget.
+        """
+        budget = self.inline_budget
+        timeouts = self._timeouts
+        seconds = timeouts.current() if timeouts is not None else None
+        if seconds is not None and seconds <= budget:
+            return False, None
+        # one greenlet round trip even when nothing waits: SQLAlchemy's AsyncConnection
+        # insists that a statement awaited something (AwaitRequired otherwise)
+        await_(yield_if_held(budget))
+        began = self._begin_pending
+        done, value = self._run_inline(ShortRead(lambda _duck: self._in_tx(work)), budget)
+        if not done and began and self._in_transaction:  # interrupted after BEGIN: undo it
+            _rollback_quietly(self._duck)
+            self._in_transaction = self._aborted = False
+            self._abort_cause = None
+            self._begin_pending = True
+        return done, value
+
+    def _executemany(self, statement: str, parameters: Sequence[Any]) -> ExecuteResult:
         duck = self._duck
 
-        def work() -> _ExecuteResult:
+        def work() -> ExecuteResult:
             duck.executemany(statement, list(parameters))
-            return _ExecuteResult(None, [], -1)
+            return ExecuteResult(None, [], -1)
 
         return self._run_sync(lambda: self._in_tx(work))
 

@@ -136,9 +136,11 @@ class ConnectionWorker:
         "_busy",
         "_ended",
         "_lock",
+        "_pending",
         "_queue",
         "_stopped",
         "_thread",
+        "_using",
         "interrupt",
     )
 
@@ -147,6 +149,9 @@ class ConnectionWorker:
         self._lock = threading.Lock()
         self._stopped = False
         self._busy = False
+        self._pending = 0  # work queued or running on the thread
+        # held by whoever uses the DuckDB connection: the thread, or the loop for an inline read
+        self._using = threading.Lock()
         self._ended = threading.Event()
         self.interrupt: Callable[[], None] | None = None
         self._thread = _lend_thread()
@@ -165,15 +170,18 @@ class ConnectionWorker:
             if item is _STOP:
                 return
             fn, future, loop = item
-            self._busy = True
-            try:
-                value = fn()
-            except BaseException as error:  # handed to the awaiting task, never lost
-                ok, value = False, error
-            else:
-                ok = True
-            finally:
-                self._busy = False
+            with self._using:  # waits while an inline read (core/_inline.py) uses the connection
+                self._busy = True
+                try:
+                    value = fn()
+                except BaseException as error:  # handed to the awaiting task, never lost
+                    ok, value = False, error
+                else:
+                    ok = True
+                finally:
+                    self._busy = False
+            with self._lock:
+                self._pending -= 1
             # a closed loop raises RuntimeError: nobody waits for the result any more
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(_resolve, future, ok, value)
@@ -182,7 +190,23 @@ class ConnectionWorker:
         with self._lock:
             if self._stopped:
                 raise duckdb.ConnectionException("Connection already closed!")
+            self._pending += 1
             self._queue.put(item)
+
+    def claim(self) -> bool:
+        """Take the connection for a call on this thread, if the worker is idle; never waits.
+
+        True means nothing is queued or running and the worker will wait for :meth:`release`
+        before it runs anything queued later: the caller may use the DuckDB connection.
+        """
+        with self._lock:
+            if self._stopped or self._pending:
+                return False
+            return self._using.acquire(blocking=False)
+
+    def release(self) -> None:
+        """Give the connection back to the worker after :meth:`claim`."""
+        self._using.release()
 
     def submit(self, fn: Callable[[], T]) -> asyncio.Future[T]:
         """Queue ``fn`` on the worker; the returned future resolves on the running loop."""

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from project_architect_db.core._adapter import AsyncAdaptedConnection
 from project_architect_db.core._callbacks import shielded
+from project_architect_db.core._inline import INLINE_BUDGET, ShortRead
 from project_architect_db.core._sqlalchemy import greenlet_spawn
 
 __all__ = ["HeldConnection", "NativeReaders"]
@@ -44,18 +45,26 @@ class HeldConnection:
 class NativeReaders:
     """Run ``fn(duckdb_connection)`` outside any transaction, on a kept or pooled connection.
 
+    A :class:`~project_architect_db.core._inline.ShortRead` may run on the loop thread
+    instead (see ``core/_inline.py``).
+
     Args:
         engine: The engine whose pool lends the connections.
         keep: How many idle connections to keep checked out (0 disables keeping).
+        inline_budget: How long a short read may hold the event loop (0: never).
     """
 
-    __slots__ = ("_closed", "_engine", "_idle", "_keep")
+    __slots__ = ("_closed", "_engine", "_idle", "_keep", "inline_budget")
 
-    def __init__(self, engine: AsyncEngine, keep: int) -> None:
+    def __init__(
+        self, engine: AsyncEngine, keep: int, inline_budget: float = INLINE_BUDGET
+    ) -> None:
         self._engine = engine
         self._keep = keep
         self._idle: list[Any] = []
         self._closed = False
+        #: how long a :class:`ShortRead` may run on the loop thread (0: always on the worker)
+        self.inline_budget = inline_budget
 
     @property
     def dialect(self) -> Dialect:
@@ -73,6 +82,8 @@ class NativeReaders:
         adapted: Any = raw.dbapi_connection
         assert isinstance(adapted, AsyncAdaptedConnection)
         try:
+            if type(fn) is ShortRead:
+                return await adapted.run_short(fn, self.inline_budget)
             return await adapted.run(fn)
         finally:
             await _give_back(self._release(raw, adapted))

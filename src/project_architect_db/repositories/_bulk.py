@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import itertools
 import uuid
@@ -51,6 +52,22 @@ class _Created:
         self.id = id
         self.project_id = project_id
         self.version = version
+
+
+class _Ids:
+    """The ids of a bulk insert, made once, on first demand (see ``bulk_create``)."""
+
+    __slots__ = ("_ids", "_make")
+
+    def __init__(self, make: Callable[[], list[uuid.UUID]]) -> None:
+        self._make = make
+        self._ids: list[uuid.UUID] | None = None
+
+    def get(self) -> list[uuid.UUID]:
+        ids = self._ids
+        if ids is None:
+            ids = self._ids = self._make()
+        return ids
 
 
 class BulkOperations(Generic[ReadT]):
@@ -176,19 +193,24 @@ class BulkOperations(Generic[ReadT]):
             parents = await self._resolve_bulk_parents(tx, rows)
             table, make_ids = self._arrow_rows(rows, parents)
             await self._insert_arrow(tx, table)
-            # Made after the INSERT, not while it runs: DuckDB's scan of a Python Arrow table
-            # takes the GIL, and making 10k UUIDs meanwhile slowed the INSERT by more than it
-            # saved (measured: 12-22 ms worse per 10k rows, docs/performance.md).
-            ids = make_ids()
-            self._emit_bulk(tx, table, ids)
-        return ids
+            # The UUID objects are made while the COMMIT runs on the worker (DuckDB releases
+            # the GIL there), not while the INSERT runs: DuckDB's scan of a Python Arrow table
+            # takes the GIL, and making them then slowed the INSERT by more than it saved
+            # (docs/performance.md, "Reads at the floor" and "bulk_create").
+            ids = _Ids(make_ids)
+            self._emit_bulk(tx, table, ids.get)
+            asyncio.get_running_loop().call_soon(ids.get)  # first thing once the COMMIT hops
+        return ids.get()
 
-    def _emit_bulk(self, tx: Transaction, table: pa.Table, ids: list[uuid.UUID]) -> None:
+    def _emit_bulk(
+        self, tx: Transaction, table: pa.Table, ids_of_rows: Callable[[], list[uuid.UUID]]
+    ) -> None:
         project_column = self.project_column
         version = 1 if self._versioned else None
 
         def created() -> list[_Created]:
             # Built only at publish time, and only when someone subscribes.
+            ids = ids_of_rows()
             project_ids: list[Any]
             if project_column and project_column in table.column_names:
                 # pa.uuid() columns give uuid.UUID values (pyarrow >= 22, the pinned range)

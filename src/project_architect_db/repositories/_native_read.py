@@ -24,6 +24,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from project_architect_db._records import row_maker
+from project_architect_db.core._inline import ShortRead
 from project_architect_db.core._sqlalchemy import (
     bind_processors,
     cache_key,
@@ -95,7 +96,7 @@ class NativePointRead:
             rows: list[tuple[Any, ...]] = duck.execute(sql, parameters).fetchall()
             return rows[0] if rows else None
 
-        return fetch
+        return ShortRead(fetch)  # a point read: may run on the loop thread (core/_inline.py)
 
     def mapping(self, row: tuple[Any, ...]) -> dict[str, Any]:
         """``row`` as ``Row._mapping`` would present it (result processors applied)."""

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from project_architect_db.core import _worker
+from project_architect_db.core._inline import INLINE_BUDGET
 from project_architect_db.core.engine import native_connection
 
 
@@ -222,14 +223,28 @@ async def test_a_transaction_costs_one_hop_per_statement_and_one_for_commit(
         await connection.execute(text("SELECT 1"))
         await connection.commit()
     monkeypatch.setattr(_worker.ConnectionWorker, "submit", counting)
+    # VALUES is not a plain SELECT: it never runs inline on the loop (core/_inline.py)
     async with engine.begin() as connection:
-        await connection.execute(text("SELECT 1"))
-    assert hops == 2  # BEGIN travels with the SELECT; COMMIT is the second hop
+        await connection.execute(text("VALUES (1)"))
+    assert hops == 2  # BEGIN travels with the statement; COMMIT is the second hop
     hops = 0
     async with engine.begin():
         pass
     assert hops == 0  # a transaction that ran nothing costs nothing
     hops = 0
     async with engine.connect() as connection:
-        await connection.execute(text("SELECT 1"))
+        await connection.execute(text("VALUES (1)"))
     assert hops == 2  # the statement, then the pool's rollback on return
+    hops = 0
+    async with engine.connect() as connection:
+        adapted = (await connection.get_raw_connection()).dbapi_connection
+        adapted.inline_budget = 5.0  # type: ignore[union-attr]  # roomy on a loaded machine
+        hops = 0
+        await connection.begin()
+        await connection.execute(text("SELECT 1"))
+        await connection.execute(text("SELECT 2"))
+        await connection.commit()
+        adapted.inline_budget = INLINE_BUDGET  # type: ignore[union-attr]
+    # BEGIN + the first SELECT ran on the loop (the worker was idle); inside the transaction
+    # the second SELECT must hop (an interrupt would abort it), then COMMIT hops
+    assert hops == 2

@@ -50,17 +50,13 @@ async def test_a_missing_parent_and_an_invalid_record_write_nothing(db: Database
 async def test_a_call_cancelled_after_its_insert_writes_nothing_and_leaves_the_db_usable(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = BulkOperations._arrow_rows
+    original = BulkOperations._insert_arrow
 
-    def cancelled_after_inserting(self: Any, records: Any, parents: Any) -> Any:
-        table, _ = original(self, records, parents)
+    async def cancelled_after_inserting(self: Any, tx: Any, table: Any, conflict: str = "") -> None:
+        await original(self, tx, table, conflict)
+        raise asyncio.CancelledError  # the caller cancelled once the INSERT ran, before COMMIT
 
-        def make_ids() -> list[uuid.UUID]:
-            raise asyncio.CancelledError  # the caller cancelled once the INSERT ran, before COMMIT
-
-        return table, make_ids
-
-    monkeypatch.setattr(BulkOperations, "_arrow_rows", cancelled_after_inserting)
+    monkeypatch.setattr(BulkOperations, "_insert_arrow", cancelled_after_inserting)
     with pytest.raises(asyncio.CancelledError):
         await db.projects.bulk_create([{"name": f"P{i}", "slug": f"p-{i}"} for i in range(5000)])
     monkeypatch.undo()
@@ -107,3 +103,24 @@ async def test_a_schema_with_ids_keeps_the_given_ones_and_fills_the_gaps(db: Dat
             [{"name": "Again", "slug": "again", "id": given}, {"name": "New", "slug": "new"}]
         )
     assert await db.projects.count() == 2
+
+
+async def test_the_ids_returned_are_the_ids_published_made_once(db: Database) -> None:
+    async with db.changes(aggregates="projects") as subscription:
+        ids = await db.projects.bulk_create([{"name": f"I{i}", "slug": f"i-{i}"} for i in range(4)])
+        items = [await asyncio.wait_for(subscription.__anext__(), 5) for _ in ids]
+    assert [item.id for item in items] == ids
+    assert all(item.id is key for item, key in zip(items, ids, strict=True))  # made once
+    assert sorted(ids) == sorted(p.id for p in (await db.projects.list(limit=10)).items)
+
+
+async def test_a_batch_refused_at_commit_returns_no_ids_and_publishes_nothing(
+    db: Database,
+) -> None:
+    await db.projects.create({"name": "Taken", "slug": "taken"})
+    async with db.changes(aggregates="projects") as subscription:
+        with pytest.raises(AlreadyExistsError):
+            await db.projects.bulk_create([{"name": "Again", "slug": "taken"}])
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(subscription.__anext__(), 0.2)
+    assert await db.projects.count() == 1

@@ -1,0 +1,203 @@
+"""Short reads on the event-loop thread, under a watchdog that moves them to the worker.
+
+A point read outside any transaction costs DuckDB a fraction of a millisecond, and handing it
+to the connection's worker thread costs about as much again: the worker must wake up, and the
+loop must wake up once more for the result (docs/performance.md, "Reads at the floor"). When
+the worker is idle, a read marked :class:`ShortRead` therefore runs right on the loop thread,
+while a watchdog thread stands by: past :data:`INLINE_BUDGET` it calls DuckDB's
+``interrupt()`` (DuckDB releases the GIL while it executes, so the watchdog runs) and the read
+is run again on the worker, where it may take as long as it needs. The loop is never held for
+longer than the budget (plus the watchdog's tick and DuckDB's reaction to the interrupt).
+
+Only auto-committed reads may run this way: an interrupt inside a transaction aborts the whole
+transaction (DuckDB: "Current transaction is aborted"), whereas an interrupted lone ``SELECT``
+leaves nothing behind and can simply run again.
+
+Fairness: a task awaiting inline reads one after another would never give the loop back (an
+``await`` that does not suspend does not yield). Once inline reads have held the loop for a
+budget's worth of time without the loop running anything else, the next one yields first
+(``asyncio.sleep(0)``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+import duckdb
+
+__all__ = [
+    "INLINE_BUDGET",
+    "WATCHDOG",
+    "ShortRead",
+    "Watch",
+    "Watchdog",
+    "is_plain_select",
+    "must_yield",
+    "yield_if_held",
+]
+
+T = TypeVar("T")
+
+#: How long a read may hold the event loop before it is interrupted and moved to the worker.
+INLINE_BUDGET = 0.002
+#: How often the watchdog looks at the clock while reads are running (a fraction of the budget).
+_TICK = 0.0005
+#: How long the watchdog keeps ticking after the last read before it sleeps until the next one.
+_LINGER = 0.2
+
+
+class ShortRead(Generic[T]):
+    """``fn(duckdb_connection)`` that only reads and may run twice (once interrupted).
+
+    Marks work for :meth:`~project_architect_db.core._adapter.AsyncAdaptedConnection.run_short`:
+    a single auto-committed statement expected to end well within :data:`INLINE_BUDGET`.
+    """
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> None:
+        self.fn = fn
+
+    def __call__(self, duck: duckdb.DuckDBPyConnection) -> T:
+        return self.fn(duck)
+
+
+class Watch:
+    """One armed read: its deadline, how to interrupt it, and whether that happened."""
+
+    __slots__ = ("deadline", "fired", "interrupt")
+
+    def __init__(self, interrupt: Callable[[], None], deadline: float) -> None:
+        self.interrupt = interrupt
+        self.deadline = deadline
+        self.fired = False
+
+
+class Watchdog:
+    """A daemon thread that interrupts armed reads past their deadline.
+
+    While reads are armed it ticks every :data:`_TICK` seconds, and interrupts a read past
+    its deadline at every tick until it is disarmed; :data:`_LINGER` seconds after
+    the last one it sleeps on an event until the next :meth:`arm`, so an idle process pays
+    nothing. Arming and disarming take one uncontended lock; the interrupt is sent under the
+    same lock, so it can never land after :meth:`disarm` returned (on the next statement).
+    """
+
+    def __init__(self, tick: float = _TICK, linger: float = _LINGER) -> None:
+        self._tick = tick
+        self._linger = linger
+        self._lock = threading.Lock()
+        self._watches: set[Watch] = set()
+        self._last_arm = 0.0
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def arm(self, interrupt: Callable[[], None], budget: float) -> Watch:
+        """Interrupt with ``interrupt()`` unless :meth:`disarm` comes within ``budget`` seconds."""
+        now = time.monotonic()
+        watch = Watch(interrupt, now + budget)
+        with self._lock:
+            self._watches.add(watch)
+            self._last_arm = now
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="padb-watchdog", daemon=True)
+                self._thread.start()
+        if not self._wake.is_set():  # the watchdog sleeps: one wake-up, then it ticks
+            self._wake.set()
+        return watch
+
+    def disarm(self, watch: Watch) -> bool:
+        """Stop watching; whether the interrupt was sent."""
+        with self._lock:
+            self._watches.discard(watch)
+            return watch.fired
+
+    @property
+    def ticking(self) -> bool:
+        """Whether the thread is awake (reads armed recently)."""
+        return self._wake.is_set()
+
+    def _run(self) -> None:
+        lock, wake, watches = self._lock, self._wake, self._watches
+        while True:
+            wake.wait()
+            time.sleep(self._tick)
+            now = time.monotonic()
+            with lock:
+                # Every tick until disarmed, not once: an interrupt that lands before DuckDB
+                # has started the query (the caller was still in Python) is simply dropped.
+                for watch in [w for w in watches if w.deadline <= now]:
+                    watch.fired = True
+                    with contextlib.suppress(Exception):  # a connection closed meanwhile
+                        watch.interrupt()
+                if not watches and now - self._last_arm > self._linger:
+                    wake.clear()
+
+
+#: The process's watchdog (its thread starts with the first inline read).
+WATCHDOG = Watchdog()
+
+
+class _Held:
+    """Per event loop: since when inline reads hold it without a loop iteration in between."""
+
+    __slots__ = ("scheduled", "since")
+
+    def __init__(self) -> None:
+        self.scheduled = False
+        self.since = 0.0
+
+    def release(self) -> None:  # a loop callback: the loop ran an iteration
+        self.scheduled = False
+
+
+_HELD: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Held] = weakref.WeakKeyDictionary()
+
+
+def must_yield(budget: float) -> bool:
+    """Whether inline reads held the running loop for ``budget`` seconds in a row.
+
+    When False, the loop is now watched: a callback notes its next iteration.
+    """
+    loop = asyncio.get_running_loop()
+    held = _HELD.get(loop)
+    if held is None:
+        held = _HELD[loop] = _Held()
+    if held.scheduled:
+        return time.perf_counter() - held.since >= budget
+    held.scheduled = True
+    held.since = time.perf_counter()
+    loop.call_soon(held.release)
+    return False
+
+
+async def yield_if_held(budget: float) -> None:
+    """Give the loop one iteration if inline reads held it for ``budget`` seconds in a row."""
+    if must_yield(budget):
+        await asyncio.sleep(0)  # runs ``release`` (scheduled before) and every ready callback
+        must_yield(budget)
+
+
+#: Statements that may run inline: a plain ``SELECT`` that calls no sequence function (running
+#: it again after an interrupt would skip a sequence value).
+_SELECT = re.compile(r"\s*SELECT\b", re.IGNORECASE)
+_SIDE_EFFECTS = re.compile(r"\b(?:nextval|setval)\s*\(", re.IGNORECASE)
+_READ_ONLY_CACHE: dict[str, bool] = {}
+
+
+def is_plain_select(statement: str) -> bool:
+    """Whether ``statement`` only reads and may run twice (cached per SQL string)."""
+    known = _READ_ONLY_CACHE.get(statement)
+    if known is None:
+        known = bool(_SELECT.match(statement)) and not _SIDE_EFFECTS.search(statement)
+        if len(_READ_ONLY_CACHE) > 4096:
+            _READ_ONLY_CACHE.clear()
+        _READ_ONLY_CACHE[statement] = known
+    return known
