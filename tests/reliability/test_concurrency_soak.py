@@ -553,7 +553,10 @@ async def test_a_point_read_leaves_no_transaction_open_to_block_checkpoint(
     async with Database.open(
         tmp_path / "checkpoint.duckdb", load_fts=False, pool_size=3, max_overflow=0
     ) as db:
-        project = await db.projects.create({"name": "Atlas"})
+        # created in a transaction: a native create would keep its connection for the next
+        # native call (core/readers.py), leaving two of the three for the holders below
+        async with db.transaction() as tx:
+            project = await tx.projects.create({"name": "Atlas"})
         barrier = asyncio.Barrier(3)
 
         async def hold() -> None:
