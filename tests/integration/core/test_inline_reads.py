@@ -25,7 +25,13 @@ from sqlalchemy.util import greenlet_spawn
 from project_architect_db import Database, StatementTimeoutError
 from project_architect_db.core import _inline
 from project_architect_db.core._adapter import AsyncAdaptedConnection
-from project_architect_db.core._inline import INLINE_BUDGET, WATCHDOG, ShortRead, is_plain_select
+from project_architect_db.core._inline import (
+    INLINE_BUDGET,
+    WATCHDOG,
+    ShortRead,
+    Watch,
+    is_plain_select,
+)
 from project_architect_db.core._worker import ConnectionWorker
 from project_architect_db.core.readers import NativeReaders
 from project_architect_db.exceptions._translate import translating
@@ -422,3 +428,50 @@ def test_the_select_cache_stays_bounded() -> None:
     for number in range(5000):
         is_plain_select(f"SELECT {number}")
     assert len(_inline._READ_ONLY_CACHE) <= 4097
+
+
+class _BeginHitByInterrupt:
+    """A DuckDB connection whose BEGIN is slow and then interrupted (the race the fix covers)."""
+
+    def __init__(self, duck: duckdb.DuckDBPyConnection, start: bool) -> None:
+        self._duck = duck
+        self._start = start
+        self.interrupted = threading.Event()
+
+    def interrupt(self) -> None:
+        self.interrupted.set()
+        self._duck.interrupt()
+
+    def begin(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            self._duck.begin()  # the worker's run again: a plain BEGIN
+            return
+        assert self.interrupted.wait(PATIENCE)  # past the budget: the watchdog fires meanwhile
+        if self._start:
+            self._duck.begin()  # started, then interrupted before it returned
+        raise duckdb.InterruptException("INTERRUPT Error: Interrupted!")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._duck, name)
+
+
+@pytest.mark.parametrize("started", [True, False])
+async def test_an_interrupt_hitting_begin_still_leaves_a_real_transaction(
+    database: Database, started: bool
+) -> None:
+    async with database.engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE IF NOT EXISTS undone (x INTEGER)"))
+    async with database.session() as session:
+        adapted = await _adapted(session, 0.001)
+        real = adapted._duck
+        adapted._duck = _BeginHitByInterrupt(real, started)  # type: ignore[assignment]
+        try:
+            assert (await session.execute(text("SELECT 13"))).scalar() == 13
+        finally:
+            adapted._duck = real
+        assert adapted.in_transaction and not adapted._begin_pending
+        await session.execute(text("INSERT INTO undone VALUES (1)"))
+        await session.rollback()  # must undo the INSERT: it ran inside a transaction
+    async with database.engine.connect() as connection:
+        assert (await connection.execute(text("SELECT count(*) FROM undone"))).scalar() == 0
+    assert WATCHDOG.disarm(Watch(lambda: None, 0.0)) is False

@@ -215,6 +215,7 @@ async def test_closing_the_database_returns_the_kept_connections_without_blockin
 ) -> None:
     db = await Database.open(tmp_path / "close.duckdb", pool_size=1, max_overflow=3)
     project = await db.projects.create(ProjectCreate(name="Close", slug="close"))
+    _readers(db).inline_budget = 0  # on the worker, so that the three reads overlap
     await asyncio.gather(*(db.projects.get(project.id) for _ in range(3)))
     assert _readers(db).idle == 2
     await db.close()
