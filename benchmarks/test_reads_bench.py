@@ -65,7 +65,7 @@ class RepoGetOnWorker(RepoGet):
     key, label = "repo_get_worker", "await db.projects.get(id), inline budget 0"
 
     async def batch(self, ids: list[uuid.UUID]) -> None:
-        readers = self.env.db._readers
+        readers = self.env.db._executor.readers
         assert readers is not None
         budget, readers.inline_budget = readers.inline_budget, 0
         try:
@@ -173,7 +173,7 @@ def measure_read_lag(env: RepoEnv) -> dict[str, float]:
     rows = calibrate_long_query(env.root)
     query = long_query(rows)
     db = env.db
-    readers = db._readers
+    readers = db._executor.readers
     assert readers is not None
 
     async def idle() -> None:
