@@ -90,8 +90,12 @@ class AsyncAdaptedConnection(AdaptedConnection):
         self._aborted = False
         self._abort_cause: BaseException | None = None
         self._timeouts = timeouts
-        #: how long a SELECT outside a transaction may hold the loop (0: always on the worker)
-        self.inline_budget = INLINE_BUDGET
+        #: How long a SQLAlchemy SELECT outside a transaction may hold the loop. 0 (the
+        #: default): always on the worker. A SELECT may be any query, and DuckDB takes ~20-50 ms
+        #: to honour the watchdog's interrupt in a long scan (measured), far past the 5 ms
+        #: loop-lag bar; only repository point reads (``ShortRead``, an index lookup) run
+        #: inline by default (``NativeReaders.inline_budget``).
+        self.inline_budget = 0.0
 
     @classmethod
     async def create(
