@@ -209,3 +209,44 @@ async def test_a_unit_that_ran_statements_first_is_stopped_like_a_grouped_one(
     await joined(_insert(3, "then"))
     assert await _rows(file_database) == {1: "ran first", 3: "then"}
     assert published == ["published"]
+
+
+async def test_a_unit_stopped_after_its_statements_is_rolled_back_before_the_commit(
+    file_database: Database,
+) -> None:
+    """Its statements were done (Python cannot be interrupted): the COMMIT check catches it."""
+    await _table(file_database)
+    committer = _writes(file_database).committer
+    committer.before_commit = gate = Gate()
+    done, proceed = threading.Event(), threading.Event()
+    published: list[Any] = []
+
+    def then_wait(duck: duckdb.DuckDBPyConnection) -> int:
+        duck.execute("INSERT INTO t VALUES (3, 'stopped')")
+        done.set()
+        proceed.wait(30)
+        return 3
+
+    try:
+        head, (kept, stopped) = await _queue_behind_a_held_group(
+            file_database,
+            gate,
+            _unit(file_database, _insert(1, "head")),
+            [
+                _unit(file_database, _insert(2, "kept"), published),
+                _unit(file_database, then_wait, published),
+            ],
+        )
+    finally:
+        gate.released.set()
+    try:
+        assert await asyncio.to_thread(done.wait, 30)
+        stopped.cancel()
+        await asyncio.sleep(0.05)
+    finally:
+        proceed.set()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(stopped, 30)
+    assert (await head, await kept) == (1, 2)
+    assert await _rows(file_database) == {1: "head", 2: "kept"}
+    assert len(published) == 1 and file_database.locks.held == 0
