@@ -250,3 +250,55 @@ async def test_a_unit_stopped_after_its_statements_is_rolled_back_before_the_com
     assert (await head, await kept) == (1, 2)
     assert await _rows(file_database) == {1: "head", 2: "kept"}
     assert len(published) == 1 and file_database.locks.held == 0
+
+
+async def test_a_unit_that_ran_statements_first_stands_once_its_commit_started(
+    file_database: Database,
+) -> None:
+    """``run`` then ``commit_with``: cancelled after its statements, then during its COMMIT."""
+    await _table(file_database)
+    committer = _writes(file_database).committer
+    published: list[int] = []
+
+    async def joined(key: int, work: Callable[[duckdb.DuckDBPyConnection], Any]) -> None:
+        async with _writes(file_database).unit() as unit:
+            unit.after_commit(lambda: published.append(key))
+            await unit.run(_insert(key, "ran first"))
+            await unit.commit_with(work)
+
+    done, proceed = threading.Event(), threading.Event()
+
+    def then_wait(duck: duckdb.DuckDBPyConnection) -> None:
+        done.set()
+        proceed.wait(30)  # Python: the interrupt cannot stop it, the COMMIT check does
+
+    task = asyncio.create_task(joined(1, then_wait))
+    try:
+        assert await asyncio.to_thread(done.wait, 30)
+        task.cancel()
+        await asyncio.sleep(0.05)
+    finally:
+        proceed.set()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 30)
+    assert await _rows(file_database) == {} and published == []
+
+    committing, release = threading.Event(), threading.Event()
+
+    def held() -> None:
+        committing.set()
+        release.wait(30)
+
+    committer.before_commit = held
+    task = asyncio.create_task(joined(2, _insert(3, "joined")))
+    try:
+        assert await asyncio.to_thread(committing.wait, 30)
+        task.cancel()
+        await asyncio.sleep(0.05)
+    finally:
+        release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 30)
+    committer.before_commit = None
+    assert await _rows(file_database) == {2: "ran first", 3: "joined"}
+    assert published == [2] and file_database.locks.held == 0
