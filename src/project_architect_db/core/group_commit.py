@@ -203,7 +203,8 @@ class GroupCommitter:
             await asyncio.shield(future)
         except asyncio.CancelledError:
             if not entry.running:  # still queued: leave the queue, nothing is written
-                self._queue.remove(entry)
+                with contextlib.suppress(ValueError):  # its timeout took it out just before
+                    self._queue.remove(entry)
                 raise
             self._stops.stop(entry)  # unless its COMMIT started, nothing of it is written
             while not future.done():  # its group answers every unit it took
