@@ -91,7 +91,9 @@ class Executor(Generic[TxT]):
         self._commit_lock: asyncio.Lock | None = None
         self._closed = False
         #: Native auto-committed write units (``core/native_write.py``).
-        self.writes = NativeWrites(self._native_readers, locks, self.commit_lock)
+        self.writes = NativeWrites(
+            self._native_readers, locks, self.commit_lock, timeouts=self.timeouts
+        )
 
     # -- opening and closing ---------------------------------------------------------------
     @property

@@ -27,10 +27,16 @@ Semantics, per unit (tested in ``tests/integration/core/test_group_commit.py``):
 * **Locks.** Units take their integrity locks before they queue and keep them until their
   group has committed; a unit's snapshot is its group's ``BEGIN``, taken after every lock of
   every unit in it was granted (what ``IntegrityLocks._refresh`` assumes).
-* **Cancellation.** A caller cancelled while its unit waits in the queue takes it out of the
-  queue: nothing of it is written. Once its group runs, the group is not disturbed: the unit
-  commits (its changes are published) and the caller's ``CancelledError`` propagates after,
-  like a cancelled ``Transaction.commit``.
+* **Cancellation and statement timeout** (``core/_stopping.py``). A caller cancelled while
+  its unit waits in the queue takes it out of the queue: nothing of it is written. Cancelled
+  while its group runs, before the group's COMMIT started, its unit is stopped: its statements
+  are interrupted if they run (a neighbour's interrupted statements make that neighbour run
+  alone, for its own answer), and the group is rolled back and re-run without it: nothing of it
+  is written, and no other caller is failed. Once the COMMIT started, nothing stops it: the
+  unit commits (its changes are published) and the caller's ``CancelledError`` propagates
+  after, like a cancelled ``Transaction.commit``. A unit's statement timeout (taken when it is
+  submitted) runs from its submission and does what a cancellation does, but its caller gets
+  ``StatementTimeoutError``. The committer's own task cancelled fails every unit it holds.
 
 ``work`` must be re-runnable (it may run twice: in a group that was rolled back, then alone):
 ids and timestamps are made before it, and it changes nothing outside the database.
@@ -40,6 +46,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections import deque
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any, Protocol, TypeVar
@@ -47,7 +54,9 @@ from typing import Any, Protocol, TypeVar
 import duckdb
 
 from project_architect_db.core._callbacks import UnitCallbacks
+from project_architect_db.core._stopping import Stoppable, Stops
 from project_architect_db.core.readers import NativeReaders
+from project_architect_db.core.timeouts import StatementTimeouts
 from project_architect_db.exceptions._translate import translate
 
 __all__ = [
@@ -109,7 +118,7 @@ def rollback_quietly(duck: duckdb.DuckDBPyConnection) -> None:
             raise
 
 
-class _Entry:
+class _Entry(Stoppable):
     """One queued unit: its work, its caller's future, and where it stands."""
 
     __slots__ = ("future", "outcome", "running", "unit", "work")
@@ -117,6 +126,7 @@ class _Entry:
     def __init__(
         self, unit: UnitCallbacks, work: Callable[[Any], Any], future: asyncio.Future[Any]
     ) -> None:
+        super().__init__()
         self.unit = unit
         self.work = work
         self.future = future
@@ -131,24 +141,6 @@ class _Failed(Exception):
         self.error = error
 
 
-def _run_alone(
-    duck: duckdb.DuckDBPyConnection, entry: _Entry, before_commit: Callable[[], None] | None
-) -> None:
-    """``BEGIN; work; COMMIT`` for one unit; its outcome either way."""
-    try:
-        duck.begin()
-        value = entry.work(duck)
-        if before_commit is not None:
-            before_commit()
-        duck.commit()
-    except Exception as error:
-        with contextlib.suppress(Exception):
-            rollback_quietly(duck)
-        entry.outcome = (False, error)
-    else:
-        entry.outcome = (True, value)
-
-
 class GroupCommitter:
     """Commits native auto-commit units in groups on one writer connection (see module text).
 
@@ -156,6 +148,7 @@ class GroupCommitter:
         readers: Lends the writer connection (held while groups keep coming).
         commit_lock: Gives the lock that orders commits with after-commit callbacks.
         max_group: Most units per group.
+        timeouts: The database's statement timeouts (``None``: units are never timed out).
     """
 
     def __init__(
@@ -163,13 +156,17 @@ class GroupCommitter:
         readers: Callable[[], NativeReaders],
         commit_lock: Callable[[], asyncio.Lock],
         max_group: int = MAX_GROUP,
+        timeouts: StatementTimeouts | None = None,
     ) -> None:
         self._readers = readers
         self._commit_lock = commit_lock
         self.max_group = max_group
+        self._timeouts = timeouts
         self._queue: deque[_Entry] = deque()
         self._drainer: asyncio.Task[None] | None = None
-        #: Test seam: called on the worker thread between the last work and every COMMIT.
+        self._stops = Stops()
+        #: Test seam: called on the worker thread right before every COMMIT, once it is
+        #: decided (from then on neither a cancellation nor a timeout stops the units in it).
         self.before_commit: Callable[[], None] | None = None
         #: How many groups and units were committed (diagnostics, tests).
         self.groups = 0
@@ -186,8 +183,10 @@ class GroupCommitter:
         """Commit ``work`` as ``unit``'s whole transaction; its result or its translated error.
 
         Raises:
+            StatementTimeoutError: The statement timeout ran out before the COMMIT started:
+                nothing of this unit was written.
             ProjectArchitectDBError: This unit's own error (the others are not affected).
-            asyncio.CancelledError: The caller was cancelled: before its group started
+            asyncio.CancelledError: The caller was cancelled: before its COMMIT started
                 nothing was written; after, the unit committed first.
         """
         loop = asyncio.get_running_loop()
@@ -195,20 +194,40 @@ class GroupCommitter:
         self._queue.append(entry)
         if self._drainer is None:
             self._drainer = loop.create_task(self._drain())
+        seconds = None if self._timeouts is None else self._timeouts.current()
+        timer = (
+            None if seconds is None else loop.call_later(seconds, self._time_out, entry, seconds)
+        )
         future = entry.future
         try:
             await asyncio.shield(future)
         except asyncio.CancelledError:
             if not entry.running:  # still queued: leave the queue, nothing is written
-                self._queue.remove(entry)
+                with contextlib.suppress(ValueError):  # its timeout took it out just before
+                    self._queue.remove(entry)
                 raise
-            while not future.done():  # its group runs: it is not disturbed
+            self._stops.stop(entry)  # unless its COMMIT started, nothing of it is written
+            while not future.done():  # its group answers every unit it took
                 with contextlib.suppress(asyncio.CancelledError):
-                    await asyncio.shield(future)
+                    await asyncio.wait((future,))
             future.exception()  # retrieved (its futures are never cancelled): the cancel wins
             raise
+        finally:
+            if timer is not None:
+                timer.cancel()
         result: T = future.result()
         return result
+
+    def _time_out(self, entry: _Entry, seconds: float) -> None:
+        """``entry``'s statement timeout ran out: what a cancellation does, with its error."""
+        if entry.future.done():  # answered; its caller has not resumed yet
+            return
+        if entry.running:
+            self._stops.stop(entry, seconds)
+            return
+        self._queue.remove(entry)
+        entry.timeout = seconds
+        entry.future.set_exception(translate(entry.stop_error()))
 
     async def _drain(self) -> None:
         try:
@@ -260,14 +279,16 @@ class GroupCommitter:
             self.groups += 1
             for entry in group:  # unit order: the change feed keeps commit order
                 ok, _ = entry.outcome
-                if ok:
+                if ok and not entry.stopped:
                     self.units += 1
                     entry.unit._run_after_commit()
                 else:
                     entry.unit._after_commit.clear()
         for entry in group:
             ok, value = entry.outcome
-            if ok:
+            if entry.stopped:  # never committed (a committing unit cannot be stopped)
+                entry.future.set_exception(translate(entry.stop_error()))
+            elif ok:
                 entry.future.set_result(value)
             else:
                 entry.future.set_exception(translate(value))
@@ -281,7 +302,7 @@ class GroupCommitter:
     def _run_group(self, duck: duckdb.DuckDBPyConnection, group: list[_Entry]) -> None:
         """Commit ``group`` in as few transactions as its failures allow (see module text)."""
         if len(group) == 1:
-            _run_alone(duck, group[0], self.before_commit)
+            self._run_alone(duck, group[0])
             return
         pending = group
         alone: list[_Entry] = []
@@ -298,8 +319,13 @@ class GroupCommitter:
                 if failed.entry is None:  # merged statements failed: run each on its own
                     merge = False
                     continue
-                alone.append(failed.entry)
+                if not failed.entry.stopped:  # its own error, or interrupted beside a stopped one
+                    alone.append(failed.entry)
                 pending = [entry for entry in pending if entry is not failed.entry]
+                continue
+            if self._stops.may_commit(pending):  # stopped meanwhile: re-run without them
+                rollback_quietly(duck)
+                pending = [entry for entry in pending if not entry.stopped]
                 continue
             try:
                 if self.before_commit is not None:
@@ -311,10 +337,28 @@ class GroupCommitter:
                 alone.extend(pending)  # DuckDB refused the COMMIT: each gets its own answer
             break
         for entry in alone:
-            _run_alone(duck, entry, self.before_commit)
+            self._run_alone(duck, entry)
 
-    @staticmethod
-    def _run_works(duck: duckdb.DuckDBPyConnection, pending: list[_Entry], *, merge: bool) -> None:
+    def _run_alone(self, duck: duckdb.DuckDBPyConnection, entry: _Entry) -> None:
+        """``BEGIN; work; COMMIT`` for one unit; its outcome either way."""
+        try:
+            duck.begin()
+            value = self._stops.run(duck, (entry,), functools.partial(entry.work, duck))
+            if self._stops.may_commit((entry,)):
+                raise entry.stop_error()
+            if self.before_commit is not None:
+                self.before_commit()
+            duck.commit()
+        except Exception as error:
+            with contextlib.suppress(Exception):
+                rollback_quietly(duck)
+            entry.outcome = (False, error)
+        else:
+            entry.outcome = (True, value)
+
+    def _run_works(
+        self, duck: duckdb.DuckDBPyConnection, pending: list[_Entry], *, merge: bool
+    ) -> None:
         """Run every pending work in the open transaction; raise ``_Failed`` on a failure."""
         merged: dict[Hashable, list[_Entry]] = {}
         single: list[_Entry] = []
@@ -331,7 +375,9 @@ class GroupCommitter:
             works = [entry.work for entry in entries]
             first: Coalescing = works[0]  # type: ignore[assignment]  # it has coalesce_key
             try:
-                outcomes = first.run_together(duck, works)
+                outcomes = self._stops.run(
+                    duck, entries, functools.partial(first.run_together, duck, works)
+                )
             except Exception as error:
                 raise _Failed(None, error) from error
             if outcomes is None:
@@ -341,6 +387,9 @@ class GroupCommitter:
                 entry.outcome = outcome
         for entry in single:
             try:
-                entry.outcome = (True, entry.work(duck))
+                entry.outcome = (
+                    True,
+                    self._stops.run(duck, (entry,), functools.partial(entry.work, duck)),
+                )
             except Exception as error:
                 raise _Failed(entry, error) from error

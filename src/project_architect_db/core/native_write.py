@@ -18,12 +18,16 @@ A unit whose statements are all known up front uses :meth:`NativeWrite.commit_wi
 whole unit (``BEGIN``, its statements, ``COMMIT``) is one call, handed to the database's
 :class:`~project_architect_db.core.group_commit.GroupCommitter`, which commits units arriving
 from concurrent tasks together. Such a unit never takes a connection of its own: the
-connection is taken on the first :meth:`NativeWrite.run` only.
+connection is taken on the first :meth:`NativeWrite.run` only. A unit that ran statements
+with :meth:`NativeWrite.run` first ends with ``commit_with`` in its own transaction: the rest
+of its statements and its COMMIT in one hop, stopped by a cancellation or its statement
+timeout exactly like a grouped unit (``core/_stopping.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Callable, Hashable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
@@ -32,11 +36,13 @@ import duckdb
 from sqlalchemy.engine import Dialect
 
 from project_architect_db.core._callbacks import UnitCallbacks, shielded
+from project_architect_db.core._stopping import Stoppable, Stops
 from project_architect_db.core.group_commit import GroupCommitter
 from project_architect_db.core.group_commit import rollback_quietly as _rollback_quietly
 from project_architect_db.core.locks import IntegrityLocks, next_sequence
 from project_architect_db.core.readers import HeldConnection, NativeReaders
-from project_architect_db.exceptions._translate import translating
+from project_architect_db.core.timeouts import StatementTimeouts
+from project_architect_db.exceptions._translate import translate, translating
 
 __all__ = ["NativeWrite", "NativeWrites", "Parents"]
 
@@ -46,15 +52,34 @@ T = TypeVar("T")
 class NativeWrite(UnitCallbacks):
     """A unit of work of a few native hops on one kept connection (see the module text)."""
 
-    __slots__ = ("_committer", "_held", "_holding", "_open", "_readers", "sequence")
+    __slots__ = (
+        "_commit_lock",
+        "_committer",
+        "_done",
+        "_held",
+        "_holding",
+        "_open",
+        "_readers",
+        "_timeouts",
+        "sequence",
+    )
 
-    def __init__(self, readers: Callable[[], NativeReaders], committer: GroupCommitter) -> None:
+    def __init__(
+        self,
+        readers: Callable[[], NativeReaders],
+        committer: GroupCommitter,
+        commit_lock: Callable[[], asyncio.Lock],
+        timeouts: StatementTimeouts | None = None,
+    ) -> None:
         super().__init__()
         self._readers = readers
         self._committer = committer
+        self._commit_lock = commit_lock
+        self._timeouts = timeouts
         self._holding: AbstractAsyncContextManager[HeldConnection] | None = None
         self._held: HeldConnection | None = None
         self._open = False  # a BEGIN was sent and not yet ended
+        self._done = False  # commit_with committed this unit
         self.sequence = next_sequence()
 
     @property
@@ -89,7 +114,11 @@ class NativeWrite(UnitCallbacks):
         """Run ``fn(duckdb_connection)`` in this unit's transaction, in one worker hop.
 
         If ``fn`` raises, the transaction is rolled back in the same hop.
+
+        Raises:
+            RuntimeError: :meth:`commit_with` already ended this unit.
         """
+        self._check_not_done()
         await self._take_connection()
 
         def work(duck: duckdb.DuckDBPyConnection) -> T:
@@ -109,17 +138,82 @@ class NativeWrite(UnitCallbacks):
     async def commit_with(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         """Run the whole unit: ``BEGIN``, ``work(duck)``, ``COMMIT``, in one worker hop.
 
-        ``work`` runs every statement of the unit; it must be re-runnable (see
-        ``core/group_commit.py``). Concurrent units commit together; the after-commit
-        callbacks registered so far run after the COMMIT, in commit order. Call it once, last.
+        The contract:
+
+        * ``work(duck)`` runs every statement of the unit on the raw DuckDB connection and
+          returns the unit's result. It sends no BEGIN/COMMIT and must be re-runnable on a
+          fresh transaction: ids and timestamps are made before it, and it changes nothing
+          outside the database (see ``core/group_commit.py``).
+        * Integrity locks are taken before, by the caller, and so are the after-commit
+          callbacks (the change feed) registered: those registered so far run right after
+          the COMMIT, in commit order.
+        * Concurrent units commit together (the group committer); a unit that already ran
+          statements with :meth:`run` commits in its own transaction, in one hop.
+        * A cancellation or the statement timeout before the COMMIT started interrupts the
+          unit's statements and writes nothing; once the COMMIT started, the unit commits,
+          its callbacks run, and a cancelled caller still gets ``CancelledError``.
+        * It ends the unit: :meth:`run` and :meth:`commit_with` refuse to run after it.
 
         Raises:
+            StatementTimeoutError: The statement timeout ran out; nothing was written.
             ProjectArchitectDBError: This unit's own (translated) error; nothing was written.
+            RuntimeError: This unit was already ended by ``commit_with``.
         """
-        if self._open:  # statements already ran in this unit's own transaction: join it
-            return await self.run(work)
+        self._check_not_done()
+        if self._open:  # statements already ran in this unit's own transaction: end it
+            if self._after_commit:
+                async with self._commit_lock():
+                    return await self._commit_joined(work)
+            return await self._commit_joined(work)
         value: T = await self._committer.submit(self, work)
+        self._done = True
         return value
+
+    async def _commit_joined(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        stops, unit = Stops(), Stoppable()
+        before_commit = self._committer.before_commit  # the one seam of every unit's COMMIT
+
+        def hop(duck: duckdb.DuckDBPyConnection) -> T:
+            try:
+                value = stops.run(duck, (unit,), functools.partial(work, duck))
+                if stops.may_commit((unit,)):
+                    raise unit.stop_error()
+                if before_commit is not None:
+                    before_commit()
+                duck.commit()
+            except BaseException:
+                _rollback_quietly(duck)  # if this raises, the unit stays open: see unit()
+                self._open = False
+                raise
+            self._open = False
+            self._done = True
+            return value
+
+        seconds = None if self._timeouts is None else self._timeouts.current()
+        loop = asyncio.get_running_loop()
+        timer = None if seconds is None else loop.call_later(seconds, stops.stop, unit, seconds)
+        try:
+            result: T = await self._connection.run(
+                hop, timed=False, interrupt=functools.partial(stops.stop, unit)
+            )
+        except BaseException as error:
+            if self._done:  # cancelled once the COMMIT had started: it stands
+                self._run_after_commit()
+            if unit.timeout is not None and isinstance(error, duckdb.InterruptException):
+                error = unit.stop_error()  # its statement timeout stopped it
+            mapped = translate(error)
+            if mapped is error:
+                raise
+            raise mapped from error
+        finally:
+            if timer is not None:
+                timer.cancel()
+        self._run_after_commit()
+        return result
+
+    def _check_not_done(self) -> None:
+        if self._done:
+            raise RuntimeError("this native unit was committed by commit_with; open a new one")
 
     async def _commit(self, lock: asyncio.Lock) -> None:
         if self._open:
@@ -188,21 +282,24 @@ class NativeWrites:
         readers: The kept connections (a unit holds one for its whole life).
         locks: The database's integrity locks (each unit is registered as a transaction).
         commit_lock: Gives the lock that orders commits with after-commit callbacks.
+        timeouts: The database's statement timeouts, applied to each unit's hop.
     """
 
-    __slots__ = ("_commit_lock", "_locks", "_readers", "committer", "parents")
+    __slots__ = ("_commit_lock", "_locks", "_readers", "_timeouts", "committer", "parents")
 
     def __init__(
         self,
         readers: Callable[[], NativeReaders],
         locks: IntegrityLocks,
         commit_lock: Callable[[], asyncio.Lock],
+        timeouts: StatementTimeouts | None = None,
     ) -> None:
         self._readers = readers
         self._locks = locks
         self._commit_lock = commit_lock
         #: Commits the units' ``commit_with`` work, grouping concurrent ones.
-        self.committer = GroupCommitter(readers, commit_lock)
+        self._timeouts = timeouts
+        self.committer = GroupCommitter(readers, commit_lock, timeouts=timeouts)
         #: Parent ids of rows whose parent never changes (see :class:`Parents`).
         self.parents = Parents()
 
@@ -219,7 +316,7 @@ class NativeWrites:
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[NativeWrite]:
         """A unit that commits when the block succeeds and rolls back when it raises."""
-        unit = NativeWrite(self._readers, self.committer)
+        unit = NativeWrite(self._readers, self.committer, self._commit_lock, self._timeouts)
         self._locks.register(unit)
         try:
             try:

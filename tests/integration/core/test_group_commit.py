@@ -227,9 +227,13 @@ async def test_a_caller_cancelled_while_queued_writes_nothing(file_database: Dat
     assert published == [] and file_database.locks.held == 0
 
 
-async def test_a_caller_cancelled_while_its_group_runs_commits_then_sees_the_cancel(
+async def test_a_caller_cancelled_once_its_commit_started_commits_then_sees_the_cancel(
     file_database: Database,
 ) -> None:
+    """The gate holds the group's COMMIT, once decided: nothing stops it any more.
+
+    (Cancelled before, the unit writes nothing: ``test_group_commit_stopping.py``.)
+    """
     await _table(file_database)
     committer = _writes(file_database).committer
     committer.before_commit = gate = Gate()
@@ -240,7 +244,7 @@ async def test_a_caller_cancelled_while_its_group_runs_commits_then_sees_the_can
         await gate.wait()
         task.cancel()
         await asyncio.sleep(0.05)
-        assert not task.done()  # it waits for its group instead of leaving it half done
+        assert not task.done()  # it waits for its COMMIT instead of leaving it half done
     finally:
         gate.released.set()
     with pytest.raises(asyncio.CancelledError):
@@ -351,7 +355,7 @@ async def test_a_unit_that_ran_statements_first_commits_in_its_own_transaction(
     async with _writes(file_database).unit() as unit:
         await unit.run(_insert(1, "run"))
         assert await unit.commit_with(_insert(2, "joined")) == 2
-        assert unit.snapshot_taken()
+        assert not unit.snapshot_taken()  # committed in the same hop
     assert await _rows(file_database) == {1: "run", 2: "joined"}
     assert committer.units == 0  # never went through the committer
 

@@ -17,7 +17,6 @@ from project_architect_db import (
     NotFoundError,
     StatementTimeoutError,
 )
-from project_architect_db.core import native_write
 from project_architect_db.core.native_write import NativeWrites
 from tests._hops import count_hops
 
@@ -118,11 +117,12 @@ async def test_a_commit_duckdb_refuses_rolls_back_raises_typed_and_keeps_the_con
     """DuckDB refuses the second of two commits of one unique slug at COMMIT time."""
     readers = database._executor.readers
     assert readers is not None
+    used: list[duckdb.DuckDBPyConnection] = []
     with pytest.raises(AlreadyExistsError):
         async with _writes(database).unit() as unit:
-            used = unit._connection
 
             def work(duck: duckdb.DuckDBPyConnection) -> None:
+                used.append(duck)
                 duck.execute(INSERT, ["Mine", "contested"])
                 # another connection takes the slug and commits first
                 other = duck.cursor()
@@ -131,7 +131,7 @@ async def test_a_commit_duckdb_refuses_rolls_back_raises_typed_and_keeps_the_con
 
             await unit.commit_with(work)
     assert not unit.snapshot_taken()
-    assert not used.closed
+    assert used[0].execute("SELECT 1").fetchall() == [(1,)]  # kept open, not invalidated
     assert await _names(database) == ["Theirs"]
     async with _writes(database).unit() as again:
         await again.commit_with(_insert("Next", "next"))
@@ -196,12 +196,11 @@ async def test_a_cancellation_that_arrives_during_the_commit_still_commits(
     proceed = threading.Event()
     seen: list[str] = []
 
-    def held_commit(duck: duckdb.DuckDBPyConnection) -> None:
+    def held_commit() -> None:  # the committer's seam: the COMMIT has started
         committing.set()
         proceed.wait(30)
-        duck.commit()
 
-    monkeypatch.setattr(native_write, "_commit", held_commit)
+    monkeypatch.setattr(_writes(database).committer, "before_commit", held_commit)
 
     async def write() -> None:
         async with _writes(database).unit() as unit:
@@ -221,26 +220,39 @@ async def test_a_cancellation_that_arrives_during_the_commit_still_commits(
 
 
 async def test_a_cancellation_before_the_hop_runs_writes_nothing(database: Database) -> None:
-    """A hop still queued behind another when its caller is cancelled never runs its work."""
+    """A unit still queued behind another when its caller is cancelled never runs its work."""
     ran: list[str] = []
-    async with _writes(database).unit() as unit:
-        connection = unit._connection
-        blocker = threading.Event()
-        busy = asyncio.ensure_future(connection.run(lambda duck: blocker.wait(30)))
+    blocker = threading.Event()
+    blocking = threading.Event()
+
+    def block(duck: duckdb.DuckDBPyConnection) -> None:
+        blocking.set()
+        blocker.wait(30)
+
+    async def unit_of(work: Callable[[duckdb.DuckDBPyConnection], None]) -> None:
+        async with _writes(database).unit() as unit:
+            await unit.commit_with(work)
+
+    busy = asyncio.ensure_future(unit_of(block))
+    try:
+        assert await asyncio.to_thread(blocking.wait, 30)
 
         def work(duck: duckdb.DuckDBPyConnection) -> None:
             ran.append("work")
 
-        task = asyncio.ensure_future(unit.commit_with(work))
+        task = asyncio.ensure_future(unit_of(work))
         await asyncio.sleep(0.05)
+        assert _writes(database).committer.queued == 1
         task.cancel()
         await asyncio.sleep(0.05)
+        assert _writes(database).committer.queued == 0  # it left the queue at once
+    finally:
         blocker.set()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        await busy
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await busy
     assert ran == []
-    assert not unit.snapshot_taken()
+    assert database.locks.held == 0
 
 
 async def test_a_unit_past_the_statement_timeout_is_rolled_back(

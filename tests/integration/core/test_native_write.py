@@ -156,7 +156,8 @@ async def test_a_unit_whose_body_raises_rolls_back_what_it_ran(database: Databas
     readers = database._executor.readers
     assert readers is not None
     # rolled back in place: the same connection is kept for the next read, with no transaction
-    assert [raw.dbapi_connection for raw in readers._idle] == [used]
+    assert used in [raw.dbapi_connection for raw in readers._idle]
+    assert not used.in_transaction
     assert await _name(database, project.id) == "Body"
 
 
@@ -200,8 +201,13 @@ async def test_cancelling_a_running_statement_interrupts_it_and_writes_nothing(
     assert database.locks.held == 0
 
 
-async def test_a_cancellation_once_the_work_is_done_still_commits(database: Database) -> None:
-    """Like ``Transaction.commit``: the COMMIT is shielded, so the caller never half-commits."""
+async def test_a_cancellation_while_the_unit_waits_for_the_commit_lock_writes_nothing(
+    database: Database,
+) -> None:
+    """Its COMMIT has not started: the unit is stopped before its statements run.
+
+    (Once the COMMIT has started, it stands: ``test_native_commit_with.py``.)
+    """
     project = await database.projects.create(ProjectCreate(name="Late", slug="late-cancel"))
     lock = database._executor.commit_lock()
     await lock.acquire()  # the update must wait for it: its lock stamp waits for the commit
@@ -217,8 +223,10 @@ async def test_a_cancellation_once_the_work_is_done_still_commits(database: Data
         lock.release()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert await _name(database, project.id) == "Committed"
+    assert await _name(database, project.id) == "Late"
     assert database.locks.held == 0
+    updated = await database.projects.update(project.id, {"name": "Then"})  # nothing is stuck
+    assert (updated.name, updated.version) == ("Then", 2)
 
 
 async def test_a_failing_after_commit_callback_neither_undoes_nor_hides_the_commit(

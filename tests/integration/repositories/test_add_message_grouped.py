@@ -12,10 +12,12 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import uuid
 from collections import defaultdict
 from pathlib import Path
 
+import duckdb
 import pytest
 from sqlalchemy import text
 
@@ -69,6 +71,8 @@ async def test_a_thousand_appends_from_fifty_tasks_with_one_in_ten_invalid(
     file_db: Database,
 ) -> None:
     conversations = await _conversations(file_db, 50)
+    committer = _writes(file_db).committer
+    units, groups = committer.units, committer.groups  # the creates above went through it too
     rng = random.Random(12)
     expected: dict[uuid.UUID, list[str]] = defaultdict(list)
     errors: list[tuple[str, BaseException]] = []
@@ -111,9 +115,8 @@ async def test_a_thousand_appends_from_fifty_tasks_with_one_in_ten_invalid(
         assert [content for _, content, _ in rows] == expected[conversation_id]  # once each
         assert [sequence for sequence, _, _ in rows] == list(range(1, len(rows) + 1))
         assert counts[conversation_id] == len(rows)
-    committer = _writes(file_db).committer
-    assert committer.units == 1000 - invalid  # every valid append went through it
-    assert committer.groups < committer.units  # and concurrent ones were grouped
+    assert committer.units - units == 1000 - invalid  # every valid append went through it
+    assert committer.groups - groups < committer.units - units  # concurrent ones were grouped
     assert file_db.locks.held == 0
 
 
@@ -162,6 +165,7 @@ async def test_concurrent_appends_merge_into_one_update_and_one_insert(
 ) -> None:
     first, *rest = await _conversations(file_db, 6)
     committer = _writes(file_db).committer
+    groups = committer.groups  # the creates above went through it too
     committer.before_commit = gate = Gate()
     try:
         head = asyncio.create_task(
@@ -187,7 +191,7 @@ async def test_concurrent_appends_merge_into_one_update_and_one_insert(
     finally:
         gate.released.set()
     messages = await asyncio.gather(head, *tail)
-    assert committer.groups == 2
+    assert committer.groups - groups == 2
     for index, message in enumerate(messages[1:]):
         assert message == await file_db.conversations.get_message(message.id)
         assert (message.sequence, message.metadata_) == (1, {"n": index})
@@ -348,6 +352,7 @@ async def test_add_message_inside_a_transaction_keeps_the_transaction_path(
 ) -> None:
     (conversation_id,) = await _conversations(file_db, 1)
     committer = _writes(file_db).committer
+    units = committer.units  # the creates above went through it
     async with file_db.transaction() as tx:
         await tx.conversations.add_message(conversation_id, {"role": "user", "content": "in"})
         await file_db.conversations.add_message(conversation_id, {"role": "user", "content": "j"})
@@ -355,7 +360,7 @@ async def test_add_message_inside_a_transaction_keeps_the_transaction_path(
         async with file_db.transaction() as tx:
             await tx.conversations.add_message(conversation_id, {"role": "user", "content": "x"})
             raise RuntimeError("roll back")
-    assert committer.units == 0
+    assert committer.units == units
     stored = await _stored(file_db)
     assert [(s, c) for s, c, _ in stored[conversation_id]] == [(1, "in"), (2, "j")]
 
@@ -423,8 +428,11 @@ async def test_a_commit_refused_by_a_session_transaction_that_committed_first(
     assert (counts[victim], counts[bystander]) == (0, 1)  # the refused bump was rolled back
 
 
-@pytest.mark.parametrize("while_", ["queued", "grouped"])
-async def test_an_append_cancelled_while_queued_or_grouped(file_db: Database, while_: str) -> None:
+@pytest.mark.parametrize("while_", ["queued", "committing"])
+async def test_an_append_cancelled_while_queued_or_committing(
+    file_db: Database, while_: str
+) -> None:
+    """Queued, nothing of it is written; once its group's COMMIT started, it stands."""
     first, target = await _conversations(file_db, 2)
     committer = _writes(file_db).committer
     committer.before_commit = gate = Gate(hold=(1,) if while_ == "queued" else (1, 2))
@@ -439,9 +447,9 @@ async def test_an_append_cancelled_while_queued_or_grouped(file_db: Database, wh
             )
             while committer.queued < 1:  # noqa: ASYNC110
                 await asyncio.sleep(0.005)
-            if while_ == "grouped":
+            if while_ == "committing":
                 gate.released.set()
-                await gate.wait()  # its group holds before COMMIT
+                await gate.wait()  # its group holds at its COMMIT, which nothing stops now
             task.cancel()
             await asyncio.sleep(0.01)
         finally:
@@ -449,7 +457,7 @@ async def test_an_append_cancelled_while_queued_or_grouped(file_db: Database, wh
         await head
         with pytest.raises(asyncio.CancelledError):
             await task
-        expected = 2 if while_ == "grouped" else 1
+        expected = 2 if while_ == "committing" else 1
         changes = [await asyncio.wait_for(feed.__anext__(), 5) for _ in range(expected)]
     stored = await _stored(file_db)
     if while_ == "queued":  # nothing of it written, nothing published
@@ -459,6 +467,57 @@ async def test_an_append_cancelled_while_queued_or_grouped(file_db: Database, wh
         assert (await _counts(file_db))[target] == 1
     assert len(changes) == expected
     assert file_db.locks.held == 0 and committer.queued == 0
+
+
+async def test_an_append_cancelled_while_its_group_runs_writes_and_publishes_nothing(
+    file_db: Database,
+) -> None:
+    """Grouped with a unit whose statements are running: stopped before its COMMIT."""
+    first, target = await _conversations(file_db, 2)
+    committer = _writes(file_db).committer
+    committer.before_commit = gate = Gate()
+    waiting, proceed = threading.Event(), threading.Event()
+
+    def neighbour(duck: duckdb.DuckDBPyConnection) -> int:
+        waiting.set()
+        proceed.wait(30)
+        return int(duck.execute("SELECT 1").fetchone()[0])  # type: ignore[index]
+
+    async def neighbour_unit() -> int:
+        async with _writes(file_db).unit() as unit:
+            return await unit.commit_with(neighbour)
+
+    async with file_db.changes(aggregates="messages") as feed:
+        try:
+            head = asyncio.create_task(
+                file_db.conversations.add_message(first, {"role": "user", "content": "head"})
+            )
+            await gate.wait()
+            task = asyncio.create_task(
+                file_db.conversations.add_message(target, {"role": "user", "content": "it"})
+            )
+            other = asyncio.create_task(neighbour_unit())
+            while committer.queued < 2:  # noqa: ASYNC110
+                await asyncio.sleep(0.005)
+            gate.released.set()
+            assert await asyncio.to_thread(waiting.wait, 30)  # the group runs its statements
+            task.cancel()
+            await asyncio.sleep(0.05)
+        finally:
+            gate.released.set()
+            proceed.set()
+        await head
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await other == 1  # its neighbour is not failed
+        await asyncio.wait_for(feed.__anext__(), 5)  # the head's append
+        with pytest.raises(TimeoutError):  # nothing published for the cancelled append
+            await asyncio.wait_for(feed.__anext__(), 0.3)
+    stored = await _stored(file_db)
+    assert target not in stored and (await _counts(file_db))[target] == 0
+    assert file_db.locks.held == 0 and committer.queued == 0
+    message = await file_db.conversations.add_message(target, {"role": "user", "content": "next"})
+    assert message.sequence == 1  # no gap left behind
 
 
 def test_a_kill_during_group_commits_loses_no_acknowledged_append(tmp_path: Path) -> None:

@@ -26,7 +26,6 @@ from project_architect_db import (
     NotFoundError,
     ValidationError,
 )
-from project_architect_db.core import native_write
 from project_architect_db.core.native_write import NativeWrites
 from project_architect_db.repositories import _integrity, _native_create
 from project_architect_db.repositories._native_create import create_natively
@@ -42,8 +41,15 @@ def _writes(db: Database) -> NativeWrites:
 
 
 @pytest.fixture
-def hops(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Counts worker hops from now on (reset ``hops[0]`` before the call measured)."""
+def hops(db: Database, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts worker hops from now on (reset ``hops[0]`` before the call measured).
+
+    Short reads (a parent's lookup) may run inline on the loop, with no hop to count: here
+    they run on the worker, so every round trip of a unit is a counted hop.
+    """
+    readers = db._executor.readers
+    assert readers is not None
+    monkeypatch.setattr(readers, "inline_budget", 0.0)
     return count_hops(monkeypatch)
 
 
@@ -308,12 +314,11 @@ async def test_a_delete_cancelled_during_its_commit_deletes_everything_and_tells
     committing = threading.Event()
     proceed = threading.Event()
 
-    def held_commit(duck: duckdb.DuckDBPyConnection) -> None:
+    def held_commit() -> None:  # the committer's seam: the COMMIT has started
         committing.set()
         proceed.wait(30)
-        duck.commit()
 
-    monkeypatch.setattr(native_write, "_commit", held_commit)
+    monkeypatch.setattr(_writes(db).committer, "before_commit", held_commit)
     async with db.changes(aggregates="projects") as subscription:
         task = asyncio.create_task(db.projects.delete(project.id))
         assert await asyncio.to_thread(committing.wait, 30)
