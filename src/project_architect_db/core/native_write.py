@@ -315,7 +315,12 @@ class NativeWrites:
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[NativeWrite]:
-        """A unit that commits when the block succeeds and rolls back when it raises."""
+        """A unit that commits when the block succeeds and rolls back when it raises.
+
+        Raises:
+            DatabaseNotOpenError: The database is not open (or was closed): nothing runs.
+        """
+        self._readers()  # refuses at once, before locks are taken for a unit that cannot run
         unit = NativeWrite(self._readers, self.committer, self._commit_lock, self._timeouts)
         self._locks.register(unit)
         try:

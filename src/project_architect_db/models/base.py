@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Relationship
 
 __all__ = [
+    "singular",
     "NAMING_CONVENTION",
     "Base",
     "CreatedAt",
@@ -69,6 +70,13 @@ class Base(AsyncAttrs, DeclarativeBase):
         dict[str, Any]: JSON(none_as_null=True),
         list[str]: ARRAY(String()),
     }
+
+
+def singular(table_name: str) -> str:
+    """What one row of ``table_name`` is called in messages: ``repositories`` -> ``repository``."""
+    if table_name.endswith("ies"):
+        return table_name[:-3] + "y"
+    return table_name.removesuffix("s")
 
 
 def enum_type(enum_class: type[StrEnum]) -> Enum:

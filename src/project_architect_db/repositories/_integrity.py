@@ -20,7 +20,7 @@ from project_architect_db.core.locks import IntegrityLocks
 from project_architect_db.core.transaction import Transaction
 from project_architect_db.exceptions import IntegrityError
 from project_architect_db.exceptions._translate import translating
-from project_architect_db.models.base import Base
+from project_architect_db.models.base import Base, singular
 from project_architect_db.models.graph import CHILDREN, PARENTS, OnDelete, Reference
 from project_architect_db.queries.native import native_sql
 from project_architect_db.repositories._native_read import NativeStatement
@@ -238,4 +238,4 @@ class NativeCascade:
 
 
 def _name(model: type[Base]) -> str:
-    return str(model.__tablename__).removesuffix("s")
+    return singular(str(model.__tablename__))

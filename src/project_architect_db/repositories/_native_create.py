@@ -28,7 +28,7 @@ from sqlalchemy.dialects.postgresql import insert as upsert_insert
 
 from project_architect_db.core.native_write import NativeWrites
 from project_architect_db.exceptions import ConflictError, ValidationError
-from project_architect_db.models.base import Base
+from project_architect_db.models.base import Base, singular
 from project_architect_db.models.graph import Reference
 from project_architect_db.repositories._ancestry import ancestor_columns
 from project_architect_db.repositories._integrity import (
@@ -228,7 +228,7 @@ async def create_natively(
         )
         return row
     raise ConflictError(
-        f"The parents of this {table.name.removesuffix('s')} changed while it was being "
+        f"The parents of this {singular(table.name)} changed while it was being "
         "created; nothing was written. Run it again."
     )
 
@@ -263,9 +263,7 @@ async def _insert_unit(
     async with writes.unit() as unit:
         for parent, parent_id, ancestors in known:
             await locks.shared(unit, parent_id)
-            locks.check_not_deleted(
-                unit, parent_id, str(parent.ref.parent.__tablename__).removesuffix("s")
-            )
+            locks.check_not_deleted(unit, parent_id, singular(str(parent.ref.parent.__tablename__)))
             for column in parent.copied:
                 await locks.shared(unit, ancestors[column])
                 locks.check_not_deleted(unit, ancestors[column], column.removesuffix("_id"))

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from project_architect_db.core.native_write import NativeWrites
 from project_architect_db.exceptions import NotFoundError
+from project_architect_db.models.base import singular
 from project_architect_db.repositories._integrity import Cascade, NativeCascade
 from project_architect_db.repositories._native_read import (
     NativePointRead,
@@ -85,7 +86,7 @@ async def update_natively(
     sql = shape.sql
     point = _point(repository, writes)
     current_row = point.fetcher(row_id)
-    what = repository._table.name.removesuffix("s")
+    what = singular(repository._table.name)
     outcome = _Outcome()
 
     def work(duck: Any) -> NativeRow:
@@ -119,7 +120,7 @@ async def delete_natively(
         cascade = repository._native_cascade = NativeCascade(repository.model, writes.dialect)
     current_row = _point(repository, writes).fetcher(row_id)
     deleting = cascade.work(row_id)
-    what = repository._table.name.removesuffix("s")
+    what = singular(repository._table.name)
     outcome = _Outcome()
 
     def work(duck: Any) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy import Select, Table, exists, func, select
 from project_architect_db._typing import ReadT
 from project_architect_db.exceptions import InvalidQueryError, NotFoundError, ValidationError
 from project_architect_db.exceptions._translate import translating
+from project_architect_db.models.base import singular
 from project_architect_db.queries.filters import Filter, parse_filters
 from project_architect_db.queries.sorting import (
     decode_cursor,
@@ -79,7 +80,7 @@ class ReadOperations(Generic[ReadT]):
         """
         found = await self.get_or_none(id)
         if found is None:
-            raise NotFoundError(f"No {self._table.name.removesuffix('s')} with id {id}.")
+            raise NotFoundError(f"No {singular(self._table.name)} with id {id}.")
         return found
 
     async def get_or_none(self, id: uuid.UUID | str) -> ReadT | None:

@@ -25,7 +25,7 @@ from project_architect_db.exceptions import (
     ValidationError,
 )
 from project_architect_db.exceptions._translate import translating
-from project_architect_db.models.base import Base
+from project_architect_db.models.base import Base, singular
 from project_architect_db.models.graph import PARENTS
 from project_architect_db.repositories._bulk import BulkOperations
 from project_architect_db.repositories._context import RepositoryContext
@@ -223,7 +223,7 @@ class AsyncRepository(
         async with self._context.transaction() as tx:
             locks = self._context.locks
             await locks.shared(tx, row_id)
-            locks.check_not_deleted(tx, row_id, self._table.name.removesuffix("s"))
+            locks.check_not_deleted(tx, row_id, singular(self._table.name))
             row = await self._apply_update(tx, row_id, values, expected_version)
             if values:
                 self._emit(tx, ChangeKind.UPDATED, [row])
@@ -236,7 +236,7 @@ class AsyncRepository(
         if not values:
             row = (await tx.execute(self._by_id(), {"row_id": row_id})).one_or_none()
             if row is None:
-                raise NotFoundError(f"No {table.name.removesuffix('s')} with id {row_id}.")
+                raise NotFoundError(f"No {singular(table.name)} with id {row_id}.")
             if expected is not None and self._versioned and row.version != expected:
                 raise self._stale(row_id, expected, row.version)
             return row
@@ -246,7 +246,7 @@ class AsyncRepository(
         if row is None:
             current = (await tx.execute(self._by_id(), {"row_id": row_id})).one_or_none()
             if current is None:
-                raise NotFoundError(f"No {table.name.removesuffix('s')} with id {row_id}.")
+                raise NotFoundError(f"No {singular(table.name)} with id {row_id}.")
             raise self._stale(row_id, expected, current.version)
         return row
 
@@ -296,7 +296,7 @@ class AsyncRepository(
 
     def _stale(self, row_id: uuid.UUID, expected: int | None, actual: int) -> ConflictError:
         return ConflictError(
-            f"{self._table.name.removesuffix('s').capitalize()} {row_id} is at version {actual}, "
+            f"{singular(self._table.name).capitalize()} {row_id} is at version {actual}, "
             f"not {expected}: someone changed it since you read it. Reload it and apply your "
             "change again."
         )
@@ -321,7 +321,7 @@ class AsyncRepository(
             await locks.exclusive(tx, row_id)
             row = (await tx.execute(self._by_id(), {"row_id": row_id})).one_or_none()
             if row is None:
-                raise NotFoundError(f"No {self._table.name.removesuffix('s')} with id {row_id}.")
+                raise NotFoundError(f"No {singular(self._table.name)} with id {row_id}.")
             cascade = await cascade_delete(tx, locks, self.model, [row_id])
             self._emit(tx, ChangeKind.DELETED, [row], cascade)
 

@@ -71,3 +71,23 @@ async def test_code_repositories_of_a_closed_database_raise_database_not_open(
         await db.code_repositories.upsert_from_url(project.id, URL)
     with pytest.raises(DatabaseNotOpenError):
         await db.repositories.count()
+
+
+@pytest.mark.parametrize(
+    ("table", "one"),
+    [("repositories", "repository"), ("projects", "project"), ("messages", "message")],
+)
+def test_a_table_name_becomes_the_name_of_one_row(table: str, one: str) -> None:
+    from project_architect_db.models.base import singular
+
+    assert singular(table) == one
+
+
+async def test_a_missing_code_repository_is_named_a_repository_in_the_error(db: Database) -> None:
+    missing = uuid.uuid4()
+    with pytest.raises(NotFoundError, match=f"^No repository with id {missing}"):
+        await db.code_repositories.get(missing)
+    with pytest.raises(NotFoundError, match=f"^No repository with id {missing}"):
+        await db.code_repositories.update(missing, {"default_branch": "trunk"})
+    with pytest.raises(NotFoundError, match=f"^No repository with id {missing}"):
+        await db.code_repositories.delete(missing)
