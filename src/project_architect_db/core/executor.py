@@ -164,6 +164,9 @@ class Executor(Generic[TxT]):
 
         The compiled statements are forgotten with the engine they were compiled for.
         """
+        if self._engine is not None:
+            # the writer connection must be back before the readers and the engine close
+            await self.writes.committer.finish()
         engine, self._engine = self._engine, None
         readers, self._readers = self._readers, None
         self._sessions = None

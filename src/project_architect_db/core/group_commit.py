@@ -177,6 +177,18 @@ class GroupCommitter:
         """How many units wait for the next group."""
         return len(self._queue)
 
+    async def finish(self) -> None:
+        """Wait until the committer has answered every queued unit and given its connection back.
+
+        ``Database.close`` calls it first: after a unit is answered the committer keeps its
+        writer connection for a few loop turns (for the caller's next unit); a close that did
+        not wait would dispose of the engine under that connection, leaving it (and the file)
+        open until the garbage collector found it.
+        """
+        drainer = self._drainer
+        if drainer is not None:
+            await asyncio.shield(drainer)
+
     async def submit(
         self, unit: UnitCallbacks, work: Callable[[duckdb.DuckDBPyConnection], T]
     ) -> T:

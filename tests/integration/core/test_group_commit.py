@@ -21,6 +21,7 @@ from sqlalchemy import text
 from project_architect_db import (
     AlreadyExistsError,
     Database,
+    DatabaseNotOpenError,
     ProjectArchitectDBError,
     ValidationError,
 )
@@ -450,3 +451,39 @@ async def test_a_cancelled_committer_fails_its_waiting_units_and_writes_nothing(
     assert await _rows(file_database) == {}
     assert writes.committer.queued == 0 and file_database.locks.held == 0
     assert await _unit(file_database, _insert(3, "after")) == 3  # a new drainer starts
+
+
+async def test_close_right_after_a_write_gives_the_writer_connection_back(tmp_path: Any) -> None:
+    """The committer lingers a few loop turns with its connection; close waits for it."""
+    path = tmp_path / "close-after-write.duckdb"
+    async with Database.open(path) as db:
+        await db.projects.create({"name": "Last word"})
+        pool = db.engine.sync_engine.pool
+    assert pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert db._executor.writes.committer._drainer is None
+    async with Database.open(path) as again:
+        assert [p.name for p in (await again.projects.list()).items] == ["Last word"]
+
+
+async def test_close_while_writes_are_in_flight_keeps_every_acknowledged_one(
+    tmp_path: Any,
+) -> None:
+    """Units already queued are committed before close; later calls get a typed error."""
+    path = tmp_path / "close-in-flight.duckdb"
+    db = await Database.open(path)
+    tasks = [asyncio.create_task(db.projects.create({"name": f"P{index}"})) for index in range(40)]
+    await asyncio.sleep(0)
+    await db.close()
+    outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+    stored = [outcome.id for outcome in outcomes if not isinstance(outcome, BaseException)]
+    refused = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+    assert all(isinstance(error, DatabaseNotOpenError) for error in refused), refused
+    async with Database.open(path) as again:
+        found = {p.id for p in (await again.projects.list(limit=100)).items}
+    assert set(stored) <= found
+    assert len(found) == len(stored)  # nothing unacknowledged was written either
+
+
+async def test_finishing_an_idle_committer_returns_at_once(database: Database) -> None:
+    await _writes(database).committer.finish()  # never drained: nothing to wait for
+    assert _writes(database).committer.queued == 0
