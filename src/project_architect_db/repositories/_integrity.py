@@ -19,7 +19,6 @@ from sqlalchemy.engine import Dialect
 from project_architect_db.core.locks import IntegrityLocks
 from project_architect_db.core.transaction import Transaction
 from project_architect_db.exceptions import IntegrityError
-from project_architect_db.exceptions._translate import translating
 from project_architect_db.models.base import Base, singular
 from project_architect_db.models.graph import CHILDREN, PARENTS, OnDelete, Reference
 from project_architect_db.queries.native import native_sql
@@ -158,8 +157,7 @@ async def cascade_delete(
             await tx.execute(update(child).where(column.in_(ids)).values({column: None}))
             continue
         statement = delete(child).where(column.in_(ids)).returning(cast(child.c.id, String))
-        with translating():
-            count, child_ids = await tx.run_native(_deleting(*native_sql(statement, dialect)))
+        count, child_ids = await tx.run_native(_deleting(*native_sql(statement, dialect)))
         if count:
             cascade.counts[child.name] = count
             if child_ids is not None:
