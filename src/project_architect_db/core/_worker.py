@@ -353,6 +353,10 @@ async def to_thread(fn: Callable[..., T], /, *args: Any) -> T:
         worker.stop()
 
 
+#: Seconds between the interrupts a cancelled call sends until its thread comes back.
+REINTERRUPT = 0.05
+
+
 async def run_interruptible(
     worker: ConnectionWorker, fn: Callable[[], T], interrupt: Callable[[], None]
 ) -> T:
@@ -362,19 +366,21 @@ async def run_interruptible(
     cancellation calls ``interrupt()`` and then waits for the thread to come back before the
     ``CancelledError`` propagates: the connection is idle and usable again when the caller
     regains control.
+
+    The interrupt is sent again every :data:`REINTERRUPT` seconds until the thread is back:
+    DuckDB drops an interrupt that lands before its query has started (the worker still in
+    Python, or the call still queued), and one lost interrupt left an endless query running.
     """
     future = worker.submit(fn)
     try:
         return await asyncio.shield(future)
     except asyncio.CancelledError:
-        interrupt()
         while not future.done():
+            interrupt()
             try:
-                await asyncio.shield(future)
+                await asyncio.wait((future,), timeout=REINTERRUPT)
             except asyncio.CancelledError:
                 continue
-            except BaseException:
-                break
         if not future.cancelled():
             future.exception()  # mark retrieved; the interrupt error is expected here
         raise
