@@ -53,6 +53,7 @@ from typing import Any, Protocol, TypeVar
 
 import duckdb
 
+from project_architect_db.core._adapter import rollback_quietly
 from project_architect_db.core._callbacks import UnitCallbacks
 from project_architect_db.core._stopping import Stoppable, Stops
 from project_architect_db.core.readers import NativeReaders
@@ -78,7 +79,6 @@ MAX_FAILURES = 3
 #: Loop turns the committer waits, after a group, for its callers' next units.
 SETTLE_TURNS = 8
 
-_NO_TRANSACTION = "no transaction is active"
 
 #: ``(True, value)`` or ``(False, error)``: what one unit's work gave.
 Outcome = tuple[bool, Any]
@@ -107,15 +107,6 @@ class Coalescing(Protocol):
         each work on its own. ``None``: these works cannot merge (run them one by one).
         """
         ...
-
-
-def rollback_quietly(duck: duckdb.DuckDBPyConnection) -> None:
-    """Roll back; a transaction DuckDB already ended is not an error."""
-    try:
-        duck.rollback()
-    except duckdb.TransactionException as error:  # DuckDB already ended it
-        if _NO_TRANSACTION not in str(error).lower():
-            raise
 
 
 class _Entry(Stoppable):
