@@ -216,6 +216,21 @@ class AsyncAdaptedConnection(AdaptedConnection):
         finally:
             worker.release()
 
+    def run_here(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> tuple[bool, T | None]:
+        """Run ``fn(duck)`` on this thread, in the current transaction, if the worker is idle.
+
+        ``(True, result)``, or ``(False, None)`` when the worker is busy. No watchdog: only for
+        bounded work (an index lookup, ``core/point_select.py``), since an interrupt would
+        abort the transaction.
+        """
+        if self.closed or not self._worker.claim():
+            return False, None
+        try:
+            duck = self._duck
+            return True, self._in_tx(lambda: fn(duck))
+        finally:
+            self._worker.release()
+
     def _in_tx(self, fn: Callable[[], T]) -> T:
         """Worker side: start the pending transaction, run ``fn``, track an abort."""
         if self._begin_pending:

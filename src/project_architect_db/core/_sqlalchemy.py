@@ -22,14 +22,19 @@ native paths with SQLAlchemy's value by value).
 from __future__ import annotations
 
 import functools
+import operator
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import sqlalchemy
-from sqlalchemy import JSON, ClauseElement, Enum
-from sqlalchemy.engine import Dialect
+from sqlalchemy import JSON, BindParameter, ClauseElement, Column, Enum, Select, Table
+from sqlalchemy.engine import Connection, CursorResult, Dialect, IteratorResult
+from sqlalchemy.engine.result import ResultMetaData
+from sqlalchemy.orm import Session as SyncSession
+from sqlalchemy.sql import operators
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import BinaryExpression
 from sqlalchemy.sql.sqltypes import ARRAY
 from sqlalchemy.types import TypeEngine
 from sqlalchemy.util import greenlet_spawn
@@ -52,7 +57,12 @@ __all__ = [
     "in_greenlet",
     "json_deserializer",
     "json_string_type",
+    "point_select_parts",
     "result_columns",
+    "result_metadata",
+    "rows_result",
+    "session_began",
+    "session_connection",
 ]
 
 #: The SQLAlchemy releases whose internals this module was written and tested against
@@ -160,3 +170,139 @@ def against_native_enum(impl: ARRAY[Any]) -> bool:
 def dbapi_connection(context: Any) -> Any:
     """The DBAPI connection an execution context runs on (``_dbapi_connection``)."""
     return context._dbapi_connection
+
+
+# -- the session's point-select path (core/point_select.py) ----------------------------------
+#: The clauses of a ``Select`` (all it carries into its SQL, as its cache key walks them)
+#: besides its columns and WHERE: a point select must hold each at the value of a bare one.
+_CLAUSES = tuple(
+    name
+    for name, _ in Select._traverse_internals
+    if name not in ("_raw_columns", "_where_criteria")
+)
+_BARE: Select[Any] = Select(
+    Table("padb_probe", sqlalchemy.MetaData(), Column("id", sqlalchemy.Integer))
+)
+# A bare SELECT holds either an empty container (compared by emptiness) or a plain default
+# (None, False, an enum member: compared by identity, since a clause's ``==`` builds SQL).
+_EMPTY = tuple(name for name in _CLAUSES if isinstance(getattr(_BARE, name), tuple | Mapping))
+_PLAIN = tuple(name for name in _CLAUSES if name not in _EMPTY)
+_empties_of = operator.attrgetter(*_EMPTY)  # one C call for all of them
+_plains_of = operator.attrgetter(*_PLAIN)
+_BARE_PLAIN = _plains_of(_BARE)
+
+
+def _is_bare(statement: Select[Any]) -> bool:
+    """Whether ``statement`` has nothing but columns and a WHERE (see :data:`_CLAUSES`)."""
+    if any(map(operator.is_not, _plains_of(statement), _BARE_PLAIN)):
+        return False
+    return not any(map(len, _empties_of(statement)))
+
+
+def point_select_parts(statement: Any) -> tuple[tuple[Any, ...], BindParameter[Any]] | None:
+    """``(shape, bind)`` of a Core ``SELECT`` of one table's own columns by its primary key.
+
+    The statement must be exactly ``select(table | table.c.x, ...).where(pk == value)``:
+    a plain ``Table`` with a one-column primary key, plain columns of it, one ``=`` against
+    a literal value of the column's own type, and nothing else (no ORM entity, options,
+    joins, order, limit, hints, ...). ``shape`` identifies the statement but for the value
+    (the columns and the key column); ``bind`` holds the value. ``None`` for anything else.
+    """
+    if type(statement) is not Select or statement._execution_options:
+        return None
+    where = statement._where_criteria
+    if len(where) != 1:
+        return None
+    criterion = where[0]
+    if type(criterion) is not BinaryExpression or criterion.operator is not operators.eq:
+        return None
+    key, bind = criterion.left, criterion.right
+    if type(key) is not Column or type(bind) is not BindParameter:
+        return None
+    table = key.table
+    if type(table) is not Table or list(table.primary_key.columns) != [key]:
+        return None
+    if (
+        bind.type is not key.type
+        or bind.callable is not None
+        or bind.value is None
+        or bind.expanding
+        or bind.literal_execute
+        or criterion.modifiers
+    ):
+        return None
+    columns = tuple(statement._raw_columns)
+    if not all(c is table or (type(c) is Column and c.table is table) for c in columns):
+        return None
+    if not _is_bare(statement):
+        return None
+    return (*columns, key), bind
+
+
+def session_connection(session: SyncSession) -> Connection | None:
+    """The connection ``session.execute`` would run a Core statement on, if that is plain.
+
+    Plain: one engine bind, the session's transaction active and holding its connection
+    already, nothing to flush, no ``do_orm_execute`` hook, no execution options on the
+    session or connection, no engine events and no echo. ``None`` otherwise (then
+    ``session.execute`` takes SQLAlchemy's own path, which handles all of those).
+    """
+    bind = session.bind
+    transaction = session._transaction
+    if (
+        bind is None
+        or transaction is None
+        or not transaction.is_active
+        or session.execution_options
+        or session.dispatch.do_orm_execute
+        or session.binds
+        or type(session).get_bind is not SyncSession.get_bind
+        or (session.autoflush and not session._is_clean())
+    ):
+        return None
+    held = transaction._connections.get(bind)
+    if held is None:
+        return None
+    connection: Connection = held[0]
+    if (
+        connection.closed
+        or connection.invalidated
+        or connection._has_events
+        or connection.engine._has_events
+        or connection._echo
+        or connection._execution_options
+    ):
+        return None
+    return connection
+
+
+def session_began(session: SyncSession) -> bool:
+    """Whether ``session`` has begun its transaction (autobegin happens on first use)."""
+    return session._transaction is not None
+
+
+def result_metadata(result: Any) -> ResultMetaData | None:
+    """The row layout SQLAlchemy built for a buffered ``CursorResult`` (``None`` otherwise)."""
+    if type(result) is not CursorResult:
+        return None
+    metadata: ResultMetaData = result._metadata
+    return metadata
+
+
+class RowsResult(IteratorResult[Any]):
+    """A buffered SELECT's rows, keyed and processed as its ``CursorResult`` would have them."""
+
+    @property
+    def returns_rows(self) -> bool:
+        """Always ``True``: a SELECT's result (as ``CursorResult.returns_rows``)."""
+        return True
+
+    @property
+    def rowcount(self) -> int:
+        """``-1``, as DuckDB reports for a SELECT (``CursorResult.rowcount``)."""
+        return -1
+
+
+def rows_result(metadata: ResultMetaData, rows: Iterator[Any]) -> RowsResult:
+    """A :class:`RowsResult` over ``rows`` with the layout of :func:`result_metadata`."""
+    return RowsResult(metadata, rows)

@@ -38,6 +38,7 @@ from project_architect_db.core.engine import create_engine
 from project_architect_db.core.extensions import default_extension_directory, install_extension
 from project_architect_db.core.locks import IntegrityLocks
 from project_architect_db.core.native_write import NativeWrites
+from project_architect_db.core.point_select import PointSelects
 from project_architect_db.core.readers import NativeReaders
 from project_architect_db.core.session import Session
 from project_architect_db.core.settings import Settings
@@ -83,6 +84,8 @@ class Executor(Generic[TxT]):
         self.locks = locks
         #: The compiled-statement cache of this database (``core/statements.py``).
         self.statements = StatementCache()
+        #: The sessions' path for point selects by primary key (``core/point_select.py``).
+        self.point_selects = PointSelects(self.statements)
         self._unit_of_work = unit_of_work
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
@@ -149,7 +152,11 @@ class Executor(Generic[TxT]):
         self._closed = False
         self._readers = NativeReaders(engine, keep=kept_readers(settings))
         self._sessions = async_sessionmaker(
-            engine, class_=Session, expire_on_commit=False, autoflush=False
+            engine,
+            class_=Session,
+            expire_on_commit=False,
+            autoflush=False,
+            point_selects=self.point_selects,
         )
 
     async def drain_commits(self) -> None:

@@ -1,18 +1,61 @@
-"""The library's :class:`~sqlalchemy.ext.asyncio.AsyncSession`: a plain ``with`` says what to do."""
+"""The library's :class:`~sqlalchemy.ext.asyncio.AsyncSession`.
+
+Two differences from SQLAlchemy's: a plain ``with`` says what to do, and a point select by
+primary key takes a shorter path when it can (``core/point_select.py``).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
+from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from project_architect_db.exceptions._usage import sync_with
+
+if TYPE_CHECKING:
+    from project_architect_db.core.point_select import PointSelects
 
 __all__ = ["Session"]
 
 
 class Session(AsyncSession):
-    """SQLAlchemy's ``AsyncSession``; ``with db.session()`` raises ``AsyncUsageError``."""
+    """SQLAlchemy's ``AsyncSession``; ``with db.session()`` raises ``AsyncUsageError``.
+
+    Args:
+        point_selects: The database's point-select path (``None``: every statement takes
+            SQLAlchemy's path). The other arguments are ``AsyncSession``'s.
+    """
+
+    def __init__(self, *args: Any, point_selects: PointSelects | None = None, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self._point_selects = point_selects
+
+    async def execute(
+        self,
+        statement: Any,
+        params: Any = None,
+        *,
+        execution_options: Any = None,
+        bind_arguments: Any = None,
+        **kw: Any,
+    ) -> Result[Any]:
+        """``AsyncSession.execute``; a Core point select by primary key runs natively."""
+        points = self._point_selects
+        plain = points is not None and params is None and not execution_options
+        if plain and bind_arguments is None and not kw:
+            assert points is not None
+            result = await points.execute(self, statement)
+            if result is not None:
+                return result
+            result = cast("Result[Any]", await super().execute(statement))
+            points.learn(self, statement, result)
+            return result
+        if execution_options is not None:
+            kw["execution_options"] = execution_options
+        return await super().execute(  # type: ignore[no-any-return]
+            statement, params, bind_arguments=bind_arguments, **kw
+        )
 
     if not TYPE_CHECKING:  # pragma: no branch - type checkers still flag a plain `with`
 

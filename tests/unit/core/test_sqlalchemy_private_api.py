@@ -32,6 +32,17 @@ PRIVATE_NAMES = {
     "_against_native_enum",
     "_dbapi_connection",
     "construct_params",
+    # the session's point-select path (core/point_select.py)
+    "_traverse_internals",
+    "_where_criteria",
+    "_raw_columns",
+    "_execution_options",
+    "_connections",
+    "_is_clean",
+    "_has_events",
+    "_echo",
+    "_metadata",
+    "_transaction",
 }
 
 

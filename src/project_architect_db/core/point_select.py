@@ -1,0 +1,212 @@
+"""A session's point selects by primary key, without SQLAlchemy's execute path.
+
+``await session.execute(select(table).where(table.c.id == x))`` spent ~400 us of the loop's
+CPU in SQLAlchemy (its cache key, execution context, result set-up, three greenlet switches)
+and ~0.5-1 ms in the hop to the connection's worker thread, around a DuckDB index lookup that
+costs ~0.5 ms (docs/performance.md, "Reads at the floor"). For that one statement shape, a
+Core ``SELECT`` of one table's own columns whose only condition is ``primary key = value``
+(:func:`~project_architect_db.core._sqlalchemy.point_select_parts` says exactly which), and
+only when the session is plain (:func:`~project_architect_db.core._sqlalchemy.session_connection`:
+no events, no options, nothing to flush), :class:`PointSelects` runs the compiled SQL on the
+session's own DuckDB connection, inside the session's transaction, and returns the rows with
+the row layout SQLAlchemy built for that statement the first time it ran it (same keys, same
+result processors: the first run of every shape takes SQLAlchemy's path and is learned from).
+
+Where it runs: on the calling (loop) thread when the connection's worker is idle, because an
+index lookup is bounded (a shape that ever holds the loop past ``INLINE_BUDGET`` is sent to
+the worker from then on), and on the worker otherwise. No watchdog interrupts it: inside a
+transaction an interrupt would abort the whole transaction (``core/_inline.py``).
+
+Errors are SQLAlchemy's, worded as its own execute path words them (a ``DBAPIError``
+subclass wrapping DuckDB's); a value its bind processor refuses takes SQLAlchemy's path, so
+the error is the one SQLAlchemy raises.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+from sqlalchemy.engine import Dialect, Result
+from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.sql.compiler import SQLCompiler
+
+from project_architect_db.core._inline import INLINE_BUDGET, yield_if_held
+from project_architect_db.core._sqlalchemy import (
+    bind_processors,
+    point_select_parts,
+    result_metadata,
+    rows_result,
+    session_began,
+    session_connection,
+)
+from project_architect_db.core.statements import StatementCache
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine.result import ResultMetaData
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from project_architect_db.core._adapter import AsyncAdaptedConnection
+
+__all__ = ["PointSelects"]
+
+_KIND = "session-point"
+#: Runs in a row over the budget that send a shape to the worker for good ...
+_STRIKES = 8
+#: ... or one run over this many budgets.
+_FAR_OVER = 10
+
+
+class _Shape:
+    """One point-select shape compiled for DuckDB, and the row layout SQLAlchemy gave it."""
+
+    __slots__ = ("bind", "inline", "metadata", "slow", "sql")
+
+    def __init__(self, statement: Any, dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        assert isinstance(compiled, SQLCompiler)
+        names = compiled.positiontup or []  # point_select_parts allows one bind only
+        processor = bind_processors(compiled).get(names[0])
+        self.sql = str(compiled)
+        self.bind: Callable[[Any], Any] | None = processor if callable(processor) else None
+        #: learned from SQLAlchemy's own first run of the shape (``None`` until then)
+        self.metadata: ResultMetaData | None = None
+        #: whether it may run on the loop thread: ``None`` until a run (on the worker) took
+        #: less than the budget, ``False`` after :data:`_STRIKES` runs in a row took more (or
+        #: one took :data:`_FAR_OVER` budgets)
+        self.inline: bool | None = None
+        self.slow = 0
+
+    def timed(self, cpu_seconds: float, budget: float) -> None:
+        """Note how much CPU time a run took: short runs may go inline, slow ones may not.
+
+        CPU time of the thread, not wall time: a busy machine that preempts the thread does
+        not make an index lookup slow. Runs in a row, not one: the first run of a statement
+        after opening loads the index from the file, and ~2 % of index lookups take 2-6 ms of
+        CPU on a loaded 2-core machine (measured), none of them ten budgets.
+        """
+        if cpu_seconds <= budget:
+            self.slow = 0
+            if self.inline is None:
+                self.inline = True
+            return
+        self.slow += 1
+        if self.slow >= _STRIKES or cpu_seconds > _FAR_OVER * budget:
+            self.inline = False
+
+
+class PointSelects:
+    """The point-select path of every session of one database (see the module docstring).
+
+    Args:
+        statements: The executor's compiled-statement cache (entries of kind
+            ``"session-point"``).
+        budget: How long a run may hold the loop before its shape goes to the worker.
+    """
+
+    __slots__ = ("_budget", "_statements", "runs")
+
+    def __init__(self, statements: StatementCache, budget: float = INLINE_BUDGET) -> None:
+        self._statements = statements
+        self._budget = budget
+        #: how many selects took this path (for tests and benchmarks)
+        self.runs = 0
+
+    async def execute(self, session: AsyncSession, statement: Any) -> Result[Any] | None:
+        """The statement's result, or ``None``: then ``session.execute`` runs it as usual."""
+        parts = point_select_parts(statement)
+        if parts is None:
+            return None
+        sync = session.sync_session
+        connection = session_connection(sync)
+        if connection is None:
+            if session_began(sync):  # not plain: as usual
+                return None
+            await session.connection()  # begin, as the usual path would (then learn)
+            connection = session_connection(sync)
+            if connection is None:  # pragma: no cover - just began, with the same checks
+                return None
+        shape, bind = parts
+        dialect = connection.dialect
+        entry: _Shape = self._statements.get_or_compile(
+            _KIND, shape, dialect, lambda: _Shape(statement, dialect)
+        )
+        metadata = entry.metadata
+        if metadata is None:  # the shape's first run: SQLAlchemy's path, whose layout we keep
+            return None
+        try:
+            value = bind.value if entry.bind is None else entry.bind(bind.value)
+        except Exception:  # a value its type refuses: SQLAlchemy's path words the error
+            return None
+        adapter: AsyncAdaptedConnection = connection.connection.dbapi_connection  # type: ignore[assignment]
+        rows = await self._fetch(entry, adapter, [value], dialect, connection)
+        self.runs += 1
+        return rows_result(metadata, iter(rows))
+
+    def learn(self, session: AsyncSession, statement: Any, result: Result[Any]) -> None:
+        """Keep the row layout of ``result``, SQLAlchemy's run of a point-select shape."""
+        parts = point_select_parts(statement)
+        metadata = result_metadata(result)
+        connection = session_connection(session.sync_session)
+        if parts is None or metadata is None or connection is None:
+            return
+        dialect = connection.dialect
+        entry: _Shape = self._statements.get_or_compile(
+            _KIND, parts[0], dialect, lambda: _Shape(statement, dialect)
+        )
+        if entry.metadata is None:
+            entry.metadata = metadata
+
+    async def _fetch(
+        self,
+        entry: _Shape,
+        adapter: AsyncAdaptedConnection,
+        parameters: list[Any],
+        dialect: Dialect,
+        connection: Any,
+    ) -> list[Any]:
+        sql = entry.sql
+
+        def fetch(duck: duckdb.DuckDBPyConnection) -> list[Any]:
+            return duck.execute(sql, parameters).fetchall()
+
+        try:
+            if entry.inline:
+                await yield_if_held(self._budget)
+                started = time.thread_time()
+                done, rows = adapter.run_here(fetch)
+                entry.timed(time.thread_time() - started, self._budget)
+                if done:
+                    return rows  # type: ignore[return-value]
+                return await adapter.run(fetch)
+            if entry.inline is None:  # not known to be short yet: time it on the worker
+                timed, elapsed = await adapter.run(lambda duck: _timed(fetch, duck))
+                entry.timed(elapsed, self._budget)
+                return timed
+            return await adapter.run(fetch)
+        except duckdb.Error as error:
+            raise _wrapped(sql, parameters, error, dialect, connection) from error
+
+
+def _timed(fetch: Callable[[Any], list[Any]], duck: Any) -> tuple[list[Any], float]:
+    """``fetch(duck)`` and the CPU seconds it took its thread (a busy machine's waits aside)."""
+    started = time.thread_time()
+    rows = fetch(duck)
+    return rows, time.thread_time() - started
+
+
+def _wrapped(
+    sql: str, parameters: list[Any], error: duckdb.Error, dialect: Dialect, connection: Any
+) -> StatementError:
+    """DuckDB's ``error`` as SQLAlchemy's execute path raises it (a ``DBAPIError`` subclass)."""
+    return DBAPIError.instance(
+        sql,
+        tuple(parameters),
+        error,
+        dialect.loaded_dbapi.Error,
+        hide_parameters=connection.engine.hide_parameters,
+        dialect=dialect,
+        ismulti=False,
+    )
