@@ -29,8 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from project_architect_db import Database
 from project_architect_db.core.point_select import PointSelects
 from project_architect_db.core.session import Session
-from project_architect_db.datagen import generate_dataset
-from project_architect_db.datagen._dataset import load_dataset
+from project_architect_db.datagen import generate_dataset, load_dataset
 from project_architect_db.models import Base, Project
 
 TABLES = list(Base.metadata.sorted_tables)
