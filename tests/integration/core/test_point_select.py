@@ -336,3 +336,55 @@ async def test_a_cancelled_point_select_leaves_the_session_usable(seeded: Databa
         assert (await session.execute(read)).scalar_one() == (
             await session.execute(read, {})
         ).scalar_one()
+
+
+async def test_engine_events_keep_statements_on_sqlalchemys_path(seeded: Database) -> None:
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    sync_engine = seeded.engine.sync_engine
+    async with seeded.session() as session:
+        (row_id,) = await _some_ids(session, PROJECTS, 1)
+        read = select(PROJECTS.c.name).where(PROJECTS.c.id == row_id)
+        await session.execute(read)
+        before = _points(seeded).runs
+        event.listen(sync_engine, "before_cursor_execute", seen)
+        try:
+            await session.execute(read)
+        finally:
+            event.remove(sync_engine, "before_cursor_execute", seen)
+        assert _points(seeded).runs == before
+        assert any("WHERE projects.id" in statement for statement in statements)
+
+
+async def test_a_busy_worker_runs_the_point_select_after_its_work(seeded: Database) -> None:
+    async with seeded.session() as session:
+        (row_id,) = await _some_ids(session, PROJECTS, 1)
+        read = select(PROJECTS.c.slug).where(PROJECTS.c.id == row_id)
+        expected = (await session.execute(read, {})).scalar_one()
+        for _ in range(3):
+            await session.execute(read)  # learnt, timed on the worker, then inline
+        adapter: Any = (await (await session.connection()).get_raw_connection()).dbapi_connection
+        assert adapter._worker.claim()  # the worker is busy until released
+        asyncio.get_running_loop().call_later(0.05, adapter._worker.release)
+        before = _points(seeded).runs
+        assert (await session.execute(read)).scalar_one() == expected
+        assert _points(seeded).runs == before + 1
+
+
+async def test_an_explicit_begin_gets_its_connection_from_sqlalchemy_first(
+    seeded: Database,
+) -> None:
+    async with seeded.session() as session:
+        (row_id,) = await _some_ids(session, PROJECTS, 1)
+        read = select(PROJECTS.c.name).where(PROJECTS.c.id == row_id)
+        await session.execute(read)
+        await session.commit()
+        async with session.begin():  # a transaction with no connection yet
+            before = _points(seeded).runs
+            first = (await session.execute(read)).scalar_one()
+            assert _points(seeded).runs == before  # SQLAlchemy's path provisions it
+            assert (await session.execute(read)).scalar_one() == first
+            assert _points(seeded).runs == before + 1
