@@ -50,7 +50,10 @@ if TYPE_CHECKING:
 
     from project_architect_db.core._adapter import AsyncAdaptedConnection
 
-__all__ = ["PointSelects"]
+__all__ = ["Learner", "PointSelects"]
+
+#: Called with the result of SQLAlchemy's first run of a point-select shape.
+Learner = Callable[[Result[Any]], None]
 
 _KIND = "session-point"
 #: Runs in a row over the budget that send a shape to the worker for good ...
@@ -78,6 +81,11 @@ class _Shape:
         #: one took :data:`_FAR_OVER` budgets)
         self.inline: bool | None = None
         self.slow = 0
+
+    def learn(self, result: Result[Any]) -> None:
+        """Keep the row layout of ``result``, SQLAlchemy's run of this shape."""
+        if self.metadata is None:
+            self.metadata = result_metadata(result)
 
     def timed(self, cpu_seconds: float, budget: float) -> None:
         """Note how much CPU time a run took: short runs may go inline, slow ones may not.
@@ -114,8 +122,12 @@ class PointSelects:
         #: how many selects took this path (for tests and benchmarks)
         self.runs = 0
 
-    async def execute(self, session: AsyncSession, statement: Any) -> Result[Any] | None:
-        """The statement's result, or ``None``: then ``session.execute`` runs it as usual."""
+    async def execute(self, session: AsyncSession, statement: Any) -> Result[Any] | Learner | None:
+        """The statement's result, or what to do after ``session.execute`` runs it as usual.
+
+        ``None``: nothing. A :class:`Learner` (the shape's first run): call it with the
+        result of SQLAlchemy's run, whose row layout later runs reuse.
+        """
         parts = point_select_parts(statement)
         if parts is None:
             return None
@@ -124,7 +136,7 @@ class PointSelects:
         if connection is None:
             if session_began(sync):  # not plain: as usual
                 return None
-            await session.connection()  # begin, as the usual path would (then learn)
+            await session.connection()  # begin, as the usual path would
             connection = session_connection(sync)
             if connection is None:  # pragma: no cover - just began, with the same checks
                 return None
@@ -135,7 +147,7 @@ class PointSelects:
         )
         metadata = entry.metadata
         if metadata is None:  # the shape's first run: SQLAlchemy's path, whose layout we keep
-            return None
+            return entry.learn
         try:
             value = bind.value if entry.bind is None else entry.bind(bind.value)
         except Exception:  # a value its type refuses: SQLAlchemy's path words the error
@@ -144,20 +156,6 @@ class PointSelects:
         rows = await self._fetch(entry, adapter, [value], dialect, connection)
         self.runs += 1
         return rows_result(metadata, iter(rows))
-
-    def learn(self, session: AsyncSession, statement: Any, result: Result[Any]) -> None:
-        """Keep the row layout of ``result``, SQLAlchemy's run of a point-select shape."""
-        parts = point_select_parts(statement)
-        metadata = result_metadata(result)
-        connection = session_connection(session.sync_session)
-        if parts is None or metadata is None or connection is None:
-            return
-        dialect = connection.dialect
-        entry: _Shape = self._statements.get_or_compile(
-            _KIND, parts[0], dialect, lambda: _Shape(statement, dialect)
-        )
-        if entry.metadata is None:
-            entry.metadata = metadata
 
     async def _fetch(
         self,

@@ -45,11 +45,12 @@ class Session(AsyncSession):
         plain = points is not None and params is None and not execution_options
         if plain and bind_arguments is None and not kw:
             assert points is not None
-            result = await points.execute(self, statement)
-            if result is not None:
-                return result
+            found = await points.execute(self, statement)
+            if isinstance(found, Result):
+                return found
             result = cast("Result[Any]", await super().execute(statement))
-            points.learn(self, statement, result)
+            if found is not None:  # the shape's first run: keep SQLAlchemy's row layout
+                found(result)
             return result
         if execution_options is not None:
             kw["execution_options"] = execution_options
