@@ -152,6 +152,16 @@ def measure_points(env: RepoEnv, rounds: int = POINT_ROUNDS) -> dict[str, float]
             contestant.close()
 
 
+def point_path(env: RepoEnv) -> str:
+    """How many session selects took the point-select path, and where its shapes run now."""
+    executor = env.db._executor
+    places = [
+        {True: "loop", False: "worker", None: "unmeasured"}[entry.inline]
+        for entry in executor.statements.entries("session-point")
+    ]
+    return f"session point selects on the short path: {executor.point_selects.runs} ({places})"
+
+
 def measure_bulk(env: RepoEnv, rounds: int = BULK_ROUNDS) -> dict[str, float]:
     contestants = [RawArrowBulk(env), RepoBulk(env)]
     try:
@@ -239,6 +249,7 @@ def test_reads_at_the_floor(repo_env: RepoEnv, capsys: pytest.CaptureFixture[str
         print("\nreads at the floor / raw DuckDB, interleaved medians of this run")
         for line in report(points, bulk, lag):
             print(line)
+        print(point_path(repo_env))
     assert len(repo_env.ids) == PROJECTS
 
 
@@ -258,6 +269,7 @@ def main() -> None:
                 print(f"{key:<22} {value * 1e3:9.3f} ms  {value / base:5.2f}x raw")
             for key, value in lag.items():
                 print(f"lag {key:<18} {value:9.1f} ms")
+            print(point_path(env))
             print(f"({time.perf_counter() - started:.0f} s)")
         finally:
             loop.run_until_complete(close_repo_env(env))
