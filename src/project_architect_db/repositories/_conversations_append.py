@@ -308,11 +308,13 @@ async def append_natively(
     project_id = writes.parents.get(conversation_id)
     if project_id is None:
         found = await writes.read(
-            lambda duck: duck.execute(_PROJECT_OF, [conversation_id]).fetchone()
+            # fetchall: an unfinished result keeps its auto-commit transaction open on the
+            # kept reader connection, and close()'s CHECKPOINT then fails
+            lambda duck: duck.execute(_PROJECT_OF, [conversation_id]).fetchall()
         )
-        if found is None:
+        if not found:
             raise _missing(conversation_id)
-        project_id = found[0]
+        project_id = found[0][0]
         writes.parents.remember(conversation_id, project_id)
     append = Append(store, conversation_id, project_id, record)
     locks = store._context.locks
