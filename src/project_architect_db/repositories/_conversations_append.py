@@ -5,17 +5,23 @@ conversation's writes key, shared locks on the conversation and its project), ta
 the unit's only hop. Locking the project needs its id before the hop: conversations never
 move to another project (``ConversationUpdate`` has no ``project_id``), so
 ``NativeWrites.parents`` remembers it for each conversation created or read through the
-repository, and a miss costs one lookup hop. The hop checks it anyway: the
-``UPDATE ... RETURNING`` gives the row's ``project_id``, and a row that is gone or does not
+repository, and a miss costs one lookup hop. The hop checks it anyway: the conversation row
+read back after its ``UPDATE`` gives its ``project_id``, and a row that is gone or does not
 match fails the append with ``IntegrityError``.
 
-The unit (:class:`Append`) is ``BEGIN; UPDATE conversations ... RETURNING; INSERT INTO
-messages ...; INSERT INTO attachments ...; COMMIT``. Appends from concurrent tasks that the
+The unit (:class:`Append`) is ``BEGIN; UPDATE conversations ...; SELECT project_id,
+message_count ...; INSERT INTO messages ...; INSERT INTO attachments ...; COMMIT``. The
+``UPDATE`` has no ``RETURNING``: DuckDB 1.5 turns ``UPDATE ... RETURNING`` on an indexed table
+into a delete + insert, whose parallel scan can meet the moved row again and update it twice
+(docs/architecture.md, "DuckDB: UPDATE ... RETURNING can update a row twice"); updated in
+place, the row is read back by the same transaction, which sees its own write (and is faster:
+no index maintenance). Appends from concurrent tasks that the
 group committer (``core/group_commit.py``) puts in one group merge their statements: one
 ``UPDATE conversations ... FROM (VALUES ...)`` and one Arrow ``INSERT`` of all their messages
-(and one of their attachments). Two appends to one conversation never meet in a group (the
-writes-key lock serialises them), so each conversation appears once in the ``VALUES``; a
-conversation missing from the ``RETURNING`` fails only its own append.
+(and one of their attachments), the conversations read back with one ``SELECT ... WHERE id IN
+(...)``. Two appends to one conversation never meet in a group (the writes-key lock serialises
+them), so each conversation appears once in the ``VALUES``; a conversation missing from the
+read-back fails only its own append.
 """
 
 from __future__ import annotations
@@ -49,11 +55,13 @@ __all__ = ["Append", "append_natively", "remember_project"]
 _COALESCE_KEY = "conversations.add_message"
 _views = itertools.count(1)
 
+# No RETURNING on the UPDATEs (see the module text): the row is updated in place, read back.
 _BUMP_ONE = (
     "UPDATE conversations SET message_count = message_count + 1, "
     "last_message_at = greatest(coalesce(last_message_at, $last), $last), updated_at = $now "
-    "WHERE id = $id RETURNING project_id, message_count"
+    "WHERE id = $id"
 )
+_BUMPED_ONE = "SELECT project_id, message_count FROM conversations WHERE id = ?"
 _PROJECT_OF = "SELECT project_id FROM conversations WHERE id = ?"
 _MESSAGE_COLUMNS = (
     "id",
@@ -141,11 +149,12 @@ class Append:
 
     # -- alone -------------------------------------------------------------------------------
     def __call__(self, duck: duckdb.DuckDBPyConnection) -> MessageRead:
-        """``UPDATE ... RETURNING`` and the inserts of this append alone."""
-        bumped = duck.execute(
+        """The ``UPDATE``, its read-back and the inserts of this append alone."""
+        duck.execute(
             _BUMP_ONE,
             {"id": self.conversation_id, "last": _naive(self.stamp), "now": _naive(self.now)},
-        ).fetchone()
+        )
+        bumped = duck.execute(_BUMPED_ONE, [self.conversation_id]).fetchone()
         if bumped is None or bumped[0] != self.project_id:
             raise _missing(self.conversation_id)
         record = self.record
@@ -206,7 +215,7 @@ class Append:
     def run_together(
         self, duck: duckdb.DuckDBPyConnection, works: Sequence[Any]
     ) -> list[Outcome] | None:
-        """One ``UPDATE ... FROM (VALUES ...)`` and one Arrow insert per table for ``works``."""
+        """One ``UPDATE ... FROM (VALUES ...)``, its read-back and one Arrow insert per table."""
         appends: list[Append] = list(works)
         if len({append.conversation_id for append in appends}) < len(appends):
             return None  # never under the writes-key lock; kept correct without it
@@ -214,13 +223,18 @@ class Append:
         parameters: list[Any] = []
         for append in appends:
             parameters += [append.conversation_id, _naive(append.stamp), _naive(append.now)]
-        returned = duck.execute(
+        duck.execute(
             "UPDATE conversations SET message_count = conversations.message_count + 1, "
             "last_message_at = greatest(coalesce(conversations.last_message_at, v.last), "
             f"v.last), updated_at = v.now FROM (VALUES {values}) AS v(id, last, now) "
-            "WHERE conversations.id = v.id "
-            "RETURNING conversations.id, conversations.project_id, conversations.message_count",
+            "WHERE conversations.id = v.id",
             parameters,
+        )
+        ids = [append.conversation_id for append in appends]
+        returned = duck.execute(
+            "SELECT id, project_id, message_count FROM conversations "
+            f"WHERE id IN ({', '.join('?' for _ in ids)})",
+            ids,
         ).fetchall()
         found = {row[0]: (row[1], row[2]) for row in returned}
         outcomes: list[Outcome] = []
@@ -308,11 +322,13 @@ async def append_natively(
     project_id = writes.parents.get(conversation_id)
     if project_id is None:
         found = await writes.read(
-            lambda duck: duck.execute(_PROJECT_OF, [conversation_id]).fetchone()
+            # fetchall: an unfinished result keeps its auto-commit transaction open on the
+            # kept reader connection, and close()'s CHECKPOINT then fails
+            lambda duck: duck.execute(_PROJECT_OF, [conversation_id]).fetchall()
         )
-        if found is None:
+        if not found:
             raise _missing(conversation_id)
-        project_id = found[0]
+        project_id = found[0][0]
         writes.parents.remember(conversation_id, project_id)
     append = Append(store, conversation_id, project_id, record)
     locks = store._context.locks

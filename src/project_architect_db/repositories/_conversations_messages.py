@@ -6,8 +6,10 @@
    (:func:`writes_key`), held until the transaction commits or rolls back, then a shared lock
    on its project (so a cascading delete of the project waits, instead of conflicting);
 2. runs ``UPDATE conversations SET message_count = message_count + n, last_message_at = ...
-   WHERE id = :id RETURNING *``: the new count is the last sequence of the batch, and the
-   conversation's ``project_id`` comes back in the same statement (no row: ``IntegrityError``);
+   WHERE id = :id`` and reads the row back (its own write): the new count is the last
+   sequence of the batch (no row: ``IntegrityError``). Not ``UPDATE ... RETURNING``, which
+   DuckDB 1.5 runs as a delete + insert on an indexed table and can then apply twice to one
+   row (docs/architecture.md, "DuckDB: UPDATE ... RETURNING can update a row twice");
 3. inserts the messages with sequences ``count - n + 1 .. count`` and their attachments.
 
 The lock makes concurrent appends wait for each other instead of failing, and because a fresh
@@ -140,9 +142,11 @@ async def append_messages(
             ),
             updated_at=now,
         )
-        .returning(conversations)
     )
-    conversation = (await tx.execute(bump)).one_or_none()
+    await tx.execute(bump)  # in place, not RETURNING (see the module text)
+    conversation = (
+        await tx.execute(select(conversations).where(conversations.c.id == conversation_id))
+    ).one_or_none()
     if conversation is None:
         raise IntegrityError(
             f"No conversation with id {conversation_id}: create the conversation first "

@@ -347,6 +347,33 @@ async def test_a_forgotten_conversation_is_looked_up_once_and_a_missing_one_neve
         await db.close()
 
 
+async def test_concurrent_lookups_of_forgotten_conversations_leave_close_able_to_checkpoint(
+    tmp_path: Path, extension_directory: Path
+) -> None:
+    """Regression: the lookup read its row with ``fetchone()``, leaving the result (and its
+    auto-commit transaction) open on the kept reader connection, so ``close()``'s CHECKPOINT
+    failed with TransactionError after concurrent appends to conversations not remembered."""
+    path = tmp_path / "lookups.duckdb"
+    db = await open_with_schema(path, extension_directory)
+    conversations = await _conversations(db, 20)
+    await db.close()
+    db = await open_with_schema(path, extension_directory)  # nothing remembered
+    try:
+        messages = await asyncio.gather(
+            *(
+                db.conversations.add_message(c, {"role": "user", "content": "x"})
+                for c in conversations
+            )
+        )
+        assert [m.sequence for m in messages] == [1] * 20
+        with pytest.raises(IntegrityError, match="create the conversation first"):
+            await db.conversations.add_message(uuid.uuid4(), {"role": "user", "content": "b"})
+    finally:
+        await db.close()  # raised TransactionError ("Cannot CHECKPOINT") before the fix
+    with duckdb.connect(path) as duck:
+        assert duck.execute("SELECT count(*) FROM messages").fetchall() == [(20,)]
+
+
 async def test_add_message_inside_a_transaction_keeps_the_transaction_path(
     file_db: Database,
 ) -> None:
