@@ -28,6 +28,7 @@ from project_architect_db.queries.sorting import (
     keyset_condition,
     parse_order,
 )
+from project_architect_db.repositories._native_read import NativeGet
 from project_architect_db.schemas.common import Page, ReadSchema
 
 if TYPE_CHECKING:
@@ -85,12 +86,11 @@ class ReadOperations(Generic[ReadT]):
 
     async def get_or_none(self, id: uuid.UUID | str) -> ReadT | None:
         """The row with ``id``, or ``None``."""
-        row_id = _as_id(id)
-        async with self._context.reading() as reader:
-            found = await reader.get_row(self._select_by_id, row_id)
-        if found is None:
-            return None
-        return self.read_schema.model_validate(found)  # type: ignore[return-value]
+        return await self._context.get_record(self._get_by_id, _as_id(id))  # type: ignore[no-any-return]
+
+    @functools.cached_property
+    def _get_by_id(self) -> NativeGet:
+        return NativeGet(self._select_by_id, self.read_schema)
 
     def _by_id(self) -> Select[Any]:
         return self._select_by_id

@@ -17,7 +17,7 @@ from project_architect_db.exceptions import (
 from project_architect_db.repositories._code_repositories_runs import BuildStore, DeploymentStore
 from project_architect_db.repositories._conversations_messages import AttachmentStore, MessageStore
 from project_architect_db.repositories._documents_history import VersionStore
-from project_architect_db.repositories._native_read import NativePointRead, point_read
+from project_architect_db.repositories._native_read import _CompiledGet
 from project_architect_db.repositories.base import AsyncRepository
 
 pytestmark = pytest.mark.asyncio
@@ -85,7 +85,7 @@ async def test_native_get_equals_the_sqlalchemy_get_for_every_model(db: Database
         assert native is not None, type(repository).__name__
         assert native == expected, type(repository).__name__
         assert native.model_dump(mode="json") == expected.model_dump(mode="json")
-        assert ("point", repository._select_by_id, db.engine.dialect) in db._executor.statements
+        assert ("get", repository._get_by_id, db.engine.dialect) in db._executor.statements
     project = await db.projects.get(rows[0][1])
     assert project.created_at.tzinfo is not None
     assert project.created_at.utcoffset() == UTC.utcoffset(None)
@@ -131,16 +131,13 @@ async def test_storage_errors_are_translated(db: Database) -> None:
     await repository.get(project.id)
     cache = db._executor.statements
     dialect = db.engine.dialect
-    native = point_read(repository._select_by_id, dialect, cache)
-    assert isinstance(native, NativePointRead)
-    assert "$1" in native.sql
-    broken = NativePointRead.__new__(NativePointRead)
-    broken.sql = native.sql.replace("projects", "no_such_table")
-    broken.keys = native.keys
-    broken._bind = native._bind
-    broken._processors = native._processors
+    key = ("get", repository._get_by_id, dialect)
+    assert key in cache
+    broken = _CompiledGet(repository._get_by_id, dialect)
+    assert "$1" in broken.sql
+    broken.sql = broken.sql.replace("projects", "no_such_table")
     cache.clear()
-    cache.get_or_compile("point", repository._select_by_id, dialect, lambda: broken)
+    cache.get_or_compile(*key, lambda: broken)
     try:
         with pytest.raises(ProjectArchitectDBError):
             await repository.get(project.id)
