@@ -31,7 +31,7 @@ from project_architect_db.core._sqlalchemy import (
 )
 from project_architect_db.models.types import UtcDateTime
 
-__all__ = ["Processor", "attach_utc", "result_processor"]
+__all__ = ["Processor", "attach_utc", "load_json", "result_processor"]
 
 Processor = Callable[[Any], Any] | None
 
@@ -46,7 +46,7 @@ def attach_utc(value: datetime | None) -> datetime | None:
     return None if value is None else value.replace(tzinfo=UTC)
 
 
-def _load_json(value: str | None) -> Any:
+def load_json(value: str | None) -> Any:
     """``json.loads(value)``, with the empty containers (most new rows' JSON) answered at once.
 
     DuckDB returns a JSON column's text as stored; text that does not scan in one step from its
@@ -90,7 +90,7 @@ def result_processor(sql_type: TypeEngine[Any], dialect: Dialect) -> Processor:
     if isinstance(impl, JSON):
         plain_text = json_string_type(impl).result_processor(dialect, None) is None
         if plain_text and json_deserializer(dialect) is None:
-            return _load_json
+            return load_json
         return general
     if isinstance(impl, ARRAY):
         item = impl.item_type.dialect_impl(dialect).result_processor(dialect, None)
