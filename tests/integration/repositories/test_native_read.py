@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +14,7 @@ from project_architect_db import Database
 from project_architect_db.exceptions import (
     NotFoundError,
     ProjectArchitectDBError,
+    StatementTimeoutError,
     ValidationError,
 )
 from project_architect_db.repositories._code_repositories_runs import BuildStore, DeploymentStore
@@ -160,3 +163,53 @@ async def test_reads_do_not_leak_pool_connections(db: Database) -> None:
     assert pool.checkedout() == readers.idle == 1  # type: ignore[attr-defined]
     await db.close()
     assert pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+def _slow_get(db: Database) -> None:
+    """Make ``db.projects.get`` count ten billion rows first (minutes, interruptible)."""
+    repository = db.projects
+    slow = _CompiledGet(repository._get_by_id, db.engine.dialect)
+    slow.sql = slow.sql.replace(
+        "WHERE", "WHERE (SELECT count(*) FROM range(10000000000) a WHERE a.range % 7 = 3) > 0 AND"
+    )
+    cache = db._executor.statements
+    cache.clear()
+    cache.get_or_compile("get", repository._get_by_id, db.engine.dialect, lambda: slow)
+
+
+async def test_a_get_under_a_timeout_shorter_than_the_inline_budget_still_reads(
+    db: Database,
+) -> None:
+    project = await db.projects.create({"name": "Atlas"})
+    readers = db._executor.readers
+    readers.inline_budget = 5.0  # a timeout below the budget sends the read to the worker
+    async with db.statement_timeout(2.0):
+        assert await db.projects.get(project.id) == project
+        assert await db.projects.get_or_none(uuid.uuid4()) is None
+
+
+async def test_a_get_past_the_statement_timeout_raises_a_typed_error(db: Database) -> None:
+    project = await db.projects.create({"name": "Atlas"})
+    _slow_get(db)
+    started = time.perf_counter()
+    async with db.statement_timeout(0.3):
+        with pytest.raises(StatementTimeoutError):
+            await db.projects.get(project.id)
+    assert time.perf_counter() - started < 10.0  # interrupted, not minutes
+    db._executor.statements.clear()
+    assert await db.projects.get(project.id) == project  # no interrupt left behind
+
+
+async def test_a_cancelled_get_is_a_cancellation_and_leaves_the_reader_usable(
+    db: Database,
+) -> None:
+    project = await db.projects.create({"name": "Atlas"})
+    _slow_get(db)
+    started = time.perf_counter()
+    with pytest.raises(TimeoutError) as info:
+        await asyncio.wait_for(db.projects.get(project.id), 0.3)
+    assert not isinstance(info.value, StatementTimeoutError)
+    assert time.perf_counter() - started < 10.0
+    db._executor.statements.clear()
+    for _ in range(5):  # every kept connection answers again
+        assert await db.projects.get(project.id) == project
