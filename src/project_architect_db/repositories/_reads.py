@@ -79,10 +79,10 @@ class ReadOperations(Generic[ReadT]):
             NotFoundError: No such row.
             ValidationError: ``id`` is not a UUID.
         """
-        found = await self.get_or_none(id)
+        found = await self._context.get_record(self._get_by_id, _as_id(id))
         if found is None:
             raise NotFoundError(f"No {singular(self._table.name)} with id {id}.")
-        return found
+        return found  # type: ignore[no-any-return]
 
     async def get_or_none(self, id: uuid.UUID | str) -> ReadT | None:
         """The row with ``id``, or ``None``."""
