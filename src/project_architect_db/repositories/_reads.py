@@ -1,10 +1,10 @@
 """Reads of ``AsyncRepository``: by id, many ids, filtered pages, counts and existence.
 
 Every read goes through ``self._context.reading()``, which yields one ``Reader``
-(``_context.py``): inside a transaction it takes SQLAlchemy's path on the transaction's
-connection (it sees the transaction's own writes); outside one it runs natively
-(``_native_read.py``): compiled once per shape into the executor's statement cache, one hop
-to a kept reader connection.
+(``_context.py``), or, by id, ``self._context.get_record()``: inside a transaction it takes
+SQLAlchemy's path on the transaction's connection (it sees the transaction's own writes);
+outside one it runs natively (``_native_read.py``): compiled once per shape into the
+executor's statement cache, one hop to a kept reader connection (or none: inline).
 """
 
 from __future__ import annotations
