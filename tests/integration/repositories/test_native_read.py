@@ -213,3 +213,18 @@ async def test_a_cancelled_get_is_a_cancellation_and_leaves_the_reader_usable(
     db._executor.statements.clear()
     for _ in range(5):  # every kept connection answers again
         assert await db.projects.get(project.id) == project
+
+
+async def test_with_no_connection_kept_a_get_gives_its_connection_back_to_the_pool(
+    db: Database,
+) -> None:
+    project = await db.projects.create({"name": "Atlas"})
+    await db._executor.writes.committer.finish()  # its writer connection goes back too
+    readers = db._executor.readers
+    await readers.close()  # the kept ones back to the pool; from now on none is kept
+    pool = db.engine.sync_engine.pool
+    for _ in range(3):
+        assert await db.projects.get(project.id) == project
+        assert await db.projects.get_or_none(uuid.uuid4()) is None
+        assert readers.idle == 0
+        assert pool.checkedout() == 0  # type: ignore[attr-defined]
