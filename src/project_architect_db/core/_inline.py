@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import threading
 import time
@@ -47,10 +48,8 @@ T = TypeVar("T")
 
 #: How long a read may hold the event loop before it is interrupted and moved to the worker.
 INLINE_BUDGET = 0.002
-#: How often the watchdog looks at the clock while reads are running (a fraction of the budget).
+#: How often the watchdog repeats the interrupt of a read past its deadline.
 _TICK = 0.0005
-#: How long the watchdog keeps ticking after the last read before it sleeps until the next one.
-_LINGER = 0.2
 
 
 class ShortRead(Generic[T]):
@@ -83,34 +82,40 @@ class Watch:
 class Watchdog:
     """A daemon thread that interrupts armed reads past their deadline.
 
-    While reads are armed it ticks every :data:`_TICK` seconds, and interrupts a read past
-    its deadline at every tick until it is disarmed; :data:`_LINGER` seconds after
-    the last one it sleeps on an event until the next :meth:`arm`, so an idle process pays
-    nothing. Arming and disarming take one uncontended lock; the interrupt is sent under the
-    same lock, so it can never land after :meth:`disarm` returned (on the next statement).
+    The thread sleeps until the earliest deadline armed, not at a fixed tick: a read that
+    ends in time costs it no wake-up of its own (reads back to back share one wake-up per
+    budget), and with nothing armed it parks until the next :meth:`arm`. A thread ticking
+    every 0.5 ms while reads ran woke four times per read and took the GIL each time, which
+    slowed the reads it watched (docs/performance.md, "get"). Past a read's deadline it
+    interrupts it at every tick (``tick`` seconds) until it is disarmed: an interrupt that
+    lands before DuckDB has started the query is dropped. Arming and disarming take one
+    uncontended lock; the interrupt is sent under the same lock, so it can never land after
+    :meth:`disarm` returned (on the next statement).
     """
 
-    def __init__(self, tick: float = _TICK, linger: float = _LINGER) -> None:
+    def __init__(self, tick: float = _TICK) -> None:
         self._tick = tick
-        self._linger = linger
         self._lock = threading.Lock()
         self._watches: set[Watch] = set()
-        self._last_arm = 0.0
+        #: when the thread wakes next; ``None`` while it is parked (nothing armed)
+        self._due: float | None = None
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     def arm(self, interrupt: Callable[[], None], budget: float) -> Watch:
         """Interrupt with ``interrupt()`` unless :meth:`disarm` comes within ``budget`` seconds."""
-        now = time.monotonic()
-        watch = Watch(interrupt, now + budget)
+        watch = Watch(interrupt, time.monotonic() + budget)
         with self._lock:
             self._watches.add(watch)
-            self._last_arm = now
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="padb-watchdog", daemon=True)
-                self._thread.start()
-        if not self._wake.is_set():  # the watchdog sleeps: one wake-up, then it ticks
-            self._wake.set()
+            due = self._due
+            if due is None or watch.deadline < due:  # parked, or due too late for this one
+                self._due = watch.deadline
+                if self._thread is None or not self._thread.is_alive():
+                    self._thread = threading.Thread(
+                        target=self._run, name="padb-watchdog", daemon=True
+                    )
+                    self._thread.start()
+                self._wake.set()
         return watch
 
     def disarm(self, watch: Watch) -> bool:
@@ -121,28 +126,40 @@ class Watchdog:
 
     @property
     def ticking(self) -> bool:
-        """Whether the thread is awake (reads armed recently)."""
-        return self._wake.is_set()
+        """Whether the thread is due to wake (reads armed, or disarmed since its last look)."""
+        return self._due is not None
 
     def _run(self) -> None:
-        lock, wake, watches = self._lock, self._wake, self._watches
+        lock, wake, watches, tick = self._lock, self._wake, self._watches, self._tick
+        timeout: float | None = None
         while True:
-            wake.wait()
-            time.sleep(self._tick)
-            now = time.monotonic()
+            wake.wait(timeout)
             with lock:
-                # Every tick until disarmed, not once: an interrupt that lands before DuckDB
-                # has started the query (the caller was still in Python) is simply dropped.
-                for watch in [w for w in watches if w.deadline <= now]:
-                    watch.fired = True
-                    with contextlib.suppress(Exception):  # a connection closed meanwhile
-                        watch.interrupt()
-                if not watches and now - self._last_arm > self._linger:
-                    wake.clear()
+                wake.clear()
+                now = time.monotonic()
+                for watch in watches:
+                    if watch.deadline <= now:
+                        watch.fired = True
+                        with contextlib.suppress(Exception):  # a connection closed meanwhile
+                            watch.interrupt()
+                due = min((watch.deadline for watch in watches), default=None)
+                if due is not None and due <= now:  # fired: again in a tick unless disarmed
+                    due = now + tick
+                self._due = due
+            timeout = None if due is None else max(due - now, 0.0)
+
+    def _forget_thread(self) -> None:
+        """In a forked child: the parent's thread does not exist here."""
+        self._lock = threading.Lock()
+        self._watches.clear()
+        self._due = None
+        self._wake = threading.Event()
+        self._thread = None
 
 
 #: The process's watchdog (its thread starts with the first inline read).
 WATCHDOG = Watchdog()
+os.register_at_fork(after_in_child=WATCHDOG._forget_thread)
 
 
 class _Held:

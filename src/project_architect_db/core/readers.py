@@ -86,7 +86,9 @@ class NativeReaders:
                 return await adapted.run_short(fn, self.inline_budget)
             return await adapted.run(fn)
         finally:
-            await _give_back(self._release(raw, adapted))
+            give_back = self._release(raw, adapted)
+            if give_back is not None:  # kept for the next call: nothing to await
+                await _give_back(give_back)
 
     @asynccontextmanager
     async def holding(self) -> AsyncIterator[HeldConnection]:

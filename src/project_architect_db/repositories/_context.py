@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -15,7 +15,7 @@ from project_architect_db.core.locks import IntegrityLocks
 from project_architect_db.core.native_write import NativeWrites
 from project_architect_db.core.transaction import Transaction, current_transaction
 from project_architect_db.repositories._ancestry import Ancestry
-from project_architect_db.repositories._native_read import NativeSelects, point_read
+from project_architect_db.repositories._native_read import NativeGet, NativeSelects
 from project_architect_db.repositories.changes import ChangeHub
 
 if TYPE_CHECKING:
@@ -75,6 +75,22 @@ class RepositoryContext:
             return _in_transaction(self.executor.transaction())
         return _outside(self.executor)
 
+    async def get_record(self, get: NativeGet, row_id: uuid.UUID) -> Any:
+        """The ``Read`` record with ``row_id``, or ``None``.
+
+        Outside a transaction: one native read on a kept connection, inline when its worker
+        is idle, the record made inside the read (no reading scope: this is every ``get``'s
+        path, and the floor is raw DuckDB's point select). Inside one: SQLAlchemy's path on
+        the transaction's connection, which sees its own writes.
+        """
+        if self.bound is None and current_transaction() is None:
+            executor = self.executor
+            fetch = get.fetcher(executor.statements, executor.dialect, row_id)
+            return await executor.run_native_read(fetch)
+        async with self.reading() as reader:
+            row = (await reader.execute(get.statement, {"row_id": row_id})).one_or_none()
+        return None if row is None else get.schema.model_validate(row._mapping)
+
     def native_writes(self) -> NativeWrites | None:
         """Where a one-statement write may run natively: only outside any transaction."""
         if self.bound is not None or current_transaction() is not None:
@@ -92,7 +108,7 @@ class Reader:
     """The one interface repository reads use, in a transaction or outside one.
 
     In a transaction every read takes SQLAlchemy's path on its connection (it must see the
-    transaction's own writes). Outside one, :meth:`get_row` and :meth:`rows` run natively: the
+    transaction's own writes). Outside one, :meth:`rows` runs natively: the
     statement is compiled once into the executor's statement cache and runs in one hop on a
     kept connection (``repositories/_native_read.py``); :meth:`execute` runs on the auto-commit
     connection. Errors are the library's (the executor translates them).
@@ -110,17 +126,6 @@ class Reader:
             return await self._tx.execute(statement, parameters)
         assert self._autocommit is not None
         return await self._autocommit.execute(statement, parameters)
-
-    async def get_row(self, statement: Select[Any], row_id: uuid.UUID) -> Mapping[Any, Any] | None:
-        """The one row ``statement`` (one ``row_id`` parameter) selects, as a mapping."""
-        if self._tx is not None:
-            row = (await self._tx.execute(statement, {"row_id": row_id})).one_or_none()
-            return None if row is None else row._mapping
-        reader = self._autocommit
-        assert reader is not None
-        point = point_read(statement, reader.dialect, reader.statements)
-        found = await reader.run_native(point.fetcher(row_id))
-        return None if found is None else point.mapping(found)
 
     async def rows(self, statement: Select[Any]) -> Sequence[Any]:
         """Every row ``statement`` selects (each with ``_mapping`` and attributes)."""

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import ClauseElement, Select, Update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -34,8 +35,15 @@ from project_architect_db.core._sqlalchemy import (
 from project_architect_db.core.statements import StatementCache
 from project_architect_db.repositories._processors import Processor as _Processor
 from project_architect_db.repositories._processors import result_processor
+from project_architect_db.repositories._read_records import record_maker
 
-__all__ = ["NativePointRead", "NativeRow", "NativeSelects", "NativeStatement", "point_read"]
+__all__ = [
+    "NativeGet",
+    "NativePointRead",
+    "NativeRow",
+    "NativeSelects",
+    "NativeStatement",
+]
 
 
 def _result_layout(
@@ -101,6 +109,54 @@ class NativePointRead:
     def mapping(self, row: tuple[Any, ...]) -> dict[str, Any]:
         """``row`` as ``Row._mapping`` would present it (result processors applied)."""
         return _processed(self.keys, self._processors, row)
+
+
+class _CompiledGet:
+    """:class:`NativeGet` compiled for one dialect: the SQL, its binding, the record maker."""
+
+    __slots__ = ("make", "point", "sql")
+
+    def __init__(self, get: NativeGet, dialect: Dialect) -> None:
+        self.point = point = NativePointRead(get.statement, dialect)
+        self.sql = point.sql
+        self.make = record_maker(get.schema, point.keys, point._processors)
+
+
+class NativeGet:
+    """A repository's read by id: its statement and ``Read`` schema.
+
+    Outside a transaction :meth:`fetcher` makes DuckDB's row into the record inside the read
+    itself, so the executor's one translation boundary covers the result processors and the
+    schema's validation too (``_read_records.py``).
+
+    Attributes:
+        statement: ``SELECT ... WHERE id = :row_id``, built once by the repository.
+        schema: The ``Read`` schema of its records.
+    """
+
+    __slots__ = ("schema", "statement")
+
+    def __init__(self, statement: Select[Any], schema: type[BaseModel]) -> None:
+        self.statement = statement
+        self.schema = schema
+
+    def fetcher(self, cache: StatementCache, dialect: Dialect, row_id: uuid.UUID) -> ShortRead[Any]:
+        """``fn(duckdb_connection)``: the record with ``row_id``, or ``None``.
+
+        Compiled once per dialect into the executor's statement ``cache``.
+        """
+        compiled: _CompiledGet = cache.get_or_compile(
+            "get", self, dialect, lambda: _CompiledGet(self, dialect)
+        )
+        sql, make = compiled.sql, compiled.make
+        parameters = compiled.point.parameters(row_id)
+
+        def fetch(duck: Any) -> Any:
+            # fetchall: see NativePointRead.fetcher
+            rows: list[tuple[Any, ...]] = duck.execute(sql, parameters).fetchall()
+            return make(rows[0]) if rows else None
+
+        return ShortRead(fetch)
 
 
 class NativeRow:
@@ -238,10 +294,3 @@ class NativeSelects:
         for index, processor in shape.processed:
             columns[index] = map(processor, columns[index])
         return list(map(NativeRow, map(shape.make_row, *columns)))
-
-
-def point_read(statement: Select[Any], dialect: Dialect, cache: StatementCache) -> NativePointRead:
-    """``statement`` (built once, one ``row_id`` parameter) compiled once per dialect."""
-    return cache.get_or_compile(
-        "point", statement, dialect, lambda: NativePointRead(statement, dialect)
-    )

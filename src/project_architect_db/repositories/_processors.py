@@ -31,7 +31,7 @@ from project_architect_db.core._sqlalchemy import (
 )
 from project_architect_db.models.types import UtcDateTime
 
-__all__ = ["Processor", "result_processor"]
+__all__ = ["Processor", "attach_utc", "load_json", "result_processor"]
 
 Processor = Callable[[Any], Any] | None
 
@@ -41,12 +41,12 @@ _EMPTY_OBJECT = "{}"
 _EMPTY_ARRAY = "[]"
 
 
-def _attach_utc(value: datetime | None) -> datetime | None:
+def attach_utc(value: datetime | None) -> datetime | None:
     """``UtcDateTime``'s result value: the naive UTC ``TIMESTAMP`` made aware."""
     return None if value is None else value.replace(tzinfo=UTC)
 
 
-def _load_json(value: str | None) -> Any:
+def load_json(value: str | None) -> Any:
     """``json.loads(value)``, with the empty containers (most new rows' JSON) answered at once.
 
     DuckDB returns a JSON column's text as stored; text that does not scan in one step from its
@@ -86,11 +86,11 @@ def result_processor(sql_type: TypeEngine[Any], dialect: Dialect) -> Processor:
         return None
     if isinstance(sql_type, UtcDateTime):
         stored = sql_type.impl_instance.dialect_impl(dialect).result_processor(dialect, None)
-        return _attach_utc if stored is None else general
+        return attach_utc if stored is None else general
     if isinstance(impl, JSON):
         plain_text = json_string_type(impl).result_processor(dialect, None) is None
         if plain_text and json_deserializer(dialect) is None:
-            return _load_json
+            return load_json
         return general
     if isinstance(impl, ARRAY):
         item = impl.item_type.dialect_impl(dialect).result_processor(dialect, None)

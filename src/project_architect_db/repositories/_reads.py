@@ -1,10 +1,10 @@
 """Reads of ``AsyncRepository``: by id, many ids, filtered pages, counts and existence.
 
 Every read goes through ``self._context.reading()``, which yields one ``Reader``
-(``_context.py``): inside a transaction it takes SQLAlchemy's path on the transaction's
-connection (it sees the transaction's own writes); outside one it runs natively
-(``_native_read.py``): compiled once per shape into the executor's statement cache, one hop
-to a kept reader connection.
+(``_context.py``), or, by id, ``self._context.get_record()``: inside a transaction it takes
+SQLAlchemy's path on the transaction's connection (it sees the transaction's own writes);
+outside one it runs natively (``_native_read.py``): compiled once per shape into the
+executor's statement cache, one hop to a kept reader connection (or none: inline).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from project_architect_db.queries.sorting import (
     keyset_condition,
     parse_order,
 )
+from project_architect_db.repositories._native_read import NativeGet
 from project_architect_db.schemas.common import Page, ReadSchema
 
 if TYPE_CHECKING:
@@ -78,19 +79,18 @@ class ReadOperations(Generic[ReadT]):
             NotFoundError: No such row.
             ValidationError: ``id`` is not a UUID.
         """
-        found = await self.get_or_none(id)
+        found = await self._context.get_record(self._get_by_id, _as_id(id))
         if found is None:
             raise NotFoundError(f"No {singular(self._table.name)} with id {id}.")
-        return found
+        return found  # type: ignore[no-any-return]
 
     async def get_or_none(self, id: uuid.UUID | str) -> ReadT | None:
         """The row with ``id``, or ``None``."""
-        row_id = _as_id(id)
-        async with self._context.reading() as reader:
-            found = await reader.get_row(self._select_by_id, row_id)
-        if found is None:
-            return None
-        return self.read_schema.model_validate(found)  # type: ignore[return-value]
+        return await self._context.get_record(self._get_by_id, _as_id(id))  # type: ignore[no-any-return]
+
+    @functools.cached_property
+    def _get_by_id(self) -> NativeGet:
+        return NativeGet(self._select_by_id, self.read_schema)
 
     def _by_id(self) -> Select[Any]:
         return self._select_by_id

@@ -30,6 +30,7 @@ from project_architect_db.core._inline import (
     WATCHDOG,
     ShortRead,
     Watch,
+    Watchdog,
     is_plain_select,
 )
 from project_architect_db.core._worker import ConnectionWorker
@@ -299,6 +300,65 @@ def test_the_watchdog_fires_only_past_the_deadline_and_then_goes_idle() -> None:
     while WATCHDOG.ticking and time.monotonic() < deadline:
         time.sleep(0.01)
     assert not WATCHDOG.ticking  # nothing armed: it sleeps until the next read
+
+
+def _wait_for(condition: Any) -> None:
+    deadline = time.monotonic() + PATIENCE
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.001)
+
+
+def test_a_short_budget_armed_after_a_long_one_is_interrupted_on_time() -> None:
+    # the thread sleeps until the earliest deadline: a later, earlier-due read must wake it
+    watchdog = Watchdog()
+    fired: list[str] = []
+    long = watchdog.arm(lambda: fired.append("long"), 600.0)
+    time.sleep(0.05)  # the thread now sleeps until the long one is due
+    short = watchdog.arm(lambda: fired.append("short"), 0.001)
+    _wait_for(lambda: fired)
+    assert fired and set(fired) == {"short"}
+    assert watchdog.disarm(short) is True
+    assert watchdog.disarm(long) is False
+    _wait_for(lambda: not watchdog.ticking)
+    assert not watchdog.ticking
+
+
+def test_reads_ending_in_time_are_never_interrupted_and_leave_the_watchdog_parked() -> None:
+    watchdog = Watchdog()
+    fired: list[int] = []
+    for index in range(200):  # back to back, each disarmed well within its budget
+        watch = watchdog.arm(lambda index=index: fired.append(index), ROOMY_BUDGET)
+        assert watchdog.disarm(watch) is False
+    assert watchdog.ticking  # due at the first deadline, where it finds nothing and parks
+    assert fired == []
+
+
+def test_an_interrupt_that_raises_keeps_being_retried_until_disarmed() -> None:
+    watchdog = Watchdog()
+    calls: list[float] = []
+
+    def closed_connection() -> None:
+        calls.append(time.monotonic())
+        raise duckdb.ConnectionException("Connection already closed!")
+
+    watch = watchdog.arm(closed_connection, 0.001)
+    _wait_for(lambda: len(calls) >= 2)  # the error did not stop the thread
+    assert watchdog.disarm(watch) is True
+    assert len(calls) >= 2
+    assert watchdog._thread is not None and watchdog._thread.is_alive()
+
+
+def test_a_forked_child_starts_its_own_watchdog_thread() -> None:
+    watchdog = Watchdog()
+    watchdog.disarm(watchdog.arm(lambda: None, ROOMY_BUDGET))
+    parent_thread = watchdog._thread
+    watchdog._forget_thread()  # what os.register_at_fork runs in the child
+    assert not watchdog.ticking and watchdog._thread is None
+    fired: list[str] = []
+    watch = watchdog.arm(lambda: fired.append("child"), 0.001)
+    _wait_for(lambda: fired)
+    assert watchdog.disarm(watch) is True
+    assert watchdog._thread is not parent_thread and fired[0] == "child"
 
 
 # -- SELECTs from SQLAlchemy (sessions, engine connections) --------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -12,12 +14,13 @@ from project_architect_db import Database
 from project_architect_db.exceptions import (
     NotFoundError,
     ProjectArchitectDBError,
+    StatementTimeoutError,
     ValidationError,
 )
 from project_architect_db.repositories._code_repositories_runs import BuildStore, DeploymentStore
 from project_architect_db.repositories._conversations_messages import AttachmentStore, MessageStore
 from project_architect_db.repositories._documents_history import VersionStore
-from project_architect_db.repositories._native_read import NativePointRead, point_read
+from project_architect_db.repositories._native_read import _CompiledGet
 from project_architect_db.repositories.base import AsyncRepository
 
 pytestmark = pytest.mark.asyncio
@@ -85,7 +88,7 @@ async def test_native_get_equals_the_sqlalchemy_get_for_every_model(db: Database
         assert native is not None, type(repository).__name__
         assert native == expected, type(repository).__name__
         assert native.model_dump(mode="json") == expected.model_dump(mode="json")
-        assert ("point", repository._select_by_id, db.engine.dialect) in db._executor.statements
+        assert ("get", repository._get_by_id, db.engine.dialect) in db._executor.statements
     project = await db.projects.get(rows[0][1])
     assert project.created_at.tzinfo is not None
     assert project.created_at.utcoffset() == UTC.utcoffset(None)
@@ -131,16 +134,13 @@ async def test_storage_errors_are_translated(db: Database) -> None:
     await repository.get(project.id)
     cache = db._executor.statements
     dialect = db.engine.dialect
-    native = point_read(repository._select_by_id, dialect, cache)
-    assert isinstance(native, NativePointRead)
-    assert "$1" in native.sql
-    broken = NativePointRead.__new__(NativePointRead)
-    broken.sql = native.sql.replace("projects", "no_such_table")
-    broken.keys = native.keys
-    broken._bind = native._bind
-    broken._processors = native._processors
+    key = ("get", repository._get_by_id, dialect)
+    assert key in cache
+    broken = _CompiledGet(repository._get_by_id, dialect)
+    assert "$1" in broken.sql
+    broken.sql = broken.sql.replace("projects", "no_such_table")
     cache.clear()
-    cache.get_or_compile("point", repository._select_by_id, dialect, lambda: broken)
+    cache.get_or_compile(*key, lambda: broken)
     try:
         with pytest.raises(ProjectArchitectDBError):
             await repository.get(project.id)
@@ -163,3 +163,68 @@ async def test_reads_do_not_leak_pool_connections(db: Database) -> None:
     assert pool.checkedout() == readers.idle == 1  # type: ignore[attr-defined]
     await db.close()
     assert pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+def _slow_get(db: Database) -> None:
+    """Make ``db.projects.get`` count ten billion rows first (minutes, interruptible)."""
+    repository = db.projects
+    slow = _CompiledGet(repository._get_by_id, db.engine.dialect)
+    slow.sql = slow.sql.replace(
+        "WHERE", "WHERE (SELECT count(*) FROM range(10000000000) a WHERE a.range % 7 = 3) > 0 AND"
+    )
+    cache = db._executor.statements
+    cache.clear()
+    cache.get_or_compile("get", repository._get_by_id, db.engine.dialect, lambda: slow)
+
+
+async def test_a_get_under_a_timeout_shorter_than_the_inline_budget_still_reads(
+    db: Database,
+) -> None:
+    project = await db.projects.create({"name": "Atlas"})
+    readers = db._executor.readers
+    readers.inline_budget = 5.0  # a timeout below the budget sends the read to the worker
+    async with db.statement_timeout(2.0):
+        assert await db.projects.get(project.id) == project
+        assert await db.projects.get_or_none(uuid.uuid4()) is None
+
+
+async def test_a_get_past_the_statement_timeout_raises_a_typed_error(db: Database) -> None:
+    project = await db.projects.create({"name": "Atlas"})
+    _slow_get(db)
+    started = time.perf_counter()
+    async with db.statement_timeout(0.3):
+        with pytest.raises(StatementTimeoutError):
+            await db.projects.get(project.id)
+    assert time.perf_counter() - started < 10.0  # interrupted, not minutes
+    db._executor.statements.clear()
+    assert await db.projects.get(project.id) == project  # no interrupt left behind
+
+
+async def test_a_cancelled_get_is_a_cancellation_and_leaves_the_reader_usable(
+    db: Database,
+) -> None:
+    project = await db.projects.create({"name": "Atlas"})
+    _slow_get(db)
+    started = time.perf_counter()
+    with pytest.raises(TimeoutError) as info:
+        await asyncio.wait_for(db.projects.get(project.id), 0.3)
+    assert not isinstance(info.value, StatementTimeoutError)
+    assert time.perf_counter() - started < 10.0
+    db._executor.statements.clear()
+    for _ in range(5):  # every kept connection answers again
+        assert await db.projects.get(project.id) == project
+
+
+async def test_with_no_connection_kept_a_get_gives_its_connection_back_to_the_pool(
+    db: Database,
+) -> None:
+    project = await db.projects.create({"name": "Atlas"})
+    await db._executor.writes.committer.finish()  # its writer connection goes back too
+    readers = db._executor.readers
+    await readers.close()  # the kept ones back to the pool; from now on none is kept
+    pool = db.engine.sync_engine.pool
+    for _ in range(3):
+        assert await db.projects.get(project.id) == project
+        assert await db.projects.get_or_none(uuid.uuid4()) is None
+        assert readers.idle == 0
+        assert pool.checkedout() == 0  # type: ignore[attr-defined]
