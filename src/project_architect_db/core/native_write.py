@@ -135,6 +135,15 @@ class NativeWrite(UnitCallbacks):
         result: T = await self._connection.run(work)
         return result
 
+    async def read(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """:meth:`run` for a repository's reads inside the unit, raising the library's errors.
+
+        Raises:
+            ProjectArchitectDBError: ``fn`` failed (translated); the unit was rolled back.
+        """
+        with translating():
+            return await self.run(fn)
+
     async def commit_with(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         """Run the whole unit: ``BEGIN``, ``work(duck)``, ``COMMIT``, in one worker hop.
 
