@@ -26,13 +26,18 @@ from project_architect_db.repositories._arrow import (
     new_ids,
     repeat_array,
 )
-from project_architect_db.repositories._integrity import resolve_parents
+from project_architect_db.repositories._integrity import (
+    ParentFetch,
+    native_parent_fetch,
+    resolve_parents,
+)
 from project_architect_db.repositories._stream import Stream
 from project_architect_db.repositories.changes import ChangeKind
 from project_architect_db.schemas.common import CreateSchema
 
 if TYPE_CHECKING:
     from project_architect_db.core.locks import LockOwner
+    from project_architect_db.core.native_write import NativeWrites
     from project_architect_db.core.transaction import Transaction
     from project_architect_db.models.base import Base
     from project_architect_db.repositories._context import RepositoryContext
@@ -144,21 +149,33 @@ class BulkOperations(Generic[ReadT]):
             return table, functools.partial(ids_of, halves[0])
         return table, lambda: ids
 
-    async def _insert_arrow(self, tx: Transaction, table: pa.Table, conflict: str = "") -> None:
+    def _arrow_insert(
+        self, table: pa.Table, conflict: str = "", then: Callable[[], Any] | None = None
+    ) -> Callable[[Any], None]:
+        """The native work inserting ``table``: re-runnable, ``then()`` once it inserted."""
         name = f"padb_bulk_{next(_views)}"
-        target = self._table.name
+        sql = f'INSERT INTO "{self._table.name}" BY NAME SELECT * FROM "{name}"{conflict}'
 
         def insert(duck: Any) -> None:
             duck.register(name, table)
             try:
-                duck.execute(f'INSERT INTO "{target}" BY NAME SELECT * FROM "{name}"{conflict}')
+                duck.execute(sql)
             finally:
                 duck.unregister(name)
+            if then is not None:
+                then()
 
-        await tx.run_native(insert)
+        return insert
+
+    async def _insert_arrow(self, tx: Transaction, table: pa.Table, conflict: str = "") -> None:
+        """Insert ``table`` inside ``tx`` (one hop)."""
+        await tx.run_native(self._arrow_insert(table, conflict))
 
     async def _resolve_bulk_parents(
-        self, tx: Transaction, records: Sequence[CreateSchema]
+        self,
+        tx: LockOwner,
+        records: Sequence[CreateSchema],
+        fetch: ParentFetch | None = None,
     ) -> dict[str, list[Any]]:
         """Parent checks for a batch; returns the denormalised columns' values per row."""
         references = PARENTS.get(self.model, ())
@@ -168,12 +185,39 @@ class BulkOperations(Generic[ReadT]):
         holders = [
             {column: getattr(record, column, None) for column in direct} for record in records
         ]
-        await resolve_parents(tx, self._context.locks, self.model, holders)
+        await resolve_parents(tx, self._context.locks, self.model, holders, fetch)
         return {
             ref.column: [holder.get(ref.column) for holder in holders]
             for ref in references
             if ref.denormalised
         }
+
+    async def _bulk_natively(
+        self, writes: NativeWrites, rows: Sequence[CreateSchema], conflict: str = ""
+    ) -> _Ids | None:
+        """Outside a transaction: the batch as one native unit (``core/native_write.py``).
+
+        The parents' locks are taken on the unit, and the parents read in its transaction
+        (one hop, only for models that have parents); then the INSERT and the COMMIT run in
+        one hop. For a create (no ``conflict``) the rows' ``UUID`` objects are made on the
+        loop while DuckDB commits: the INSERT's last act asks the loop to make them, and the
+        COMMIT releases the GIL. Returns the ids of a create (``None`` for an upsert).
+        """
+        async with writes.unit() as unit:
+            parents = await self._resolve_bulk_parents(
+                unit, rows, native_parent_fetch(unit, writes.dialect)
+            )
+            table, make_ids = self._arrow_rows(rows, parents)
+            if conflict:
+                await unit.commit_with(self._arrow_insert(table, conflict))
+                return None
+            ids = _Ids(make_ids)
+            self._emit_bulk(unit, table, ids.get)
+            loop = asyncio.get_running_loop()
+            await unit.commit_with(
+                self._arrow_insert(table, then=lambda: loop.call_soon_threadsafe(ids.get))
+            )
+        return ids
 
     async def bulk_create(self, records: Iterable[Any]) -> list[uuid.UUID]:
         """Insert many records in one statement (Arrow scan); return their ids in order.
@@ -189,21 +233,21 @@ class BulkOperations(Generic[ReadT]):
         rows = self._records(records)
         if not rows:
             return []
-        async with self._context.transaction() as tx:
+        writes = self._context.native_writes()
+        if writes is not None:  # outside a transaction: BEGIN, INSERT, COMMIT in one hop
+            made = await self._bulk_natively(writes, rows)
+            assert made is not None
+            return made.get()
+        async with self._context.transaction() as tx:  # joins the caller's transaction
             parents = await self._resolve_bulk_parents(tx, rows)
             table, make_ids = self._arrow_rows(rows, parents)
             await self._insert_arrow(tx, table)
-            # The UUID objects are made while the COMMIT runs on the worker (DuckDB releases
-            # the GIL there), not while the INSERT runs: DuckDB's scan of a Python Arrow table
-            # takes the GIL, and making them then slowed the INSERT by more than it saved
-            # (docs/performance.md, "Reads at the floor" and "bulk_create").
             ids = _Ids(make_ids)
             self._emit_bulk(tx, table, ids.get)
-            asyncio.get_running_loop().call_soon(ids.get)  # first thing once the COMMIT hops
         return ids.get()
 
     def _emit_bulk(
-        self, tx: Transaction, table: pa.Table, ids_of_rows: Callable[[], list[uuid.UUID]]
+        self, tx: LockOwner, table: pa.Table, ids_of_rows: Callable[[], list[uuid.UUID]]
     ) -> None:
         project_column = self.project_column
         version = 1 if self._versioned else None
@@ -247,7 +291,11 @@ class BulkOperations(Generic[ReadT]):
             updates.append('"updated_at" = excluded."updated_at"')
         target = ", ".join(f'"{name}"' for name in key)
         conflict = f" ON CONFLICT ({target}) DO UPDATE SET {', '.join(updates)}"
-        async with self._context.transaction() as tx:
+        writes = self._context.native_writes()
+        if writes is not None:  # outside a transaction: BEGIN, INSERT, COMMIT in one hop
+            await self._bulk_natively(writes, unique_rows, conflict)
+            return len(unique_rows)
+        async with self._context.transaction() as tx:  # joins the caller's transaction
             parents = await self._resolve_bulk_parents(tx, unique_rows)
             table, _ = self._arrow_rows(unique_rows, parents)  # no UUID objects needed
             await self._insert_arrow(tx, table, conflict)
