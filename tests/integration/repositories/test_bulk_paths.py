@@ -195,3 +195,57 @@ async def test_bulk_upsert_inside_a_transaction_rolls_back_with_it(db: Database)
             )
             raise RuntimeError("undo")
     assert [p.name for p in (await db.projects.list()).items] == ["Kept"]
+
+
+# -- a batch of several chunks (``_arrow_feed.py``): built while DuckDB inserts ---------------
+MANY = 6500  # three chunks: 2048, 4096, 356
+
+
+async def test_a_batch_of_several_chunks_is_one_batch_in_order_with_one_stamp(
+    db: Database,
+) -> None:
+    async with db.changes(aggregates="projects") as subscription:
+        ids = await db.projects.bulk_create(
+            [{"name": f"M{i}", "slug": f"m-{i}"} for i in range(MANY)]
+        )
+        first = await asyncio.wait_for(subscription.__anext__(), 5)
+        last = first
+        for _ in range(MANY - 1):
+            last = await asyncio.wait_for(subscription.__anext__(), 5)
+    assert len(ids) == len(set(ids)) == MANY and ids == sorted(ids)
+    assert (first.id, last.id) == (ids[0], ids[-1])
+    table = await db.projects.to_arrow(order_by="id")
+    assert table.column("id").to_pylist() == [str(key) for key in ids]
+    assert table.column("slug").to_pylist()[2047:2050] == ["m-2047", "m-2048", "m-2049"]
+    assert len(set(table.column("created_at").to_pylist())) == 1  # one stamp for the batch
+
+
+async def test_a_duplicate_in_the_last_chunk_writes_none_of_the_chunks(db: Database) -> None:
+    records = [{"name": f"D{i}", "slug": f"d-{i}"} for i in range(MANY)]
+    records[-1] = {"name": "Again", "slug": "d-0"}
+    with pytest.raises(AlreadyExistsError):
+        await db.projects.bulk_create(records)
+    assert await db.projects.count() == 0
+    assert db.locks.held == 0
+
+
+async def test_a_chunk_that_fails_to_build_fails_the_call_with_its_error(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = BulkOperations._arrow_rows
+    calls: list[int] = []
+
+    def failing_second_chunk(self: Any, records: Any, *args: Any) -> Any:
+        calls.append(len(records))
+        if len(calls) == 2:  # built on the loop while DuckDB inserts the first chunk
+            raise OverflowError("a value Arrow cannot hold")
+        return original(self, records, *args)
+
+    monkeypatch.setattr(BulkOperations, "_arrow_rows", failing_second_chunk)
+    with pytest.raises(OverflowError, match="Arrow cannot hold"):
+        await db.projects.bulk_create([{"name": f"F{i}", "slug": f"f-{i}"} for i in range(MANY)])
+    monkeypatch.undo()
+    assert calls == [2048, 4096]
+    assert await db.projects.count() == 0
+    assert db.locks.held == 0
+    assert len(await db.projects.bulk_create([{"name": "After", "slug": "after"}])) == 1
