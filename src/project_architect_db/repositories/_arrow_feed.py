@@ -26,7 +26,7 @@ import pyarrow as pa
 __all__ = ["CHUNK", "FIRST_CHUNK", "ArrowFeed", "chunks", "sliced"]
 
 #: Rows built before the hop starts (the part of the build nothing overlaps).
-FIRST_CHUNK = 2048
+FIRST_CHUNK = 1024
 #: Rows per chunk built while DuckDB inserts the previous one.
 CHUNK = 4096
 #: Seconds the worker waits for a batch between checks that the loop is still there.

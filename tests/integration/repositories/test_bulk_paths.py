@@ -198,7 +198,7 @@ async def test_bulk_upsert_inside_a_transaction_rolls_back_with_it(db: Database)
 
 
 # -- a batch of several chunks (``_arrow_feed.py``): built while DuckDB inserts ---------------
-MANY = 6500  # three chunks: 2048, 4096, 356
+MANY = 6500  # three chunks: 1024, 4096, 1380
 
 
 async def test_a_batch_of_several_chunks_is_one_batch_in_order_with_one_stamp(
@@ -216,7 +216,7 @@ async def test_a_batch_of_several_chunks_is_one_batch_in_order_with_one_stamp(
     assert (first.id, last.id) == (ids[0], ids[-1])
     table = await db.projects.to_arrow(order_by="id")
     assert table.column("id").to_pylist() == [str(key) for key in ids]
-    assert table.column("slug").to_pylist()[2047:2050] == ["m-2047", "m-2048", "m-2049"]
+    assert table.column("slug").to_pylist()[1023:1026] == ["m-1023", "m-1024", "m-1025"]
     assert len(set(table.column("created_at").to_pylist())) == 1  # one stamp for the batch
 
 
@@ -245,7 +245,7 @@ async def test_a_chunk_that_fails_to_build_fails_the_call_with_its_error(
     with pytest.raises(OverflowError, match="Arrow cannot hold"):
         await db.projects.bulk_create([{"name": f"F{i}", "slug": f"f-{i}"} for i in range(MANY)])
     monkeypatch.undo()
-    assert calls == [2048, 4096]
+    assert calls == [1024, 4096]
     assert await db.projects.count() == 0
     assert db.locks.held == 0
     assert len(await db.projects.bulk_create([{"name": "After", "slug": "after"}])) == 1
