@@ -218,14 +218,14 @@ class BulkOperations(ArrowReads[ReadT]):
             )
             if conflict:
                 table, _ = self._arrow_rows(rows, parents)  # no UUID objects needed
-                await unit.commit_with(self._arrow_insert(table, conflict))
+                await unit.commit_with(self._arrow_insert(table, conflict), alone=True)
                 return None
             feed, ids = self._arrow_feed(rows, parents)
             self._emit_bulk(unit, feed.table, ids.get)
             loop = asyncio.get_running_loop()
             work = self._arrow_insert(feed, then=lambda: loop.call_soon_threadsafe(ids.get))
             try:
-                await unit.commit_with(work)
+                await unit.commit_with(work, alone=True)  # never grouped: see commit_with
             except Exception as error:
                 if feed.error is not None:  # the build failed: that is the caller's error
                     raise feed.error from error
