@@ -8,7 +8,7 @@ import itertools
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic
 
 import pyarrow as pa
 from sqlalchemy import Table
@@ -25,7 +25,6 @@ from project_architect_db.repositories._arrow import (
     repeat_array,
 )
 from project_architect_db.repositories._arrow_feed import ArrowFeed, chunks, sliced
-from project_architect_db.repositories._bulk_reads import ArrowReads
 from project_architect_db.repositories._integrity import (
     ParentFetch,
     native_parent_fetch,
@@ -74,8 +73,8 @@ class _Ids:
         return ids
 
 
-class BulkOperations(ArrowReads[ReadT]):
-    """Mixin: ``bulk_create``, ``bulk_upsert``; ``stream`` and ``to_arrow`` from ``ArrowReads``."""
+class BulkOperations(Generic[ReadT]):
+    """Mixin: ``bulk_create`` and ``bulk_upsert`` (``stream``/``to_arrow``: ``ArrowReads``)."""
 
     model: ClassVar[type[Base]]
     create_schema: ClassVar[type[CreateSchema]]
