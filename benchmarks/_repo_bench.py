@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import platform
 import statistics
 import sys
@@ -297,6 +298,54 @@ class RawArrowBulk(BulkContestant):
             cursor.execute("INSERT INTO projects BY NAME SELECT * FROM bench_arrow")
         finally:
             cursor.unregister("bench_arrow")
+
+    def close(self) -> None:
+        self.cursor.close()
+
+
+class RawPythonBulk(BulkContestant):
+    """Reported only (not a target's baseline): raw DuckDB from the same ``ProjectCreate``
+    records as ``RepoBulk``, building the Arrow table in the timed part, as a hand-written
+    loader would (random 16-byte ids, no UUID objects returned)."""
+
+    key, label, tag = "raw_python_bulk", "raw: records -> Arrow (timed) -> INSERT (info)", "p"
+
+    def __init__(self, env: RepoEnv) -> None:
+        super().__init__(env)
+        self.cursor = env.root.cursor()
+
+    def prepare(self) -> Any:
+        return project_records(self.fresh_tag())
+
+    def __call__(self, records: list[ProjectCreate]) -> None:
+        count = len(records)
+        now = datetime.now(UTC).replace(tzinfo=None)
+        ids = pa.FixedSizeBinaryArray.from_buffers(
+            pa.binary(16), count, [None, pa.py_buffer(os.urandom(16 * count))]
+        )
+        columns = {
+            "id": pa.ExtensionArray.from_storage(pa.uuid(), ids),
+            "name": [r.name for r in records],
+            "slug": [r.slug for r in records],
+            "description": [r.description for r in records],
+            "status": [r.status.value for r in records],
+            "phase": [r.phase.value for r in records],
+            "owner_id": [r.owner_id for r in records],
+            "tags": [r.tags for r in records],
+            "tech_stack": [r.tech_stack for r in records],
+            "architecture": [json.dumps(r.architecture) for r in records],
+            "metadata": [json.dumps(r.metadata_) for r in records],
+            "created_at": [now] * count,
+            "updated_at": [now] * count,
+            "version": [1] * count,
+        }
+        table = pa.Table.from_pydict(columns, schema=_PROJECT_ARROW)
+        cursor = self.cursor
+        cursor.register("bench_python", table)
+        try:
+            cursor.execute("INSERT INTO projects BY NAME SELECT * FROM bench_python")
+        finally:
+            cursor.unregister("bench_python")
 
     def close(self) -> None:
         self.cursor.close()

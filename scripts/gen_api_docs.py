@@ -131,8 +131,9 @@ def _undocumented_mixin(base: type) -> bool:
 def _own_members(cls: type) -> dict[str, Any]:
     """The class's members, with those of the undocumented mixins it derives from directly.
 
-    ``AsyncRepository`` takes its reads and bulk operations from ``repositories._reads`` and
-    ``repositories._bulk``, which have no page of their own: their methods belong on its page.
+    ``AsyncRepository`` takes its reads and bulk operations from ``repositories._reads``,
+    ``repositories._bulk`` and ``repositories._bulk_reads``, which have no page of their own:
+    their methods belong on its page.
     """
     members: dict[str, Any] = {}
     for base in reversed(cls.__bases__):

@@ -135,7 +135,18 @@ class NativeWrite(UnitCallbacks):
         result: T = await self._connection.run(work)
         return result
 
-    async def commit_with(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+    async def read(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """:meth:`run` for a repository's reads inside the unit, raising the library's errors.
+
+        Raises:
+            ProjectArchitectDBError: ``fn`` failed (translated); the unit was rolled back.
+        """
+        with translating():
+            return await self.run(fn)
+
+    async def commit_with(
+        self, work: Callable[[duckdb.DuckDBPyConnection], T], *, alone: bool = False
+    ) -> T:
         """Run the whole unit: ``BEGIN``, ``work(duck)``, ``COMMIT``, in one worker hop.
 
         The contract:
@@ -148,7 +159,9 @@ class NativeWrite(UnitCallbacks):
           callbacks (the change feed) registered: those registered so far run right after
           the COMMIT, in commit order.
         * Concurrent units commit together (the group committer); a unit that already ran
-          statements with :meth:`run` commits in its own transaction, in one hop.
+          statements with :meth:`run`, or is committed ``alone`` (a large unit, which would
+          hold a group up, and which a neighbour's failure would make run twice), commits in
+          its own transaction on its own connection, in one hop.
         * A cancellation or the statement timeout before the COMMIT started interrupts the
           unit's statements and writes nothing; once the COMMIT started, the unit commits,
           its callbacks run, and a cancelled caller still gets ``CancelledError``.
@@ -160,7 +173,8 @@ class NativeWrite(UnitCallbacks):
             RuntimeError: This unit was already ended by ``commit_with``.
         """
         self._check_not_done()
-        if self._open:  # statements already ran in this unit's own transaction: end it
+        if self._open or alone:  # its own transaction (maybe begun already): end it
+            await self._take_connection()
             if self._after_commit:
                 async with self._commit_lock():
                     return await self._commit_joined(work)
@@ -174,6 +188,9 @@ class NativeWrite(UnitCallbacks):
         before_commit = self._committer.before_commit  # the one seam of every unit's COMMIT
 
         def hop(duck: duckdb.DuckDBPyConnection) -> T:
+            if not self._open:  # committed alone: BEGIN travels with the work
+                duck.begin()
+                self._open = True
             try:
                 value = stops.run(duck, (unit,), functools.partial(work, duck))
                 if stops.may_commit((unit,)):

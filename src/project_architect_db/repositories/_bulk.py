@@ -1,4 +1,4 @@
-"""Bulk writes through Arrow, streaming reads and Arrow exports for ``AsyncRepository``."""
+"""Bulk writes through Arrow for ``AsyncRepository`` (the reads are in ``_bulk_reads.py``)."""
 
 from __future__ import annotations
 
@@ -6,19 +6,17 @@ import asyncio
 import functools
 import itertools
 import uuid
-from collections.abc import AsyncGenerator, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Generic
 
 import pyarrow as pa
-from sqlalchemy import Table, select
+from sqlalchemy import Table
 
 from project_architect_db._typing import ReadT
-from project_architect_db.exceptions import InvalidQueryError, ValidationError
+from project_architect_db.exceptions import ValidationError
 from project_architect_db.models.graph import PARENTS
 from project_architect_db.queries.filters import Filter
-from project_architect_db.queries.native import native_sql
-from project_architect_db.queries.sorting import parse_order
 from project_architect_db.repositories._arrow import (
     build_table,
     ids_of,
@@ -26,13 +24,18 @@ from project_architect_db.repositories._arrow import (
     new_ids,
     repeat_array,
 )
-from project_architect_db.repositories._integrity import resolve_parents
-from project_architect_db.repositories._stream import Stream
+from project_architect_db.repositories._arrow_feed import ArrowFeed, chunks, sliced
+from project_architect_db.repositories._integrity import (
+    ParentFetch,
+    native_parent_fetch,
+    resolve_parents,
+)
 from project_architect_db.repositories.changes import ChangeKind
 from project_architect_db.schemas.common import CreateSchema
 
 if TYPE_CHECKING:
     from project_architect_db.core.locks import LockOwner
+    from project_architect_db.core.native_write import NativeWrites
     from project_architect_db.core.transaction import Transaction
     from project_architect_db.models.base import Base
     from project_architect_db.repositories._context import RepositoryContext
@@ -71,7 +74,7 @@ class _Ids:
 
 
 class BulkOperations(Generic[ReadT]):
-    """Mixin: ``bulk_create``, ``bulk_upsert``, ``stream`` and ``to_arrow``."""
+    """Mixin: ``bulk_create`` and ``bulk_upsert`` (``stream``/``to_arrow``: ``ArrowReads``)."""
 
     model: ClassVar[type[Base]]
     create_schema: ClassVar[type[CreateSchema]]
@@ -102,14 +105,19 @@ class BulkOperations(Generic[ReadT]):
         return [item if isinstance(item, schema) else self._coerce(item, schema) for item in data]
 
     def _arrow_rows(
-        self, records: Sequence[CreateSchema], parents: dict[str, list[Any]]
+        self,
+        records: Sequence[CreateSchema],
+        parents: Mapping[str, Sequence[Any]],
+        now: datetime | None = None,
     ) -> tuple[pa.Table, Callable[[], list[uuid.UUID]]]:
         """The records as an Arrow table, and a function giving their ids in order.
 
         New ids are made as an Arrow column; their Python ``UUID`` objects (~0.6 us each) are
         made only when the returned function is called (``bulk_upsert`` never needs them).
+        ``now`` (naive UTC) stamps the rows; by default the current time.
         """
-        now = datetime.now(UTC).replace(tzinfo=None)
+        if now is None:
+            now = datetime.now(UTC).replace(tzinfo=None)
         schema = self.create_schema  # computed fields (a document's content_hash) count too
         fields = schema.model_fields.keys() | schema.model_computed_fields.keys()
         ids: list[uuid.UUID] = []
@@ -144,21 +152,37 @@ class BulkOperations(Generic[ReadT]):
             return table, functools.partial(ids_of, halves[0])
         return table, lambda: ids
 
-    async def _insert_arrow(self, tx: Transaction, table: pa.Table, conflict: str = "") -> None:
+    def _arrow_insert(
+        self,
+        source: pa.Table | ArrowFeed,
+        conflict: str = "",
+        then: Callable[[], Any] | None = None,
+    ) -> Callable[[Any], None]:
+        """The native work inserting ``source``: re-runnable, ``then()`` once it inserted."""
         name = f"padb_bulk_{next(_views)}"
-        target = self._table.name
+        sql = f'INSERT INTO "{self._table.name}" BY NAME SELECT * FROM "{name}"{conflict}'
 
         def insert(duck: Any) -> None:
-            duck.register(name, table)
-            try:
-                duck.execute(f'INSERT INTO "{target}" BY NAME SELECT * FROM "{name}"{conflict}')
-            finally:
-                duck.unregister(name)
+            for table in source.tables() if isinstance(source, ArrowFeed) else (source,):
+                duck.register(name, table)
+                try:
+                    duck.execute(sql)
+                finally:
+                    duck.unregister(name)
+            if then is not None:
+                then()
 
-        await tx.run_native(insert)
+        return insert
+
+    async def _insert_arrow(self, tx: Transaction, table: pa.Table, conflict: str = "") -> None:
+        """Insert ``table`` inside ``tx`` (one hop)."""
+        await tx.run_native(self._arrow_insert(table, conflict))
 
     async def _resolve_bulk_parents(
-        self, tx: Transaction, records: Sequence[CreateSchema]
+        self,
+        tx: LockOwner,
+        records: Sequence[CreateSchema],
+        fetch: ParentFetch | None = None,
     ) -> dict[str, list[Any]]:
         """Parent checks for a batch; returns the denormalised columns' values per row."""
         references = PARENTS.get(self.model, ())
@@ -168,12 +192,68 @@ class BulkOperations(Generic[ReadT]):
         holders = [
             {column: getattr(record, column, None) for column in direct} for record in records
         ]
-        await resolve_parents(tx, self._context.locks, self.model, holders)
+        await resolve_parents(tx, self._context.locks, self.model, holders, fetch)
         return {
             ref.column: [holder.get(ref.column) for holder in holders]
             for ref in references
             if ref.denormalised
         }
+
+    async def _bulk_natively(
+        self, writes: NativeWrites, rows: Sequence[CreateSchema], conflict: str = ""
+    ) -> _Ids | None:
+        """Outside a transaction: the batch as one native unit (``core/native_write.py``).
+
+        The parents' locks are taken on the unit, and the parents read in its transaction
+        (one hop, only for models that have parents); then the INSERTs and the COMMIT run in
+        one hop. A create's rows are built in chunks while DuckDB inserts the chunk before
+        (``_arrow_feed.py``), and their ``UUID`` objects made on the loop while DuckDB
+        commits (the last INSERT's last act asks the loop to make them; the COMMIT releases
+        the GIL). Returns the ids of a create (``None`` for an upsert).
+        """
+        async with writes.unit() as unit:
+            parents = await self._resolve_bulk_parents(
+                unit, rows, native_parent_fetch(unit, writes.dialect)
+            )
+            if conflict:
+                table, _ = self._arrow_rows(rows, parents)  # no UUID objects needed
+                await unit.commit_with(self._arrow_insert(table, conflict), alone=True)
+                return None
+            feed, ids = self._arrow_feed(rows, parents)
+            self._emit_bulk(unit, feed.table, ids.get)
+            loop = asyncio.get_running_loop()
+            work = self._arrow_insert(feed, then=lambda: loop.call_soon_threadsafe(ids.get))
+            try:
+                await unit.commit_with(work, alone=True)  # never grouped: see commit_with
+            except Exception as error:
+                if feed.error is not None:  # the build failed: that is the caller's error
+                    raise feed.error from error
+                raise
+        return ids
+
+    def _arrow_feed(
+        self, rows: Sequence[CreateSchema], parents: dict[str, list[Any]]
+    ) -> tuple[ArrowFeed, _Ids]:
+        """The rows' first chunk built now, the rest as the INSERT asks (``_arrow_feed.py``)."""
+        now = datetime.now(UTC).replace(tzinfo=None)  # one stamp for the whole batch
+        bounds = chunks(len(rows))
+        (start, stop), rest = bounds[0], bounds[1:]
+        first, make_first = self._arrow_rows(rows[start:stop], sliced(parents, start, stop), now)
+        makers = [make_first]
+
+        def build_rest(feed: ArrowFeed) -> None:
+            for start, stop in rest:
+                table, make = self._arrow_rows(rows[start:stop], sliced(parents, start, stop), now)
+                makers.append(make)
+                feed.add(table)
+
+        def make_ids() -> list[uuid.UUID]:
+            if len(makers) == 1:
+                return makers[0]()
+            return [key for make in makers for key in make()]
+
+        feed = ArrowFeed(first, build_rest if rest else None, asyncio.get_running_loop())
+        return feed, _Ids(make_ids)
 
     async def bulk_create(self, records: Iterable[Any]) -> list[uuid.UUID]:
         """Insert many records in one statement (Arrow scan); return their ids in order.
@@ -189,21 +269,24 @@ class BulkOperations(Generic[ReadT]):
         rows = self._records(records)
         if not rows:
             return []
-        async with self._context.transaction() as tx:
+        writes = self._context.native_writes()
+        if writes is not None:  # outside a transaction: BEGIN, INSERT, COMMIT in one hop
+            made = await self._bulk_natively(writes, rows)
+            assert made is not None
+            return made.get()
+        async with self._context.transaction() as tx:  # joins the caller's transaction
             parents = await self._resolve_bulk_parents(tx, rows)
             table, make_ids = self._arrow_rows(rows, parents)
             await self._insert_arrow(tx, table)
-            # The UUID objects are made while the COMMIT runs on the worker (DuckDB releases
-            # the GIL there), not while the INSERT runs: DuckDB's scan of a Python Arrow table
-            # takes the GIL, and making them then slowed the INSERT by more than it saved
-            # (docs/performance.md, "Reads at the floor" and "bulk_create").
             ids = _Ids(make_ids)
-            self._emit_bulk(tx, table, ids.get)
-            asyncio.get_running_loop().call_soon(ids.get)  # first thing once the COMMIT hops
+            self._emit_bulk(tx, lambda: table, ids.get)
         return ids.get()
 
     def _emit_bulk(
-        self, tx: Transaction, table: pa.Table, ids_of_rows: Callable[[], list[uuid.UUID]]
+        self,
+        tx: LockOwner,
+        table_of_rows: Callable[[], pa.Table],
+        ids_of_rows: Callable[[], list[uuid.UUID]],
     ) -> None:
         project_column = self.project_column
         version = 1 if self._versioned else None
@@ -211,6 +294,7 @@ class BulkOperations(Generic[ReadT]):
         def created() -> list[_Created]:
             # Built only at publish time, and only when someone subscribes.
             ids = ids_of_rows()
+            table = table_of_rows()
             project_ids: list[Any]
             if project_column and project_column in table.column_names:
                 # pa.uuid() columns give uuid.UUID values (pyarrow >= 22, the pinned range)
@@ -247,91 +331,21 @@ class BulkOperations(Generic[ReadT]):
             updates.append('"updated_at" = excluded."updated_at"')
         target = ", ".join(f'"{name}"' for name in key)
         conflict = f" ON CONFLICT ({target}) DO UPDATE SET {', '.join(updates)}"
-        async with self._context.transaction() as tx:
+        writes = self._context.native_writes()
+        if writes is not None:  # outside a transaction: BEGIN, INSERT, COMMIT in one hop
+            await self._bulk_natively(writes, unique_rows, conflict)
+            return len(unique_rows)
+        async with self._context.transaction() as tx:  # joins the caller's transaction
             parents = await self._resolve_bulk_parents(tx, unique_rows)
             table, _ = self._arrow_rows(unique_rows, parents)  # no UUID objects needed
             await self._insert_arrow(tx, table, conflict)
         return len(unique_rows)
 
-    # -- reads -------------------------------------------------------------------------------
-    def stream(
-        self,
-        *,
-        filters: Iterable[Filter] = (),
-        order_by: str | Sequence[str] | None = None,
-        batch_size: int = 1000,
-        **conditions: Any,
-    ) -> Stream[list[ReadT]]:
-        """Yield matching rows in batches of ``batch_size``, holding one batch in memory.
 
-        The rows are read from one snapshot (one transaction held open while iterating). Use
-        it with ``async for``; ``aclose()`` ends an early stop at once.
-        """
-        batches = self._stream(filters, order_by, batch_size, conditions)
-        return Stream(batches, f"db.{self._table.name}.stream(...)")
-
-    async def _stream(
-        self,
-        filters: Iterable[Filter],
-        order_by: str | Sequence[str] | None,
-        batch_size: int,
-        conditions: dict[str, Any],
-    ) -> AsyncGenerator[list[ReadT], None]:
-        if not isinstance(batch_size, int) or not 1 <= batch_size <= 100_000:
-            raise InvalidQueryError("batch_size must be an integer from 1 to 100000.")
-        where = self._where(filters, conditions)
-        keys = parse_order(self.model, order_by)
-        statement = select(self._table).where(*where).order_by(*(key.order() for key in keys))
-        async with self._context.transaction() as tx:
-            result = await tx.session.stream(statement)
-            try:
-                async for partition in result.partitions(batch_size):
-                    yield [self._read(row) for row in partition]
-            finally:
-                await result.close()
-
-    async def to_arrow(
-        self,
-        *,
-        filters: Iterable[Filter] = (),
-        order_by: str | Sequence[str] | None = None,
-        limit: int | None = None,
-        **conditions: Any,
-    ) -> pa.Table:
-        """Matching rows as a pyarrow Table, straight from DuckDB (no Python row objects).
-
-        Timestamps come back as ``timestamp[us, tz=UTC]``; JSON columns as JSON text.
-        """
-        where = self._where(filters, conditions)
-        keys = parse_order(self.model, order_by)
-        statement = select(self._table).where(*where).order_by(*(key.order() for key in keys))
-        if limit is not None:
-            if not isinstance(limit, int) or limit < 0:
-                raise InvalidQueryError("limit must be a non-negative integer.")
-            statement = statement.limit(limit)
-        async with self._context.transaction() as tx:
-            dialect = (await tx.connection()).dialect
-            sql, params = native_sql(statement, dialect)
-            table: pa.Table = await tx.run_native(
-                lambda duck: duck.execute(sql, params).to_arrow_table()
-            )
-        return _utc_timestamps(table)
-
-
-def _given(values: list[Any]) -> Callable[[int], list[Any]]:
+def _given(values: Sequence[Any]) -> Callable[[int], Sequence[Any]]:
     return lambda count: values
 
 
 def _repeat(column: Any, value: Any) -> Callable[[int], pa.Array]:
     # one Arrow column made in C (pa.repeat / pa.nulls), not a Python list converted per value
     return lambda count: repeat_array(column, value, count)
-
-
-def _utc_timestamps(table: pa.Table) -> pa.Table:
-    fields = [
-        pa.field(field.name, pa.timestamp("us", "UTC"))
-        if pa.types.is_timestamp(field.type) and field.type.tz is None
-        else field
-        for field in table.schema
-    ]
-    return table.cast(pa.schema(fields))

@@ -8,15 +8,17 @@ every row carries the ids of all its ancestors).
 
 from __future__ import annotations
 
+import functools
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import String, Table, bindparam, cast, delete, select, update
 from sqlalchemy.engine import Dialect
 
-from project_architect_db.core.locks import IntegrityLocks
+from project_architect_db.core.locks import IntegrityLocks, LockOwner
+from project_architect_db.core.native_write import NativeWrite
 from project_architect_db.core.transaction import Transaction
 from project_architect_db.exceptions import IntegrityError
 from project_architect_db.models.base import Base, singular
@@ -28,10 +30,12 @@ from project_architect_db.repositories.changes import MAX_CASCADED_IDS
 __all__ = [
     "Cascade",
     "NativeCascade",
+    "ParentFetch",
     "cascade_delete",
     "copied_from",
     "direct_parents",
     "missing_parent",
+    "native_parent_fetch",
     "required_parent",
     "resolve_parents",
 ]
@@ -51,21 +55,32 @@ def copied_from(model: type[Base], direct: Reference) -> list[str]:
     ]
 
 
+#: Reads parent rows for :func:`resolve_parents`: ``fetch(table, columns, ids)`` gives
+#: ``{id: {column: value}}`` for the ids that exist, in the unit of work's own transaction.
+ParentFetch = Callable[[Any, list[str], list[uuid.UUID]], Awaitable[Mapping[Any, dict[str, Any]]]]
+
+
 async def resolve_parents(
-    tx: Transaction,
+    tx: LockOwner,
     locks: IntegrityLocks,
     model: type[Base],
     rows: Sequence[dict[str, Any]],
+    fetch: ParentFetch | None = None,
 ) -> None:
     """Check every parent of ``rows`` exists and fill the denormalised ancestor ids (in place).
 
     Takes a shared lock on each parent and ancestor first, so a concurrent delete either
     finishes before (and the parent is missing) or waits until this transaction ends.
+    ``tx`` is a :class:`Transaction` (parents read through its session), or any unit of work
+    with the ``fetch`` that reads in its transaction (:func:`native_parent_fetch`).
 
     Raises:
         IntegrityError: a parent is missing, or was deleted by a transaction that committed
             after this one began.
     """
+    if fetch is None:
+        assert isinstance(tx, Transaction)
+        fetch = functools.partial(_fetch, tx)
     for ref in direct_parents(model):
         wanted = {row[ref.column] for row in rows if row.get(ref.column) is not None}
         if not wanted:
@@ -78,7 +93,7 @@ async def resolve_parents(
             locks.check_not_deleted(tx, parent_id, parent_name)
         copied = copied_from(model, ref)
         table = ref.parent.__table__
-        found = await _fetch(tx, table, copied, wanted)
+        found = await fetch(table, copied, list(wanted))
         missing = wanted - found.keys()
         if missing:
             raise missing_parent(ref, missing)
@@ -111,15 +126,32 @@ def missing_parent(ref: Reference, missing: Iterable[uuid.UUID]) -> IntegrityErr
     )
 
 
+def _parents_select(table: Any, columns: list[str], ids: list[uuid.UUID]) -> Any:
+    return select(table.c.id, *(table.c[name] for name in columns)).where(table.c.id.in_(ids))
+
+
 async def _fetch(
-    tx: Transaction, table: Any, columns: list[str], ids: Iterable[uuid.UUID]
+    tx: Transaction, table: Any, columns: list[str], ids: list[uuid.UUID]
 ) -> Mapping[uuid.UUID, dict[str, Any]]:
-    wanted = list(ids)
-    statement = select(table.c.id, *(table.c[name] for name in columns)).where(
-        table.c.id.in_(wanted)
-    )
-    result = await tx.execute(statement)
+    result = await tx.execute(_parents_select(table, columns, ids))
     return {row[0]: dict(zip(columns, row[1:], strict=True)) for row in result}
+
+
+def native_parent_fetch(unit: NativeWrite, dialect: Dialect) -> ParentFetch:
+    """The :data:`ParentFetch` of a native write unit: one hop in the unit's transaction.
+
+    The first read sends the unit's ``BEGIN``: its snapshot is taken after the parents'
+    locks, as in a session's transaction.
+    """
+
+    async def fetch(
+        table: Any, columns: list[str], ids: list[uuid.UUID]
+    ) -> Mapping[uuid.UUID, dict[str, Any]]:
+        sql, params = native_sql(_parents_select(table, columns, ids), dialect)
+        rows = await unit.read(lambda duck: duck.execute(sql, params).fetchall())
+        return {row[0]: dict(zip(columns, row[1:], strict=True)) for row in rows}
+
+    return fetch
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from project_architect_db.exceptions._translate import translating
 from project_architect_db.models.base import Base, singular
 from project_architect_db.models.graph import PARENTS
 from project_architect_db.repositories._bulk import BulkOperations
+from project_architect_db.repositories._bulk_reads import ArrowReads
 from project_architect_db.repositories._context import RepositoryContext
 from project_architect_db.repositories._integrity import (
     Cascade,
@@ -52,7 +53,10 @@ _MAX_UPDATE_SHAPES = 256
 
 
 class AsyncRepository(
-    ReadOperations[ReadT], BulkOperations[ReadT], Generic[ModelT, CreateT, UpdateT, ReadT]
+    ReadOperations[ReadT],
+    BulkOperations[ReadT],
+    ArrowReads[ReadT],
+    Generic[ModelT, CreateT, UpdateT, ReadT],
 ):
     """Generic async repository over one model.
 

@@ -58,7 +58,10 @@ async def test_a_call_cancelled_after_its_insert_writes_nothing_and_leaves_the_d
 
     monkeypatch.setattr(BulkOperations, "_insert_arrow", cancelled_after_inserting)
     with pytest.raises(asyncio.CancelledError):
-        await db.projects.bulk_create([{"name": f"P{i}", "slug": f"p-{i}"} for i in range(5000)])
+        async with db.transaction():  # inside a transaction: it joins it (the session path)
+            await db.projects.bulk_create(
+                [{"name": f"P{i}", "slug": f"p-{i}"} for i in range(5000)]
+            )
     monkeypatch.undo()
     assert await db.projects.count() == 0
     ids = await db.projects.bulk_create([{"name": "After", "slug": "after"}])
