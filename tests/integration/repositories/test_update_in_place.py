@@ -22,6 +22,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from project_architect_db import (
     NotFoundError,
     ProjectArchitectDBError,
 )
+from project_architect_db.models.enums import BuildStatus
 from project_architect_db.schemas import ProjectRead
 from tests._scale_file import fill_conversations
 
@@ -85,6 +87,41 @@ async def test_an_update_keeps_the_row_in_place_and_returns_it_as_stored(
         "two",
         second.updated_at.replace(tzinfo=None),
     )
+
+
+async def _rowid(db: Database, table: str, row_id: uuid.UUID) -> int:
+    async with db.session() as session:
+        query = text(f"SELECT rowid FROM {table} WHERE id = :id")
+        return int((await session.execute(query, {"id": row_id})).scalar_one())
+
+
+async def test_finishing_a_build_and_revising_a_document_keep_their_rows_in_place(
+    file_db: Database,
+) -> None:
+    """The other updates of one row (``finish_build``, a document's revision) send no RETURNING."""
+    project = await file_db.projects.create({"name": "Runs"})
+    repository = await file_db.code_repositories.upsert_from_url(
+        project.id, "https://github.com/acme/in-place"
+    )
+    started = datetime(2026, 1, 1, tzinfo=UTC)
+    build = await file_db.code_repositories.record_build(
+        repository.id,
+        {"commit_sha": "abc1234", "branch": "main", "status": "running", "started_at": started},
+    )
+    document = await file_db.documents.create(
+        {"project_id": project.id, "path": "docs/a.md", "content": "v1"}
+    )
+    build_rowid = await _rowid(file_db, "builds", build.id)
+    document_rowid = await _rowid(file_db, "documents", document.id)
+    finished = await file_db.code_repositories.finish_build(
+        build.id, "success", started + timedelta(seconds=5)
+    )
+    revised = await file_db.documents.update(document.id, {"content": "v2"})
+    assert (finished.status, finished.duration_seconds) == (BuildStatus.SUCCESS, 5.0)
+    assert (revised.version, revised.content) == (2, "v2")
+    assert revised == await file_db.documents.get(document.id)
+    assert await _rowid(file_db, "builds", build.id) == build_rowid
+    assert await _rowid(file_db, "documents", document.id) == document_rowid
 
 
 @pytest.mark.parametrize("path", PATHS)
