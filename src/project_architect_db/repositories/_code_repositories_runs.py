@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import select, update
 
@@ -32,6 +32,9 @@ from project_architect_db.schemas import (
     DeploymentUpdate,
 )
 from project_architect_db.schemas.common import CreateSchema
+
+if TYPE_CHECKING:
+    from sqlalchemy import CursorResult
 
 __all__ = [
     "FINISHED",
@@ -158,10 +161,11 @@ async def finish_build(
         update(table)
         .where(table.c.id == row_id, table.c.finished_at.is_(None))
         .values(status=change.status, finished_at=ended, duration_seconds=duration)
-        .returning(table)
     )
-    row = (await tx.execute(statement)).one_or_none()
-    if row is None:  # pragma: no cover - DuckDB reports the concurrent update as a conflict
+    # no RETURNING: DuckDB 1.5 can update a row twice with it (AsyncRepository._update_statement)
+    updated = cast("CursorResult[Any]", await tx.execute(statement)).rowcount
+    if not updated:  # pragma: no cover - DuckDB reports the concurrent update as a conflict
         raise ConflictError(f"Build {row_id} was finished concurrently.")
+    row = (await tx.execute(store._by_id(), {"row_id": row_id})).one()  # sees its own write
     store._emit(tx, ChangeKind.UPDATED, [row])
     return row

@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import pyarrow as pa
 from pydantic_core import to_json
@@ -38,6 +38,8 @@ from project_architect_db.schemas import DocumentCreate, DocumentVersionRead, co
 from project_architect_db.schemas.common import CreateSchema, UpdateSchema
 
 if TYPE_CHECKING:
+    from sqlalchemy import CursorResult
+
     from project_architect_db.repositories.documents import DocumentRepository
 
 __all__ = ["SyncResult", "VersionStore", "paths_key", "revise", "sync_documents", "writes_key"]
@@ -143,11 +145,12 @@ async def revise(
         update(table)
         .where(table.c.id == row_id, table.c.version == current.version)
         .values({**values, "version": table.c.version + 1, "updated_at": datetime.now(UTC)})
-        .returning(table)
     )
-    row = (await tx.execute(statement)).one_or_none()
-    if row is None:  # pragma: no cover - the writes lock and DuckDB's conflict check prevent it
+    # no RETURNING: DuckDB 1.5 can update a row twice with it (AsyncRepository._update_statement)
+    updated = cast("CursorResult[Any]", await tx.execute(statement)).rowcount
+    if not updated:  # pragma: no cover - the writes lock and DuckDB's conflict check prevent it
         raise ConflictError(f"Document {row_id} changed while it was being revised; retry.")
+    row = (await tx.execute(repo._by_id(), {"row_id": row_id})).one()  # sees its own write
     repo._emit(tx, ChangeKind.UPDATED, [row])
     versions._emit(tx, ChangeKind.CREATED, [version_row])
     return row

@@ -1,10 +1,13 @@
 """``update`` and ``delete`` outside a transaction as native units: one worker hop each.
 
-The ``UPDATE ... RETURNING`` of each set of columns (``AsyncRepository._update_statement``,
-shared with the transaction path) is compiled once per repository: building it with SQLAlchemy
+The ``UPDATE`` of each set of columns (``AsyncRepository._update_statement``, shared with
+the transaction path) is compiled once per repository: building it with SQLAlchemy
 and computing its cache key cost ~0.6 ms of event-loop time per call on the benchmark machine;
-a call only binds its values. A delete's cascade (one statement per child table, then the row:
-``_integrity.NativeCascade``) is compiled once per repository too. Each unit takes its
+a call only binds its values. The ``UPDATE`` has no ``RETURNING`` (DuckDB 1.5 can update a
+row twice with it: docs/architecture.md, "DuckDB: UPDATE ... RETURNING can update a row
+twice"); the unit reads the row back after it, in the same transaction and hop. A delete's
+cascade (one statement per child table, then the row: ``_integrity.NativeCascade``) is
+compiled once per repository too. Each unit takes its
 integrity locks, then runs all its statements with BEGIN and COMMIT in one
 :meth:`~project_architect_db.core.native_write.NativeWrite.commit_with` hop.
 """
@@ -21,7 +24,6 @@ from project_architect_db.repositories._integrity import Cascade, NativeCascade
 from project_architect_db.repositories._native_read import (
     NativePointRead,
     NativeRow,
-    NativeSelects,
     NativeStatement,
 )
 from project_architect_db.repositories.changes import ChangeKind
@@ -82,21 +84,22 @@ async def update_natively(
         parameters = native.parameters(given)
     except Exception:  # a value its column type refuses
         return None
-    shape = native.shape
-    sql = shape.sql
+    sql = native.shape.sql
     point = _point(repository, writes)
     current_row = point.fetcher(row_id)
     what = singular(repository._table.name)
     outcome = _Outcome()
 
     def work(duck: Any) -> NativeRow:
-        rows: list[tuple[Any, ...]] = duck.execute(sql, parameters).fetchall()
-        if not rows:  # missing, or at another version (read in the same snapshot)
-            current = current_row(duck)
-            if current is None:
-                raise NotFoundError(f"No {what} with id {row_id}.")
-            raise repository._stale(row_id, expected, point.mapping(current)["version"])
-        outcome.row = row = NativeSelects.rows(shape, rows)[0]
+        # DuckDB answers a plain UPDATE with one row: the count of rows it updated
+        ((updated,),) = duck.execute(sql, parameters).fetchall()
+        current = current_row(duck)  # the transaction sees its own write
+        if current is None:
+            raise NotFoundError(f"No {what} with id {row_id}.")
+        mapping = point.mapping(current)
+        if not updated:  # at another version (read in the same snapshot)
+            raise repository._stale(row_id, expected, mapping["version"])
+        outcome.row = row = NativeRow(mapping)
         return row
 
     async with writes.unit() as unit:

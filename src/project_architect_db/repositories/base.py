@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Generic
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, cast
 
 from sqlalchemy import Select, Table, Update, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert_insert
@@ -45,6 +45,9 @@ from project_architect_db.repositories._native_write import delete_natively, upd
 from project_architect_db.repositories._reads import MAX_PAGE_SIZE, ReadOperations, _as_id
 from project_architect_db.repositories.changes import Change, ChangeKind
 from project_architect_db.schemas.common import CreateSchema, ReadSchema, UpdateSchema
+
+if TYPE_CHECKING:
+    from sqlalchemy import CursorResult
 
 __all__ = ["MAX_PAGE_SIZE", "AsyncRepository"]
 
@@ -246,20 +249,29 @@ class AsyncRepository(
             return row
         columns, versioned_where, given = self._update_parameters(row_id, values, expected)
         statement = self._update_statement(columns, versioned_where)
-        row = (await tx.execute(statement, given)).one_or_none()
+        # no RETURNING (see _update_statement): the count says whether it applied, and the
+        # row is read back by this transaction, which sees its own write
+        result = await tx.execute(statement, given)
+        updated = cast("CursorResult[Any]", result).rowcount
+        row = (await tx.execute(self._by_id(), {"row_id": row_id})).one_or_none()
         if row is None:
-            current = (await tx.execute(self._by_id(), {"row_id": row_id})).one_or_none()
-            if current is None:
-                raise NotFoundError(f"No {singular(table.name)} with id {row_id}.")
-            raise self._stale(row_id, expected, current.version)
+            raise NotFoundError(f"No {singular(table.name)} with id {row_id}.")
+        if not updated:
+            raise self._stale(row_id, expected, row.version)
         return row
 
     def _update_statement(self, columns: tuple[str, ...], versioned_where: bool) -> Update:
-        """``UPDATE ... RETURNING *`` of ``columns``, bumping ``version`` and ``updated_at``.
+        """``UPDATE`` of ``columns``, bumping ``version`` and ``updated_at``; no ``RETURNING``.
 
         Values are bound by name (``v0``, ``v1``... for ``columns``, ``row_id``, ``stamp``,
         ``expected``: see :meth:`_update_parameters`), so one statement per set of columns
         serves every call, on the transaction path and compiled once on the native one.
+
+        Callers read the row back in the same transaction. DuckDB 1.5 runs ``UPDATE ...
+        RETURNING`` on an indexed table as a delete + insert whose parallel scan, on a table
+        of more than one row group, can meet the moved row again and update it twice
+        (docs/architecture.md, "DuckDB: UPDATE ... RETURNING can update a row twice"). A
+        plain ``UPDATE`` never did, and updates non-indexed columns in place.
         """
         key = (columns, versioned_where)
         statement = self._update_statements.get(key)
@@ -279,7 +291,7 @@ class AsyncRepository(
                 statement = statement.where(
                     table.c.version == bindparam("expected", type_=table.c.version.type)
                 )
-        statement = statement.values(values).returning(table)
+        statement = statement.values(values)
         if len(self._update_statements) >= _MAX_UPDATE_SHAPES:
             self._update_statements.clear()
         self._update_statements[key] = statement
