@@ -178,7 +178,8 @@ def dbapi_connection(context: Any) -> Any:
 _CLAUSES = tuple(
     name
     for name, _ in Select._traverse_internals
-    if name not in ("_raw_columns", "_where_criteria")
+    # ``dialect_options`` is made on first access: looked up in the instance's dict instead
+    if name not in ("_raw_columns", "_where_criteria", "dialect_options")
 )
 _BARE: Select[Any] = Select(
     Table("padb_probe", sqlalchemy.MetaData(), Column("id", sqlalchemy.Integer))
@@ -196,7 +197,9 @@ def _is_bare(statement: Select[Any]) -> bool:
     """Whether ``statement`` has nothing but columns and a WHERE (see :data:`_CLAUSES`)."""
     if any(map(operator.is_not, _plains_of(statement), _BARE_PLAIN)):
         return False
-    return not any(map(len, _empties_of(statement)))
+    return not any(map(len, _empties_of(statement))) and not statement.__dict__.get(
+        "dialect_options"
+    )
 
 
 def point_select_parts(statement: Any) -> tuple[tuple[Any, ...], BindParameter[Any]] | None:
@@ -204,9 +207,10 @@ def point_select_parts(statement: Any) -> tuple[tuple[Any, ...], BindParameter[A
 
     The statement must be exactly ``select(table | table.c.x, ...).where(pk == value)``:
     a plain ``Table`` with a one-column primary key, plain columns of it, one ``=`` against
-    a literal value of the column's own type, and nothing else (no ORM entity, options,
-    joins, order, limit, hints, ...). ``shape`` identifies the statement but for the value
-    (the columns and the key column); ``bind`` holds the value. ``None`` for anything else.
+    a value of the column's own type (given, or a ``bindparam`` to be given at execution),
+    and nothing else (no ORM entity, options, joins, order, limit, hints, ...). ``shape``
+    identifies the statement but for the value (the columns and the key column); ``bind``
+    holds the value or names it. ``None`` for anything else.
     """
     if type(statement) is not Select or statement._execution_options:
         return None
@@ -225,7 +229,7 @@ def point_select_parts(statement: Any) -> tuple[tuple[Any, ...], BindParameter[A
     if (
         bind.type is not key.type
         or bind.callable is not None
-        or bind.value is None
+        or (bind.value is None and not bind.required)
         or bind.expanding
         or bind.literal_execute
         or criterion.modifiers

@@ -33,7 +33,7 @@ from sqlalchemy.engine import Dialect, Result
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from project_architect_db.core._inline import INLINE_BUDGET, yield_if_held
+from project_architect_db.core._inline import INLINE_BUDGET, must_yield, yield_if_held
 from project_architect_db.core._sqlalchemy import (
     bind_processors,
     point_select_parts,
@@ -122,14 +122,25 @@ class PointSelects:
         #: how many selects took this path (for tests and benchmarks)
         self.runs = 0
 
-    async def execute(self, session: AsyncSession, statement: Any) -> Result[Any] | Learner | None:
+    async def execute(
+        self, session: AsyncSession, statement: Any, params: Any = None
+    ) -> Result[Any] | Learner | None:
         """The statement's result, or what to do after ``session.execute`` runs it as usual.
 
         ``None``: nothing. A :class:`Learner` (the shape's first run): call it with the
-        result of SQLAlchemy's run, whose row layout later runs reuse.
+        result of SQLAlchemy's run, whose row layout later runs reuse. ``params``: the values
+        of ``session.execute``; only ``{name: value}`` of the key's ``bindparam`` is taken.
         """
         parts = point_select_parts(statement)
         if parts is None:
+            return None
+        shape, bind = parts
+        value = bind.value
+        if params is not None:
+            if type(params) is not dict or len(params) != 1 or bind.key not in params:
+                return None
+            value = params[bind.key]
+        if value is None:  # no value (SQLAlchemy's error), or `= NULL`: as usual
             return None
         sync = session.sync_session
         connection = session_connection(sync)
@@ -140,7 +151,6 @@ class PointSelects:
             connection = session_connection(sync)
             if connection is None:  # pragma: no cover - just began, with the same checks
                 return None
-        shape, bind = parts
         dialect = connection.dialect
         entry: _Shape = self._statements.get_or_compile(
             _KIND, shape, dialect, lambda: _Shape(statement, dialect)
@@ -149,43 +159,38 @@ class PointSelects:
         if metadata is None:  # the shape's first run: SQLAlchemy's path, whose layout we keep
             return entry.learn
         try:
-            value = bind.value if entry.bind is None else entry.bind(bind.value)
+            parameters = [value if entry.bind is None else entry.bind(value)]
         except Exception:  # a value its type refuses: SQLAlchemy's path words the error
             return None
         adapter: AsyncAdaptedConnection = connection.connection.dbapi_connection  # type: ignore[assignment]
-        rows = await self._fetch(entry, adapter, [value], dialect, connection)
-        self.runs += 1
-        return rows_result(metadata, iter(rows))
-
-    async def _fetch(
-        self,
-        entry: _Shape,
-        adapter: AsyncAdaptedConnection,
-        parameters: list[Any],
-        dialect: Dialect,
-        connection: Any,
-    ) -> list[Any]:
         sql = entry.sql
 
         def fetch(duck: duckdb.DuckDBPyConnection) -> list[Any]:
             return duck.execute(sql, parameters).fetchall()
 
         try:
-            if entry.inline:
-                await yield_if_held(self._budget)
+            done = False
+            if entry.inline:  # on this thread, without a coroutine per step (each costs here)
+                if must_yield(self._budget):
+                    await yield_if_held(self._budget)
                 started = time.thread_time()
                 done, rows = adapter.run_here(fetch)
                 entry.timed(time.thread_time() - started, self._budget)
-                if done:
-                    return rows  # type: ignore[return-value]
-                return await adapter.run(fetch)
-            if entry.inline is None:  # not known to be short yet: time it on the worker
-                timed, elapsed = await adapter.run(lambda duck: _timed(fetch, duck))
-                entry.timed(elapsed, self._budget)
-                return timed
-            return await adapter.run(fetch)
+            if not done:
+                rows = await self._on_worker(entry, adapter, fetch)
         except duckdb.Error as error:
             raise _wrapped(sql, parameters, error, dialect, connection) from error
+        self.runs += 1
+        return rows_result(metadata, iter(rows))  # type: ignore[arg-type]
+
+    async def _on_worker(
+        self, entry: _Shape, adapter: AsyncAdaptedConnection, fetch: Callable[[Any], list[Any]]
+    ) -> list[Any]:
+        if entry.inline is None:  # not known to be short yet: time it on the worker
+            rows, elapsed = await adapter.run(lambda duck: _timed(fetch, duck))
+            entry.timed(elapsed, self._budget)
+            return rows
+        return await adapter.run(fetch)
 
 
 def _timed(fetch: Callable[[Any], list[Any]], duck: Any) -> tuple[list[Any], float]:

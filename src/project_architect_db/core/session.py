@@ -42,13 +42,11 @@ class Session(AsyncSession):
     ) -> Result[Any]:
         """``AsyncSession.execute``; a Core point select by primary key runs natively."""
         points = self._point_selects
-        plain = points is not None and params is None and not execution_options
-        if plain and bind_arguments is None and not kw:
-            assert points is not None
-            found = await points.execute(self, statement)
+        if points is not None and execution_options is None and bind_arguments is None and not kw:
+            found = await points.execute(self, statement, params)
             if isinstance(found, Result):
                 return found
-            result = cast("Result[Any]", await super().execute(statement))
+            result = cast("Result[Any]", await super().execute(statement, params))
             if found is not None:  # the shape's first run: keep SQLAlchemy's row layout
                 found(result)
             return result
