@@ -388,3 +388,39 @@ async def test_an_explicit_begin_gets_its_connection_from_sqlalchemy_first(
             assert _points(seeded).runs == before  # SQLAlchemy's path provisions it
             assert (await session.execute(read)).scalar_one() == first
             assert _points(seeded).runs == before + 1
+
+
+async def test_a_bindparam_statement_takes_its_value_from_the_parameters(
+    seeded: Database,
+) -> None:
+    table, key = PROJECTS, PROJECTS.c.id
+    statement = select(table).where(key == bindparam("id"))
+    async with seeded.session() as session:
+        ids = await _some_ids(session, table, 3)
+        await session.execute(statement, {"id": ids[0]})  # learnt
+        before = _points(seeded).runs
+        for row_id in ids:
+            fast = await session.execute(statement, {"id": row_id})
+            slow = await session.execute(select(table).where(key == row_id), {})
+            _same(fast, slow)
+        assert _points(seeded).runs == before + len(ids)
+
+
+async def test_other_parameters_take_sqlalchemys_path(seeded: Database) -> None:
+    table, key = PROJECTS, PROJECTS.c.id
+    statement = select(table.c.name).where(key == bindparam("id"))
+    async with seeded.session() as session:
+        (row_id,) = await _some_ids(session, table, 1)
+        expected = (await session.execute(statement, {"id": row_id})).scalar_one()
+        before = _points(seeded).runs
+        # an extra name (SQLAlchemy ignores it), a NULL value, a list of parameter sets
+        extra = await session.execute(statement, {"id": row_id, "other": 1})
+        assert extra.scalar_one() == expected
+        assert (await session.execute(statement, {"id": None})).first() is None
+        with pytest.raises(StatementError, match="A value is required"):
+            await session.execute(statement, {"name": "x"})
+        assert _points(seeded).runs == before
+        # a literal value with parameters for it: SQLAlchemy's path too
+        literal = select(table.c.name).where(key == row_id)
+        assert (await session.execute(literal, {"id_1": row_id})).scalar_one() == expected
+        assert _points(seeded).runs == before
