@@ -22,6 +22,7 @@ from project_architect_db.exceptions import (
     IntegrityError,
     TransactionAbortedError,
 )
+from project_architect_db.repositories import _arrow_feed
 from project_architect_db.repositories._bulk import BulkOperations
 from project_architect_db.schemas import ConversationCreate, DocumentCreate
 
@@ -198,7 +199,14 @@ async def test_bulk_upsert_inside_a_transaction_rolls_back_with_it(db: Database)
 
 
 # -- a batch of several chunks (``_arrow_feed.py``): built while DuckDB inserts ---------------
-MANY = 6500  # three chunks: 1024, 4096, 1380
+MANY = 6500  # three chunks: 1024, 4096, 1380 (with the chunk sizes set below)
+
+
+@pytest.fixture(autouse=True)
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks of 1024 then 4096 rows, so that a few thousand rows take several."""
+    monkeypatch.setattr(_arrow_feed, "FIRST_CHUNK", 1024)
+    monkeypatch.setattr(_arrow_feed, "CHUNK", 4096)
 
 
 async def test_a_batch_of_several_chunks_is_one_batch_in_order_with_one_stamp(

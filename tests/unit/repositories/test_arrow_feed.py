@@ -23,7 +23,8 @@ def test_chunks_cover_every_row_once_first_chunk_small() -> None:
     assert chunks(1, 2, 3) == [(0, 1)]
     assert chunks(2, 2, 3) == [(0, 2)]
     assert chunks(9, 2, 3) == [(0, 2), (2, 5), (5, 8), (8, 9)]
-    assert chunks(10_000) == [(0, 1024), (1024, 5120), (5120, 9216), (9216, 10_000)]
+    assert chunks(10_000) == [(0, 10_000)]  # the default: one chunk up to FIRST_CHUNK rows
+    assert chunks(10_000, 1024, 4096) == [(0, 1024), (1024, 5120), (5120, 9216), (9216, 10_000)]
     assert sliced({"a": [1, 2, 3], "b": "xyz"}, 1, 3) == {"a": [2, 3], "b": "yz"}
 
 
