@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pyarrow as pa
 from sqlalchemy import ClauseElement
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from project_architect_db.core._sqlalchemy import bind_processors, construct_params
 
-__all__ = ["native_sql"]
+__all__ = ["native_sql", "utc_timestamps"]
 
 
 def native_sql(statement: ClauseElement, dialect: Dialect) -> tuple[str, list[Any]]:
@@ -30,3 +31,15 @@ def native_sql(statement: ClauseElement, dialect: Dialect) -> tuple[str, list[An
         processor = processors.get(name)
         values.append(processor(value) if processor is not None and value is not None else value)
     return str(compiled), values
+
+
+def utc_timestamps(table: pa.Table) -> pa.Table:
+    """``table`` with its naive timestamp columns (DuckDB's ``TIMESTAMP``, UTC) marked UTC."""
+    fields = [
+        pa.field(field.name, pa.timestamp("us", "UTC"))
+        if pa.types.is_timestamp(field.type) and field.type.tz is None
+        else field
+        for field in table.schema
+    ]
+    schema = pa.schema(fields)
+    return table if schema.equals(table.schema) else table.cast(schema)

@@ -11,7 +11,7 @@ from sqlalchemy import Table, select
 from project_architect_db._typing import ReadT
 from project_architect_db.exceptions import InvalidQueryError
 from project_architect_db.queries.filters import Filter
-from project_architect_db.queries.native import native_sql
+from project_architect_db.queries.native import native_sql, utc_timestamps
 from project_architect_db.queries.sorting import parse_order
 from project_architect_db.repositories._stream import Stream
 
@@ -95,14 +95,4 @@ class ArrowReads(Generic[ReadT]):
             table: pa.Table = await tx.run_native(
                 lambda duck: duck.execute(sql, params).to_arrow_table()
             )
-        return _utc_timestamps(table)
-
-
-def _utc_timestamps(table: pa.Table) -> pa.Table:
-    fields = [
-        pa.field(field.name, pa.timestamp("us", "UTC"))
-        if pa.types.is_timestamp(field.type) and field.type.tz is None
-        else field
-        for field in table.schema
-    ]
-    return table.cast(pa.schema(fields))
+        return utc_timestamps(table)

@@ -18,6 +18,7 @@ from project_architect_db.queries.analytics._rows import (
     arrow_records,
     column_converters,
 )
+from project_architect_db.queries.native import utc_timestamps
 
 if TYPE_CHECKING:
     import polars
@@ -100,7 +101,7 @@ class Runnable:
             duck, sql, params = job
             return duck.execute(sql, params).to_arrow_table()
 
-        return _utc(await self._run(fetch))
+        return utc_timestamps(await self._run(fetch))
 
     async def to_polars(self) -> polars.DataFrame:
         """The result as a polars DataFrame (needs the ``polars`` extra).
@@ -221,14 +222,3 @@ def _aware(record: tuple[Any, ...], indexes: list[int]) -> tuple[Any, ...]:
         if isinstance(value, datetime) and value.tzinfo is None:
             values[index] = value.replace(tzinfo=UTC)
     return tuple(values)
-
-
-def _utc(table: pa.Table) -> pa.Table:
-    fields = [
-        pa.field(field.name, pa.timestamp("us", "UTC"))
-        if pa.types.is_timestamp(field.type) and field.type.tz is None
-        else field
-        for field in table.schema
-    ]
-    schema = pa.schema(fields)
-    return table if schema.equals(table.schema) else table.cast(schema)
