@@ -101,7 +101,8 @@ class _Shape:
                 self.inline = True
             return
         self.slow += 1
-        if self.slow >= _STRIKES or cpu_seconds > _FAR_OVER * budget:
+        # far over: only once on the loop (a first, cold run on the worker may load the index)
+        if self.slow >= _STRIKES or (self.inline and cpu_seconds > _FAR_OVER * budget):
             self.inline = False
 
 
