@@ -24,6 +24,7 @@ from project_architect_db.exceptions._usage import sync_with
 from project_architect_db.migration import MigrationManager
 from project_architect_db.queries.analytics.answers import AnalyticsAnswers
 from project_architect_db.repositories._context import RepositoryContext
+from project_architect_db.repositories._processors import result_processor
 from project_architect_db.repositories.changes import ChangeHub, Subscription
 from project_architect_db.repositories.code_repositories import CodeRepositoryRepository
 from project_architect_db.repositories.conversations import ConversationRepository
@@ -59,7 +60,9 @@ class Database:
 
         #: Runs every statement: engine, sessions, native reads and writes, statement cache,
         #: error translation (``core/executor.py``). Everything below receives it.
-        self._executor: Executor[UnitOfWork] = Executor(settings, self.locks, unit_of_work)
+        self._executor: Executor[UnitOfWork] = Executor(
+            settings, self.locks, unit_of_work, result_processor=result_processor
+        )
         executor = self._executor
         self._context = context = RepositoryContext(executor, self.locks, self.change_hub)
         self._repositories = RepositorySet(context)

@@ -24,12 +24,13 @@ from __future__ import annotations
 import functools
 import operator
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy
 from sqlalchemy import JSON, BindParameter, ClauseElement, Column, Enum, Select, Table
 from sqlalchemy.engine import Connection, CursorResult, Dialect, IteratorResult
+from sqlalchemy.engine.cursor import CursorResultMetaData
 from sqlalchemy.engine.result import ResultMetaData
 from sqlalchemy.orm import Session as SyncSession
 from sqlalchemy.sql import operators
@@ -63,6 +64,7 @@ __all__ = [
     "rows_result",
     "session_began",
     "session_connection",
+    "with_processors",
 ]
 
 #: The SQLAlchemy releases whose internals this module was written and tested against
@@ -291,6 +293,36 @@ def result_metadata(result: Any) -> ResultMetaData | None:
         return None
     metadata: ResultMetaData = result._metadata
     return metadata
+
+
+def with_processors(
+    metadata: ResultMetaData, processors: Sequence[Callable[[Any], Any] | None]
+) -> ResultMetaData:
+    """``metadata`` making its rows' values with ``processors`` (one per column) instead.
+
+    For the layout of a plain ``SELECT`` (a ``CursorResultMetaData`` with no tuple filter or
+    translated indexes, as :func:`result_metadata` keeps for point selects); any other
+    layout, or a count of processors that is not its column count, is returned unchanged.
+    The keys, and how a key finds its column, stay SQLAlchemy's.
+    """
+    if (
+        type(metadata) is not CursorResultMetaData
+        or metadata._tuplefilter is not None
+        or metadata._translated_indexes is not None
+        or len(processors) != len(metadata._processors)
+    ):
+        return metadata
+    processed: list[Any] = list(processors)
+    return metadata._make_new_metadata(
+        unpickled=metadata._unpickled,
+        processors=processed,
+        keys=metadata._keys,
+        keymap=metadata._keymap,
+        tuplefilter=None,
+        translated_indexes=None,
+        safe_for_cache=metadata._safe_for_cache,
+        keymap_by_result_column_idx=metadata._keymap_by_result_column_idx,
+    )
 
 
 class RowsResult(IteratorResult[Any]):

@@ -38,7 +38,7 @@ from project_architect_db.core.engine import create_engine
 from project_architect_db.core.extensions import default_extension_directory, install_extension
 from project_architect_db.core.locks import IntegrityLocks
 from project_architect_db.core.native_write import NativeWrites
-from project_architect_db.core.point_select import PointSelects
+from project_architect_db.core.point_select import PointSelects, ProcessorFactory
 from project_architect_db.core.readers import NativeReaders
 from project_architect_db.core.session import Session
 from project_architect_db.core.settings import Settings
@@ -70,6 +70,9 @@ class Executor(Generic[TxT]):
         settings: The database's settings.
         locks: The integrity locks each native write unit registers with.
         unit_of_work: Makes the object :meth:`transaction` yields (``UnitOfWork``).
+        result_processor: The result processors sessions' point selects make rows with
+            (:class:`~project_architect_db.core.point_select.PointSelects`); ``None``:
+            SQLAlchemy's.
     """
 
     def __init__(
@@ -77,6 +80,7 @@ class Executor(Generic[TxT]):
         settings: Settings,
         locks: IntegrityLocks,
         unit_of_work: UnitFactory[TxT],
+        result_processor: ProcessorFactory | None = None,
     ) -> None:
         self.settings = settings
         #: The statement timeouts (``db.statement_timeout()`` scopes them).
@@ -85,7 +89,7 @@ class Executor(Generic[TxT]):
         #: The compiled-statement cache of this database (``core/statements.py``).
         self.statements = StatementCache()
         #: The sessions' path for point selects by primary key (``core/point_select.py``).
-        self.point_selects = PointSelects(self.statements)
+        self.point_selects = PointSelects(self.statements, processor=result_processor)
         self._unit_of_work = unit_of_work
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None

@@ -37,23 +37,30 @@ from project_architect_db.core._inline import INLINE_BUDGET, must_yield, yield_i
 from project_architect_db.core._sqlalchemy import (
     bind_processors,
     point_select_parts,
+    result_columns,
     result_metadata,
     rows_result,
     session_began,
     session_connection,
+    with_processors,
 )
 from project_architect_db.core.statements import StatementCache
 
 if TYPE_CHECKING:
     from sqlalchemy.engine.result import ResultMetaData
     from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.types import TypeEngine
 
     from project_architect_db.core._adapter import AsyncAdaptedConnection
 
-__all__ = ["Learner", "PointSelects"]
+__all__ = ["Learner", "PointSelects", "ProcessorFactory"]
 
 #: Called with the result of SQLAlchemy's first run of a point-select shape.
 Learner = Callable[[Result[Any]], None]
+#: The function turning DuckDB's value of a column type into the row's value, or ``None`` when
+#: the value is the row's as it is: ``processor(sql_type, dialect)``. It must return exactly
+#: what SQLAlchemy's own result processor of that type returns.
+ProcessorFactory = Callable[["TypeEngine[Any]", Dialect], Callable[[Any], Any] | None]
 
 _KIND = "session-point"
 #: Runs in a row over the budget that send a shape to the worker for good ...
@@ -65,15 +72,23 @@ _FAR_OVER = 10
 class _Shape:
     """One point-select shape compiled for DuckDB, and the row layout SQLAlchemy gave it."""
 
-    __slots__ = ("bind", "inline", "metadata", "slow", "sql")
+    __slots__ = ("bind", "inline", "metadata", "processors", "slow", "sql")
 
-    def __init__(self, statement: Any, dialect: Dialect) -> None:
+    def __init__(
+        self, statement: Any, dialect: Dialect, processor: ProcessorFactory | None = None
+    ) -> None:
         compiled = statement.compile(dialect=dialect)
         assert isinstance(compiled, SQLCompiler)
         names = compiled.positiontup or []  # point_select_parts allows one bind only
-        processor = bind_processors(compiled).get(names[0])
+        bind = bind_processors(compiled).get(names[0])
         self.sql = str(compiled)
-        self.bind: Callable[[Any], Any] | None = processor if callable(processor) else None
+        self.bind: Callable[[Any], Any] | None = bind if callable(bind) else None
+        #: the rows' result processors to use instead of SQLAlchemy's (``None``: its own)
+        self.processors = (
+            None
+            if processor is None
+            else [processor(sql_type, dialect) for _, sql_type in result_columns(compiled)]
+        )
         #: learned from SQLAlchemy's own first run of the shape (``None`` until then)
         self.metadata: ResultMetaData | None = None
         #: whether it may run on the loop thread: ``None`` until a run (on the worker) took
@@ -85,7 +100,10 @@ class _Shape:
     def learn(self, result: Result[Any]) -> None:
         """Keep the row layout of ``result``, SQLAlchemy's run of this shape."""
         if self.metadata is None:
-            self.metadata = result_metadata(result)
+            metadata = result_metadata(result)
+            if metadata is not None and self.processors is not None:
+                metadata = with_processors(metadata, self.processors)
+            self.metadata = metadata
 
     def timed(self, cpu_seconds: float, budget: float) -> None:
         """Note how much CPU time a run took: short runs may go inline, slow ones may not.
@@ -113,13 +131,22 @@ class PointSelects:
         statements: The executor's compiled-statement cache (entries of kind
             ``"session-point"``).
         budget: How long a run may hold the loop before its shape goes to the worker.
+        processor: Result processors to make the rows with instead of SQLAlchemy's generic
+            ones (the same values in fewer steps; the repositories' own, given by
+            ``Database``). ``None``: SQLAlchemy's.
     """
 
-    __slots__ = ("_budget", "_statements", "runs")
+    __slots__ = ("_budget", "_processor", "_statements", "runs")
 
-    def __init__(self, statements: StatementCache, budget: float = INLINE_BUDGET) -> None:
+    def __init__(
+        self,
+        statements: StatementCache,
+        budget: float = INLINE_BUDGET,
+        processor: ProcessorFactory | None = None,
+    ) -> None:
         self._statements = statements
         self._budget = budget
+        self._processor = processor
         #: how many selects took this path (for tests and benchmarks)
         self.runs = 0
 
@@ -154,7 +181,7 @@ class PointSelects:
                 return None
         dialect = connection.dialect
         entry: _Shape = self._statements.get_or_compile(
-            _KIND, shape, dialect, lambda: _Shape(statement, dialect)
+            _KIND, shape, dialect, lambda: _Shape(statement, dialect, self._processor)
         )
         metadata = entry.metadata
         if metadata is None:  # the shape's first run: SQLAlchemy's path, whose layout we keep

@@ -27,10 +27,12 @@ from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from project_architect_db import Database
+from project_architect_db.core._sqlalchemy import result_metadata, rows_result, with_processors
 from project_architect_db.core.point_select import PointSelects
 from project_architect_db.core.session import Session
 from project_architect_db.datagen import generate_dataset, load_dataset
 from project_architect_db.models import Base, Project
+from project_architect_db.repositories._processors import attach_utc, load_json
 
 TABLES = list(Base.metadata.sorted_tables)
 PROJECTS: Table = Project.__table__  # type: ignore[assignment]
@@ -424,3 +426,44 @@ async def test_other_parameters_take_sqlalchemys_path(seeded: Database) -> None:
         literal = select(table.c.name).where(key == row_id)
         assert (await session.execute(literal, {"id_1": row_id})).scalar_one() == expected
         assert _points(seeded).runs == before
+
+
+# -- rows made with the repositories' result processors -----------------------------------------
+async def test_rows_are_made_with_the_repositories_processors(seeded: Database) -> None:
+    table, key = PROJECTS, PROJECTS.c.id
+    async with seeded.session() as session:
+        (row_id,) = await _some_ids(session, table, 1)
+        await session.execute(select(table).where(key == row_id))  # learnt
+        (entry,) = _points(seeded)._statements.entries("session-point")
+        by_name = dict(zip(entry.metadata.keys, entry.metadata._processors, strict=True))
+        assert by_name["architecture"] is load_json
+        assert by_name["created_at"] is attach_utc
+        assert by_name["tags"] is None  # DuckDB's list is the row's value as it is
+        row = (await session.execute(select(table).where(key == row_id))).one()
+        assert row == (await session.execute(select(table).where(key == row_id), {})).one()
+
+
+async def test_a_layout_it_cannot_remake_is_kept_as_it_is(seeded: Database) -> None:
+    async with seeded.session() as session:
+        result = await session.execute(select(PROJECTS.c.id, PROJECTS.c.name).limit(1), {})
+        metadata = result_metadata(result)
+        assert metadata is not None
+        remade = with_processors(metadata, [None, str.upper])
+        assert remade is not metadata
+        assert remade._processors == [None, str.upper]
+        assert list(remade.keys) == list(metadata.keys)
+        assert with_processors(metadata, [None]) is metadata  # another column count
+        simple = rows_result(metadata, iter([])).columns("name")._metadata
+        assert with_processors(simple, [None]) is simple  # a tuple filter: not remade
+
+
+async def test_a_database_without_processors_keeps_sqlalchemys(seeded: Database) -> None:
+    points = PointSelects(seeded._executor.statements.__class__())
+    async with Session(seeded.engine, point_selects=points) as session:
+        (row_id,) = await _some_ids(session, PROJECTS, 1)
+        read = select(PROJECTS).where(PROJECTS.c.id == row_id)
+        await session.execute(read)
+        (entry,) = points._statements.entries("session-point")
+        assert entry.processors is None
+        assert load_json not in entry.metadata._processors
+        _same(await session.execute(read), await session.execute(read, {}))

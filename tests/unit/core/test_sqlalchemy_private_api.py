@@ -43,6 +43,14 @@ PRIVATE_NAMES = {
     "_echo",
     "_metadata",
     "_transaction",
+    # a point-select layout made with the repositories' result processors
+    "_make_new_metadata",
+    "_tuplefilter",
+    "_translated_indexes",
+    "_keymap",
+    "_unpickled",
+    "_safe_for_cache",
+    "_keymap_by_result_column_idx",
 }
 
 
