@@ -78,14 +78,23 @@ def to_arrow_value_column(column: Column[Any], values: Sequence[Any]) -> pa.Arra
     if isinstance(column.type, JSON):
         # most JSON fields of new rows are empty objects: skip the serialiser for those, and
         # when every value is one (list.count compares in C), skip the per-value work too
-        if values and (values.count({}) if isinstance(values, list) else -1) == len(values):
+        if values and _count(values, {}) == len(values):
             return pa.repeat(pa.scalar("{}", target), len(values))
         return pa.array(
             [None if v is None else "{}" if v == {} else to_json(v).decode() for v in values],
             target,
         )
+    if pa.types.is_list(target) and values and _count(values, []) == len(values):
+        # every list empty (a new project's tech_stack): offsets only, no per-value conversion
+        offsets = pa.array(np.zeros(len(values) + 1, dtype=np.int32))
+        return pa.ListArray.from_arrays(offsets, pa.array([], target.value_type))
     # str-based enums (StrEnum) convert as the strings they are
     return pa.array(values, type=target)
+
+
+def _count(values: Sequence[Any], value: Any) -> int:
+    """How many of ``values`` equal ``value`` (``list.count`` in C when it is a list)."""
+    return values.count(value) if isinstance(values, list) else -1
 
 
 def repeat_array(column: Column[Any], value: Any, count: int) -> pa.Array:

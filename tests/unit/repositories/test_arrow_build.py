@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from project_architect_db.models import Project
@@ -14,6 +16,7 @@ from project_architect_db.repositories._arrow import (
     build_table,
     ids_of,
     new_id_array,
+    to_arrow_value_column,
 )
 from project_architect_db.schemas import DocumentCreate, ProjectCreate
 
@@ -103,3 +106,22 @@ def test_ids_of_the_highest_bits_are_exact() -> None:
     halves = np.array([[2**64 - 1, 2**64 - 1], [0, 1]], dtype=">u8")
     assert [value.int for value in ids_of(halves)] == [2**128 - 1, 1]
     assert ids_of(np.empty((0, 2), dtype=">u8")) == []
+
+
+def _tech_stack() -> Any:
+    return Project.__table__.c.tech_stack
+
+
+def test_a_list_column_of_only_empty_lists_equals_the_converted_one() -> None:
+    column = _tech_stack()
+    built = to_arrow_value_column(column, [[], [], []])
+    assert built.equals(pa.array([[], [], []], pa.list_(pa.string())))
+    assert built.to_pylist() == [[], [], []]
+
+
+def test_a_list_column_with_a_null_or_a_value_keeps_them() -> None:
+    column = _tech_stack()
+    assert to_arrow_value_column(column, [[], None, []]).to_pylist() == [[], None, []]
+    assert to_arrow_value_column(column, [[], ["x"]]).to_pylist() == [[], ["x"]]
+    assert to_arrow_value_column(column, ([], [])).to_pylist() == [[], []]  # not a list
+    assert len(to_arrow_value_column(column, [])) == 0
