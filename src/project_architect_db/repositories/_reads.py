@@ -29,6 +29,7 @@ from project_architect_db.queries.sorting import (
     parse_order,
 )
 from project_architect_db.repositories._native_read import NativeGet
+from project_architect_db.repositories._pages import page_statement
 from project_architect_db.schemas.common import Page, ReadSchema
 
 if TYPE_CHECKING:
@@ -148,16 +149,14 @@ class ReadOperations(Generic[ReadT]):
         where = self._where(filters, conditions)
         keys = parse_order(self.model, order_by)
         keyset_ok = not any(key.column.nullable for key in keys)
-        statement = select(self._table).where(*where)
+        after = None
         if cursor is not None:
             if not keyset_ok:
                 keyset_condition(keys, [])  # raises the explanation
-            statement = statement.where(
-                keyset_condition(keys, decode_cursor(self.model, keys, cursor))
-            )
-        statement = statement.order_by(*(key.order() for key in keys)).limit(limit + 1)
-        if offset:
-            statement = statement.offset(offset)
+            after = decode_cursor(self.model, keys, cursor)
+        statement = page_statement(
+            self._table, where, keys, limit=limit + 1, offset=offset, after=after
+        )
         # one statement reads on its own; a page with its total reads from one snapshot
         async with self._context.reading(snapshot=with_total) as reader:
             rows = await reader.rows(statement)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 
 from project_architect_db.exceptions import NotFoundError, ValidationError
 from project_architect_db.exceptions._translate import translating
@@ -52,12 +52,12 @@ class ProjectRepository(AsyncRepository[Project, ProjectCreate, ProjectUpdate, P
         if not isinstance(slug, str):
             raise ValidationError(f"A slug is a string, not {type(slug).__name__}.")
         table = self._table
-        statement = select(table).where(table.c.slug == bindparam("slug"))
-        async with self._context.transaction() as tx:
-            row = (await tx.execute(statement, {"slug": slug.strip()})).one_or_none()
-        if row is None:
+        # one read (the unique index on slug answers it), not a unit of work: no BEGIN/COMMIT
+        async with self._context.reading() as reader:
+            rows = await reader.rows(select(table).where(table.c.slug == slug.strip()))
+        if not rows:
             raise NotFoundError(f"No project with slug {slug[:100]!r}.")
-        return self._read(row)
+        return self._read(rows[0])
 
     async def rename_slug(
         self,
