@@ -13,6 +13,12 @@ rewrites keep the answer identical and let the planner skip the rest of the tabl
   and the page is the Top-N of those rows: ``WHERE rowid IN (SELECT rowid FROM t WHERE
   owner = :v) AND <other filters> ORDER BY ... LIMIT``. Past ``max(index_scan_max_count,
   index_scan_percentage x rows)`` matches DuckDB scans instead, as it would have anyway.
+* **Any other page**: the sort keys of the matching rows are read first (``SELECT rowid
+  ... ORDER BY ... LIMIT n``: a Top-N over three or four columns, which DuckDB prunes with
+  its dynamic filter and the zonemaps), then the page's rows by ``rowid``. DuckDB does the
+  same by itself (late materialisation) only up to ``late_materialization_max_rows`` (50, a
+  global setting) rows, and a page asks for ``limit + 1``: without this, a page of 50 read
+  every column of every row the Top-N looked at (tags and tech_stack lists are the dearest).
 * **Keyset pages** (``cursor=``): the predicate "after the cursor" is an ``OR`` over the sort
   keys, which zonemaps cannot use; the first key's bound (``created_at <= :v`` for
   ``-created_at``) is added as a plain conjunct, so row groups wholly past the cursor are
@@ -95,15 +101,17 @@ def page_statement(
         after: A cursor's sort-key values: only rows after them.
     """
     conditions = list(where)
-    owner = _owner(table, conditions)
-    if owner is not None:
-        rowid: ColumnClause[Any] = column("rowid")
-        scope = select(rowid).select_from(table).where(conditions.pop(owner)).correlate(None)
-        conditions.insert(0, rowid.in_(scope))
     if after is not None:
         conditions.extend(_after(keys, after))
-    statement = select(table).where(*conditions)
-    statement = statement.order_by(*(key.order() for key in keys)).limit(limit)
+    order = [key.order() for key in keys]
+    rowid: ColumnClause[Any] = column("rowid")
+    owner = _owner(table, conditions)
+    if owner is not None:
+        scope = select(rowid).select_from(table).where(conditions.pop(owner))
+        conditions.insert(0, rowid.in_(scope.correlate(None)))
+        statement = select(table).where(*conditions).order_by(*order).limit(limit)
+        return statement.offset(offset) if offset else statement
+    page = select(rowid).select_from(table).where(*conditions).order_by(*order).limit(limit)
     if offset:
-        statement = statement.offset(offset)
-    return statement
+        page = page.offset(offset)
+    return select(table).where(rowid.in_(page.correlate(None))).order_by(*order)
