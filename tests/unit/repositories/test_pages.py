@@ -1,0 +1,72 @@
+"""Which page statements ``page_statement`` rewrites, read from the SQL it builds."""
+
+from __future__ import annotations
+
+import uuid
+
+from project_architect_db.core.driver import AsyncDuckDBDialect
+from project_architect_db.models import Conversation, Message, Project
+from project_architect_db.queries.filters import parse_filters
+from project_architect_db.queries.sorting import parse_order
+from project_architect_db.repositories._pages import page_statement
+
+_DIALECT = AsyncDuckDBDialect()
+
+
+def _sql(model: type, conditions: dict[str, object], **kwargs: object) -> str:
+    statement = page_statement(
+        model.__table__,  # type: ignore[attr-defined]
+        parse_filters(model, conditions),
+        parse_order(model, kwargs.pop("order_by", None)),  # type: ignore[arg-type]
+        limit=11,
+        **kwargs,  # type: ignore[arg-type]
+    )
+    return " ".join(str(statement.compile(dialect=_DIALECT)).split())
+
+
+def test_an_equality_on_a_column_indexed_alone_becomes_a_rowid_subquery() -> None:
+    sql = _sql(Message, {"conversation_id": uuid.uuid4(), "role": "user"}, order_by="sequence")
+    assert "WHERE rowid IN (SELECT rowid FROM messages WHERE messages.conversation_id = " in sql
+    assert sql.endswith("ORDER BY messages.sequence ASC, messages.id ASC LIMIT %(param_1)s")
+    by_id = _sql(Project, {"id": uuid.uuid4()})
+    assert "(SELECT rowid FROM projects WHERE projects.id = " in by_id
+
+
+def test_other_filters_page_rowids_first() -> None:
+    sql = _sql(Project, {"status": "active"}, order_by="-created_at", offset=20)
+    assert sql.startswith("SELECT projects.id")
+    assert "WHERE rowid IN (SELECT rowid FROM projects WHERE projects.status = " in sql
+    assert "LIMIT %(param_1)s OFFSET %(param_2)s) ORDER BY projects.created_at DESC" in sql
+
+
+def test_no_owner_rewrite_for_null_tests_column_comparisons_or_unindexed_columns() -> None:
+    assert "messages.conversation_id = " not in _sql(Message, {"conversation_id": None})
+    assert "IS NULL" in _sql(Message, {"conversation_id": None})
+    compared = page_statement(
+        Message.__table__,  # type: ignore[arg-type]
+        [Message.conversation_id == Message.project_id],
+        parse_order(Message, None),
+        limit=3,
+    )
+    text = " ".join(str(compared.compile(dialect=_DIALECT)).split())
+    assert "LIMIT %(param_1)s) ORDER BY" in text  # the rowid-first page, not the owner's
+    other_table = page_statement(
+        Message.__table__,  # type: ignore[arg-type]
+        [Conversation.project_id == uuid.uuid4()],
+        parse_order(Message, None),
+        limit=3,
+    )
+    assert "LIMIT %(param_1)s) ORDER BY" in str(other_table.compile(dialect=_DIALECT))
+    assert "LIMIT %(param_1)s) ORDER BY" in _sql(Project, {"name": "Atlas"})
+
+
+def test_a_cursor_adds_a_plain_bound_on_the_first_key() -> None:
+    sql = _sql(
+        Project,
+        {"status": "active"},
+        order_by="-created_at",
+        after=["2026-01-01T00:00:00", uuid.uuid4()],
+    )
+    assert "projects.created_at <= %(created_at_1)s AND (projects.created_at <" in sql
+    ascending = _sql(Project, {}, order_by="slug", after=["a", uuid.uuid4()])
+    assert "projects.slug >= %(slug_1)s AND (projects.slug > " in ascending
