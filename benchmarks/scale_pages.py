@@ -80,9 +80,8 @@ _KEYSET_BEFORE = (
     f"SELECT {_PROJECT_COLUMNS} FROM projects WHERE status = $1 AND {_AFTER} {_ORDER} LIMIT 51"
 )
 _MESSAGES = (
-    f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE rowid IN "
-    "(SELECT rowid FROM messages WHERE conversation_id = $1) "
-    "ORDER BY sequence ASC, id ASC LIMIT 51"
+    f"WITH m AS MATERIALIZED (SELECT {_MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1) "
+    f"SELECT {_MESSAGE_COLUMNS} FROM m ORDER BY sequence ASC, id ASC LIMIT 51"
 )
 _MESSAGES_BEFORE = (
     f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 "
@@ -90,9 +89,8 @@ _MESSAGES_BEFORE = (
 )
 _SLUG = f"SELECT {_PROJECT_COLUMNS} FROM projects WHERE slug = $1"
 _PATH = (
-    f"SELECT {_DOCUMENT_COLUMNS} FROM documents WHERE rowid IN "
-    "(SELECT rowid FROM documents WHERE project_id = $1) AND path = $2 "
-    "ORDER BY id ASC LIMIT 1"
+    f"WITH d AS MATERIALIZED (SELECT {_DOCUMENT_COLUMNS} FROM documents WHERE project_id = $1) "
+    f"SELECT {_DOCUMENT_COLUMNS} FROM d WHERE path = $2 ORDER BY id ASC LIMIT 1"
 )
 _PATH_BEFORE = f"SELECT {_DOCUMENT_COLUMNS} FROM documents WHERE project_id = $1 AND path = $2"
 _OFFSET = _BY_ROWID + f"WHERE status = $1 {_ORDER} LIMIT 51 OFFSET 10000) {_ORDER}"

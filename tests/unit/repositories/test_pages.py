@@ -24,12 +24,17 @@ def _sql(model: type, conditions: dict[str, object], **kwargs: object) -> str:
     return " ".join(str(statement.compile(dialect=_DIALECT)).split())
 
 
-def test_an_equality_on_a_column_indexed_alone_becomes_a_rowid_subquery() -> None:
+def test_an_equality_on_a_column_indexed_alone_is_read_by_a_materialized_cte() -> None:
     sql = _sql(Message, {"conversation_id": uuid.uuid4(), "role": "user"}, order_by="sequence")
-    assert "WHERE rowid IN (SELECT rowid FROM messages WHERE messages.conversation_id = " in sql
-    assert sql.endswith("ORDER BY messages.sequence ASC, messages.id ASC LIMIT %(param_1)s")
-    by_id = _sql(Project, {"id": uuid.uuid4()})
-    assert "(SELECT rowid FROM projects WHERE projects.id = " in by_id
+    assert sql.startswith("WITH messages_of_owner AS MATERIALIZED (SELECT messages.id AS id")
+    assert "FROM messages WHERE messages.conversation_id = %(conversation_id_1)s::UUID) " in sql
+    assert "FROM messages_of_owner WHERE messages_of_owner.role = %(role_1)s ORDER BY " in sql
+    assert sql.endswith(
+        "ORDER BY messages_of_owner.sequence ASC, messages_of_owner.id ASC LIMIT %(param_1)s"
+    )
+    by_id = _sql(Project, {"id": uuid.uuid4()}, offset=2)
+    assert "FROM projects WHERE projects.id = " in by_id
+    assert by_id.endswith("LIMIT %(param_1)s OFFSET %(param_2)s")
 
 
 def test_other_filters_page_rowids_first() -> None:
@@ -40,8 +45,9 @@ def test_other_filters_page_rowids_first() -> None:
 
 
 def test_no_owner_rewrite_for_null_tests_column_comparisons_or_unindexed_columns() -> None:
-    assert "messages.conversation_id = " not in _sql(Message, {"conversation_id": None})
-    assert "IS NULL" in _sql(Message, {"conversation_id": None})
+    null_test = _sql(Message, {"conversation_id": None})
+    assert "MATERIALIZED" not in null_test
+    assert "messages.conversation_id IS NULL" in null_test
     compared = page_statement(
         Message.__table__,  # type: ignore[arg-type]
         [Message.conversation_id == Message.project_id],
