@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy import Column, MetaData, String, Table, Uuid
+
 from project_architect_db.core.driver import AsyncDuckDBDialect
 from project_architect_db.models import Conversation, Message, Project
 from project_architect_db.queries.filters import parse_filters
@@ -76,3 +78,18 @@ def test_a_cursor_adds_a_plain_bound_on_the_first_key() -> None:
     assert "projects.created_at <= %(created_at_1)s AND (projects.created_at <" in sql
     ascending = _sql(Project, {}, order_by="slug", after=["a", uuid.uuid4()])
     assert "projects.slug >= %(slug_1)s AND (projects.slug > " in ascending
+
+
+def test_a_column_of_a_composite_primary_key_is_no_owner() -> None:
+    metadata = MetaData()
+    pairs = Table(
+        "pairs",
+        metadata,
+        Column("left_id", Uuid, primary_key=True),
+        Column("right_id", Uuid, primary_key=True),
+        Column("label", String, index=True),
+    )
+    by_left = page_statement(pairs, [pairs.c.left_id == uuid.uuid4()], [], limit=3)
+    assert "MATERIALIZED" not in str(by_left.compile(dialect=_DIALECT))
+    by_label = page_statement(pairs, [pairs.c.label == "x"], [], limit=3)
+    assert "WITH pairs_of_owner AS MATERIALIZED" in str(by_label.compile(dialect=_DIALECT))
