@@ -189,3 +189,26 @@ async def test_a_path_lookup_finds_the_one_document_among_the_projects(file_db: 
         await file_db.documents.get_by_path(projects[1].id, "../escape.md")
     with pytest.raises(ValidationError):
         await file_db.documents.get_by_path("not-a-uuid", "b.md")
+
+
+async def test_builds_and_deployments_pages_read_once_and_see_the_callers_transaction(
+    db: Database,
+) -> None:
+    project = await db.projects.create({"name": "Atlas"})
+    repository = await db.code_repositories.upsert_from_url(project.id, "https://github.com/a/b")
+    assert (await db.code_repositories.deployments(repository.id)).items == []
+    async with db.transaction() as tx:
+        build = await tx.code_repositories.record_build(
+            repository.id, {"commit_sha": "abc1234", "branch": "main"}
+        )
+        await tx.code_repositories.record_deployment(
+            repository.id, {"environment": "staging", "commit_sha": "abc1234"}
+        )
+        assert [b.id for b in (await tx.code_repositories.builds(repository.id)).items] == [
+            build.id
+        ]
+        assert len((await tx.code_repositories.deployments(repository.id)).items) == 1
+    with pytest.raises(NotFoundError, match="No repository"):
+        await db.code_repositories.deployments(uuid.uuid4())
+    with pytest.raises(InvalidQueryError):
+        await db.code_repositories.deployments(repository.id, limit=-1)
