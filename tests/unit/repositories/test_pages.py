@@ -93,3 +93,16 @@ def test_a_column_of_a_composite_primary_key_is_no_owner() -> None:
     assert "MATERIALIZED" not in str(by_left.compile(dialect=_DIALECT))
     by_label = page_statement(pairs, [pairs.c.label == "x"], [], limit=3)
     assert "WITH pairs_of_owner AS MATERIALIZED" in str(by_label.compile(dialect=_DIALECT))
+
+
+def test_an_owner_page_with_a_condition_on_another_table_keeps_the_table_shape() -> None:
+    other = Table("audit", MetaData(), Column("role", String))
+    statement = page_statement(
+        Message.__table__,  # type: ignore[arg-type]
+        [Message.conversation_id == uuid.uuid4(), other.c.role == "user"],
+        parse_order(Message, None),
+        limit=3,
+    )
+    sql = " ".join(str(statement.compile(dialect=_DIALECT)).split())
+    assert "MATERIALIZED" not in sql
+    assert "WHERE rowid IN (SELECT rowid FROM messages, audit WHERE" in sql
