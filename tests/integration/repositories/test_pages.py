@@ -212,3 +212,14 @@ async def test_builds_and_deployments_pages_read_once_and_see_the_callers_transa
         await db.code_repositories.deployments(uuid.uuid4())
     with pytest.raises(InvalidQueryError):
         await db.code_repositories.deployments(repository.id, limit=-1)
+
+
+async def test_a_slug_lookup_is_a_point_read_that_follows_renames(db: Database) -> None:
+    project = await db.projects.create({"name": "Atlas", "slug": "atlas"})
+    assert (await db.projects.get_by_slug("  atlas ")).id == project.id
+    await db.projects.rename_slug(project.id, "atlas-v2")
+    assert (await db.projects.get_by_slug("atlas-v2")).slug == "atlas-v2"
+    with pytest.raises(NotFoundError, match="No project with slug 'atlas'"):
+        await db.projects.get_by_slug("atlas")
+    with pytest.raises(ValidationError, match="A slug is a string"):
+        await db.projects.get_by_slug(7)  # type: ignore[arg-type]
