@@ -269,12 +269,12 @@ class CodeRepositoryRepository(
             InvalidQueryError: Bad page arguments or filters.
         """
         owner = _as_id(repository_id)
-        async with self._context.transaction():
-            page = await self._builds.list(
-                order_by=order_by, limit=limit, cursor=cursor, repository_id=owner, **conditions
-            )
-            if not page.items:
-                await self._require(owner)
+        # one read (no BEGIN/COMMIT hops); an empty page then asks whether the repository exists
+        page = await self._builds.list(
+            order_by=order_by, limit=limit, cursor=cursor, repository_id=owner, **conditions
+        )
+        if not page.items:
+            await self._require(owner)
         return page
 
     async def deployments(
@@ -295,12 +295,12 @@ class CodeRepositoryRepository(
             InvalidQueryError: Bad page arguments or filters.
         """
         owner = _as_id(repository_id)
-        async with self._context.transaction():
-            page = await self._deployments.list(
-                order_by=order_by, limit=limit, cursor=cursor, repository_id=owner, **conditions
-            )
-            if not page.items:
-                await self._require(owner)
+        # one read (no BEGIN/COMMIT hops); an empty page then asks whether the repository exists
+        page = await self._deployments.list(
+            order_by=order_by, limit=limit, cursor=cursor, repository_id=owner, **conditions
+        )
+        if not page.items:
+            await self._require(owner)
         return page
 
     async def _require(self, row_id: uuid.UUID) -> None:

@@ -184,15 +184,16 @@ class ConversationRepository(
             ):
                 raise InvalidQueryError("after_sequence must be a non-negative integer.")
             conditions["sequence__gt"] = after_sequence
-        async with self._context.transaction():
-            page = await self._messages.list(
-                order_by="sequence" if order == "asc" else "-sequence",
-                limit=limit,
-                cursor=cursor,
-                **conditions,
-            )
-            if not page.items:
-                await self._require(row_id)
+        # One read, no unit of work around it: a BEGIN and a COMMIT would be two more thread
+        # hops on every page. An empty page then asks whether the conversation exists.
+        page = await self._messages.list(
+            order_by="sequence" if order == "asc" else "-sequence",
+            limit=limit,
+            cursor=cursor,
+            **conditions,
+        )
+        if not page.items:
+            await self._require(row_id)
         return page
 
     async def get_message(self, id: uuid.UUID | str) -> MessageRead:
@@ -287,7 +288,8 @@ class ConversationRepository(
 
     async def _require(self, row_id: uuid.UUID) -> None:
         table = self._table
-        async with self._context.transaction() as tx:
-            found = (await tx.execute(select(exists().where(table.c.id == row_id)))).scalar_one()
+        async with self._context.reading() as reader:
+            statement = select(exists().where(table.c.id == row_id))
+            found = (await reader.execute(statement)).scalar_one()
         if not found:
             raise NotFoundError(f"No conversation with id {row_id}.")

@@ -27,12 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import exists, select
 
 from project_architect_db.core._worker import to_thread
 from project_architect_db.exceptions import InvalidQueryError, NotFoundError, ValidationError
 from project_architect_db.exceptions._translate import translate
 from project_architect_db.models import Document, Project
+from project_architect_db.queries.sorting import parse_order
 from project_architect_db.repositories._documents_files import (
     DocumentSyncSummary,
     check_targets,
@@ -44,6 +45,7 @@ from project_architect_db.repositories._documents_history import (
     revise,
     sync_documents,
 )
+from project_architect_db.repositories._pages import page_statement
 from project_architect_db.repositories._reads import _as_id
 from project_architect_db.repositories.base import AsyncRepository
 from project_architect_db.schemas import (
@@ -168,16 +170,20 @@ class DocumentRepository(AsyncRepository[Document, DocumentCreate, DocumentUpdat
         """
         record = self._coerce({"project_id": project_id, "path": path}, DocumentCreate)
         table = self._table
-        statement = select(table).where(
-            table.c.project_id == bindparam("project_id"), table.c.path == bindparam("path")
+        # One read, not a unit of work (no BEGIN/COMMIT hops). The composite unique index
+        # cannot answer it (DuckDB's ART serves a single-column equality only): the project's
+        # rows come from the project_id index, and the path is checked among them.
+        statement = page_statement(
+            table,
+            [table.c.project_id == record.project_id, table.c.path == record.path],
+            parse_order(self.model, None),
+            limit=1,
         )
-        async with self._context.transaction() as tx:
-            row = (
-                await tx.execute(statement, {"project_id": record.project_id, "path": record.path})
-            ).one_or_none()
-        if row is None:
+        async with self._context.reading() as reader:
+            rows = await reader.rows(statement)
+        if not rows:
             raise NotFoundError(f"No document at {record.path!r} in project {record.project_id}.")
-        return self._read(row)
+        return self._read(rows[0])
 
     # -- upserts keep history too ------------------------------------------------------------
     async def upsert(

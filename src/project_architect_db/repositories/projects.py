@@ -7,6 +7,7 @@ schema has no database foreign keys (see ``docs/schema.md``), so a rename is a p
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
@@ -16,6 +17,7 @@ from project_architect_db.exceptions import NotFoundError, ValidationError
 from project_architect_db.exceptions._translate import translating
 from project_architect_db.models import Project
 from project_architect_db.models.enums import ProjectStatus
+from project_architect_db.repositories._native_read import NativeGet
 from project_architect_db.repositories._reads import _as_id
 from project_architect_db.repositories.base import AsyncRepository
 from project_architect_db.schemas import ProjectCreate, ProjectRead, ProjectUpdate
@@ -51,13 +53,19 @@ class ProjectRepository(AsyncRepository[Project, ProjectCreate, ProjectUpdate, P
         """
         if not isinstance(slug, str):
             raise ValidationError(f"A slug is a string, not {type(slug).__name__}.")
-        table = self._table
-        statement = select(table).where(table.c.slug == bindparam("slug"))
-        async with self._context.transaction() as tx:
-            row = (await tx.execute(statement, {"slug": slug.strip()})).one_or_none()
-        if row is None:
+        # The unique index on slug answers it as the primary key answers an id, so it takes
+        # get()'s path: one point read (no BEGIN/COMMIT), the statement compiled once, the
+        # record made inside the read. The point read binds its one value whatever its type.
+        key: Any = slug.strip()
+        found = await self._context.get_record(self._get_by_slug, key)
+        if found is None:
             raise NotFoundError(f"No project with slug {slug[:100]!r}.")
-        return self._read(row)
+        return found  # type: ignore[no-any-return]
+
+    @functools.cached_property
+    def _get_by_slug(self) -> NativeGet:
+        table = self._table
+        return NativeGet(select(table).where(table.c.slug == bindparam("row_id")), ProjectRead)
 
     async def rename_slug(
         self,

@@ -1,0 +1,140 @@
+"""The ``SELECT`` of one page, written so DuckDB reads only what the page needs.
+
+``list()`` asks for ``ORDER BY <keys> LIMIT n + 1`` (one row more tells whether a next page
+exists). Written plainly, DuckDB 1.5 reads far more than the page to answer it:
+measured at 1M projects / 10M messages in docs/architecture.md, "Pages at 1M rows". These
+rewrites keep the answer identical and let the planner skip most of the table:
+
+* **Rows of one owner** (``conversation_id=...``, ``project_id=...``, ``slug=...``: an
+  equality on a column with an index of its own). DuckDB takes the index only for a table scan
+  whose single filter is that equality; ``ORDER BY ... LIMIT`` adds a second one (the Top-N
+  operator's dynamic filter on the sort key), and the scan becomes sequential. So the owner's
+  rows are read by a ``MATERIALIZED`` CTE that has nothing but the equality (an index scan;
+  the CTE is an optimisation fence, so no other filter is pushed into that scan), and the
+  page is the Top-N of the CTE's rows. Past ``max(index_scan_max_count, index_scan_percentage
+  x rows)`` matches DuckDB scans the table instead, as it would have anyway, and the CTE holds
+  that owner's rows while the page is sorted (memory follows the owner, not the table).
+  Naming the owner's rows by ``rowid`` instead (``rowid IN (SELECT rowid ...)``) was measured
+  too: the semi-join back to a 10M-row table cost more than the plain query.
+* **Any other page**: the sort keys of the matching rows are read first (``SELECT rowid
+  ... ORDER BY ... LIMIT n``: a Top-N over three or four columns, which DuckDB prunes with
+  its dynamic filter and the zonemaps), then the page's rows by ``rowid``. DuckDB does the
+  same by itself (late materialisation) only up to ``late_materialization_max_rows`` (50, a
+  global setting) rows, and a page asks for ``limit + 1``: without this, a page of 50 read
+  every column of every row the Top-N looked at (tags and tech_stack lists are the dearest).
+* **Keyset pages** (``cursor=``): the predicate "after the cursor" is an ``OR`` over the sort
+  keys, which zonemaps cannot use; the first key's bound (``created_at <= :v`` for
+  ``-created_at``) is added as a plain conjunct, so row groups wholly past the cursor are
+  skipped. Rows are appended in time order (time-ordered ids, ``created_at`` at insert), so
+  row groups are sorted by time and most of them are skipped.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    BinaryExpression,
+    BindParameter,
+    Column,
+    ColumnClause,
+    Select,
+    Table,
+    column,
+    select,
+)
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.visitors import replacement_traverse
+
+from project_architect_db.queries.sorting import SortKey, keyset_condition
+
+__all__ = ["page_statement"]
+
+
+@functools.cache
+def _indexed_alone(table: Table) -> frozenset[str]:
+    """The columns of ``table`` that an index of their own (or the primary key) covers."""
+    names = {index.columns[0].name for index in table.indexes if len(index.columns) == 1}
+    if len(table.primary_key.columns) == 1:
+        names.add(next(iter(table.primary_key.columns)).name)
+    return frozenset(names)
+
+
+def _owner(table: Table, where: Sequence[Any]) -> int | None:
+    """The position in ``where`` of an equality an index answers alone (``col = :value``)."""
+    indexed = _indexed_alone(table)
+    for position, clause in enumerate(where):
+        if (
+            isinstance(clause, BinaryExpression)
+            and clause.operator is operators.eq
+            and isinstance(clause.left, Column)
+            and clause.left.table is table
+            and clause.left.name in indexed
+            and isinstance(clause.right, BindParameter)
+        ):
+            return position
+    return None
+
+
+def _after(keys: Sequence[SortKey], values: Sequence[Any]) -> list[Any]:
+    """Rows after the cursor: the keyset ``OR`` plus the first key's bound, for zonemaps."""
+    first = keys[0]
+    bound = first.column <= values[0] if first.descending else first.column >= values[0]
+    return [bound, keyset_condition(keys, values)]
+
+
+def page_statement(
+    table: Table,
+    where: Sequence[Any],
+    keys: Sequence[SortKey],
+    *,
+    limit: int,
+    offset: int = 0,
+    after: Sequence[Any] | None = None,
+) -> Select[Any]:
+    """``SELECT * FROM table WHERE ... ORDER BY keys LIMIT limit OFFSET offset``, rewritten.
+
+    Args:
+        table: The table the page reads.
+        where: The filters' conditions (ANDed).
+        keys: The sort keys, ``id`` last.
+        limit: Rows to return (the caller asks one more to see whether a next page exists).
+        offset: Rows to skip.
+        after: A cursor's sort-key values: only rows after them.
+    """
+    conditions = list(where)
+    if after is not None:
+        conditions.extend(_after(keys, after))
+    order = [key.order() for key in keys]
+    rowid: ColumnClause[Any] = column("rowid")
+    owner = _owner(table, conditions)
+    if owner is not None:
+        rest = conditions[:owner] + conditions[owner + 1 :]
+        scoped = (
+            select(table)
+            .where(conditions[owner])
+            .cte(f"{table.name}_of_owner")
+            .prefix_with("MATERIALIZED")
+        )
+
+        def to_scoped(element: Any, **_: Any) -> Any:
+            if isinstance(element, Column) and element.table is table:
+                return scoped.c[element.name]
+            return None
+
+        statement = (
+            select(scoped)
+            .where(*(replacement_traverse(c, {}, to_scoped) for c in rest))
+            .order_by(*(replacement_traverse(o, {}, to_scoped) for o in order))
+            .limit(limit)
+        )
+        # A condition naming another table (a custom filter's) would join it to the CTE: such
+        # a page keeps the shape below, which reads the table itself.
+        if statement.get_final_froms() == [scoped]:
+            return statement.offset(offset) if offset else statement
+    page = select(rowid).select_from(table).where(*conditions).order_by(*order).limit(limit)
+    if offset:
+        page = page.offset(offset)
+    return select(table).where(rowid.in_(page.correlate(None))).order_by(*order)
