@@ -145,18 +145,43 @@ class DeliveryAnswers(AnswersBase):
     # -- across aggregates ---------------------------------------------------------------------
 
     @remembered
-    def flakiest_repositories(self, n: int = 10, *, min_builds: int = 5) -> Analytics:
-        """Repositories with the highest build failure rate (among at least ``min_builds``)."""
+    def flakiest_repositories(self, n: int = 10, *, min_builds: int = 5) -> StatementQuery:
+        """Repositories with the highest build failure rate (among at least ``min_builds``).
+
+        Builds are grouped per ``repository_id`` first; only the groups meet ``repositories``
+        (for the url), instead of every build carrying its repository's url into the grouping.
+        """
         finished = In("status", ["success", "failure"])
-        return (
+        per_repository = (
             self.query(Build)
-            .join("repository")
-            .group_by("repository_id", url="repository.url")
+            .group_by("repository_id")
             .aggregate(
                 builds=count().where(finished),
                 failure_rate=rate(Eq("status", "failure"), among=(finished,)),
             )
             .having(builds__gte=min_builds)
-            .order_by("-failure_rate", "repository_id")
-            .limit(_n(n))
+        )
+        limit = _n(n)
+
+        def combine(statements: list[Select[Any]]) -> ClauseElement:
+            rated = statements[0].subquery("b")
+            return (
+                select(
+                    rated.c.repository_id,
+                    Repository.url.label("url"),
+                    rated.c.builds,
+                    rated.c.failure_rate,
+                )
+                .select_from(rated)
+                .join(Repository, Repository.id == rated.c.repository_id)
+                .order_by(rated.c.failure_rate.desc(), rated.c.repository_id)
+                .limit(literal_column(str(limit)))
+            )
+
+        return StatementQuery(
+            ("flakiest_repositories", limit),
+            combine,
+            parts=[per_repository],
+            source=self._source,
+            native=self._native,
         )

@@ -28,7 +28,6 @@ from project_architect_db.queries.analytics.answers._base import (
     _since,
     remembered,
 )
-from project_architect_db.queries.analytics.builder import Analytics
 from project_architect_db.queries.analytics.expressions import (
     count,
     max_,
@@ -103,14 +102,40 @@ class OverviewAnswers(AnswersBase):
 
     def most_active_projects(
         self, n: int = 10, *, days: int | None = None, now: datetime | None = None
-    ) -> Analytics:
-        """Projects with the most messages (in the last ``days`` days, if given)."""
-        query = self.query(Message).join("project")
+    ) -> StatementQuery:
+        """Projects with the most messages (in the last ``days`` days, if given).
+
+        Messages are counted per ``project_id`` first and only the counts meet ``projects``
+        (for the name): joining before grouping would carry the name through every message
+        (10M rows at 1M projects) and group by it.
+        """
+        query = self.query(Message)
         if days is not None:
             query = query.where(Range("created_at", gte=_since(days, now)))
-        return (
-            query.group_by("project_id", name="project.name")
-            .aggregate(messages=count(), tokens=sum_("token_count"))
-            .order_by("-messages", "project_id")
-            .limit(_n(n))
+        per_project = query.group_by("project_id").aggregate(
+            messages=count(), tokens=sum_("token_count")
+        )
+        limit = _n(n)
+
+        def combine(statements: list[Select[Any]]) -> ClauseElement:
+            counted = statements[0].subquery("m")
+            return (
+                select(
+                    counted.c.project_id,
+                    Project.name.label("name"),
+                    counted.c.messages,
+                    counted.c.tokens,
+                )
+                .select_from(counted)
+                .join(Project, Project.id == counted.c.project_id)
+                .order_by(counted.c.messages.desc(), counted.c.project_id)
+                .limit(literal_column(str(limit)))
+            )
+
+        return StatementQuery(
+            ("most_active_projects", limit),
+            combine,
+            parts=[per_project],
+            source=self._source,
+            native=self._native,
         )
