@@ -59,8 +59,8 @@ class DeliveryAnswers(AnswersBase):
             .aggregate(
                 builds=count(),
                 success_rate=rate(Eq("status", "success"), among=(finished,)),
-                median_duration_seconds=median("duration_seconds"),
-                p95_duration_seconds=percentile("duration_seconds", 0.95),
+                median_duration_seconds=median("duration_seconds").from_list(),
+                p95_duration_seconds=percentile("duration_seconds", 0.95).from_list(),
             )
             .order_by(key)
         )
@@ -84,13 +84,13 @@ class DeliveryAnswers(AnswersBase):
             .aggregate(
                 deployments=count(),
                 deploys_per_day=ratio(count(), float(days)),
-                median_lead_time_seconds=median(duration("commit_at", "finished_at")).where(
-                    Eq("status", "success")
-                ),
+                median_lead_time_seconds=median(duration("commit_at", "finished_at"))
+                .where(Eq("status", "success"))
+                .from_list(),
                 change_failure_rate=rate(incident),
-                median_time_to_restore_seconds=median(duration("finished_at", "restored_at")).where(
-                    incident
-                ),
+                median_time_to_restore_seconds=median(duration("finished_at", "restored_at"))
+                .where(incident)
+                .from_list(),
             )
             .order_by(key)
         )
