@@ -84,6 +84,10 @@ def generate_sql(p: int) -> list[str]:
             '{{}}'::JSON AS metadata,
             {base} + to_seconds((k % {c}) * 300 + (k // {c}) * 45 + k % 40) AS created_at
             FROM range({m}) t(k)""",
+        # the counters the library keeps with every message write (project_health reads them)
+        """UPDATE conversations SET message_count = m.n, last_message_at = m.last_at
+           FROM (SELECT conversation_id, count(*) AS n, max(created_at) AS last_at FROM messages
+                 GROUP BY 1) m WHERE m.conversation_id = conversations.id""",
         f"""INSERT INTO documents BY NAME SELECT {_uuid("i", 4)} AS id,
             {_uuid(f"i % {p}", 1)} AS project_id, 'docs/' || i || '.md' AS path, 't' AS title,
             (['spec','architecture','adr','readme','note','other'])[1 + i % 6] AS doc_type,
@@ -215,13 +219,13 @@ HAND: dict[str, tuple[str, list[Any]]] = {
         [SINCE, SINCE],
     ),
     "project_health": (
-        """SELECT p.id, p.name, p.status, p.phase, coalesce(c.n, 0), coalesce(m.n, 0), m.last_at,
-                  coalesce(doc.n, 0), coalesce(b.n, 0), b.rate, coalesce(dep.n, 0), dep.cfr
+        """SELECT p.id, p.name, p.status, p.phase, coalesce(c.n, 0), coalesce(c.m, 0)::BIGINT,
+                  c.last_at, coalesce(doc.n, 0), coalesce(b.n, 0), b.rate, coalesce(dep.n, 0),
+                  dep.cfr
            FROM projects p
-           LEFT JOIN (SELECT project_id, count(*) n FROM conversations GROUP BY 1) c
+           LEFT JOIN (SELECT project_id, count(*) n, sum(message_count) m,
+                             max(last_message_at) last_at FROM conversations GROUP BY 1) c
              ON c.project_id = p.id
-           LEFT JOIN (SELECT project_id, count(*) n, max(created_at) AS last_at FROM messages
-                      GROUP BY 1) m ON m.project_id = p.id
            LEFT JOIN (SELECT project_id, count(*) n FROM documents GROUP BY 1) doc
              ON doc.project_id = p.id
            LEFT JOIN (SELECT project_id, count(*) n,
@@ -235,19 +239,21 @@ HAND: dict[str, tuple[str, list[Any]]] = {
         [],
     ),
     "most_active_projects": (
-        """SELECT m.project_id, p.name, count(*) AS n, sum(m.token_count)
-           FROM messages m JOIN projects p ON p.id = m.project_id
-           GROUP BY m.project_id, p.name ORDER BY n DESC, m.project_id LIMIT 10""",
+        """SELECT m.project_id, p.name, m.n, m.tokens
+           FROM (SELECT project_id, count(*) AS n, sum(token_count) AS tokens FROM messages
+                 GROUP BY 1) m JOIN projects p ON p.id = m.project_id
+           ORDER BY m.n DESC, m.project_id LIMIT 10""",
         [],
     ),
     "flakiest_repositories": (
-        """SELECT b.repository_id, r.url,
-                  count(*) FILTER (WHERE b.status IN ('success', 'failure')) AS n,
-                  count(*) FILTER (WHERE b.status = 'failure')::DOUBLE / nullif(count(*)
-                    FILTER (WHERE b.status IN ('success', 'failure')), 0) AS rate
-           FROM builds b JOIN repositories r ON r.id = b.repository_id
-           GROUP BY b.repository_id, r.url HAVING n >= 5
-           ORDER BY rate DESC, b.repository_id LIMIT 10""",
+        """SELECT b.repository_id, r.url, b.n, b.rate
+           FROM (SELECT repository_id,
+                        count(*) FILTER (WHERE status IN ('success', 'failure')) AS n,
+                        count(*) FILTER (WHERE status = 'failure')::DOUBLE / nullif(count(*)
+                          FILTER (WHERE status IN ('success', 'failure')), 0) AS rate
+                 FROM builds GROUP BY 1 HAVING n >= 5) b JOIN repositories r
+             ON r.id = b.repository_id
+           ORDER BY b.rate DESC, b.repository_id LIMIT 10""",
         [],
     ),
 }

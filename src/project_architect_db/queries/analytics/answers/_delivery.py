@@ -59,8 +59,8 @@ class DeliveryAnswers(AnswersBase):
             .aggregate(
                 builds=count(),
                 success_rate=rate(Eq("status", "success"), among=(finished,)),
-                median_duration_seconds=median("duration_seconds"),
-                p95_duration_seconds=percentile("duration_seconds", 0.95),
+                median_duration_seconds=median("duration_seconds").from_list(),
+                p95_duration_seconds=percentile("duration_seconds", 0.95).from_list(),
             )
             .order_by(key)
         )
@@ -84,13 +84,13 @@ class DeliveryAnswers(AnswersBase):
             .aggregate(
                 deployments=count(),
                 deploys_per_day=ratio(count(), float(days)),
-                median_lead_time_seconds=median(duration("commit_at", "finished_at")).where(
-                    Eq("status", "success")
-                ),
+                median_lead_time_seconds=median(duration("commit_at", "finished_at"))
+                .where(Eq("status", "success"))
+                .from_list(),
                 change_failure_rate=rate(incident),
-                median_time_to_restore_seconds=median(duration("finished_at", "restored_at")).where(
-                    incident
-                ),
+                median_time_to_restore_seconds=median(duration("finished_at", "restored_at"))
+                .where(incident)
+                .from_list(),
             )
             .order_by(key)
         )
@@ -145,18 +145,43 @@ class DeliveryAnswers(AnswersBase):
     # -- across aggregates ---------------------------------------------------------------------
 
     @remembered
-    def flakiest_repositories(self, n: int = 10, *, min_builds: int = 5) -> Analytics:
-        """Repositories with the highest build failure rate (among at least ``min_builds``)."""
+    def flakiest_repositories(self, n: int = 10, *, min_builds: int = 5) -> StatementQuery:
+        """Repositories with the highest build failure rate (among at least ``min_builds``).
+
+        Builds are grouped per ``repository_id`` first; only the groups meet ``repositories``
+        (for the url), instead of every build carrying its repository's url into the grouping.
+        """
         finished = In("status", ["success", "failure"])
-        return (
+        per_repository = (
             self.query(Build)
-            .join("repository")
-            .group_by("repository_id", url="repository.url")
+            .group_by("repository_id")
             .aggregate(
                 builds=count().where(finished),
                 failure_rate=rate(Eq("status", "failure"), among=(finished,)),
             )
             .having(builds__gte=min_builds)
-            .order_by("-failure_rate", "repository_id")
-            .limit(_n(n))
+        )
+        limit = _n(n)
+
+        def combine(statements: list[Select[Any]]) -> ClauseElement:
+            rated = statements[0].subquery("b")
+            return (
+                select(
+                    rated.c.repository_id,
+                    Repository.url.label("url"),
+                    rated.c.builds,
+                    rated.c.failure_rate,
+                )
+                .select_from(rated)
+                .join(Repository, Repository.id == rated.c.repository_id)
+                .order_by(rated.c.failure_rate.desc(), rated.c.repository_id)
+                .limit(literal_column(str(limit)))
+            )
+
+        return StatementQuery(
+            ("flakiest_repositories", limit),
+            combine,
+            parts=[per_repository],
+            source=self._source,
+            native=self._native,
         )
