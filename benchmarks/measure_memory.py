@@ -76,11 +76,13 @@ def _child_stream(path: str, contestant: str) -> dict[str, Any]:
         else:  # raw keyset chunks, the library's SQL without the library
             last = None
             while True:
-                if last is None:
-                    sql, params = f"SELECT * FROM projects ORDER BY id LIMIT {CHUNK}", []
-                else:
-                    sql = f"SELECT * FROM projects WHERE id > ? ORDER BY id LIMIT {CHUNK}"
-                    params = [last]
+                after = "" if last is None else "WHERE id > $1"
+                sql = (
+                    f"SELECT * FROM projects {after} {'AND' if after else 'WHERE'} id <= "
+                    f"(SELECT max(id) FROM (SELECT id FROM projects {after} ORDER BY id "
+                    f"LIMIT {CHUNK})) ORDER BY id"
+                )
+                params = [] if last is None else [last]
                 cursor = con.execute(sql, params)
                 got = 0
                 while batch := cursor.fetchmany(1000):

@@ -6,13 +6,13 @@ from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic
 
 import pyarrow as pa
-from sqlalchemy import Table, select
+from sqlalchemy import Table, func, select
 
 from project_architect_db._typing import ReadT
 from project_architect_db.exceptions import InvalidQueryError
 from project_architect_db.queries.filters import Filter
 from project_architect_db.queries.native import native_sql, utc_timestamps
-from project_architect_db.queries.sorting import after_row, parse_order
+from project_architect_db.queries.sorting import SortKey, after_row, parse_order
 from project_architect_db.repositories._stream import Stream
 
 if TYPE_CHECKING:
@@ -94,18 +94,11 @@ class ArrowReads(Generic[ReadT]):
             raise InvalidQueryError("batch_size must be an integer from 1 to 100000.")
         where = self._where(filters, conditions)
         keys = parse_order(self.model, order_by)
-        chunk = (
-            select(self._table)
-            .where(*where)
-            .order_by(*(key.order().nulls_last() for key in keys))
-            .limit(STREAM_CHUNK)
-        )
         pending: list[ReadT] = []
         async with self._context.snapshot() as reader:
             after: list[Any] | None = None
             while True:
-                statement = chunk if after is None else chunk.where(after_row(keys, after))
-                rows = await reader.rows(statement)
+                rows = await reader.rows(self._chunk(where, keys, after))
                 pending.extend(self._read(row) for row in rows)
                 while len(pending) >= batch_size:
                     batch, pending = pending[:batch_size], pending[batch_size:]
@@ -117,6 +110,23 @@ class ArrowReads(Generic[ReadT]):
             if pending:
                 yield pending
 
+    def _chunk(self, where: list[Any], keys: list[SortKey], after: list[Any] | None) -> Any:
+        """The next ``STREAM_CHUNK`` rows after ``after`` (the first ones for ``None``)."""
+        if after is not None:
+            where = [*where, after_row(keys, after)]
+        order = [key.order().nulls_last() for key in keys]
+        if len(keys) > 1:
+            return select(self._table).where(*where).order_by(*order).limit(STREAM_CHUNK)
+        # In id order (the default), the Top-N runs over the id column alone and the rows are
+        # read for the ids it found: a Top-N of whole rows decompressed every column of the
+        # row groups it scanned (3-5x the time on the 1M file, measured).
+        (key,) = keys
+        ids = select(key.column).where(*where).order_by(*order).limit(STREAM_CHUNK).subquery()
+        edge = func.min(ids.c.id) if key.descending else func.max(ids.c.id)
+        bound = select(edge).scalar_subquery()
+        within = key.column >= bound if key.descending else key.column <= bound
+        return select(self._table).where(*where, within).order_by(*order)
+
     async def to_arrow(
         self,
         *,
@@ -127,7 +137,9 @@ class ArrowReads(Generic[ReadT]):
     ) -> pa.Table:
         """Matching rows as a pyarrow Table, straight from DuckDB (no Python row objects).
 
-        Timestamps come back as ``timestamp[us, tz=UTC]``; JSON columns as JSON text.
+        Timestamps come back as ``timestamp[us, tz=UTC]``; JSON columns as JSON text. The
+        whole result is in memory (about its Arrow size; with ``order_by`` DuckDB also sorts
+        it whole): for more rows than fit, use :meth:`stream`, or ``limit``.
         """
         where = self._where(filters, conditions)
         keys = parse_order(self.model, order_by)

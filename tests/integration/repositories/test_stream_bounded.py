@@ -48,7 +48,7 @@ def small_chunks(monkeypatch: pytest.MonkeyPatch) -> int:
 
 @pytest.mark.parametrize(
     "order_by",
-    [None, "name", "-name", "description", "-description", ["status", "-description"]],
+    [None, "-id", "name", "-name", "description", "-description", ["status", "-description"]],
 )
 async def test_a_stream_in_chunks_yields_the_rows_of_one_order_by(
     db: Database, small_chunks: int, order_by: object
