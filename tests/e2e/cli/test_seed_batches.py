@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 from project_architect_db import datagen
 from project_architect_db.cli import app
 from project_architect_db.cli._common import INTERRUPTED_MESSAGE, ExitCode
+from project_architect_db.cli.seed import Preset, _sizes, expected_rows
 
 runner = CliRunner()
 
@@ -59,6 +60,15 @@ def test_seed_help_offers_the_scale_preset_and_the_memory_limit() -> None:
     assert result.exit_code == 0
     for option in ("scale", "--memory-limit", "--search-index"):
         assert option in result.stdout
+
+
+def test_the_scale_preset_is_issue_13_s_19m_rows() -> None:
+    sizes = _sizes(Preset.SCALE)
+    assert sizes == dict(datagen.SCALE_SIZES)
+    # 1M projects, conversations, documents, their versions, repositories and deployments,
+    # 10M messages, 3M builds, ~200k attachments
+    assert 19_000_000 < expected_rows(sizes) < 19_500_000
+    assert expected_rows(_sizes(Preset.TINY)) < 1000
 
 
 def test_seed_refuses_a_bad_memory_limit_and_writes_nothing(database: str) -> None:
