@@ -63,9 +63,12 @@ class ArrowReads(Generic[ReadT]):
         Consistency: every chunk is read in one transaction, so the stream sees one snapshot,
         the database as it was when the first batch was read: rows written, changed or deleted
         by others meanwhile are not seen, and no row is seen twice or skipped. On ``tx.<repo>``
-        it reads in ``tx`` (and sees ``tx``'s own writes). The transaction stays open until
-        the stream ends: iterate to the end, or stop early with ``aclose()`` (cancelling the
-        task that iterates also ends it).
+        it reads in ``tx`` (and sees ``tx``'s own writes). Calls made between two batches
+        never join the stream's transaction: they commit on their own. The transaction stays
+        open until the stream ends: iterate to the end, or use ``async with
+        db.projects.stream() as batches:`` (or ``aclose()``), which ends it however the block
+        is left. A bare ``async for`` left early (``break``, an exception, a cancellation)
+        keeps the read open until the stream is garbage collected.
 
         Raises:
             InvalidQueryError: ``batch_size`` is not an integer from 1 to 100000, or a filter
@@ -73,9 +76,10 @@ class ArrowReads(Generic[ReadT]):
 
         Examples:
             >>> async def export(db):
-            ...     async for batch in db.projects.stream(status="active", batch_size=500):
-            ...         for project in batch:
-            ...             ...
+            ...     async with db.projects.stream(status="active", batch_size=500) as batches:
+            ...         async for batch in batches:
+            ...             for project in batch:
+            ...                 ...
         """
         batches = self._stream(filters, order_by, batch_size, conditions)
         return Stream(batches, f"db.{self._table.name}.stream(...)")
