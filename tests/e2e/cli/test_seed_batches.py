@@ -7,6 +7,7 @@ same code on the small presets and interrupt a real ``--preset scale`` run once 
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -139,3 +140,39 @@ def test_ctrl_c_during_a_scale_seed_leaves_the_database_unchanged(database: str)
     assert process.returncode == ExitCode.INTERRUPTED, stderr
     assert INTERRUPTED_MESSAGE in stderr
     assert _projects(database) == 0
+
+
+async def test_the_progress_bar_follows_every_batch_and_ends_full(tmp_path: Path) -> None:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from project_architect_db import Database
+    from project_architect_db.cli.seed import seed_database
+
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=100)
+    sizes = _sizes(Preset.TINY)
+    descriptions: list[str] = []
+    async with Database.open(tmp_path / "bar.duckdb") as db:
+        with Progress(
+            TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(),
+            console=console, auto_refresh=False,
+        ) as progress:  # fmt: skip
+            task = progress.add_task("generating", total=expected_rows(sizes))
+            real_update = progress.update
+
+            def update(task_id: Any, **fields: Any) -> None:
+                if "description" in fields:
+                    descriptions.append(fields["description"])
+                real_update(task_id, **fields)
+                progress.refresh()
+
+            progress.update = update  # type: ignore[method-assign]
+            batches = datagen.generate_batches(5, projects_per_batch=2, **sizes)
+            written = await seed_database(db, batches, progress, task, search_index=False)
+            state = progress.tasks[0]
+    assert state.completed == state.total == written
+    assert descriptions.count("generating") == 3  # after each of the 3 batches (2 + 2 + 1)
+    assert descriptions[-1] == "committing"
+    assert "loading messages" in descriptions
+    assert f"{written}/{written}" in out.getvalue()
