@@ -53,9 +53,10 @@ class ArrowReads(Generic[ReadT]):
         Rows come in the order of ``order_by`` (``id`` breaks ties; without ``order_by``, by
         ``id``: creation order for the library's time-ordered ids). They are read in keyset
         chunks of at most 5,000 rows (``WHERE (keys) > (last) ORDER BY keys LIMIT n``), each
-        one a Top-N for DuckDB, so neither DuckDB nor Python ever holds more than a chunk and a
-        batch, whatever the table's size (a plain ``ORDER BY`` would sort every matching row
-        first). Sorting on ``id`` is the fast order: row groups follow creation time, so each
+        one a Top-N for DuckDB, so the stream holds a chunk and a batch, whatever the table's
+        size (a plain ``ORDER BY`` would sort every matching row first). DuckDB's buffer pool
+        still keeps the table blocks it read for later queries, up to the database's
+        ``memory_limit``: set one where memory must stay bounded. Sorting on ``id`` is the fast order: row groups follow creation time, so each
         chunk reads only the row groups after the previous one, and only their ids until it
         knows which rows it takes; another order reads every matching row once per chunk
         (more time, the same memory).
