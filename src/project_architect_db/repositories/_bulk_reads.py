@@ -56,10 +56,12 @@ class ArrowReads(Generic[ReadT]):
         one a Top-N for DuckDB, so the stream holds a chunk and a batch, whatever the table's
         size (a plain ``ORDER BY`` would sort every matching row first). DuckDB's buffer pool
         still keeps the table blocks it read for later queries, up to the database's
-        ``memory_limit``: set one where memory must stay bounded. Sorting on ``id`` is the fast order: row groups follow creation time, so each
-        chunk reads only the row groups after the previous one, and only their ids until it
-        knows which rows it takes; another order reads every matching row once per chunk
-        (more time, the same memory).
+        ``memory_limit``: set one where memory must stay bounded.
+
+        Sorting on ``id`` is the fast order: row groups follow creation time, so each chunk
+        reads only the row groups after the previous one, and only their ids until it knows
+        which rows it takes; another order reads every matching row once per chunk (more
+        time, the same memory).
 
         Consistency: every chunk is read in one transaction, so the stream sees one snapshot,
         the database as it was when the first batch was read: rows written, changed or deleted
