@@ -140,12 +140,16 @@ def measure_seed(path: str, preset: str) -> None:
     started = time.perf_counter()
     out = subprocess.run(
         [*cli, "seed", "--database", path, "--preset", preset, "--json"],
-        check=True,
         capture_output=True,
         text=True,
     )
     seconds = time.perf_counter() - started
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if out.returncode != 0:  # say why, with the peak it reached
+        sys.exit(
+            f"seed failed (exit {out.returncode}) after {seconds:.0f} s, peak RSS "
+            f"{peak_kb / 1e6:.2f} GB:\n{out.stderr[-3000:]}"
+        )
     summary = json.loads(out.stdout)
     print(json.dumps(summary["rows"]))
     note = "" if peak_kb > before else " (init's peak was higher: not measured)"
