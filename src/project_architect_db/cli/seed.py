@@ -4,8 +4,9 @@ Data comes from the Arrow generator of :mod:`project_architect_db.datagen` in ba
 (``generate_batches``: blocks of projects with all their children, about a million rows
 each), and goes in with one ``INSERT ... SELECT`` per slice, all in one transaction: Ctrl-C
 (or any error) leaves the database exactly as it was. Only one batch is in memory at a time,
-so the ``scale`` preset (10M messages) seeds in a few GB (docs/performance.md, "Memory at 1M
-rows").
+so the ``scale`` preset (10M messages) loads in under 3 GB; its one final COMMIT still needs
+memory that grows with the whole load and failed under the 2GB limit (docs/performance.md,
+"Memory at 1M rows (session 9)").
 """
 
 from __future__ import annotations
