@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Generic, TypeVar
 
 import duckdb
@@ -31,6 +31,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from project_architect_db.core._callbacks import shielded
 from project_architect_db.core._worker import to_thread
 from project_architect_db.core.autocommit import AutocommitReader, kept_readers
 from project_architect_db.core.driver import AsyncDuckDBDialect
@@ -243,6 +244,21 @@ class Executor(Generic[TxT]):
 
     def _new_unit(self) -> TxT:
         return self._unit_of_work(self.session(), self.commit_lock())
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[TxT]:
+        """A read-only unit of work that is never the task's current transaction.
+
+        For reads that span the caller's own awaits (``stream()``: an async generator runs in
+        its caller's context): a transaction entered there would be joined by every call the
+        caller makes between two batches, and its writes would commit, or roll back, with
+        the stream. It is always rolled back: nothing is written through it.
+        """
+        tx = self._new_unit()
+        try:
+            yield tx
+        finally:
+            await shielded(tx.rollback())
 
     def reading(self) -> AbstractAsyncContextManager[AutocommitReader]:
         """Where single reads outside a transaction run (see :class:`AutocommitReader`).

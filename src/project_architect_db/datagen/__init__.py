@@ -14,6 +14,10 @@ equal to the parent's), ``message_count`` / ``last_message_at`` matching the mes
 ``content_hash`` / ``size_bytes`` matching the content, ``finished_at >= started_at``, and
 every instant at or before ``now`` (by default the start of today, UTC: :func:`start_of_day`).
 
+Datasets too big to hold at once (:data:`SCALE_SIZES`: 10M messages) come from
+:func:`generate_batches`: blocks of projects with all their children, loaded one after another
+(``load_dataset`` takes the batches), in the memory of one batch.
+
 Millions of rows are made with numpy and pyarrow vector operations: messages are drawn from
 pools of pre-generated content (one pool per role/type and technology stack), ids are built as
 bytes (:func:`~project_architect_db.datagen.ids.uuid7_halves`), timestamps as
@@ -45,19 +49,27 @@ from project_architect_db.datagen._dataset import Dataset, Transactional, load_d
 from project_architect_db.datagen._draws import Array as Array
 from project_architect_db.datagen._generate import (
     BENCHMARK_SIZES,
+    ROWS_PER_BATCH,
+    SCALE_SIZES,
     DatasetSizes,
+    generate_batches,
     generate_dataset,
+    rows_per_project,
 )
 from project_architect_db.datagen._schema import TABLE_NAMES, arrow_schema
 
 __all__ = [
     "BENCHMARK_SIZES",
+    "ROWS_PER_BATCH",
+    "SCALE_SIZES",
     "TABLE_NAMES",
     "Dataset",
     "DatasetSizes",
     "Transactional",
     "arrow_schema",
+    "generate_batches",
     "generate_dataset",
     "load_dataset",
+    "rows_per_project",
     "start_of_day",
 ]

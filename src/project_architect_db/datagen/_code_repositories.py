@@ -33,6 +33,10 @@ from project_architect_db.schemas.common import slugify
 class _CodeRepositories(_Context):
     """Generates code repositories, their builds, then deployments shipping some of those builds."""
 
+    def _companies(self) -> list[str]:
+        rng = self.shared_rng("companies")
+        return [slugify(text.company_name(rng)) for _ in range(256)]
+
     def _repositories(
         self, per_project: int, builds_per: int, deployments_per: int
     ) -> tuple[pa.Table, pa.Table, pa.Table]:
@@ -43,8 +47,7 @@ class _CodeRepositories(_Context):
         slot = np.tile(np.arange(per_project, dtype=np.int64), P)
         names, hosts = vocab.PROVIDERS, vocab.PROVIDER_HOSTS
         project_host = _codes(gen, vocab.PROVIDER_WEIGHTS, P)
-        company_rng = self.rng("companies")
-        companies = [slugify(text.company_name(company_rng)) for _ in range(256)]
+        companies = self.pooled("companies", self._companies)
         organisations = [
             rng.choice(companies)
             if rng.random() < 0.5

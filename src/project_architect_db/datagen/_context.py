@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import numpy as np
 
@@ -15,8 +16,28 @@ from project_architect_db.datagen._schema import TABLE_NAMES
 RECENT_DAYS: Final = 14
 """The newest conversation, build and deployment of a live project are this recent."""
 
+T = TypeVar("T")
+
 LIVE_STATUSES: Final = ("active", "draft", "paused")
 """Project statuses whose work is still going on (completed and archived projects are quiet)."""
+
+
+class _Shared:
+    """What the batches of one dataset share: its whole size, the slugs taken, the pools.
+
+    A batch is a block of projects with all their children (``generate_batches``); only
+    this object lives from one batch to the next, so memory follows the batch, not the
+    dataset (plus about 100 bytes per project for the slugs, which must stay unique).
+    """
+
+    def __init__(self, sizes: dict[str, Any]) -> None:
+        projects = sizes["projects"]
+        conversations = projects * sizes["conversations_per_project"]
+        self.projects: int = projects
+        self.messages: int = conversations * sizes["messages_per_conversation"]
+        self.documents: int = projects * sizes["documents_per_project"]
+        self.taken: set[str] = set()
+        self.pools: dict[str, Any] = {}
 
 
 class _Context:
@@ -36,13 +57,24 @@ class _Context:
     project_phase: Array
     project_live: Array
 
-    def __init__(self, seed: int, now: datetime, sizes: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        seed: int,
+        now: datetime,
+        sizes: dict[str, Any],
+        batch: int = 0,
+        shared: _Shared | None = None,
+    ) -> None:
         self.seed = seed
         self.now = now
         self.now_us = _to_us(now)
         self.sizes = sizes
+        self.shared = _Shared(sizes) if shared is None else shared
+        # Batch 0 draws exactly what a whole dataset drew before batches existed; every later
+        # batch has streams of its own, so each batch depends only on the seed and its index.
+        self._prefix = f"{seed}:" if batch == 0 else f"{seed}:{batch}:"
         tables = len(TABLE_NAMES)
-        streams = np.random.SeedSequence(seed).spawn(tables + 2)
+        streams = np.random.SeedSequence(seed if batch == 0 else [seed, batch]).spawn(tables + 2)
         self.gen = {
             name: np.random.default_rng(stream)
             for name, stream in zip(TABLE_NAMES, streams, strict=False)
@@ -53,7 +85,19 @@ class _Context:
         self.recent_gen = np.random.default_rng(streams[tables + 1])
 
     def rng(self, purpose: str) -> random.Random:
+        """This batch's stream for ``purpose``."""
+        return random.Random(f"{self._prefix}{purpose}")
+
+    def shared_rng(self, purpose: str) -> random.Random:
+        """The dataset's stream for ``purpose``: for pools every batch draws from."""
         return random.Random(f"{self.seed}:{purpose}")
+
+    def pooled(self, key: str, make: Callable[[], T]) -> T:
+        """``make()``, made once per dataset and kept for the following batches."""
+        if key not in self.shared.pools:
+            self.shared.pools[key] = make()
+        value: T = self.shared.pools[key]
+        return value
 
     def recent_starts(self, earliest: Array, latest: Array) -> Array:
         """One instant per element in ``[earliest, latest]``, within the last :data:`RECENT_DAYS`.

@@ -30,7 +30,7 @@ class _Conversations(_Context):
 
     def _message_pools(self, per_kind: int) -> tuple[pa.Array, Array, Array]:
         """Pool of contents, the pool offset per (stack, kind), and each entry's UTF-8 length."""
-        rng = self.rng("messages")
+        rng = self.shared_rng("messages")
         kinds = len(text.MESSAGE_KINDS)
         contents: list[str] = []
         offsets = np.zeros((len(self.stacks), kinds), dtype=np.int64)
@@ -45,8 +45,15 @@ class _Conversations(_Context):
         lengths = pc.binary_length(pool).to_numpy(zero_copy_only=False).astype(np.int64)
         return pool, offsets, lengths
 
+    def _summary_pool(self) -> list[str]:
+        return [
+            text.conversation_summary(self.shared_rng(f"summary-{i}"), p, t)
+            for i, (p, t) in enumerate((p, t) for p in vocab.PHASES for t in
+                                       vocab.CONVERSATION_TITLES[p])
+        ]  # fmt: skip
+
     def _metadata_pool(self, per_role: int) -> tuple[pa.Array, Array]:
-        rng = self.rng("message-metadata")
+        rng = self.shared_rng("message-metadata")
         values: list[str] = []
         offsets = np.zeros(len(_ROLES), dtype=np.int64)
         for r, role in enumerate(_ROLES):
@@ -67,11 +74,7 @@ class _Conversations(_Context):
         title_pool = [t for p in vocab.PHASES for t in vocab.CONVERSATION_TITLES[p]]
         title_index = phase * titles_per_phase + gen.integers(0, titles_per_phase, size=C)
         status = _codes(gen, (75, 20, 5), C)
-        summary_pool = [
-            text.conversation_summary(self.rng(f"summary-{i}"), p, t)
-            for i, (p, t) in enumerate((p, t) for p in vocab.PHASES for t in
-                                       vocab.CONVERSATION_TITLES[p])
-        ]  # fmt: skip
+        summary_pool = self.pooled("summaries", self._summary_pool)
         has_summary = gen.random(C) < 0.6
         meta_pool = [
             _json({"channel": channel, "assistant_model": model})
@@ -137,8 +140,11 @@ class _Conversations(_Context):
         M = C * K
         msg_conv = np.repeat(np.arange(C, dtype=np.int64), K)
         role_flat, kind_flat, at_flat = role.ravel(), kind.ravel(), message_at.ravel()
-        per_kind = 24 if M >= 10_000 else 6
-        pool, pool_offset, pool_length = self._message_pools(per_kind)
+        # sized by the whole dataset, so every batch draws from the same pools
+        per_kind = 24 if self.shared.messages >= 10_000 else 6
+        pool, pool_offset, pool_length = self.pooled(
+            f"messages-{per_kind}", lambda: self._message_pools(per_kind)
+        )
         stack = self.project_stack[conv_project][msg_conv]
         content_index = pool_offset[stack, kind_flat] + np.where(
             role_flat == _SYSTEM, 0, mgen.integers(0, per_kind, size=M)
@@ -160,7 +166,9 @@ class _Conversations(_Context):
         tokens = np.maximum(
             1, np.rint(lengths[content_index] / 4 * mgen.uniform(0.85, 1.15, size=M))
         ).astype(np.int32)
-        meta_pool_values, meta_offset = self._metadata_pool(64)
+        meta_pool_values, meta_offset = self.pooled(
+            "message-metadata", lambda: self._metadata_pool(64)
+        )
         meta_index_msg = meta_offset[role_flat] + mgen.integers(0, 64, size=M)
         msg_ids = _assign_ids(self.id_gen, at_flat)
         msg_project = conv_project[msg_conv]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -64,19 +66,37 @@ class Dataset:
         in a transaction to make it all-or-nothing; :func:`load_dataset` does.
         """
         for name, table in self.tables.items():
-            view = f"__padb_dataset_{name}"
-            connection.register(view, table)
-            try:
-                connection.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM "{view}"')
-            finally:
-                connection.unregister(view)
+            insert_arrow(connection, name, table)
 
 
-async def load_dataset(db: Transactional, dataset: Dataset) -> None:
-    """Insert ``dataset`` into an open database in one transaction, off the event loop.
+def insert_arrow(connection: duckdb.DuckDBPyConnection, name: str, rows: pa.Table) -> None:
+    """``INSERT INTO name BY NAME SELECT * FROM rows``, the Arrow table found by name.
+
+    DuckDB scans the local variable ``rows`` (a replacement scan), not a view made with
+    ``register``: an unregistered view stays in the catalog, holding its Arrow table, until
+    the transaction that dropped it ends, so a load of many batches in one transaction kept
+    every batch alive (measured: +170 MB per batch of 1M rows).
+    """
+    connection.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM rows')
+
+
+async def load_dataset(db: Transactional, dataset: Dataset | Iterable[Dataset]) -> int:
+    """Insert ``dataset`` (or batches of one) into an open database in one transaction.
 
     Rows go straight to DuckDB (no repositories): the change feed does not report them, and a
-    full-text index built earlier must be refreshed afterwards.
+    full-text index built earlier must be refreshed afterwards. Batches
+    (:func:`~project_architect_db.datagen.generate_batches`) are generated one at a time off
+    the event loop and dropped once loaded, so memory follows one batch. All or nothing: an
+    error (or a cancellation) in any batch leaves the database as it was.
+
+    Returns:
+        The rows inserted.
     """
+    batches: Iterator[Dataset] = iter((dataset,) if isinstance(dataset, Dataset) else dataset)
+    written = 0
     async with db.transaction() as tx:
-        await tx.run_native(dataset.load)
+        while (batch := await asyncio.to_thread(next, batches, None)) is not None:
+            await tx.run_native(batch.load)
+            written += sum(batch.row_counts().values())
+            del batch  # the next one is made after this one is gone
+    return written

@@ -27,6 +27,10 @@ _TITLE: Final = "@@title@@"
 class _Documents(_Context):
     """Generates documents and ``document_versions``, each version a longer revision."""
 
+    def _authors(self) -> list[str]:
+        rng = self.shared_rng("authors")
+        return [text.person_name(rng) for _ in range(200)]
+
     def _documents(self, per_project: int, versions: int) -> tuple[pa.Table, pa.Table]:
         gen, rng = self.gen["documents"], self.rng("documents")
         P, n = self.project_count, versions + 1
@@ -51,16 +55,16 @@ class _Documents(_Context):
         scale = np.minimum(1.0, room / np.maximum(offset[:, -1], 1))
         revised = start[:, None] + (offset * scale[:, None]).astype(np.int64) + np.arange(n)
         dates = np.datetime_as_string(revised.astype("datetime64[us]"), unit="D").tolist()
-        author_rng = self.rng("authors")
-        authors = [text.person_name(author_rng) for _ in range(200)]
+        authors = self.pooled("authors", self._authors)
         author = gen.integers(0, len(authors), size=(D, n)).tolist()
         status = _codes(gen, (20, 15, 65), D).tolist()
 
         # Bodies come from a pool per (stack, type), written with placeholders for the
         # project's name and the document's title, filled in per document.
-        body_rng = self.rng("document-bodies")
-        bodies: dict[tuple[int, str], list[list[str]]] = {}
-        variants = min(_BODY_VARIANTS, max(2, D // 5000))
+        # (one pool for the whole dataset: later batches reuse the bodies earlier ones wrote)
+        body_rng = self.pooled("document-body-rng", lambda: self.shared_rng("document-bodies"))
+        bodies: dict[tuple[int, str], list[list[str]]] = self.pooled("document-bodies", dict)
+        variants = min(_BODY_VARIANTS, max(2, self.shared.documents // 5000))
         variant = gen.integers(0, variants, size=D).tolist()
 
         doc: dict[str, list[Any]] = {k: [] for k in ("path", "title", "content", "metadata")}

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, Final, TypedDict
 
 from project_architect_db.datagen._clock import check_aware, start_of_day
 from project_architect_db.datagen._code_repositories import _CodeRepositories
+from project_architect_db.datagen._context import _Shared
 from project_architect_db.datagen._conversations import _Conversations
 from project_architect_db.datagen._dataset import Dataset
 from project_architect_db.datagen._documents import _Documents
@@ -41,6 +43,41 @@ BENCHMARK_SIZES: Final[DatasetSizes] = {
 history rows), 20k repositories, 1M builds, 200k deployments."""
 
 
+SCALE_SIZES: Final[DatasetSizes] = {
+    "projects": 1_000_000,
+    "conversations_per_project": 1,
+    "messages_per_conversation": 10,
+    "documents_per_project": 1,
+    "versions_per_document": 1,
+    "repositories_per_project": 1,
+    "builds_per_repository": 3,
+    "deployments_per_repository": 1,
+}
+"""The scale of issue 13: 1M projects, 1M conversations, 10M messages, 1M documents (1M history
+rows), 1M repositories, 3M builds, 1M deployments (~19M rows). Too big to hold at once: seed it
+with :func:`generate_batches` (``project-architect-db seed --preset scale``)."""
+
+ROWS_PER_BATCH: Final = 500_000
+"""About how many rows one batch of :func:`generate_batches` holds by default (~0.5 GB while
+it is made and loaded; docs/performance.md, "Memory at 1M rows (session 9)")."""
+
+
+def rows_per_project(sizes: DatasetSizes) -> float:
+    """The rows one project brings with its children (attachments estimated)."""
+    full: dict[str, Any] = {**_DEFAULTS, **sizes}
+    conversations = full["conversations_per_project"]
+    messages = conversations * full["messages_per_conversation"]
+    repositories = full["repositories_per_project"]
+    # about half the messages are the user's, and a share of those carry an attachment
+    return float(
+        1
+        + conversations
+        + messages * (1 + full["attachment_rate"] / 2)
+        + full["documents_per_project"] * (1 + full["versions_per_document"])
+        + repositories * (1 + full["builds_per_repository"] + full["deployments_per_repository"])
+    )
+
+
 def _check_sizes(sizes: dict[str, Any]) -> None:
     for name, value in sizes.items():
         if name == "attachment_rate":
@@ -53,7 +90,7 @@ def _check_sizes(sizes: dict[str, Any]) -> None:
 
 
 class _Generator(_Projects, _Conversations, _Documents, _CodeRepositories):
-    """One dataset's generation; each table draws from its own seeded stream."""
+    """One batch's generation (a whole dataset is one batch), each table from its own stream."""
 
     def run(self) -> Dataset:
         s = self.sizes
@@ -136,16 +173,125 @@ def generate_dataset(
         >>> data.messages.num_rows, data.projects.column_names[:3]
         (6, ['id', 'name', 'slug'])
     """
-    sizes: dict[str, Any] = {
-        "projects": projects,
-        "conversations_per_project": conversations_per_project,
-        "messages_per_conversation": messages_per_conversation,
-        "documents_per_project": documents_per_project,
-        "versions_per_document": versions_per_document,
-        "repositories_per_project": repositories_per_project,
-        "builds_per_repository": builds_per_repository,
-        "deployments_per_repository": deployments_per_repository,
-        "attachment_rate": attachment_rate,
-    }
-    _check_sizes(sizes)
+    sizes = _sizes(
+        projects=projects,
+        conversations_per_project=conversations_per_project,
+        messages_per_conversation=messages_per_conversation,
+        documents_per_project=documents_per_project,
+        versions_per_document=versions_per_document,
+        repositories_per_project=repositories_per_project,
+        builds_per_repository=builds_per_repository,
+        deployments_per_repository=deployments_per_repository,
+        attachment_rate=attachment_rate,
+    )
     return _Generator(seed, check_aware(start_of_day() if now is None else now), sizes).run()
+
+
+def generate_batches(
+    seed: int,
+    *,
+    projects: int = 20,
+    conversations_per_project: int = 4,
+    messages_per_conversation: int = 20,
+    documents_per_project: int = 5,
+    versions_per_document: int = 2,
+    repositories_per_project: int = 2,
+    builds_per_repository: int = 20,
+    deployments_per_repository: int = 8,
+    attachment_rate: float = 0.04,
+    now: datetime | None = None,
+    projects_per_batch: int | None = None,
+) -> Iterator[Dataset]:
+    """Generate a dataset as consecutive batches, each a block of projects with all their rows.
+
+    Memory follows one batch, not the dataset: load each batch (``Dataset.load``) and drop it
+    before taking the next, and 10M messages are generated in about the memory of one
+    million rows. Every batch is consistent on its own (children follow their parents in the
+    same batch) and rows of each table are in ``created_at`` order within a batch. Slugs stay
+    unique across batches, and ids are unique: the batches together load like one dataset.
+
+    The same arguments (``projects_per_batch`` included) give the same batches on any
+    machine. A dataset that fits one batch is exactly :func:`generate_dataset`'s; with more
+    batches the data differs from it (each batch draws from streams of its own), as it does
+    for another ``projects_per_batch``.
+
+    Args:
+        seed: Seed of every random draw.
+        projects: Number of projects, over all batches.
+        conversations_per_project: See :func:`generate_dataset`, as are the other sizes.
+        messages_per_conversation: Messages of every conversation.
+        documents_per_project: Documents of every project.
+        versions_per_document: History rows per document.
+        repositories_per_project: Code repositories of every project.
+        builds_per_repository: CI builds of every repository.
+        deployments_per_repository: Deployments of every repository.
+        attachment_rate: Chance that a user message carries one attachment (0..1).
+        now: The reference instant (timezone-aware), the same for every batch.
+        projects_per_batch: Projects per batch (the last one may have fewer). ``None``: as
+            many as make about :data:`ROWS_PER_BATCH` rows.
+
+    Returns:
+        An iterator of at least one :class:`Dataset` (the arguments are checked at once).
+
+    Raises:
+        ValueError: A negative size, ``attachment_rate`` outside [0, 1], a naive ``now``, or
+            ``projects_per_batch`` below 1.
+        TypeError: A size that is not an ``int``.
+
+    Examples:
+        >>> batches = list(generate_batches(1, projects=5, projects_per_batch=2))
+        >>> [batch.projects.num_rows for batch in batches]
+        [2, 2, 1]
+    """
+    sizes = _sizes(
+        projects=projects,
+        conversations_per_project=conversations_per_project,
+        messages_per_conversation=messages_per_conversation,
+        documents_per_project=documents_per_project,
+        versions_per_document=versions_per_document,
+        repositories_per_project=repositories_per_project,
+        builds_per_repository=builds_per_repository,
+        deployments_per_repository=deployments_per_repository,
+        attachment_rate=attachment_rate,
+    )
+    if projects_per_batch is None:
+        per_batch = max(1, int(ROWS_PER_BATCH // rows_per_project(sizes)))  # type: ignore[arg-type]
+    elif not isinstance(projects_per_batch, int) or isinstance(projects_per_batch, bool):
+        raise TypeError(
+            f"projects_per_batch must be an int, got {type(projects_per_batch).__name__}"
+        )
+    elif projects_per_batch < 1:
+        raise ValueError(f"projects_per_batch must be >= 1, got {projects_per_batch}")
+    else:
+        per_batch = projects_per_batch
+    instant = check_aware(start_of_day() if now is None else now)
+    return _batches(seed, instant, sizes, per_batch)
+
+
+def _batches(seed: int, now: datetime, sizes: dict[str, Any], per_batch: int) -> Iterator[Dataset]:
+    shared = _Shared(sizes)
+    total, start, batch = sizes["projects"], 0, 0
+    while True:
+        count = min(per_batch, total - start)
+        yield _Generator(seed, now, {**sizes, "projects": count}, batch, shared).run()
+        start, batch = start + count, batch + 1
+        if start >= total:
+            return
+
+
+_DEFAULTS: Final[dict[str, Any]] = {
+    "projects": 20,
+    "conversations_per_project": 4,
+    "messages_per_conversation": 20,
+    "documents_per_project": 5,
+    "versions_per_document": 2,
+    "repositories_per_project": 2,
+    "builds_per_repository": 20,
+    "deployments_per_repository": 8,
+    "attachment_rate": 0.04,
+}
+
+
+def _sizes(**sizes: Any) -> dict[str, Any]:
+    _check_sizes(sizes)
+    return sizes

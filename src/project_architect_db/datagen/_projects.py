@@ -21,9 +21,12 @@ class _Projects(_Context):
     def _stacks(self) -> None:
         # A pool of technology stacks shared by projects, so message pools can talk about the
         # stack of the project they end up in.
-        rng = self.rng("stacks")
-        count = max(1, min(64, self.sizes["projects"]))
-        self.stacks = [text.random_stack(rng) for _ in range(count)]
+        def make() -> list[text.Stack]:
+            rng = self.shared_rng("stacks")
+            count = max(1, min(64, self.shared.projects))
+            return [text.random_stack(rng) for _ in range(count)]
+
+        self.stacks = self.pooled("stacks", make)
 
     def _projects(self, count: int) -> pa.Table:
         gen, rng = self.gen["projects"], self.rng("projects")
@@ -38,7 +41,7 @@ class _Projects(_Context):
 
         names: list[str] = []
         slugs: list[str] = []
-        taken: set[str] = set()
+        taken = self.shared.taken  # slugs stay unique across batches
         columns: dict[str, Any] = {
             name: []
             for name in (

@@ -19,7 +19,14 @@ from sqlalchemy.orm import InstrumentedAttribute
 from project_architect_db.exceptions import InvalidQueryError
 from project_architect_db.queries.filters import column_of
 
-__all__ = ["SortKey", "decode_cursor", "encode_cursor", "keyset_condition", "parse_order"]
+__all__ = [
+    "SortKey",
+    "after_row",
+    "decode_cursor",
+    "encode_cursor",
+    "keyset_condition",
+    "parse_order",
+]
 
 _MAX_SORT_KEYS = 8
 _MAX_CURSOR = 4096
@@ -138,5 +145,28 @@ def keyset_condition(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnEl
     for index, key in enumerate(keys):
         equal_prefix = [k.column == v for k, v in zip(keys[:index], values[:index], strict=True)]
         beyond = key.column < values[index] if key.descending else key.column > values[index]
+        alternatives.append(and_(*equal_prefix, beyond))
+    return or_(*alternatives)
+
+
+def after_row(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool]:
+    """Rows strictly after ``values`` in the order of ``keys``, ``NULL`` sorting last.
+
+    Unlike :func:`keyset_condition` (for cursors handed to users), nullable keys are allowed:
+    it matches ``ORDER BY key NULLS LAST`` in either direction, so ``stream()`` can walk any
+    order in keyset chunks. The last key (``id``) is never ``NULL``, so each chunk moves on.
+    """
+    alternatives = []
+    for index, key in enumerate(keys):
+        value = values[index]
+        if value is None:
+            continue  # nothing sorts after NULL on this key: only a later key can move on
+        equal_prefix = [
+            k.column.is_(None) if v is None else k.column == v
+            for k, v in zip(keys[:index], values[:index], strict=True)
+        ]
+        beyond = key.column < value if key.descending else key.column > value
+        if key.column.nullable:
+            beyond = or_(beyond, key.column.is_(None))
         alternatives.append(and_(*equal_prefix, beyond))
     return or_(*alternatives)

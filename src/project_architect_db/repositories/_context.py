@@ -75,6 +75,18 @@ class RepositoryContext:
             return _in_transaction(self.executor.transaction())
         return _outside(self.executor)
 
+    def snapshot(self) -> AbstractAsyncContextManager[Reader]:
+        """Reads from one snapshot that span the caller's awaits (``stream()``).
+
+        In a transaction (bound, or the task's own): that transaction. Outside one: a
+        read-only transaction of its own that the caller's other calls never join (see
+        ``Executor.snapshot``).
+        """
+        outer = self.bound if self.bound is not None else current_transaction()
+        if outer is not None:
+            return _in_transaction(_reuse(outer))
+        return _in_transaction(self.executor.snapshot())
+
     async def get_record(self, get: NativeGet, row_id: uuid.UUID) -> Any:
         """The ``Read`` record with ``row_id``, or ``None``.
 

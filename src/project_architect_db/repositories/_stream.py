@@ -17,6 +17,11 @@ class Stream(Generic[T]):
 
     Without it, ``for batch in db.projects.stream()`` fails with Python's "'async_generator'
     object is not iterable", which does not say what to write instead.
+
+    An ``async for`` that ends early (``break``, an exception, a cancellation) does not close
+    what it iterates (Python's rule): the read stays open until the stream is garbage
+    collected. ``async with db.projects.stream() as batches:`` (or ``aclose()``) ends it at
+    once, whatever way the block is left.
     """
 
     __slots__ = ("_batches", "_form")
@@ -30,6 +35,12 @@ class Stream(Generic[T]):
 
     async def __anext__(self) -> T:
         return await self._batches.__anext__()
+
+    async def __aenter__(self) -> Stream[T]:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
     async def aclose(self) -> None:
         """Stop early: end the read and give its connection back."""
