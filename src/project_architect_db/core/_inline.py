@@ -17,6 +17,13 @@ Fairness: a task awaiting inline reads one after another would never give the lo
 ``await`` that does not suspend does not yield). Once inline reads have held the loop for a
 budget's worth of time without the loop running anything else, the next one yields first
 (``asyncio.sleep(0)``).
+
+Hot rows: the watchdog does not bound a point read. DuckDB keeps every version of an updated
+row while a transaction older than the update is open, and a read of any row of the same
+vector (2,048 rows) walks them all, in one chunk: it checks the interrupt only when that walk
+is over (measured: 3,000 versions, 11-18 ms of CPU per read, interrupted only at its end). So a
+read shape carries an :class:`InlineCost`: it runs inline while its last run fitted the
+budget, and on the worker (timed there) from a run that did not until one fits again.
 """
 
 from __future__ import annotations
@@ -29,13 +36,14 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import duckdb
 
 __all__ = [
     "INLINE_BUDGET",
     "WATCHDOG",
+    "InlineCost",
     "ShortRead",
     "Watch",
     "Watchdog",
@@ -52,20 +60,62 @@ INLINE_BUDGET = 0.002
 _TICK = 0.0005
 
 
+class InlineCost:
+    """Whether one read shape may run on the loop thread, from the time its last run took.
+
+    A shape's cost is not fixed: the same point read that takes DuckDB 0.3 ms takes it tens
+    of milliseconds once the row's vector holds thousands of versions (module docstring), and
+    neither the watchdog nor the statement can tell beforehand. The last run can: a run over
+    the budget sends the shape to the worker, where its runs are timed, and the first of those
+    within the budget brings it back. The loop pays at most one slow run per hot spell, as
+    long as the shape is read more often than its cost grows.
+    """
+
+    __slots__ = ("inline",)
+
+    def __init__(self) -> None:
+        #: whether the next run may be tried on the loop thread
+        self.inline = True
+
+    def settle(self, read: ShortRead[Any], budget: float) -> None:
+        """Note how long ``read`` (a run of this shape) took against ``budget``."""
+        spent = read.spent
+        if spent is not None:
+            self.inline = spent <= budget
+
+
 class ShortRead(Generic[T]):
     """``fn(duckdb_connection)`` that only reads and may run twice (once interrupted).
 
     Marks work for :meth:`~project_architect_db.core._adapter.AsyncAdaptedConnection.run_short`:
     a single auto-committed statement expected to end well within :data:`INLINE_BUDGET`.
+    With a ``cost`` (its shape's :class:`InlineCost`), each run records in ``spent`` how long
+    it took: wall time while the shape runs inline (an upper bound of the thread's CPU time, at
+    a tenth of the price of reading the thread's CPU clock, and this is every ``get``'s path),
+    the thread's CPU time while it is off the loop (a loaded machine that preempts the worker
+    does not keep the shape there).
     """
 
-    __slots__ = ("fn",)
+    __slots__ = ("cost", "fn", "spent")
 
-    def __init__(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> None:
+    def __init__(
+        self, fn: Callable[[duckdb.DuckDBPyConnection], T], cost: InlineCost | None = None
+    ) -> None:
         self.fn = fn
+        self.cost = cost
+        #: seconds the last run took (``None``: no cost to learn, or not run yet)
+        self.spent: float | None = None
 
     def __call__(self, duck: duckdb.DuckDBPyConnection) -> T:
-        return self.fn(duck)
+        cost = self.cost
+        if cost is None:
+            return self.fn(duck)
+        clock = time.perf_counter if cost.inline else time.thread_time
+        started = clock()
+        try:
+            return self.fn(duck)
+        finally:
+            self.spent = clock() - started
 
 
 class Watch:
