@@ -22,8 +22,8 @@ Hot rows: the watchdog does not bound a point read. DuckDB keeps every version o
 row while a transaction older than the update is open, and a read of any row of the same
 vector (2,048 rows) walks them all, in one chunk: it checks the interrupt only when that walk
 is over (measured: 3,000 versions, 11-18 ms of CPU per read, interrupted only at its end). So a
-read shape carries an :class:`InlineCost`: it runs inline while its last run fitted the
-budget, and on the worker (timed there) from a run that did not until one fits again.
+read shape carries an :class:`InlineCost`: a run over the budget sends the shape to the worker
+(timed there) for a cool-down that grows while the row stays hot.
 """
 
 from __future__ import annotations
@@ -36,12 +36,14 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import duckdb
 
 __all__ = [
+    "COOLDOWN",
     "INLINE_BUDGET",
+    "MAX_COOLDOWN",
     "WATCHDOG",
     "InlineCost",
     "ShortRead",
@@ -58,30 +60,51 @@ T = TypeVar("T")
 INLINE_BUDGET = 0.002
 #: How often the watchdog repeats the interrupt of a read past its deadline.
 _TICK = 0.0005
+#: How long a read shape stays off the loop after a run over the budget (``InlineCost``) ...
+COOLDOWN = 0.05
+#: ... doubled at each further one in the same spell, up to this ...
+MAX_COOLDOWN = 5.0
+#: ... and a spell is over after this many cool-downs without one.
+_QUIET = 4
 
 
 class InlineCost:
-    """Whether one read shape may run on the loop thread, from the time its last run took.
+    """Whether one read shape may run on the loop thread, from the time its runs took.
 
     A shape's cost is not fixed: the same point read that takes DuckDB 0.3 ms takes it tens
     of milliseconds once the row's vector holds thousands of versions (module docstring), and
-    neither the watchdog nor the statement can tell beforehand. The last run can: a run over
-    the budget sends the shape to the worker, where its runs are timed, and the first of those
-    within the budget brings it back. The loop pays at most one slow run per hot spell, as
-    long as the shape is read more often than its cost grows.
+    neither the watchdog nor the statement can tell beforehand. Its runs can: a run over the
+    budget sends the shape to the worker for a cool-down, doubled at each further run over it
+    while the spell lasts (up to :data:`MAX_COOLDOWN`), and back to :data:`COOLDOWN` after a
+    quiet spell; the first run on the worker within the budget after the cool-down brings it
+    back. Versions pile up while a row stays hot, and a shape sent back at the first short run
+    came back into the next long walk (seen in the soak): spells of hot rows last, so the loop
+    tries a hot shape a few times per spell (about log2 of its length in cool-downs), not at
+    every lull.
     """
 
-    __slots__ = ("inline",)
+    __slots__ = ("cooldown", "inline", "until")
 
     def __init__(self) -> None:
         #: whether the next run may be tried on the loop thread
         self.inline = True
+        #: the current cool-down (seconds), and until when it runs (``time.perf_counter``)
+        self.cooldown = 0.0
+        self.until = 0.0
 
-    def settle(self, read: ShortRead[Any], budget: float) -> None:
-        """Note how long ``read`` (a run of this shape) took against ``budget``."""
-        spent = read.spent
-        if spent is not None:
-            self.inline = spent <= budget
+    def settle(self, spent: float | None, budget: float) -> None:
+        """Note that a run of this shape took ``spent`` seconds (``None``: it did not run)."""
+        if spent is None:
+            return
+        if spent <= budget:
+            if not self.inline and time.perf_counter() >= self.until:
+                self.inline = True
+            return
+        now = time.perf_counter()
+        quiet = now - self.until > _QUIET * self.cooldown  # the last spell is over
+        self.cooldown = COOLDOWN if quiet else min(2 * self.cooldown, MAX_COOLDOWN)
+        self.until = now + self.cooldown
+        self.inline = False
 
 
 class ShortRead(Generic[T]):

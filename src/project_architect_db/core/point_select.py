@@ -34,7 +34,7 @@ from sqlalchemy.engine import Dialect, Result
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from project_architect_db.core._inline import INLINE_BUDGET, must_yield, yield_if_held
+from project_architect_db.core._inline import INLINE_BUDGET, InlineCost, must_yield, yield_if_held
 from project_architect_db.core._sqlalchemy import (
     bind_processors,
     point_select_parts,
@@ -62,7 +62,7 @@ _KIND = "session-point"
 class _Shape:
     """One point-select shape compiled for DuckDB, and the row layout SQLAlchemy gave it."""
 
-    __slots__ = ("bind", "inline", "metadata", "sql")
+    __slots__ = ("bind", "cost", "metadata", "sql")
 
     def __init__(self, statement: Any, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
@@ -73,27 +73,34 @@ class _Shape:
         self.bind: Callable[[Any], Any] | None = processor if callable(processor) else None
         #: learned from SQLAlchemy's own first run of the shape (``None`` until then)
         self.metadata: ResultMetaData | None = None
-        #: whether it may run on the loop thread: ``None`` until a first run (on the worker)
-        #: is timed, then whether the last run took at most the budget
-        self.inline: bool | None = None
+        #: where its runs go (``core/_inline.py``); ``None`` until a first run is timed
+        self.cost: InlineCost | None = None
 
     def learn(self, result: Result[Any]) -> None:
         """Keep the row layout of ``result``, SQLAlchemy's run of this shape."""
         if self.metadata is None:
             self.metadata = result_metadata(result)
 
+    @property
+    def inline(self) -> bool | None:
+        """Whether it may run on the loop thread (``None``: not timed yet)."""
+        cost = self.cost
+        return None if cost is None else cost.inline
+
     def timed(self, cpu_seconds: float, budget: float) -> None:
-        """Note how much CPU time a run took: the next run goes inline only if it fitted.
+        """Note how much CPU time a run took (``InlineCost``: where the next runs go).
 
         CPU time of the thread, not wall time: a busy machine that preempts the thread does
-        not make an index lookup slow. One run over the budget sends the shape to the worker,
-        where its runs are timed, and the first one within the budget brings it back: what
-        makes a lookup slow is mostly a hot row, whose versions DuckDB walks in one go while
-        an older transaction is open (``core/_inline.py``, "Hot rows"), so each further run on
-        the loop would cost it more. A first, cold run (the index loaded from the file) costs
-        one more hop, not the loop.
+        not make an index lookup slow. A run over the budget sends the shape to the worker,
+        where its runs are timed, for a cool-down that grows while it stays over: what makes a
+        lookup slow is mostly a hot row, whose versions DuckDB walks in one go while an older
+        transaction is open (``core/_inline.py``, "Hot rows"). A first, cold run (the index
+        loaded from the file) costs a cool-down of hops, not the loop.
         """
-        self.inline = cpu_seconds <= budget
+        cost = self.cost
+        if cost is None:
+            cost = self.cost = InlineCost()
+        cost.settle(cpu_seconds, budget)
 
 
 class PointSelects:
