@@ -52,6 +52,10 @@ ROLES = {
     "appender": 7,
     "searcher": 4,
 }
+#: Kinds of operation that must succeed at least once in a run (the test is blind otherwise) ...
+REQUIRED = ("increment", "append", "delete", "search.documents", "search.messages")
+#: ... for which a run may go on for this many times its length.
+OVERTIME = 4
 WORDS = ["websocket", "auth", "cache", "latency", "schema", "deploy", "token", "queue"]
 SHARED_CONVERSATIONS = 3
 
@@ -333,6 +337,12 @@ class Soak:
             worker = getattr(self, role)
             tasks += [asyncio.create_task(worker(i)) for i in range(count)]
         await asyncio.sleep(self.seconds)
+        # on a machine loaded far beyond its cores (seen: load 20 on 2 cores, ~60 operations
+        # in 8 s) a kind may not have succeeded once yet: go on until each has, within bounds
+        for _ in range(int(OVERTIME * self.seconds / 0.05)):
+            if all(self.log.ok[kind] for kind in REQUIRED):
+                break
+            await asyncio.sleep(0.05)
         self.stop.set()
         await asyncio.gather(*tasks)
 
@@ -457,8 +467,7 @@ async def _soak(
     print(f"longest callback: {callbacks.where}")
     assert not log.unexpected, log.unexpected[:10]
     assert not problems, problems
-    assert log.ok["increment"] > 0 and log.ok["append"] > 0 and log.ok["delete"] > 0
-    assert log.ok["search.documents"] > 0 and log.ok["search.messages"] > 0
+    assert all(log.ok[kind] > 0 for kind in REQUIRED), dict(log.ok)
     # No step of any operation keeps the loop thread busy for MAX_STALL (garbage collection
     # apart: see CallbackTimer and docs/reliability.md).
     assert callbacks.longest_work < MAX_STALL, f"{callbacks.where} blocked the loop: {stall}"
