@@ -17,6 +17,13 @@ Fairness: a task awaiting inline reads one after another would never give the lo
 ``await`` that does not suspend does not yield). Once inline reads have held the loop for a
 budget's worth of time without the loop running anything else, the next one yields first
 (``asyncio.sleep(0)``).
+
+Hot rows: the watchdog does not bound a point read. DuckDB keeps every version of an updated
+row while a transaction older than the update is open, and a read of any row of the same
+vector (2,048 rows) walks them all, in one chunk: it checks the interrupt only when that walk
+is over (measured: 3,000 versions, 11-18 ms of CPU per read, interrupted only at its end). So a
+read shape carries an :class:`InlineCost`: a run over the budget sends the shape to the worker
+(timed there) for a cool-down that grows while the row stays hot.
 """
 
 from __future__ import annotations
@@ -34,8 +41,11 @@ from typing import Generic, TypeVar
 import duckdb
 
 __all__ = [
+    "COOLDOWN",
     "INLINE_BUDGET",
+    "MAX_COOLDOWN",
     "WATCHDOG",
+    "InlineCost",
     "ShortRead",
     "Watch",
     "Watchdog",
@@ -50,6 +60,51 @@ T = TypeVar("T")
 INLINE_BUDGET = 0.002
 #: How often the watchdog repeats the interrupt of a read past its deadline.
 _TICK = 0.0005
+#: How long a read shape stays off the loop after a run over the budget (``InlineCost``) ...
+COOLDOWN = 0.05
+#: ... doubled at each further one in the same spell, up to this ...
+MAX_COOLDOWN = 5.0
+#: ... and a spell is over after this many cool-downs without one.
+_QUIET = 4
+
+
+class InlineCost:
+    """Whether one read shape may run on the loop thread, from the time its runs took.
+
+    A shape's cost is not fixed: the same point read that takes DuckDB 0.3 ms takes it tens
+    of milliseconds once the row's vector holds thousands of versions (module docstring), and
+    neither the watchdog nor the statement can tell beforehand. Its runs can: a run over the
+    budget sends the shape to the worker for a cool-down, doubled at each further run over it
+    while the spell lasts (up to :data:`MAX_COOLDOWN`), and back to :data:`COOLDOWN` after a
+    quiet spell; the first run on the worker within the budget after the cool-down brings it
+    back. Versions pile up while a row stays hot, and a shape sent back at the first short run
+    came back into the next long walk (seen in the soak): spells of hot rows last, so the loop
+    tries a hot shape a few times per spell (about log2 of its length in cool-downs), not at
+    every lull.
+    """
+
+    __slots__ = ("cooldown", "inline", "until")
+
+    def __init__(self) -> None:
+        #: whether the next run may be tried on the loop thread
+        self.inline = True
+        #: the current cool-down (seconds), and until when it runs (``time.perf_counter``)
+        self.cooldown = 0.0
+        self.until = 0.0
+
+    def settle(self, spent: float | None, budget: float) -> None:
+        """Note that a run of this shape took ``spent`` seconds (``None``: it did not run)."""
+        if spent is None:
+            return
+        if spent <= budget:
+            if not self.inline and time.perf_counter() >= self.until:
+                self.inline = True
+            return
+        now = time.perf_counter()
+        quiet = now - self.until > _QUIET * self.cooldown  # the last spell is over
+        self.cooldown = COOLDOWN if quiet else min(2 * self.cooldown, MAX_COOLDOWN)
+        self.until = now + self.cooldown
+        self.inline = False
 
 
 class ShortRead(Generic[T]):
@@ -57,15 +112,33 @@ class ShortRead(Generic[T]):
 
     Marks work for :meth:`~project_architect_db.core._adapter.AsyncAdaptedConnection.run_short`:
     a single auto-committed statement expected to end well within :data:`INLINE_BUDGET`.
+    With a ``cost`` (its shape's :class:`InlineCost`), each run records in ``spent`` how long
+    it took: wall time while the shape runs inline (an upper bound of the thread's CPU time, at
+    a tenth of the price of reading the thread's CPU clock, and this is every ``get``'s path),
+    the thread's CPU time while it is off the loop (a loaded machine that preempts the worker
+    does not keep the shape there).
     """
 
-    __slots__ = ("fn",)
+    __slots__ = ("cost", "fn", "spent")
 
-    def __init__(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> None:
+    def __init__(
+        self, fn: Callable[[duckdb.DuckDBPyConnection], T], cost: InlineCost | None = None
+    ) -> None:
         self.fn = fn
+        self.cost = cost
+        #: seconds the last run took (``None``: no cost to learn, or not run yet)
+        self.spent: float | None = None
 
     def __call__(self, duck: duckdb.DuckDBPyConnection) -> T:
-        return self.fn(duck)
+        cost = self.cost
+        if cost is None:
+            return self.fn(duck)
+        clock = time.perf_counter if cost.inline else time.thread_time
+        started = clock()
+        try:
+            return self.fn(duck)
+        finally:
+            self.spent = clock() - started
 
 
 class Watch:

@@ -13,9 +13,10 @@ the row layout SQLAlchemy built for that statement the first time it ran it (sam
 result processors: the first run of every shape takes SQLAlchemy's path and is learned from).
 
 Where it runs: on the calling (loop) thread when the connection's worker is idle, because an
-index lookup is bounded (a shape that ever holds the loop past ``INLINE_BUDGET`` is sent to
-the worker from then on), and on the worker otherwise. No watchdog interrupts it: inside a
-transaction an interrupt would abort the whole transaction (``core/_inline.py``).
+index lookup is short (a shape whose last run held its thread past ``INLINE_BUDGET`` runs on
+the worker until a run there is short again), and on the worker otherwise. No watchdog
+interrupts it: inside a transaction an interrupt would abort the whole transaction
+(``core/_inline.py``).
 
 Errors are SQLAlchemy's, worded as its own execute path words them (a ``DBAPIError``
 subclass wrapping DuckDB's); a value its bind processor refuses takes SQLAlchemy's path, so
@@ -33,7 +34,7 @@ from sqlalchemy.engine import Dialect, Result
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from project_architect_db.core._inline import INLINE_BUDGET, must_yield, yield_if_held
+from project_architect_db.core._inline import INLINE_BUDGET, InlineCost, must_yield, yield_if_held
 from project_architect_db.core._sqlalchemy import (
     bind_processors,
     point_select_parts,
@@ -63,16 +64,12 @@ Learner = Callable[[Result[Any]], None]
 ProcessorFactory = Callable[["TypeEngine[Any]", Dialect], Callable[[Any], Any] | None]
 
 _KIND = "session-point"
-#: Runs in a row over the budget that send a shape to the worker for good ...
-_STRIKES = 8
-#: ... or one run over this many budgets.
-_FAR_OVER = 10
 
 
 class _Shape:
     """One point-select shape compiled for DuckDB, and the row layout SQLAlchemy gave it."""
 
-    __slots__ = ("bind", "inline", "metadata", "processors", "slow", "sql")
+    __slots__ = ("bind", "cost", "metadata", "processors", "sql")
 
     def __init__(
         self, statement: Any, dialect: Dialect, processor: ProcessorFactory | None = None
@@ -91,11 +88,8 @@ class _Shape:
         )
         #: learned from SQLAlchemy's own first run of the shape (``None`` until then)
         self.metadata: ResultMetaData | None = None
-        #: whether it may run on the loop thread: ``None`` until a run (on the worker) took
-        #: less than the budget, ``False`` after :data:`_STRIKES` runs in a row took more (or
-        #: one took :data:`_FAR_OVER` budgets)
-        self.inline: bool | None = None
-        self.slow = 0
+        #: where its runs go (``core/_inline.py``); ``None`` until a first run is timed
+        self.cost: InlineCost | None = None
 
     def learn(self, result: Result[Any]) -> None:
         """Keep the row layout of ``result``, SQLAlchemy's run of this shape."""
@@ -105,23 +99,26 @@ class _Shape:
                 metadata = with_processors(metadata, self.processors)
             self.metadata = metadata
 
+    @property
+    def inline(self) -> bool | None:
+        """Whether it may run on the loop thread (``None``: not timed yet)."""
+        cost = self.cost
+        return None if cost is None else cost.inline
+
     def timed(self, cpu_seconds: float, budget: float) -> None:
-        """Note how much CPU time a run took: short runs may go inline, slow ones may not.
+        """Note how much CPU time a run took (``InlineCost``: where the next runs go).
 
         CPU time of the thread, not wall time: a busy machine that preempts the thread does
-        not make an index lookup slow. Runs in a row, not one: the first run of a statement
-        after opening loads the index from the file, and ~2 % of index lookups take 2-6 ms of
-        CPU on a loaded 2-core machine (measured), none of them ten budgets.
+        not make an index lookup slow. A run over the budget sends the shape to the worker,
+        where its runs are timed, for a cool-down that grows while it stays over: what makes a
+        lookup slow is mostly a hot row, whose versions DuckDB walks in one go while an older
+        transaction is open (``core/_inline.py``, "Hot rows"). A first, cold run (the index
+        loaded from the file) costs a cool-down of hops, not the loop.
         """
-        if cpu_seconds <= budget:
-            self.slow = 0
-            if self.inline is None:
-                self.inline = True
-            return
-        self.slow += 1
-        # far over: only once on the loop (a first, cold run on the worker may load the index)
-        if self.slow >= _STRIKES or (self.inline and cpu_seconds > _FAR_OVER * budget):
-            self.inline = False
+        cost = self.cost
+        if cost is None:
+            cost = self.cost = InlineCost()
+        cost.settle(cpu_seconds, budget)
 
 
 class PointSelects:
@@ -214,7 +211,7 @@ class PointSelects:
     async def _on_worker(
         self, entry: _Shape, adapter: AsyncAdaptedConnection, fetch: Callable[[Any], list[Any]]
     ) -> list[Any]:
-        if entry.inline is None:  # not known to be short yet: time it on the worker
+        if not entry.inline:  # not known to be short (again): time it on the worker
             rows, elapsed = await adapter.run(lambda duck: _timed(fetch, duck))
             entry.timed(elapsed, self._budget)
             return rows

@@ -46,7 +46,7 @@ class NativeReaders:
     """Run ``fn(duckdb_connection)`` outside any transaction, on a kept or pooled connection.
 
     A :class:`~project_architect_db.core._inline.ShortRead` may run on the loop thread
-    instead (see ``core/_inline.py``).
+    instead, unless its shape ran past the budget lately (see ``core/_inline.py``).
 
     Args:
         engine: The engine whose pool lends the connections.
@@ -83,7 +83,14 @@ class NativeReaders:
         assert isinstance(adapted, AsyncAdaptedConnection)
         try:
             if type(fn) is ShortRead:
-                return await adapted.run_short(fn, self.inline_budget)
+                cost = fn.cost
+                if cost is None:
+                    return await adapted.run_short(fn, self.inline_budget)
+                budget = self.inline_budget
+                try:  # a shape whose last run was over the budget stays off the loop
+                    return await adapted.run_short(fn, budget if cost.inline else 0.0)
+                finally:
+                    cost.settle(fn.spent, budget)
             return await adapted.run(fn)
         finally:
             give_back = self._release(raw, adapted)

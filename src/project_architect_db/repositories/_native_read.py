@@ -25,7 +25,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from project_architect_db._records import row_maker
-from project_architect_db.core._inline import ShortRead
+from project_architect_db.core._inline import InlineCost, ShortRead
 from project_architect_db.core._sqlalchemy import (
     bind_processors,
     cache_key,
@@ -74,7 +74,7 @@ class NativePointRead:
         keys: The result keys, as ``Row._mapping`` has them.
     """
 
-    __slots__ = ("_bind", "_processors", "keys", "sql")
+    __slots__ = ("_bind", "_processors", "cost", "keys", "sql")
 
     def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
@@ -86,6 +86,8 @@ class NativePointRead:
         bind = bind_processors(compiled).get("row_id")
         self._bind: _Processor = bind if callable(bind) else None
         self.keys, self._processors = _result_layout(compiled, dialect)
+        #: whether its reads may run on the loop thread (``core/_inline.py``, hot rows)
+        self.cost = InlineCost()
 
     def parameters(self, row_id: uuid.UUID) -> list[Any]:
         """The DuckDB parameters for ``row_id`` (bind processor applied, as SQLAlchemy does)."""
@@ -104,7 +106,8 @@ class NativePointRead:
             rows: list[tuple[Any, ...]] = duck.execute(sql, parameters).fetchall()
             return rows[0] if rows else None
 
-        return ShortRead(fetch)  # a point read: may run on the loop thread (core/_inline.py)
+        # a point read: may run on the loop thread (core/_inline.py)
+        return ShortRead(fetch, self.cost)
 
     def mapping(self, row: tuple[Any, ...]) -> dict[str, Any]:
         """``row`` as ``Row._mapping`` would present it (result processors applied)."""
@@ -148,15 +151,15 @@ class NativeGet:
         compiled: _CompiledGet = cache.get_or_compile(
             "get", self, dialect, lambda: _CompiledGet(self, dialect)
         )
-        sql, make = compiled.sql, compiled.make
-        parameters = compiled.point.parameters(row_id)
+        sql, make, point = compiled.sql, compiled.make, compiled.point
+        parameters = point.parameters(row_id)
 
         def fetch(duck: Any) -> Any:
             # fetchall: see NativePointRead.fetcher
             rows: list[tuple[Any, ...]] = duck.execute(sql, parameters).fetchall()
             return make(rows[0]) if rows else None
 
-        return ShortRead(fetch)
+        return ShortRead(fetch, point.cost)
 
 
 class NativeRow:

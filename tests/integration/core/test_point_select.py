@@ -7,6 +7,7 @@ statement in the same session (``params={}`` sends a statement down SQLAlchemy's
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from typing import Any
 
@@ -153,6 +154,29 @@ async def test_a_shape_slow_on_the_loop_moves_to_the_worker(seeded: Database) ->
         (entry,) = points._statements.entries("session-point")
         assert entry.inline is False
         assert points.runs == 11
+
+
+async def test_a_shape_back_within_the_budget_returns_to_the_loop_after_its_cool_down(
+    seeded: Database,
+) -> None:
+    points = PointSelects(seeded._executor.statements.__class__(), budget=0.0)
+    async with Session(seeded.engine, point_selects=points) as session:
+        (row_id,) = await _some_ids(session, PROJECTS, 1)
+        read = select(PROJECTS.c.slug).where(PROJECTS.c.id == row_id)
+        expected = (await session.execute(read, {})).scalar_one()
+        for _ in range(3):  # learn, then timed runs over a zero budget
+            assert (await session.execute(read)).scalar_one() == expected
+        (entry,) = points._statements.entries("session-point")
+        assert entry.inline is False
+        points._budget = 5.0  # the row cooled: runs fit again
+        entry.cost.until = time.perf_counter() + 60.0  # a long spell
+        assert (await session.execute(read)).scalar_one() == expected  # within the cool-down
+        assert entry.inline is False
+        entry.cost.until = time.perf_counter()  # the cool-down is over
+        assert (await session.execute(read)).scalar_one() == expected  # timed on the worker
+        assert entry.inline is True
+        assert (await session.execute(read)).scalar_one() == expected  # on the loop
+        assert points.runs == 5
 
 
 async def test_concurrent_sessions_each_get_their_own_rows(seeded: Database) -> None:

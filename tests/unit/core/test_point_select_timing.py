@@ -2,53 +2,59 @@
 
 from __future__ import annotations
 
-from project_architect_db.core.point_select import _FAR_OVER, _STRIKES, _Shape
+import time
+
+from project_architect_db.core._inline import COOLDOWN, InlineCost
+from project_architect_db.core.point_select import _Shape
 
 BUDGET = 0.002
 
 
 def _shape(inline: bool | None = None) -> _Shape:
     shape = _Shape.__new__(_Shape)
-    shape.inline, shape.slow = inline, 0
+    shape.cost = None
+    if inline is not None:
+        shape.cost = InlineCost()
+        shape.cost.inline = inline
     return shape
 
 
-def test_a_short_run_on_the_worker_lets_the_shape_onto_the_loop() -> None:
+def _cool_down_over(shape: _Shape) -> None:
+    assert shape.cost is not None
+    shape.cost.until = time.perf_counter() - 0.001
+
+
+def test_a_shape_is_unknown_until_its_first_run_is_timed() -> None:
     shape = _shape()
-    shape.timed(BUDGET / 2, BUDGET)
-    assert shape.inline is True
-
-
-def test_slow_runs_in_a_row_keep_it_off_the_loop_for_good() -> None:
-    shape = _shape()
-    for _ in range(_STRIKES - 1):
-        shape.timed(BUDGET * 2, BUDGET)
-        assert shape.inline is None  # not yet known to be short
-    shape.timed(BUDGET * 2, BUDGET)
-    assert shape.inline is False
-    shape.timed(BUDGET / 2, BUDGET)
-    assert shape.inline is False  # for good
-
-
-def test_a_cold_first_run_far_over_the_budget_does_not_decide() -> None:
-    shape = _shape()
-    shape.timed(BUDGET * (_FAR_OVER + 1), BUDGET)  # the index loaded from the file
     assert shape.inline is None
     shape.timed(BUDGET / 2, BUDGET)
     assert shape.inline is True
 
 
-def test_one_run_far_over_the_budget_on_the_loop_sends_it_back() -> None:
+def test_a_slow_run_keeps_it_off_the_loop_for_its_cool_down_then_a_short_one_lets_it_back() -> None:
     shape = _shape(inline=True)
-    shape.timed(BUDGET * (_FAR_OVER + 1), BUDGET)
+    shape.timed(BUDGET * 2, BUDGET)
     assert shape.inline is False
-
-
-def test_a_short_run_forgives_the_slow_ones_before() -> None:
-    shape = _shape(inline=True)
-    for _ in range(_STRIKES - 1):
-        shape.timed(BUDGET * 2, BUDGET)
+    assert shape.cost is not None and shape.cost.cooldown == COOLDOWN
+    shape.timed(BUDGET / 2, BUDGET)  # short, but the row may still be hot
+    assert shape.inline is False
+    _cool_down_over(shape)
     shape.timed(BUDGET / 2, BUDGET)
-    for _ in range(_STRIKES - 1):
-        shape.timed(BUDGET * 2, BUDGET)
     assert shape.inline is True
+
+
+def test_a_cold_first_run_far_over_the_budget_costs_a_cool_down_not_the_loop_for_good() -> None:
+    shape = _shape()
+    shape.timed(BUDGET * 20, BUDGET)  # the index loaded from the file
+    assert shape.inline is False
+    _cool_down_over(shape)
+    shape.timed(BUDGET / 2, BUDGET)
+    assert shape.inline is True
+
+
+def test_slow_runs_in_a_row_lengthen_the_cool_down() -> None:
+    shape = _shape(inline=True)
+    for _ in range(3):
+        shape.timed(BUDGET * 2, BUDGET)
+    assert shape.cost is not None and shape.cost.cooldown == 4 * COOLDOWN
+    assert shape.inline is False
