@@ -105,11 +105,13 @@ class _Shape:
         cost = self.cost
         return None if cost is None else cost.inline
 
-    def timed(self, cpu_seconds: float, budget: float) -> None:
-        """Note how much CPU time a run took (``InlineCost``: where the next runs go).
+    def timed(self, seconds: float, budget: float) -> None:
+        """Note how long a run took (``InlineCost``: where the next runs go).
 
-        CPU time of the thread, not wall time: a busy machine that preempts the thread does
-        not make an index lookup slow. A run over the budget sends the shape to the worker,
+        On the loop, wall time: an upper bound of the thread's CPU time at a tenth of the price
+        of reading its CPU clock (two reads were ~1 % of a point select); on the worker, CPU
+        time of the thread, so a busy machine that preempts the worker does not keep an index
+        lookup off the loop. A run over the budget sends the shape to the worker,
         where its runs are timed, for a cool-down that grows while it stays over: what makes a
         lookup slow is mostly a hot row, whose versions DuckDB walks in one go while an older
         transaction is open (``core/_inline.py``, "Hot rows"). A first, cold run (the index
@@ -118,7 +120,7 @@ class _Shape:
         cost = self.cost
         if cost is None:
             cost = self.cost = InlineCost()
-        cost.settle(cpu_seconds, budget)
+        cost.settle(seconds, budget)
 
 
 class PointSelects:
@@ -198,9 +200,9 @@ class PointSelects:
             if entry.inline:  # on this thread, without a coroutine per step (each costs here)
                 if must_yield(self._budget):
                     await yield_if_held(self._budget)
-                started = time.thread_time()
+                started = time.perf_counter()
                 done, rows = adapter.run_here(fetch)
-                entry.timed(time.thread_time() - started, self._budget)
+                entry.timed(time.perf_counter() - started, self._budget)
             if not done:
                 rows = await self._on_worker(entry, adapter, fetch)
         except duckdb.Error as error:
