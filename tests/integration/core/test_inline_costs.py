@@ -240,13 +240,38 @@ def test_a_shape_starts_on_the_loop_and_leaves_it_for_a_cool_down_after_a_slow_r
     assert cost.inline
 
 
+def _back_on_the_loop(cost: InlineCost) -> None:
+    """The cool-down just ran out and a short run on the worker brought the shape back."""
+    cost.until = time.perf_counter() - 0.001
+    cost.settle(0.001, 0.002)
+    assert cost.inline
+
+
 def test_a_cool_down_doubles_within_a_spell_up_to_its_cap_and_resets_after_a_quiet_one() -> None:
     cost = InlineCost()
-    for _ in range(12):
+    cost.settle(0.01, 0.002)
+    for _ in range(12):  # back on the loop, and over the budget there again at once
+        _back_on_the_loop(cost)
         cost.settle(0.01, 0.002)
     assert cost.cooldown == MAX_COOLDOWN
+    _back_on_the_loop(cost)
     cost.until = time.perf_counter() - 5 * MAX_COOLDOWN  # long ago: the spell is over
     cost.settle(0.01, 0.002)
     assert cost.cooldown == COOLDOWN and not cost.inline
+    _back_on_the_loop(cost)
     cost.settle(0.01, 0.002)
     assert cost.cooldown == 2 * COOLDOWN
+
+
+def test_slow_runs_on_the_worker_keep_the_shape_there_without_lengthening_its_cool_down() -> None:
+    cost = InlineCost()
+    cost.settle(0.01, 0.002)  # on the loop: off it for a cool-down
+    until = cost.until
+    for _ in range(5):
+        cost.settle(0.004, 0.002)  # on the worker: an index lookup whose caller spun
+    assert (cost.cooldown, cost.until, cost.inline) == (COOLDOWN, until, False)
+    cost.until = time.perf_counter() - 0.001
+    cost.settle(0.004, 0.002)  # after the cool-down, a slow run does not bring it back ...
+    assert not cost.inline
+    cost.settle(0.001, 0.002)  # ... a short one does
+    assert cost.inline and cost.cooldown == COOLDOWN

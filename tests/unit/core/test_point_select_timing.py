@@ -52,9 +52,22 @@ def test_a_cold_first_run_far_over_the_budget_costs_a_cool_down_not_the_loop_for
     assert shape.inline is True
 
 
-def test_slow_runs_in_a_row_lengthen_the_cool_down() -> None:
+def test_slow_runs_on_the_loop_within_a_spell_lengthen_the_cool_down() -> None:
     shape = _shape(inline=True)
-    for _ in range(3):
+    shape.timed(BUDGET * 2, BUDGET)
+    for _ in range(2):  # back on the loop after each cool-down, and slow there again
+        _cool_down_over(shape)
+        shape.timed(BUDGET / 2, BUDGET)
+        assert shape.inline is True
         shape.timed(BUDGET * 2, BUDGET)
     assert shape.cost is not None and shape.cost.cooldown == 4 * COOLDOWN
+    assert shape.inline is False
+
+
+def test_slow_runs_on_the_worker_do_not_lengthen_the_cool_down() -> None:
+    shape = _shape(inline=True)
+    shape.timed(BUDGET * 2, BUDGET)
+    for _ in range(3):
+        shape.timed(BUDGET * 2, BUDGET)  # on the worker now
+    assert shape.cost is not None and shape.cost.cooldown == COOLDOWN
     assert shape.inline is False
