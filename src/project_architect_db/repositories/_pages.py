@@ -46,7 +46,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.sql import operators
-from sqlalchemy.sql.visitors import replacement_traverse
+from sqlalchemy.sql.visitors import iterate, replacement_traverse
 
 from project_architect_db.queries.sorting import SortKey, keyset_condition
 
@@ -76,6 +76,15 @@ def _owner(table: Table, where: Sequence[Any]) -> int | None:
         ):
             return position
     return None
+
+
+def _reads_only(table: Table, clauses: Sequence[Any]) -> bool:
+    """Whether every column ``clauses`` name is one of ``table``'s."""
+    return all(
+        not isinstance(element, Column) or element.table is table
+        for clause in clauses
+        for element in iterate(clause)
+    )
 
 
 def _after(keys: Sequence[SortKey], values: Sequence[Any]) -> list[Any]:
@@ -110,8 +119,11 @@ def page_statement(
     order = [key.order() for key in keys]
     rowid: ColumnClause[Any] = column("rowid")
     owner = _owner(table, conditions)
-    if owner is not None:
-        rest = conditions[:owner] + conditions[owner + 1 :]
+    rest = [] if owner is None else conditions[:owner] + conditions[owner + 1 :]
+    # A condition naming another table (a custom filter's) would join it to the CTE: such a
+    # page keeps the shape below, which reads the table itself. Checked on the clauses (~us);
+    # the statement's final FROM list costs a compilation (~3 ms a page).
+    if owner is not None and _reads_only(table, rest):
         scoped = (
             select(table)
             .where(conditions[owner])
@@ -130,10 +142,7 @@ def page_statement(
             .order_by(*(replacement_traverse(o, {}, to_scoped) for o in order))
             .limit(limit)
         )
-        # A condition naming another table (a custom filter's) would join it to the CTE: such
-        # a page keeps the shape below, which reads the table itself.
-        if statement.get_final_froms() == [scoped]:
-            return statement.offset(offset) if offset else statement
+        return statement.offset(offset) if offset else statement
     page = select(rowid).select_from(table).where(*conditions).order_by(*order).limit(limit)
     if offset:
         page = page.offset(offset)
