@@ -7,13 +7,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
-from sqlalchemy import (
-    literal,
-)
+from sqlalchemy import ClauseElement, Select, literal, literal_column, select
 
 from project_architect_db.exceptions import InvalidQueryError
 from project_architect_db.models.types import UtcDateTime, utc_now
 from project_architect_db.queries.analytics._execute import NativeRunner, Runner, Source
+from project_architect_db.queries.analytics._statement import StatementQuery
 from project_architect_db.queries.analytics.builder import Analytics
 
 __all__ = ["AnswersBase", "BucketUnit", "Per", "remembered"]
@@ -101,3 +100,38 @@ class AnswersBase:
     def query(self, model: type[Any]) -> Analytics:
         """A builder over ``model`` bound to this database."""
         return Analytics(model, source=self._source, native=self._native)
+
+    def _top_groups(
+        self,
+        name: str,
+        groups: Analytics,
+        *,
+        alias: str,
+        key: str,
+        parent: type[Any],
+        label: Any,
+        measures: tuple[str, ...],
+        rank: str,
+        limit: int,
+    ) -> StatementQuery:
+        """The ``limit`` groups with the highest ``rank`` measure (ties by ``key``), labelled.
+
+        ``groups`` is grouped by ``key`` (the id of a ``parent`` row) and aggregates
+        ``measures``; only the groups meet the parent (joined on its ``id``), for its ``label``
+        (a labelled column): joining before grouping would carry the label through every
+        child row and group by it.
+        """
+
+        def combine(statements: list[Select[Any]]) -> ClauseElement:
+            grouped = statements[0].subquery(alias)
+            return (
+                select(grouped.c[key], label, *(grouped.c[measure] for measure in measures))
+                .select_from(grouped)
+                .join(parent, parent.id == grouped.c[key])
+                .order_by(grouped.c[rank].desc(), grouped.c[key])
+                .limit(literal_column(str(limit)))
+            )
+
+        return StatementQuery(
+            (name, limit), combine, parts=[groups], source=self._source, native=self._native
+        )

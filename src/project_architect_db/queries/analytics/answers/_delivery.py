@@ -161,27 +161,14 @@ class DeliveryAnswers(AnswersBase):
             )
             .having(builds__gte=min_builds)
         )
-        limit = _n(n)
-
-        def combine(statements: list[Select[Any]]) -> ClauseElement:
-            rated = statements[0].subquery("b")
-            return (
-                select(
-                    rated.c.repository_id,
-                    Repository.url.label("url"),
-                    rated.c.builds,
-                    rated.c.failure_rate,
-                )
-                .select_from(rated)
-                .join(Repository, Repository.id == rated.c.repository_id)
-                .order_by(rated.c.failure_rate.desc(), rated.c.repository_id)
-                .limit(literal_column(str(limit)))
-            )
-
-        return StatementQuery(
-            ("flakiest_repositories", limit),
-            combine,
-            parts=[per_repository],
-            source=self._source,
-            native=self._native,
+        return self._top_groups(
+            "flakiest_repositories",
+            per_repository,
+            alias="b",
+            key="repository_id",
+            parent=Repository,
+            label=Repository.url.label("url"),
+            measures=("builds", "failure_rate"),
+            rank="failure_rate",
+            limit=_n(n),
         )

@@ -130,27 +130,14 @@ class OverviewAnswers(AnswersBase):
         per_project = query.group_by("project_id").aggregate(
             messages=count(), tokens=sum_("token_count")
         )
-        limit = _n(n)
-
-        def combine(statements: list[Select[Any]]) -> ClauseElement:
-            counted = statements[0].subquery("m")
-            return (
-                select(
-                    counted.c.project_id,
-                    Project.name.label("name"),
-                    counted.c.messages,
-                    counted.c.tokens,
-                )
-                .select_from(counted)
-                .join(Project, Project.id == counted.c.project_id)
-                .order_by(counted.c.messages.desc(), counted.c.project_id)
-                .limit(literal_column(str(limit)))
-            )
-
-        return StatementQuery(
-            ("most_active_projects", limit),
-            combine,
-            parts=[per_project],
-            source=self._source,
-            native=self._native,
+        return self._top_groups(
+            "most_active_projects",
+            per_project,
+            alias="m",
+            key="project_id",
+            parent=Project,
+            label=Project.name.label("name"),
+            measures=("messages", "tokens"),
+            rank="messages",
+            limit=_n(n),
         )
