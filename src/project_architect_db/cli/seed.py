@@ -11,7 +11,6 @@ memory that grows with the whole load and failed under the 2GB limit (docs/perfo
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import functools
 import time
@@ -29,6 +28,7 @@ from project_architect_db.cli._common import (
     require_schema,
     run,
 )
+from project_architect_db.core._worker import to_thread
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -100,7 +100,7 @@ async def seed_database(
     written = 0
     async with db.transaction() as tx:
         # the next batch is made once the previous one is loaded and gone
-        while (batch := await asyncio.to_thread(next, batches, None)) is not None:
+        while (batch := await to_thread(next, batches, None)) is not None:
             written += await _load(tx, batch, progress, task)
             del batch
             if progress is not None:

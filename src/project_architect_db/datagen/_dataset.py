@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pyarrow as pa
 
+from project_architect_db.core._worker import to_thread
 from project_architect_db.datagen._schema import TABLE_NAMES
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ async def load_dataset(db: Transactional, dataset: Dataset | Iterable[Dataset]) 
     batches: Iterator[Dataset] = iter((dataset,) if isinstance(dataset, Dataset) else dataset)
     written = 0
     async with db.transaction() as tx:
-        while (batch := await asyncio.to_thread(next, batches, None)) is not None:
+        while (batch := await to_thread(next, batches, None)) is not None:
             await tx.run_native(batch.load)
             written += sum(batch.row_counts().values())
             del batch  # the next one is made after this one is gone

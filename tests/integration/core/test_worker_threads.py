@@ -142,7 +142,7 @@ def test_an_in_process_seed_starts_no_thread(
 
     def spy(thread: threading.Thread) -> None:
         if not isinstance(thread, _worker._WorkerThread):
-            started.append(type(thread).__name__)
+            started.append(f"{type(thread).__name__}:{thread.name}")
         start(thread)
 
     monkeypatch.setattr(threading.Thread, "start", spy)
