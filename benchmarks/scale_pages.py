@@ -39,6 +39,7 @@ from project_architect_db import Database
 from project_architect_db.core.engine import run_native
 from project_architect_db.models import Project
 from project_architect_db.queries.sorting import encode_cursor, parse_order
+from project_architect_db.repositories._pages import WINDOW_ROWS
 
 __all__ = ["BARS", "ScaleRow", "measure", "print_rows"]
 
@@ -69,16 +70,36 @@ _DOCUMENT_COLUMNS = (
 # The SQL the library sends for each call (see repositories/_pages.py), and what it sent before.
 _GET = f"SELECT {_PROJECT_COLUMNS} FROM projects WHERE id = $1"
 _ORDER = "ORDER BY created_at DESC, id DESC"
-_BY_ROWID = f"SELECT {_PROJECT_COLUMNS} FROM projects WHERE rowid IN (SELECT rowid FROM projects "
-_PAGE = _BY_ROWID + f"WHERE status = $1 {_ORDER} LIMIT 51) {_ORDER}"
+# The page's rowids and first key in a window near its start (``repositories/_pages.py``:
+# exact when it holds the whole page, as it does here), then its rows from the page's range.
+_SPAN = "(max(created_at) - min(created_at)) * ($1 / count(*))"
+_WINDOW = f"created_at >= (SELECT max(created_at) - {_SPAN} FROM projects)"
+_KEYSET_WINDOW = f"created_at >= (SELECT $3 - {_SPAN} FROM projects)"
+
+
+def _rows_of_page(found: str) -> str:
+    return (
+        f"WITH projects_page AS MATERIALIZED (SELECT rowid AS r, created_at AS k FROM projects "
+        f"{found}) SELECT {_PROJECT_COLUMNS} FROM projects "
+        "WHERE created_at >= (SELECT min(k) FROM projects_page) "
+        "AND created_at <= (SELECT max(k) FROM projects_page) "
+        f"AND rowid IN (SELECT r FROM projects_page) {_ORDER}"
+    )
+
+
+_PAGE = _rows_of_page(f"WHERE status = $2 AND {_WINDOW} {_ORDER} LIMIT 51")
 _PAGE_BEFORE = f"SELECT {_PROJECT_COLUMNS} FROM projects WHERE status = $1 {_ORDER} LIMIT 51"
-_AFTER = "(created_at < $2 OR created_at = $2 AND id < $3)"
-_KEYSET = (
-    _BY_ROWID + f"WHERE status = $1 AND created_at <= $2 AND {_AFTER} {_ORDER} LIMIT 51) {_ORDER}"
+_AFTER = "(created_at < $3 OR created_at = $3 AND id < $4)"
+_KEYSET = _rows_of_page(
+    f"WHERE status = $2 AND created_at <= $3 AND {_AFTER} AND {_KEYSET_WINDOW} {_ORDER} LIMIT 51"
 )
 _KEYSET_BEFORE = (
-    f"SELECT {_PROJECT_COLUMNS} FROM projects WHERE status = $1 AND {_AFTER} {_ORDER} LIMIT 51"
+    f"SELECT {_PROJECT_COLUMNS} FROM projects WHERE status = $1 "
+    f"AND (created_at < $2 OR created_at = $2 AND id < $3) {_ORDER} LIMIT 51"
 )
+#: The window's rows for a page of ``limit + 1 + offset`` rows (``_pages.WINDOW_ROWS``).
+_ROWS = float(WINDOW_ROWS)
+_OFFSET_ROWS = float(WINDOW_ROWS * -(-(51 + 10_000) // 64))
 _MESSAGES = (
     f"WITH m AS MATERIALIZED (SELECT {_MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1) "
     f"SELECT {_MESSAGE_COLUMNS} FROM m ORDER BY sequence ASC, id ASC LIMIT 51"
@@ -93,7 +114,7 @@ _PATH = (
     f"SELECT {_DOCUMENT_COLUMNS} FROM d WHERE path = $2 ORDER BY id ASC LIMIT 1"
 )
 _PATH_BEFORE = f"SELECT {_DOCUMENT_COLUMNS} FROM documents WHERE project_id = $1 AND path = $2"
-_OFFSET = _BY_ROWID + f"WHERE status = $1 {_ORDER} LIMIT 51 OFFSET 10000) {_ORDER}"
+_OFFSET = _rows_of_page(f"WHERE status = $2 AND {_WINDOW} {_ORDER} LIMIT 51 OFFSET 10000")
 _OFFSET_BEFORE = _PAGE_BEFORE + " OFFSET 10000"
 
 
@@ -219,21 +240,21 @@ def _calls(side: _Side, rng: random.Random) -> dict[str, tuple[Timed, Timed, Tim
         "get": (lambda: db.projects.get(project_id), sql(_GET, project_id), None),
         "page": (
             lambda: db.projects.list(status="active", order_by="-created_at", limit=50),
-            sql(_PAGE, "active"),
+            sql(_PAGE, _ROWS, "active"),
             sql(_PAGE_BEFORE, "active"),
         ),
         "keyset page 2": (
             lambda: db.projects.list(
                 status="active", order_by="-created_at", limit=50, cursor=page_two
             ),
-            sql(_KEYSET, "active", *side.page_one_last),
+            sql(_KEYSET, _ROWS, "active", *side.page_one_last),
             sql(_KEYSET_BEFORE, "active", *side.page_one_last),
         ),
         "keyset deep": (
             lambda: db.projects.list(
                 status="active", order_by="-created_at", limit=50, cursor=deep
             ),
-            sql(_KEYSET, "active", *side.middle),
+            sql(_KEYSET, _ROWS, "active", *side.middle),
             sql(_KEYSET_BEFORE, "active", *side.middle),
         ),
         "messages page": (
@@ -251,7 +272,7 @@ def _calls(side: _Side, rng: random.Random) -> dict[str, tuple[Timed, Timed, Tim
             lambda: db.projects.list(
                 status="active", order_by="-created_at", limit=50, offset=10_000
             ),
-            sql(_OFFSET, "active"),
+            sql(_OFFSET, _OFFSET_ROWS, "active"),
             sql(_OFFSET_BEFORE, "active"),
         ),
     }

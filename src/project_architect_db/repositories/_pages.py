@@ -22,11 +22,24 @@ rewrites keep the answer identical and let the planner skip most of the table:
   same by itself (late materialisation) only up to ``late_materialization_max_rows`` (50, a
   global setting) rows, and a page asks for ``limit + 1``: without this, a page of 50 read
   every column of every row the Top-N looked at (tags and tech_stack lists are the dearest).
+  The rows are fetched from a scan bounded by the page's own range of the first key
+  (``k BETWEEN (SELECT min(k) FROM page) AND (SELECT max(k) FROM page)``): DuckDB turns each
+  scalar bound into a dynamic filter on the scan, so the fetch reads the few vectors that
+  hold the page instead of every row of the table (a bare ``rowid IN (...)`` semi-join reads
+  them all: rowid filters are not pushed into the scan).
 * **Keyset pages** (``cursor=``): the predicate "after the cursor" is an ``OR`` over the sort
   keys, which zonemaps cannot use; the first key's bound (``created_at <= :v`` for
   ``-created_at``) is added as a plain conjunct, so row groups wholly past the cursor are
   skipped. Rows are appended in time order (time-ordered ids, ``created_at`` at insert), so
   row groups are sorted by time and most of them are skipped.
+* **A window on the first key** (:func:`page_window`, a timestamp sort key): DuckDB's Top-N
+  prunes by row group (122,880 rows), so its floor is the newest row group. The window first
+  asks the same page among the rows whose first key lies within an estimated few thousand
+  rows of the start (``k >= max(k) - (max(k) - min(k)) x rows / count(*)``: answered from the
+  table's statistics, no scan; from the cursor's value on a keyset page), which zonemaps cut
+  to a segment. The window's answer is exact whenever it holds the whole page (``limit``
+  rows): every row outside it sorts after every row inside. Otherwise the caller asks the
+  plain page. So the answer never depends on the data's physical order, only the speed does.
 """
 
 from __future__ import annotations
@@ -40,17 +53,27 @@ from sqlalchemy import (
     BindParameter,
     Column,
     ColumnClause,
+    ColumnElement,
+    DateTime,
+    Float,
     Select,
     Table,
+    TypeDecorator,
     column,
+    func,
+    literal,
     select,
 )
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.visitors import iterate, replacement_traverse
+from sqlalchemy.types import TypeEngine
 
 from project_architect_db.queries.sorting import SortKey, keyset_condition
 
-__all__ = ["page_statement"]
+__all__ = ["WINDOW_ROWS", "page_statement", "page_window"]
+
+#: Rows of the table a window spans, per 64 rows the page asks for (``limit + 1 + offset``).
+WINDOW_ROWS = 4096
 
 
 @functools.cache
@@ -117,7 +140,6 @@ def page_statement(
     if after is not None:
         conditions.extend(_after(keys, after))
     order = [key.order() for key in keys]
-    rowid: ColumnClause[Any] = column("rowid")
     owner = _owner(table, conditions)
     rest = [] if owner is None else conditions[:owner] + conditions[owner + 1 :]
     # A condition naming another table (a custom filter's) would join it to the CTE: such a
@@ -143,7 +165,92 @@ def page_statement(
             .limit(limit)
         )
         return statement.offset(offset) if offset else statement
-    page = select(rowid).select_from(table).where(*conditions).order_by(*order).limit(limit)
+    return _by_rowid(table, conditions, keys, limit=limit, offset=offset)
+
+
+def _by_rowid(
+    table: Table, conditions: Sequence[Any], keys: Sequence[SortKey], *, limit: int, offset: int
+) -> Select[Any]:
+    """The page's rowids by the sort keys (a narrow Top-N), then its rows."""
+    order = [key.order() for key in keys]
+    rowid: ColumnClause[Any] = column("rowid")
+    if not keys or keys[0].column.nullable:
+        # min()/max() skip NULLs, so a range of the first key would drop a NULL row
+        ids = select(rowid).select_from(table).where(*conditions).order_by(*order)
+        ids = ids.limit(limit).offset(offset) if offset else ids.limit(limit)
+        return select(table).where(rowid.in_(ids.correlate(None))).order_by(*order)
+    first = keys[0].column
+    found = select(rowid.label("r"), first.label("k")).select_from(table).where(*conditions)
+    found = found.order_by(*order).limit(limit)
     if offset:
-        page = page.offset(offset)
-    return select(table).where(rowid.in_(page.correlate(None))).order_by(*order)
+        found = found.offset(offset)
+    page = found.cte(f"{table.name}_page").prefix_with("MATERIALIZED")
+    return (
+        select(table)
+        .where(
+            first >= select(func.min(page.c.k)).scalar_subquery(),
+            first <= select(func.max(page.c.k)).scalar_subquery(),
+            rowid.in_(select(page.c.r)),
+        )
+        .order_by(*order)
+    )
+
+
+def _windowed(
+    table: Table, key: SortKey, after: Sequence[Any] | None, rows: int
+) -> ColumnElement[bool]:
+    """The first key's bound keeping about ``rows`` of the table's rows from the page's start.
+
+    ``max``, ``min`` and ``count(*)`` of a table come from DuckDB's statistics (no scan), and
+    the scalar subquery becomes a dynamic filter on the scan (zonemaps). The span assumes rows
+    spread evenly between ``min`` and ``max``: a wrong guess costs speed, never the answer.
+    """
+    first = key.column
+    # written as plain operators: SQLAlchemy types ``max - min`` as an INTERVAL and has no
+    # ``INTERVAL * DOUBLE``; DuckDB does
+    share = literal(float(rows), Float) / func.count()
+    span = func.max(first).op("-")(func.min(first)).self_group().op("*")(share.self_group())
+    start: ColumnElement[Any]
+    if after is not None:
+        start = literal(after[0], first.type)
+    else:
+        start = func.max(first) if key.descending else func.min(first)
+    edge = start.op("-" if key.descending else "+", return_type=first.type)(span).label("edge")
+    bound = select(edge).select_from(table).scalar_subquery()
+    return first >= bound if key.descending else first <= bound
+
+
+def _is_timestamp(kind: TypeEngine[Any]) -> bool:
+    """Whether a column of ``kind`` holds timestamps (a ``TypeDecorator`` by what it wraps)."""
+    return isinstance(kind.impl if isinstance(kind, TypeDecorator) else kind, DateTime)
+
+
+def page_window(
+    table: Table,
+    where: Sequence[Any],
+    keys: Sequence[SortKey],
+    *,
+    limit: int,
+    offset: int = 0,
+    after: Sequence[Any] | None = None,
+) -> Select[Any] | None:
+    """The page among the rows near its start, or ``None`` where no window applies.
+
+    Exact when it returns ``limit`` rows (then ask nothing else): each row outside the
+    window sorts after each row inside it. With fewer rows the window was too narrow (or the
+    page is short): ask :func:`page_statement`'s plain page. Applies to a first sort key that
+    is a timestamp and never ``NULL`` (``created_at``, ``updated_at``, ...), and not to an
+    owner's rows (read through their index instead).
+    """
+    first = keys[0].column
+    if first.nullable or not _is_timestamp(first.type):
+        return None
+    conditions = list(where)
+    if after is not None:
+        conditions.extend(_after(keys, after))
+    owner = _owner(table, conditions)
+    if owner is not None and _reads_only(table, conditions[:owner] + conditions[owner + 1 :]):
+        return None
+    rows = WINDOW_ROWS * max(1, -(-(limit + offset) // 64))
+    conditions.append(_windowed(table, keys[0], after, rows))
+    return _by_rowid(table, conditions, keys, limit=limit, offset=offset)

@@ -29,7 +29,7 @@ from project_architect_db.queries.sorting import (
     parse_order,
 )
 from project_architect_db.repositories._native_read import NativeGet
-from project_architect_db.repositories._pages import page_statement
+from project_architect_db.repositories._pages import page_statement, page_window
 from project_architect_db.schemas.common import Page, ReadSchema
 
 if TYPE_CHECKING:
@@ -165,12 +165,15 @@ class ReadOperations(Generic[ReadT]):
             if not keyset_ok:
                 keyset_condition(keys, [])  # raises the explanation
             after = decode_cursor(self.model, keys, cursor)
-        statement = page_statement(
-            self._table, where, keys, limit=limit + 1, offset=offset, after=after
-        )
+        window = page_window(self._table, where, keys, limit=limit + 1, offset=offset, after=after)
         # one statement reads on its own; a page with its total reads from one snapshot
         async with self._context.reading(snapshot=with_total) as reader:
-            rows = await reader.rows(statement)
+            rows = [] if window is None else await reader.rows(window)
+            if len(rows) <= limit:  # no window, or it did not hold the page: the plain page
+                statement = page_statement(
+                    self._table, where, keys, limit=limit + 1, offset=offset, after=after
+                )
+                rows = await reader.rows(statement)
             total = None
             if with_total:
                 count = select(func.count()).select_from(self._table).where(*where)

@@ -41,14 +41,29 @@ def test_an_equality_on_a_column_indexed_alone_is_read_by_a_materialized_cte() -
 
 def test_other_filters_page_rowids_first() -> None:
     sql = _sql(Project, {"status": "active"}, order_by="-created_at", offset=20)
-    assert sql.startswith("SELECT projects.id")
+    assert sql.startswith(
+        "WITH projects_page AS MATERIALIZED (SELECT rowid AS r, projects.created_at AS k "
+        "FROM projects WHERE projects.status = "
+    )
+    assert "LIMIT %(param_1)s OFFSET %(param_2)s) SELECT projects.id" in sql
+    # the rows are fetched from the page's own range of the first key (a dynamic filter)
+    assert (
+        "WHERE projects.created_at >= (SELECT min(projects_page.k) AS min_1 FROM projects_page) "
+        "AND projects.created_at <= (SELECT max(projects_page.k) AS max_1 FROM projects_page) "
+        "AND rowid IN (SELECT projects_page.r FROM projects_page) "
+        "ORDER BY projects.created_at DESC"
+    ) in sql
+
+
+def test_a_nullable_first_key_pages_rowids_first_without_a_range() -> None:
+    sql = _sql(Project, {"status": "active"}, order_by="-description")
+    assert "projects_page" not in sql  # min()/max() would skip the NULL rows
     assert "WHERE rowid IN (SELECT rowid FROM projects WHERE projects.status = " in sql
-    assert "LIMIT %(param_1)s OFFSET %(param_2)s) ORDER BY projects.created_at DESC" in sql
 
 
 def test_no_owner_rewrite_for_null_tests_column_comparisons_or_unindexed_columns() -> None:
     null_test = _sql(Message, {"conversation_id": None})
-    assert "MATERIALIZED" not in null_test
+    assert "_of_owner" not in null_test
     assert "messages.conversation_id IS NULL" in null_test
     compared = page_statement(
         Message.__table__,  # type: ignore[arg-type]
@@ -57,15 +72,16 @@ def test_no_owner_rewrite_for_null_tests_column_comparisons_or_unindexed_columns
         limit=3,
     )
     text = " ".join(str(compared.compile(dialect=_DIALECT)).split())
-    assert "LIMIT %(param_1)s) ORDER BY" in text  # the rowid-first page, not the owner's
+    assert "LIMIT %(param_1)s) SELECT" in text  # the rowid-first page, not the owner's
     other_table = page_statement(
         Message.__table__,  # type: ignore[arg-type]
         [Conversation.project_id == uuid.uuid4()],
         parse_order(Message, None),
         limit=3,
     )
-    assert "LIMIT %(param_1)s) ORDER BY" in str(other_table.compile(dialect=_DIALECT))
-    assert "LIMIT %(param_1)s) ORDER BY" in _sql(Project, {"name": "Atlas"})
+    other_sql = " ".join(str(other_table.compile(dialect=_DIALECT)).split())
+    assert "LIMIT %(param_1)s) SELECT" in other_sql
+    assert "LIMIT %(param_1)s) SELECT" in _sql(Project, {"name": "Atlas"})
 
 
 def test_a_cursor_adds_a_plain_bound_on_the_first_key() -> None:
@@ -104,5 +120,5 @@ def test_an_owner_page_with_a_condition_on_another_table_keeps_the_table_shape()
         limit=3,
     )
     sql = " ".join(str(statement.compile(dialect=_DIALECT)).split())
-    assert "MATERIALIZED" not in sql
-    assert "WHERE rowid IN (SELECT rowid FROM messages, audit WHERE" in sql
+    assert "_of_owner" not in sql
+    assert "FROM messages, audit WHERE" in sql
