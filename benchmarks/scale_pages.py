@@ -72,9 +72,15 @@ _GET = f"SELECT {_PROJECT_COLUMNS} FROM projects WHERE id = $1"
 _ORDER = "ORDER BY created_at DESC, id DESC"
 # The page's rowids and first key in a window near its start (``repositories/_pages.py``:
 # exact when it holds the whole page, as it does here), then its rows from the page's range.
-_SPAN = "(max(created_at) - min(created_at)) * ($1 / count(*))"
-_WINDOW = f"created_at >= (SELECT max(created_at) - {_SPAN} FROM projects)"
-_KEYSET_WINDOW = f"created_at >= (SELECT $3 - {_SPAN} FROM projects)"
+_HIGH, _LOW = "epoch_us(max(created_at))", "epoch_us(min(created_at))"
+_SPAN = f"CAST(({_HIGH} - {_LOW}) * least(1.0, $1 / count(*)) AS BIGINT)"
+_WINDOW = (
+    f"created_at >= (SELECT make_timestamp(greatest({_LOW}, {_HIGH} - {_SPAN})) FROM projects)"
+)
+_KEYSET_WINDOW = (
+    "created_at >= (SELECT make_timestamp(greatest("
+    f"{_LOW}, least({_HIGH}, epoch_us($3::TIMESTAMP)) - {_SPAN})) FROM projects)"
+)
 
 
 def _rows_of_page(found: str) -> str:

@@ -49,6 +49,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     BinaryExpression,
     BindParameter,
     Column,
@@ -59,6 +60,7 @@ from sqlalchemy import (
     Select,
     Table,
     TypeDecorator,
+    cast,
     column,
     func,
     literal,
@@ -204,25 +206,35 @@ def _windowed(
     ``max``, ``min`` and ``count(*)`` of a table come from DuckDB's statistics (no scan), and
     the scalar subquery becomes a dynamic filter on the scan (zonemaps). The span assumes rows
     spread evenly between ``min`` and ``max``: a wrong guess costs speed, never the answer.
+    Computed in microseconds and clamped to ``[min, max]``, so that no span (year 1 to 9999,
+    a cursor far outside the table's range) leaves the timestamp range.
     """
     first = key.column
-    # written as plain operators: SQLAlchemy types ``max - min`` as an INTERVAL and has no
-    # ``INTERVAL * DOUBLE``; DuckDB does
-    share = literal(float(rows), Float) / func.count()
-    span = func.max(first).op("-")(func.min(first)).self_group().op("*")(share.self_group())
-    start: ColumnElement[Any]
+
+    def micros(value: Any) -> ColumnElement[int]:
+        return func.epoch_us(value, type_=BigInteger)
+
+    high, low = micros(func.max(first)), micros(func.min(first))
+    share = func.least(1.0, literal(float(rows), Float) / func.count(), type_=Float)
+    span = cast((high - low) * share, BigInteger)
+    start: ColumnElement[int]
     if after is not None:
-        start = literal(after[0], first.type)
+        start = micros(literal(after[0], first.type))
     else:
-        start = func.max(first) if key.descending else func.min(first)
-    edge = start.op("-" if key.descending else "+", return_type=first.type)(span).label("edge")
-    bound = select(edge).select_from(table).scalar_subquery()
+        start = high if key.descending else low
+    if key.descending:
+        edge = func.greatest(low, func.least(high, start) - span, type_=BigInteger)
+    else:
+        edge = func.least(high, func.greatest(low, start) + span, type_=BigInteger)
+    moment = func.make_timestamp(edge, type_=first.type).label("edge")
+    bound = select(moment).select_from(table).scalar_subquery()
     return first >= bound if key.descending else first <= bound
 
 
 def _is_timestamp(kind: TypeEngine[Any]) -> bool:
-    """Whether a column of ``kind`` holds timestamps (a ``TypeDecorator`` by what it wraps)."""
-    return isinstance(kind.impl if isinstance(kind, TypeDecorator) else kind, DateTime)
+    """Whether a column of ``kind`` holds ``TIMESTAMP`` s (a ``TypeDecorator``: what it wraps)."""
+    impl = kind.impl if isinstance(kind, TypeDecorator) else kind
+    return isinstance(impl, DateTime) and not impl.timezone
 
 
 def page_window(

@@ -177,3 +177,21 @@ async def test_windowed_pages_keep_their_errors(db: Database) -> None:
         await db.projects.list(order_by="-created_at", cursor="x" * 10)
     with pytest.raises(InvalidQueryError, match="either offset or cursor"):
         await db.projects.list(order_by="-created_at", offset=1, cursor=page.next_cursor)
+
+
+@pytest.mark.parametrize("order_by", ["-created_at", "created_at"])
+@pytest.mark.usefixtures("narrow")
+async def test_windows_stay_inside_the_timestamp_range_at_its_edges(
+    db: Database, order_by: str
+) -> None:
+    # a span of 9,999 years and cursors at both ends: no bound may leave the range
+    await db.projects.bulk_create([{"name": f"P {i}"} for i in range(7)])
+    await _raw(
+        db,
+        "UPDATE projects SET created_at = CASE WHEN rowid % 2 = 0 "
+        "THEN TIMESTAMP '0001-01-01' ELSE TIMESTAMP '9999-12-31 23:59:59.999999' END",
+    )
+    everything = await _plain(db, {}, order_by, 100)
+    assert len(everything) == 7
+    assert await _walk(db, {}, order_by, 1) == everything
+    assert await _walk(db, {}, order_by, 3) == everything
