@@ -8,6 +8,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
 from sqlalchemy import Executable, Result, Select
 
 from project_architect_db.core.autocommit import AutocommitReader
@@ -16,6 +17,7 @@ from project_architect_db.core.native_write import NativeWrites
 from project_architect_db.core.transaction import Transaction, current_transaction
 from project_architect_db.repositories._ancestry import Ancestry
 from project_architect_db.repositories._native_read import NativeGet, NativeSelects
+from project_architect_db.repositories._read_records import record_maker, records_of
 from project_architect_db.repositories.changes import ChangeHub
 
 if TYPE_CHECKING:
@@ -138,6 +140,26 @@ class Reader:
             return await self._tx.execute(statement, parameters)
         assert self._autocommit is not None
         return await self._autocommit.execute(statement, parameters)
+
+    async def records(self, statement: Select[Any], schema: type[BaseModel]) -> list[Any]:
+        """Every row ``statement`` selects as a ``schema`` record, made as ``get`` makes one.
+
+        Outside a transaction the records are made inside the native read, from DuckDB's
+        tuples (``_read_records.record_maker``: no row objects, no validation of values that
+        already have their field's type), so the executor translates a stored value the
+        schema refuses, as it does for ``get``. In a transaction: from the processed rows.
+        """
+        if self._tx is not None:
+            return records_of(schema, (await self._tx.execute(statement)).all())
+        reader = self._autocommit
+        assert reader is not None
+        selects = NativeSelects(reader.dialect, reader.statements)
+        prepared = selects.prepare(statement)
+        if prepared is None:  # not cacheable, or a value its type refuses: SQLAlchemy's path
+            return records_of(schema, (await reader.execute(statement)).all())
+        shape, fetch = prepared
+        make = record_maker(schema, shape.keys, shape.processors)
+        return await reader.run_native(lambda duck: list(map(make, fetch(duck))))
 
     async def rows(self, statement: Select[Any]) -> Sequence[Any]:
         """Every row ``statement`` selects (each with ``_mapping`` and attributes)."""

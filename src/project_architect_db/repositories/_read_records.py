@@ -36,7 +36,7 @@ from pydantic import AliasChoices, BaseModel
 
 from project_architect_db.repositories._processors import Processor, attach_utc, load_json
 
-__all__ = ["record_maker"]
+__all__ = ["record_maker", "records_of"]
 
 #: Types pydantic's lax mode returns unchanged when given a value of exactly that type.
 _PLAIN: tuple[type, ...] = (str, int, float, bool, uuid.UUID, _dt.datetime, _dt.date, _dt.time)
@@ -197,3 +197,16 @@ def make(row):
     exec(compile(code, f"<record maker {schema.__name__}>", "exec"), names)
     maker: Callable[[tuple[Any, ...]], Any] = names["make"]
     return maker
+
+
+def records_of(schema: type[BaseModel], rows: Sequence[Any]) -> list[Any]:
+    """Rows whose values are already processed (``Row._mapping``) as ``schema`` records.
+
+    The same records ``model_validate`` of each mapping returns (or its error), made by
+    :func:`record_maker` with no processors.
+    """
+    if not rows:
+        return []
+    keys = tuple(rows[0]._mapping)
+    make = record_maker(schema, keys, (None,) * len(keys))
+    return [make(tuple(row._mapping.values())) for row in rows]

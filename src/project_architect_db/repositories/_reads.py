@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic
 
-from pydantic import TypeAdapter
 from sqlalchemy import Select, Table, exists, func, select
 
 from project_architect_db._typing import ReadT
@@ -30,6 +29,7 @@ from project_architect_db.queries.sorting import (
 )
 from project_architect_db.repositories._native_read import NativeGet
 from project_architect_db.repositories._pages import page_statement, page_window
+from project_architect_db.repositories._read_records import records_of
 from project_architect_db.schemas.common import Page, ReadSchema
 
 if TYPE_CHECKING:
@@ -50,12 +50,6 @@ def _as_id(value: Any) -> uuid.UUID:
         raise ValidationError(f"{str(value)[:60]!r} is not a valid id (a UUID).") from None
 
 
-@functools.cache
-def _list_of(schema: type[ReadSchema]) -> TypeAdapter[list[Any]]:
-    """One validator for a list of ``schema`` records (one call per page, not one per row)."""
-    return TypeAdapter(list[schema])  # type: ignore[valid-type]
-
-
 class ReadOperations(Generic[ReadT]):
     """Mixin: ``get``, ``get_or_none``, ``get_many``, ``list``, ``count`` and ``exists``."""
 
@@ -70,8 +64,8 @@ class ReadOperations(Generic[ReadT]):
         def _read(self, row: Any) -> ReadT: ...
 
     def _read_many(self, rows: Sequence[Any]) -> list[ReadT]:
-        """``rows`` as Read records, validated in one call."""
-        return _list_of(self.read_schema).validate_python([row._mapping for row in rows])
+        """``rows`` (processed, ``Row._mapping``) as Read records, made as ``get`` makes one."""
+        return records_of(self.read_schema, rows)
 
     async def get(self, id: uuid.UUID | str) -> ReadT:
         """The row with ``id``.
@@ -167,13 +161,14 @@ class ReadOperations(Generic[ReadT]):
             after = decode_cursor(self.model, keys, cursor)
         window = page_window(self._table, where, keys, limit=limit + 1, offset=offset, after=after)
         # one statement reads on its own; a page with its total reads from one snapshot
+        schema = self.read_schema
         async with self._context.reading(snapshot=with_total) as reader:
-            rows = [] if window is None else await reader.rows(window)
+            rows = [] if window is None else await reader.records(window, schema)
             if len(rows) <= limit:  # no window, or it did not hold the page: the plain page
                 statement = page_statement(
                     self._table, where, keys, limit=limit + 1, offset=offset, after=after
                 )
-                rows = await reader.rows(statement)
+                rows = await reader.records(statement, schema)
             total = None
             if with_total:
                 count = select(func.count()).select_from(self._table).where(*where)
@@ -184,7 +179,7 @@ class ReadOperations(Generic[ReadT]):
             encode_cursor(self.model, keys, rows[-1]) if more and rows and keyset_ok else None
         )
         return Page[Any](
-            items=self._read_many(rows),
+            items=rows,
             total=total,
             next_cursor=next_cursor,
             limit=limit,

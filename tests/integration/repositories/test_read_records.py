@@ -285,3 +285,51 @@ async def test_a_stored_value_the_schema_refuses_is_a_library_validation_error(
     with pytest.raises(ValidationError, match=message.split(": ", 1)[1]):
         async with db.transaction():  # translated as the block ends, as before
             await db.projects.get(project.id)
+
+
+async def test_pages_make_the_records_get_makes_in_and_outside_a_transaction(
+    db: Database,
+) -> None:
+    rows = await _rows(db)
+    for repository, row_id in rows:
+        async with db.transaction():
+            expected = await repository.get(row_id)
+            (in_transaction,) = (await repository.list(id=row_id)).items
+        (outside,) = (await repository.list(id=row_id)).items
+        assert_identical(outside, expected)
+        assert_identical(in_transaction, expected)
+    # a page of many rows, through the rowid-first shape (no owner), in both directions
+    everything = await db.projects.list(order_by="-created_at", limit=10)
+    assert len(everything.items) == 2
+    for record in everything.items:
+        async with db.transaction():
+            assert_identical(record, await db.projects.get(record.id))
+
+
+@pytest.mark.parametrize(
+    ("assignment", "message"),
+    [
+        ("metadata = '[1, 2]'", "metadata: Input should be a valid dictionary"),
+        ("tags = ['a', NULL]", "tags.1: Input should be a valid string"),
+    ],
+)
+async def test_a_page_with_a_stored_value_the_schema_refuses_is_a_library_validation_error(
+    db: Database, assignment: str, message: str
+) -> None:
+    # list() used to let pydantic's own error out (validated after the read's scope)
+    project = await db.projects.create({"name": "Atlas"})
+    await db.projects.create({"name": "Other"})
+    async with db.engine.begin() as connection:
+        await connection.execute(
+            text(f"UPDATE projects SET {assignment} WHERE id = :id"), {"id": project.id}
+        )
+    with pytest.raises(ValidationError, match=message):
+        await db.projects.list(order_by="-created_at")
+    # a page with its total reads in a transaction: its rows' keys are the column keys
+    # (``metadata_``), as for get() in a transaction
+    with pytest.raises(ValidationError, match=message.split(": ", 1)[1]):
+        await db.projects.list(name="Atlas", with_total=True)
+    with pytest.raises(ValidationError, match=message.split(": ", 1)[1]):
+        async with db.transaction() as tx:
+            await tx.projects.list()
+    assert [p.name for p in (await db.projects.list(name="Other")).items] == ["Other"]
