@@ -187,12 +187,15 @@ def _by_rowid(
     if offset:
         found = found.offset(offset)
     page = found.cte(f"{table.name}_page").prefix_with("MATERIALIZED")
+    # the CTE's columns by name: ``page.c`` builds its column collection (~0.3 ms a page)
+    key: ColumnClause[Any] = column("k")
+    row: ColumnClause[Any] = column("r")
     return (
         select(table)
         .where(
-            first >= select(func.min(page.c.k)).scalar_subquery(),
-            first <= select(func.max(page.c.k)).scalar_subquery(),
-            rowid.in_(select(page.c.r)),
+            first >= select(func.min(key)).select_from(page).scalar_subquery(),
+            first <= select(func.max(key)).select_from(page).scalar_subquery(),
+            rowid.in_(select(row).select_from(page)),
         )
         .order_by(*order)
     )
@@ -209,26 +212,50 @@ def _windowed(
     Computed in microseconds and clamped to ``[min, max]``, so that no span (year 1 to 9999,
     a cursor far outside the table's range) leaves the timestamp range.
     """
-    first = key.column
+    if after is None:
+        return _from_end(table, key.column, key.descending, rows)
+    high, low, span = _span(table, key.column, rows)
+    start = func.least(high, func.epoch_us(literal(after[0], key.column.type), type_=BigInteger))
+    if not key.descending:
+        start = func.greatest(low, start, type_=BigInteger)
+    return _bound(table, key.column, key.descending, start, high, low, span)
 
-    def micros(value: Any) -> ColumnElement[int]:
-        return func.epoch_us(value, type_=BigInteger)
 
-    high, low = micros(func.max(first)), micros(func.min(first))
+@functools.lru_cache(maxsize=256)
+def _span(
+    table: Table, first: Any, rows: int
+) -> tuple[ColumnElement[int], ColumnElement[int], ColumnElement[int]]:
+    """``max`` and ``min`` of ``first`` in microseconds, and the span ``rows`` rows take."""
+    high = func.epoch_us(func.max(first), type_=BigInteger)
+    low = func.epoch_us(func.min(first), type_=BigInteger)
     share = func.least(1.0, literal(float(rows), Float) / func.count(), type_=Float)
-    span = cast((high - low) * share, BigInteger)
-    start: ColumnElement[int]
-    if after is not None:
-        start = micros(literal(after[0], first.type))
+    return high, low, cast((high - low) * share, BigInteger)
+
+
+@functools.lru_cache(maxsize=256)
+def _from_end(table: Table, first: Any, descending: bool, rows: int) -> ColumnElement[bool]:
+    """The bound of a first page (no cursor): built once per shape (no value of the call)."""
+    high, low, span = _span(table, first, rows)
+    return _bound(table, first, descending, high if descending else low, high, low, span)
+
+
+def _bound(
+    table: Table,
+    first: Any,
+    descending: bool,
+    start: ColumnElement[int],
+    high: ColumnElement[int],
+    low: ColumnElement[int],
+    span: ColumnElement[int],
+) -> ColumnElement[bool]:
+    if descending:
+        edge = func.greatest(low, start - span, type_=BigInteger)
     else:
-        start = high if key.descending else low
-    if key.descending:
-        edge = func.greatest(low, func.least(high, start) - span, type_=BigInteger)
-    else:
-        edge = func.least(high, func.greatest(low, start) + span, type_=BigInteger)
+        edge = func.least(high, start + span, type_=BigInteger)
     moment = func.make_timestamp(edge, type_=first.type).label("edge")
     bound = select(moment).select_from(table).scalar_subquery()
-    return first >= bound if key.descending else first <= bound
+    condition: ColumnElement[bool] = first >= bound if descending else first <= bound
+    return condition
 
 
 def _is_timestamp(kind: TypeEngine[Any]) -> bool:

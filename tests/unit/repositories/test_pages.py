@@ -48,9 +48,9 @@ def test_other_filters_page_rowids_first() -> None:
     assert "LIMIT %(param_1)s OFFSET %(param_2)s) SELECT projects.id" in sql
     # the rows are fetched from the page's own range of the first key (a dynamic filter)
     assert (
-        "WHERE projects.created_at >= (SELECT min(projects_page.k) AS min_1 FROM projects_page) "
-        "AND projects.created_at <= (SELECT max(projects_page.k) AS max_1 FROM projects_page) "
-        "AND rowid IN (SELECT projects_page.r FROM projects_page) "
+        "WHERE projects.created_at >= (SELECT min(k) AS min_1 FROM projects_page) "
+        "AND projects.created_at <= (SELECT max(k) AS max_1 FROM projects_page) "
+        "AND rowid IN (SELECT r FROM projects_page) "
         "ORDER BY projects.created_at DESC"
     ) in sql
 
