@@ -253,7 +253,8 @@ def _bound(
     else:
         edge = func.least(high, start + span, type_=BigInteger)
     moment = func.make_timestamp(edge, type_=first.type).label("edge")
-    bound = select(moment).select_from(table).scalar_subquery()
+    # over the whole table: never correlated to the page's own scan of it
+    bound = select(moment).select_from(table).correlate(None).scalar_subquery()
     condition: ColumnElement[bool] = first >= bound if descending else first <= bound
     return condition
 

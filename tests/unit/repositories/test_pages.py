@@ -10,7 +10,7 @@ from project_architect_db.core.driver import AsyncDuckDBDialect
 from project_architect_db.models import Conversation, Message, Project
 from project_architect_db.queries.filters import parse_filters
 from project_architect_db.queries.sorting import parse_order
-from project_architect_db.repositories._pages import page_statement
+from project_architect_db.repositories._pages import page_statement, page_window
 
 _DIALECT = AsyncDuckDBDialect()
 
@@ -122,3 +122,33 @@ def test_an_owner_page_with_a_condition_on_another_table_keeps_the_table_shape()
     sql = " ".join(str(statement.compile(dialect=_DIALECT)).split())
     assert "_of_owner" not in sql
     assert "FROM messages, audit WHERE" in sql
+
+
+def _window(model: type, conditions: dict[str, object], **kwargs: object) -> str:
+    statement = page_window(
+        model.__table__,  # type: ignore[attr-defined]
+        parse_filters(model, conditions),
+        parse_order(model, kwargs.pop("order_by", None)),  # type: ignore[arg-type]
+        limit=11,
+        **kwargs,  # type: ignore[arg-type]
+    )
+    assert statement is not None
+    return " ".join(str(statement.compile(dialect=_DIALECT)).split())
+
+
+def test_a_window_bounds_the_first_key_from_the_whole_tables_statistics() -> None:
+    newest = _window(Project, {"status": "active"}, order_by="-created_at")
+    # a scalar subquery over the whole table (never correlated to the page's scan)
+    assert (
+        "projects.created_at >= (SELECT make_timestamp(greatest(epoch_us(min(projects.created_at))"
+        ", epoch_us(max(projects.created_at)) - CAST(" in newest
+    )
+    assert "/ count(*)) AS BIGINT))) AS edge FROM projects) ORDER BY" in newest
+    oldest = _window(Project, {}, order_by="updated_at")
+    assert "projects.updated_at <= (SELECT make_timestamp(least(epoch_us(max(" in oldest
+    anchored = _window(
+        Project, {}, order_by="created_at", after=["2026-01-01T00:00:00", uuid.uuid4()]
+    )
+    # a cursor anchors it at its own value, clamped into the table's range
+    assert "greatest(epoch_us(min(projects.created_at)), least(epoch_us(max(" in anchored
+    assert "epoch_us(%(param_1)s)" in anchored
