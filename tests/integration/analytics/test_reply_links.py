@@ -106,34 +106,25 @@ async def test_every_append_path_keeps_the_reply_links(database: Database) -> No
     assert await assert_links_match_the_messages(database) == 5
 
 
-async def test_appends_grouped_into_one_commit_keep_the_reply_links(database: Database) -> None:
-    threads = await _threads(database, 12)
-    for round_, role in enumerate(("user", "assistant", "assistant", "user", "assistant")):
-        # concurrent appends to different conversations share a commit (run_together)
-        await asyncio.gather(
-            *(
-                database.conversations.add_message(
-                    thread, _m(role if i % 3 else "user", round_ * 7 + i % 2)
-                )
-                for i, thread in enumerate(threads)
-            )
-        )
-    assert await assert_links_match_the_messages(database) > 12
-
-
-async def test_a_refused_append_in_a_group_leaves_the_links_of_the_others(
-    database: Database,
+async def test_appends_merged_into_group_commits_keep_the_reply_links(
+    file_database: Database,
 ) -> None:
-    threads = await _threads(database, 6)
-    await asyncio.gather(*(database.conversations.add_message(t, _m("user", 1)) for t in threads))
-    results = await asyncio.gather(
-        *(database.conversations.add_message(t, _m("assistant", 2)) for t in threads),
-        database.conversations.add_message(uuid.uuid4(), _m("assistant", 2)),
-        return_exceptions=True,
-    )
-    assert isinstance(results[-1], IntegrityError)
-    assert all(r.asked_at == T0 + timedelta(minutes=1) for r in results[:-1])  # type: ignore[union-attr]
-    assert await assert_links_match_the_messages(database) == 6
+    db = file_database
+    writes = db._context.writes
+    assert writes is not None
+    committer = writes.committer
+    threads = await _threads(db, 30)
+    units, groups = committer.units, committer.groups
+    roles = ("user", "assistant", "assistant", "tool", "user", "assistant", "user")
+
+    async def writer(index: int, thread: uuid.UUID) -> None:
+        for turn, role in enumerate(roles[index % 3 :]):
+            await db.conversations.add_message(thread, _m(role, turn * 3 + index % 2))
+
+    # 30 tasks at once: appends queued while a group commits are merged (run_together)
+    await asyncio.gather(*(writer(i, thread) for i, thread in enumerate(threads)))
+    assert committer.groups - groups < committer.units - units  # some groups merged
+    assert await assert_links_match_the_messages(db) > 30
 
 
 async def test_a_rolled_back_or_invalid_append_leaves_the_links_as_they_were(
