@@ -3,7 +3,10 @@
 Run: ``python benchmarks/scale_analytics.py SMALL.duckdb LARGE.duckdb [--rounds 5] [--answer NAME]``
 (issue 13: ``/work/scale/s100k.duckdb`` and ``/work/scale/s1m.duckdb``, built by the library's
 generator). Both files are opened read-only, one after the other, so several people can measure
-on them at once. On each file, every round runs three contestants in a shuffled order:
+on them at once. Both must be at the library's head revision (session 10 added revision
+``0002``, the reply links): a file built before is refused read-only, so migrate a copy first
+(``Database.open(copy, upgrade=True, memory_limit="2GB")``, about a minute at 1M).
+On each file, every round runs three contestants in a shuffled order:
 
 * **library**: ``await db.analytics.<answer>(...).to_arrow()`` inside the running uvloop loop
   (one worker hop on a kept connection, Arrow out, timestamps made aware);
