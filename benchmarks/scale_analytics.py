@@ -3,7 +3,10 @@
 Run: ``python benchmarks/scale_analytics.py SMALL.duckdb LARGE.duckdb [--rounds 5] [--answer NAME]``
 (issue 13: ``/work/scale/s100k.duckdb`` and ``/work/scale/s1m.duckdb``, built by the library's
 generator). Both files are opened read-only, one after the other, so several people can measure
-on them at once. On each file, every round runs three contestants in a shuffled order:
+on them at once. Both must be at the library's head revision (session 10 added revision
+``0002``, the reply links): a file built before is refused read-only, so migrate a copy first
+(``Database.open(copy, upgrade=True, memory_limit="2GB")``, about a minute at 1M).
+On each file, every round runs three contestants in a shuffled order:
 
 * **library**: ``await db.analytics.<answer>(...).to_arrow()`` inside the running uvloop loop
   (one worker hop on a kept connection, Arrow out, timestamps made aware);
@@ -36,6 +39,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import duckdb
 import uvloop
@@ -64,9 +68,18 @@ ANSWERS = (
     "cicd_health",
     "flakiest_repositories",
     "project_health",
+    "project_health_page",
+    "project_health_keyset",
+    "project_health_project",
     "most_active_projects",
 )
-BARS_MS = {"project_health": 500.0}
+#: session 10: what a dashboard asks of ``project_health`` at 1M projects (no "before" SQL)
+PAGES = {
+    "project_health_page": "a.project_health(limit=50)",
+    "project_health_keyset": "a.project_health(limit=50, after=('M', UUID(int=0)))",
+    "project_health_project": "a.project_health(project_id=ONE)",
+}
+BARS_MS = dict.fromkeys(("project_health", *PAGES), 500.0)
 DEFAULT_BAR_MS = 1000.0
 SLOW_SECONDS = 3.0  # a contestant slower than this in the warm-up round gets fewer rounds
 
@@ -110,12 +123,18 @@ class AnswerRow:
         return self.large_library_ms <= self.bar_ms
 
 
-def _call(answers: Any, name: str) -> Any:
-    return eval(CALLS[name], {"a": answers, "P": P, "NOW": SCALE_NOW, "FUTURE": FUTURE})
+def _call(answers: Any, name: str, one: Any = None) -> Any:
+    call = PAGES.get(name) or CALLS[name]
+    return eval(
+        call,
+        {"a": answers, "P": P, "NOW": SCALE_NOW, "FUTURE": FUTURE, "UUID": UUID, "ONE": one},
+    )
 
 
-def _before(name: str) -> tuple[str, list[Any]]:
+def _before(name: str) -> tuple[str, list[Any]] | None:
     """The old SQL with its clock moved from the frozen ``NOW`` to the scale files' clock."""
+    if name not in BEFORE:
+        return None
     sql, params = BEFORE[name]
     shift = SCALE_NOW.replace(tzinfo=None) - NOW.replace(tzinfo=None)
     return sql, [value + shift if isinstance(value, datetime) else value for value in params]
@@ -130,11 +149,17 @@ async def _measure_file(
         async with db.engine.connect() as conn:
             root: duckdb.DuckDBPyConnection = await run_native(conn, lambda duck: duck.cursor())
         cursor = root.cursor()
+        # a project from the middle of the file, for the one-project answer
+        count = cursor.execute("SELECT count(*) FROM projects").fetchone()
+        one = cursor.execute(
+            "SELECT id FROM projects LIMIT 1 OFFSET ?", [(count[0] if count else 0) // 2]
+        ).fetchone()
         out: dict[str, dict[str, Any]] = {}
         for name in names:
-            query = _call(db.analytics, name)
+            query = _call(db.analytics, name, None if one is None else one[0])
             sql, params = query.compiled()
-            old_sql, old_params = _before(name)
+            frozen = _before(name)
+            old_sql, old_params = frozen if frozen is not None else ("", [])
             library = query.to_arrow
 
             async def lib(run: Callable[[], Any] = library) -> int:
@@ -147,7 +172,7 @@ async def _measure_file(
                 return int(cursor.execute(text, values).to_arrow_table().num_rows)
 
             contestants: dict[str, Callable[[], Any]] = {"library": lib, "raw": raw}
-            if before:
+            if before and frozen is not None:
                 contestants["before"] = old
             times: dict[str, list[float]] = {key: [] for key in contestants}
             cpu: dict[str, list[float]] = {key: [] for key in contestants}

@@ -116,6 +116,13 @@ class _Conversations(_Context):
             )
         message_at = conv_created[:, None] + offset
         last_message = message_at[:, -1] if K else conv_created
+        # reply links, as the appends keep them: an assistant message right after a user
+        # message holds that message's time; a thread ending with a user message awaits a reply
+        replies = np.zeros((C, K), dtype=bool)
+        replies[:, 1:] = (role[:, 1:] == _ASSISTANT) & (role[:, :-1] == _USER)
+        asked_at = np.zeros((C, K), dtype=np.int64)
+        asked_at[:, 1:] = message_at[:, :-1]
+        awaiting = role[:, -1] == _USER if K else np.zeros(C, dtype=bool)
         conv_ids = _assign_ids(self.id_gen, conv_created)
 
         conversations = _table(
@@ -129,6 +136,7 @@ class _Conversations(_Context):
                 "summary": _Pooled(summary_pool, title_index, ~has_summary),
                 "message_count": np.full(C, K, dtype=np.int32),
                 "last_message_at": _Masked(last_message, np.full(C, K == 0)),
+                "awaiting_reply_since": _Masked(last_message, ~awaiting),
                 "metadata": _Pooled(meta_pool, meta_index),
                 "created_at": conv_created,
                 "updated_at": last_message,
@@ -185,6 +193,7 @@ class _Conversations(_Context):
                 "token_count": tokens,
                 "metadata": _Pooled(meta_pool_values, meta_index_msg),
                 "created_at": at_flat,
+                "asked_at": _Masked(asked_at.ravel(), ~replies.ravel()),
             },
             msg_ids.order,
         )

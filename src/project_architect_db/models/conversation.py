@@ -44,6 +44,9 @@ class Conversation(UUIDPrimaryKey, Timestamps, HasMetadata, Base):
     # Kept by the repository as messages are added, so listing threads needs no COUNT(*).
     message_count: Mapped[int] = mapped_column(default=0)
     last_message_at: Mapped[datetime | None]
+    # Kept by the appends: when the thread's last message is a user's, its time (the question
+    # waiting for a reply), else NULL. The next append reads it to link a reply to its question.
+    awaiting_reply_since: Mapped[datetime | None]
 
     project: Mapped[Project] = many_to_one(
         "Conversation", "project_id", "Project", back_populates="conversations"
@@ -85,6 +88,10 @@ class Message(UUIDPrimaryKey, CreatedAt, HasMetadata, Base):
     # "type" is an unreserved keyword in DuckDB: valid unquoted, and the domain's own word.
     type: Mapped[MessageType] = mapped_column(enum_type(MessageType), default=MessageType.TEXT)
     token_count: Mapped[int] = mapped_column(default=0)
+    # Set by the append for an assistant message that directly follows a user message: that
+    # message's created_at (the question it answers), else NULL. ``reply_latency`` scans this
+    # narrow column instead of pairing 10M messages with a window function.
+    asked_at: Mapped[datetime | None]
 
     conversation: Mapped[Conversation] = many_to_one(
         "Message", "conversation_id", "Conversation", back_populates="messages"

@@ -6,22 +6,26 @@ the unit's only hop. Locking the project needs its id before the hop: conversati
 move to another project (``ConversationUpdate`` has no ``project_id``), so
 ``NativeWrites.parents`` remembers it for each conversation created or read through the
 repository, and a miss costs one lookup hop. The hop checks it anyway: the conversation row
-read back after its ``UPDATE`` gives its ``project_id``, and a row that is gone or does not
-match fails the append with ``IntegrityError``.
+read at its start gives its ``project_id``, and a row that is gone or does not match fails the
+append with ``IntegrityError``.
 
-The unit (:class:`Append`) is ``BEGIN; UPDATE conversations ...; SELECT project_id,
-message_count ...; INSERT INTO messages ...; INSERT INTO attachments ...; COMMIT``. The
+The unit (:class:`Append`) is ``BEGIN; SELECT project_id, message_count,
+awaiting_reply_since ...; UPDATE conversations ...; INSERT INTO messages ...; INSERT INTO
+attachments ...; COMMIT``. The row is read *before* its ``UPDATE`` (under the writes-key lock
+nothing else changes it in between): the new message's sequence is the count read plus one,
+and the question the thread was waiting on (``awaiting_reply_since``, which the ``UPDATE``
+replaces) becomes the message's ``asked_at`` when it is an assistant's reply (the reply links
+``reply_latency`` reads; docs/architecture.md, "Summaries kept by the writes"). The
 ``UPDATE`` has no ``RETURNING``: DuckDB 1.5 turns ``UPDATE ... RETURNING`` on an indexed table
 into a delete + insert, whose parallel scan can meet the moved row again and update it twice
 (docs/architecture.md, "DuckDB: UPDATE ... RETURNING can update a row twice"); updated in
-place, the row is read back by the same transaction, which sees its own write (and is faster:
-no index maintenance). Appends from concurrent tasks that the
-group committer (``core/group_commit.py``) puts in one group merge their statements: one
-``UPDATE conversations ... FROM (VALUES ...)`` and one Arrow ``INSERT`` of all their messages
-(and one of their attachments), the conversations read back with one ``SELECT ... WHERE id IN
-(...)``. Two appends to one conversation never meet in a group (the writes-key lock serialises
-them), so each conversation appears once in the ``VALUES``; a conversation missing from the
-read-back fails only its own append.
+place there is no index maintenance. Appends from concurrent tasks that the
+group committer (``core/group_commit.py``) puts in one group merge their statements: the
+conversations read with one ``SELECT ... WHERE id IN (...)``, one ``UPDATE conversations ...
+FROM (VALUES ...)`` and one Arrow ``INSERT`` of all their messages (and one of their
+attachments). Two appends to one conversation never meet in a group (the writes-key lock
+serialises them), so each conversation appears once in the ``VALUES``; a conversation missing
+from the read fails only its own append.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from pydantic_core import to_json
 from project_architect_db.core.group_commit import Outcome
 from project_architect_db.core.native_write import NativeWrites
 from project_architect_db.exceptions import IntegrityError
+from project_architect_db.models.enums import MessageRole
 from project_architect_db.repositories._arrow import new_ids
 from project_architect_db.repositories._conversations_messages import (
     _arrow_table,
@@ -58,10 +63,12 @@ _views = itertools.count(1)
 # No RETURNING on the UPDATEs (see the module text): the row is updated in place, read back.
 _BUMP_ONE = (
     "UPDATE conversations SET message_count = message_count + 1, "
-    "last_message_at = greatest(coalesce(last_message_at, $last), $last), updated_at = $now "
-    "WHERE id = $id"
+    "last_message_at = greatest(coalesce(last_message_at, $last), $last), updated_at = $now, "
+    "awaiting_reply_since = $awaiting WHERE id = $id"
 )
-_BUMPED_ONE = "SELECT project_id, message_count FROM conversations WHERE id = ?"
+_BUMPED_ONE = (
+    "SELECT project_id, message_count, awaiting_reply_since FROM conversations WHERE id = ?"
+)
 _PROJECT_OF = "SELECT project_id FROM conversations WHERE id = ?"
 _MESSAGE_COLUMNS = (
     "id",
@@ -74,6 +81,7 @@ _MESSAGE_COLUMNS = (
     "token_count",
     "metadata",
     "created_at",
+    "asked_at",
 )
 _INSERT_ONE = (
     f"INSERT INTO messages ({', '.join(_MESSAGE_COLUMNS)}) "
@@ -150,15 +158,22 @@ class Append:
     # -- alone -------------------------------------------------------------------------------
     def __call__(self, duck: duckdb.DuckDBPyConnection) -> MessageRead:
         """The ``UPDATE``, its read-back and the inserts of this append alone."""
+        # read before the UPDATE, which replaces the question waiting for a reply
+        found = duck.execute(_BUMPED_ONE, [self.conversation_id]).fetchone()
+        if found is None or found[0] != self.project_id:
+            raise _missing(self.conversation_id)
         duck.execute(
             _BUMP_ONE,
-            {"id": self.conversation_id, "last": _naive(self.stamp), "now": _naive(self.now)},
+            {
+                "id": self.conversation_id,
+                "last": _naive(self.stamp),
+                "now": _naive(self.now),
+                "awaiting": self._awaiting(),
+            },
         )
-        bumped = duck.execute(_BUMPED_ONE, [self.conversation_id]).fetchone()
-        if bumped is None or bumped[0] != self.project_id:
-            raise _missing(self.conversation_id)
         record = self.record
-        sequence: int = bumped[1]
+        sequence: int = found[1] + 1
+        asked_at = self._asked_at(found[2])
         duck.execute(
             _INSERT_ONE,
             [
@@ -172,11 +187,20 @@ class Append:
                 record.token_count,
                 to_json(record.metadata_).decode(),
                 _naive(self.stamp),
+                asked_at,
             ],
         )
         if record.attachments:
             duck.executemany(_INSERT_ATTACHMENT, self._attachment_rows())
-        return self._read(sequence)
+        return self._read(sequence, asked_at)
+
+    def _awaiting(self) -> datetime | None:
+        """The conversation's ``awaiting_reply_since`` once this message is its last."""
+        return _naive(self.stamp) if self.record.role is MessageRole.USER else None
+
+    def _asked_at(self, awaiting: datetime | None) -> datetime | None:
+        """This message's ``asked_at``, given the conversation's question before it."""
+        return awaiting if self.record.role is MessageRole.ASSISTANT else None
 
     def _attachment_rows(self) -> list[list[Any]]:
         return [
@@ -196,7 +220,7 @@ class Append:
             )
         ]
 
-    def _read(self, sequence: int) -> MessageRead:
+    def _read(self, sequence: int, asked_at: datetime | None) -> MessageRead:
         record = self.record
         return MessageRead(
             id=self.message_id,
@@ -209,6 +233,7 @@ class Append:
             token_count=record.token_count,
             metadata_=record.metadata_,
             created_at=self.stamp.astimezone(UTC),
+            asked_at=None if asked_at is None else asked_at.replace(tzinfo=UTC),
         )
 
     # -- merged ------------------------------------------------------------------------------
@@ -219,40 +244,49 @@ class Append:
         appends: list[Append] = list(works)
         if len({append.conversation_id for append in appends}) < len(appends):
             return None  # never under the writes-key lock; kept correct without it
-        values = ", ".join("(?::UUID, ?::TIMESTAMP, ?::TIMESTAMP)" for _ in appends)
-        parameters: list[Any] = []
-        for append in appends:
-            parameters += [append.conversation_id, _naive(append.stamp), _naive(append.now)]
-        duck.execute(
-            "UPDATE conversations SET message_count = conversations.message_count + 1, "
-            "last_message_at = greatest(coalesce(conversations.last_message_at, v.last), "
-            f"v.last), updated_at = v.now FROM (VALUES {values}) AS v(id, last, now) "
-            "WHERE conversations.id = v.id",
-            parameters,
-        )
         ids = [append.conversation_id for append in appends]
+        # read before the UPDATE, which replaces the questions waiting for a reply
         returned = duck.execute(
-            "SELECT id, project_id, message_count FROM conversations "
+            "SELECT id, project_id, message_count, awaiting_reply_since FROM conversations "
             f"WHERE id IN ({', '.join('?' for _ in ids)})",
             ids,
         ).fetchall()
-        found = {row[0]: (row[1], row[2]) for row in returned}
+        found = {row[0]: (row[1], row[2], row[3]) for row in returned}
         outcomes: list[Outcome] = []
-        written: list[tuple[Append, int]] = []
+        written: list[tuple[Append, int, datetime | None]] = []
         for append in appends:
             row = found.get(append.conversation_id)
             if row is None:
                 outcomes.append((False, _missing(append.conversation_id)))
                 continue
-            if row[0] != append.project_id:  # bumped, yet wrong: let each append run alone
+            if row[0] != append.project_id:  # wrong: let each append run alone
                 raise _missing(append.conversation_id)
-            written.append((append, row[1]))
-            outcomes.append((True, append._read(row[1])))
-        if written:
-            _insert(duck, "messages", _messages_table(self.store, written))
-            attachments = _attachments_table(self.store, [a for a, _ in written])
-            if attachments is not None:
-                _insert(duck, "attachments", attachments)
+            asked_at = append._asked_at(row[2])
+            written.append((append, row[1] + 1, asked_at))
+            outcomes.append((True, append._read(row[1] + 1, asked_at)))
+        if not written:
+            return outcomes
+        values = ", ".join("(?::UUID, ?::TIMESTAMP, ?::TIMESTAMP, ?::TIMESTAMP)" for _ in written)
+        parameters: list[Any] = []
+        for append, _, _ in written:
+            parameters += [
+                append.conversation_id,
+                _naive(append.stamp),
+                _naive(append.now),
+                append._awaiting(),
+            ]
+        duck.execute(
+            "UPDATE conversations SET message_count = conversations.message_count + 1, "
+            "last_message_at = greatest(coalesce(conversations.last_message_at, v.last), "
+            "v.last), updated_at = v.now, awaiting_reply_since = v.awaiting "
+            f"FROM (VALUES {values}) AS v(id, last, now, awaiting) "
+            "WHERE conversations.id = v.id",
+            parameters,
+        )
+        _insert(duck, "messages", _messages_table(self.store, written))
+        attachments = _attachments_table(self.store, [a for a, _, _ in written])
+        if attachments is not None:
+            _insert(duck, "attachments", attachments)
         return outcomes
 
 
@@ -265,14 +299,19 @@ def _insert(duck: duckdb.DuckDBPyConnection, target: str, table: pa.Table) -> No
         duck.unregister(name)
 
 
-def _messages_table(store: ConversationRepository, written: list[tuple[Append, int]]) -> pa.Table:
-    records = [append.record for append, _ in written]
+def _messages_table(
+    store: ConversationRepository, written: list[tuple[Append, int, datetime | None]]
+) -> pa.Table:
+    records = [append.record for append, _, _ in written]
     columns: dict[str, Sequence[Any]] = {
-        "id": [append.message_id for append, _ in written],
-        "conversation_id": [append.conversation_id for append, _ in written],
-        "project_id": [append.project_id for append, _ in written],
-        "sequence": [sequence for _, sequence in written],
-        "created_at": [append.stamp for append, _ in written],
+        "id": [append.message_id for append, _, _ in written],
+        "conversation_id": [append.conversation_id for append, _, _ in written],
+        "project_id": [append.project_id for append, _, _ in written],
+        "sequence": [sequence for _, sequence, _ in written],
+        "created_at": [append.stamp for append, _, _ in written],
+        "asked_at": [
+            None if asked_at is None else asked_at.replace(tzinfo=UTC) for _, _, asked_at in written
+        ],
     }
     for key in ("role", "content", "type", "token_count", "metadata_"):
         columns[key] = [getattr(record, key) for record in records]

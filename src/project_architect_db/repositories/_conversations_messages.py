@@ -12,6 +12,12 @@
    row (docs/architecture.md, "DuckDB: UPDATE ... RETURNING can update a row twice");
 3. inserts the messages with sequences ``count - n + 1 .. count`` and their attachments.
 
+**Reply links.** The lock's read of the conversation also gives its ``awaiting_reply_since``
+(the time of its last message if that is a user's). Each new assistant message right after a
+user message gets that message's time as ``asked_at``, and the ``UPDATE`` sets
+``awaiting_reply_since`` from the batch's last message, so ``reply_latency`` needs no window
+over all messages (docs/architecture.md, "Summaries kept by the writes").
+
 The lock makes concurrent appends wait for each other instead of failing, and because a fresh
 transaction sends its first statement only after the lock is granted, its snapshot already
 sees the previous append's commit: no retries, and it works inside a caller's unit of work,
@@ -39,6 +45,7 @@ from project_architect_db.core.locks import IntegrityLocks
 from project_architect_db.core.transaction import Transaction
 from project_architect_db.exceptions import IntegrityError
 from project_architect_db.models import Attachment, Conversation, Message
+from project_architect_db.models.enums import MessageRole
 from project_architect_db.repositories._arrow import new_ids, to_arrow_value_column
 from project_architect_db.repositories.base import AsyncRepository
 from project_architect_db.repositories.changes import ChangeKind
@@ -88,25 +95,34 @@ def writes_key(conversation_id: uuid.UUID) -> tuple[str, uuid.UUID]:
 
 async def lock_conversation(
     tx: Transaction, locks: IntegrityLocks, conversation_id: uuid.UUID
-) -> None:
+) -> datetime | None:
     """Serialise this transaction's writes to the conversation and fence its deletion.
 
     Its project is fenced too, *before* the conversation row is written: a cascading delete
     of the project deletes that row, so the two must not run at once (DuckDB would fail one
     of them with a write-write conflict).
+
+    Returns:
+        The conversation's ``awaiting_reply_since``, read under the lock (``None`` also when
+        the conversation does not exist).
     """
     await locks.exclusive(tx, writes_key(conversation_id))
     await locks.shared(tx, conversation_id)
     locks.check_not_deleted(tx, conversation_id, "conversation")
     conversations: Table = Conversation.__table__  # type: ignore[assignment]
-    project_id = (
+    found = (
         await tx.execute(
-            select(conversations.c.project_id).where(conversations.c.id == conversation_id)
+            select(conversations.c.project_id, conversations.c.awaiting_reply_since).where(
+                conversations.c.id == conversation_id
+            )
         )
-    ).scalar_one_or_none()
-    if project_id is not None:
-        await locks.shared(tx, project_id)
-        locks.check_not_deleted(tx, project_id, "project")
+    ).one_or_none()
+    if found is None:
+        return None
+    await locks.shared(tx, found.project_id)
+    locks.check_not_deleted(tx, found.project_id, "project")
+    awaiting: datetime | None = found.awaiting_reply_since
+    return awaiting
 
 
 async def append_messages(
@@ -127,9 +143,15 @@ async def append_messages(
     Raises:
         IntegrityError: The conversation (or its project) does not exist.
     """
-    await lock_conversation(tx, locks, conversation_id)
+    awaiting = await lock_conversation(tx, locks, conversation_id)
     now = datetime.now(UTC)
     stamps = [record.created_at or now for record in records]
+    asked: list[
+        datetime | None
+    ] = []  # each message's asked_at: the user message right before it, if it replies
+    for record, stamp in zip(records, stamps, strict=True):
+        asked.append(awaiting if record.role is MessageRole.ASSISTANT else None)
+        awaiting = stamp if record.role is MessageRole.USER else None
     conversations: Table = Conversation.__table__  # type: ignore[assignment]
     last = literal(max(stamps), conversations.c.last_message_at.type)
     bump = (
@@ -141,6 +163,7 @@ async def append_messages(
                 func.coalesce(conversations.c.last_message_at, last), last
             ),
             updated_at=now,
+            awaiting_reply_since=awaiting,
         )
     )
     await tx.execute(bump)  # in place, not RETURNING (see the module text)
@@ -167,6 +190,7 @@ async def append_messages(
                 "id": ids[index],
                 "sequence": first + index,
                 "created_at": stamps[index],
+                "asked_at": asked[index],
             }
             for index, record in enumerate(records)
         ]
@@ -174,7 +198,7 @@ async def append_messages(
         rows = list(await tx.execute(insert(table).values(values).returning(table)))
     else:
         await messages._insert_arrow(
-            tx, _message_table(messages, records, ids, first, stamps, common)
+            tx, _message_table(messages, records, ids, first, stamps, common, asked)
         )
         rows = [_Created(row_id, project_id) for row_id in ids]
     messages._emit(tx, ChangeKind.CREATED, rows)
@@ -199,12 +223,14 @@ def _message_table(
     first: int,
     stamps: list[datetime],
     common: dict[str, uuid.UUID],
+    asked: list[datetime | None],
 ) -> pa.Table:
     count = len(records)
     columns: dict[str, Sequence[Any]] = {
         "id": ids,
         "sequence": range(first, first + count),
         "created_at": stamps,
+        "asked_at": asked,
         **{key: [value] * count for key, value in common.items()},
     }
     for key in ("role", "content", "type", "token_count", "metadata_"):

@@ -93,6 +93,8 @@ class ConversationRead(ReadSchema):
     )
     message_count: int
     last_message_at: datetime | None
+    #: When the last message is a user's (a question waiting for a reply), its time; else None.
+    awaiting_reply_since: datetime | None
     created_at: datetime
     updated_at: datetime
 
@@ -180,3 +182,6 @@ class MessageRead(ReadSchema):
         validation_alias=AliasChoices("metadata_", "metadata"), serialization_alias="metadata"
     )
     created_at: datetime
+    #: For an assistant message right after a user message: that message's time (the question
+    #: it answers); else None.
+    asked_at: datetime | None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import random
 import uuid
 from dataclasses import dataclass, field
@@ -9,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, insert, text
 
 from project_architect_db import Database
 from project_architect_db.models import (
@@ -23,6 +24,9 @@ from project_architect_db.models import (
     Repository,
 )
 
+REPLY_LINKS = importlib.import_module(
+    "project_architect_db.migration.versions.20261207_0002_reply_links"
+)
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -218,6 +222,9 @@ async def load(db: Database, data: Dataset) -> None:
                 table = model.__table__
                 assert isinstance(table, Table)
                 await tx.session.execute(insert(table), rows)
+        # rows inserted past the repositories: fill the reply links as a bulk load must
+        for statement in (REPLY_LINKS.BACKFILL_ASKED_AT, REPLY_LINKS.BACKFILL_AWAITING):
+            await tx.session.execute(text(statement))
 
 
 @pytest.fixture

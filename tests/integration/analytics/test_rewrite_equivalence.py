@@ -12,6 +12,7 @@ order keys still in order.
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Iterator
 from typing import Any
@@ -24,6 +25,9 @@ from project_architect_db.queries.analytics.answers import AnalyticsAnswers
 from tests._analytics_before import BEFORE, CALLS, FUTURE, NOW, P
 
 PROJECTS = 240
+REPLY_LINKS = importlib.import_module(
+    "project_architect_db.migration.versions.20261207_0002_reply_links"
+)
 BASE = "TIMESTAMP '2026-01-01'"
 
 
@@ -41,7 +45,9 @@ def _h(expr: str, modulo: int) -> str:
     return f"((({expr}) * 2654435761 + 97) % 4294967291 % {modulo})"
 
 
-def dataset_sql(p: int = PROJECTS) -> list[str]:
+def dataset_sql(p: int = PROJECTS, *, links: bool = True) -> list[str]:
+    """The dataset's INSERTs; ``links``: then fill the reply links as a bulk load must (the
+    set-based statements of revision 0002), for a file at the current head."""
     phases = ["requirements", "architecture", "design", "implementation", "deployment"]
     return [
         # names tie from 200 on (Project 0 twice, ...): ORDER BY name, id decides
@@ -135,6 +141,7 @@ def dataset_sql(p: int = PROJECTS) -> list[str]:
             JOIN (SELECT id, project_id, row_number() OVER (ORDER BY id) - 1 AS n
                   FROM repositories) r ON r.n = {_h("e", 3 * p)}
             WHERE r.n % 6 <> 1""",
+        *((REPLY_LINKS.BACKFILL_ASKED_AT, REPLY_LINKS.BACKFILL_AWAITING) if links else ()),
     ]
 
 

@@ -36,18 +36,18 @@ EngineFactory = Callable[..., AsyncEngine]
 
 #: A second revision as a developer would write it: a nullable column and an index on it,
 #: through batch mode (the table is rebuilt, as DuckDB needs for most changes).
-REVISION_0002 = '''
+REVISION_0003 = '''
 """Add an archive reason to projects.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
@@ -66,18 +66,18 @@ def downgrade() -> None:
 
 #: A second revision that rebuilds ``projects`` (dropping the original table inside the
 #: transaction) and then fails on an execution error.
-FAILING_0002 = '''
+FAILING_0003 = '''
 """Rebuild projects, then fail.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

@@ -104,6 +104,7 @@ def test_conversation_read_is_built_from_orm_attributes() -> None:
         metadata_={},
         message_count=2,
         last_message_at=NOW,
+        awaiting_reply_since=NOW,
         created_at=NOW,
         updated_at=NOW,
     )
@@ -112,6 +113,7 @@ def test_conversation_read_is_built_from_orm_attributes() -> None:
 
     assert read.message_count == 2
     assert read.last_message_at == NOW
+    assert read.awaiting_reply_since == NOW
 
 
 def test_conversation_read_rejects_a_wrong_type_for_the_message_count() -> None:
@@ -130,6 +132,7 @@ def test_conversation_read_is_frozen() -> None:
         metadata={},
         message_count=0,
         last_message_at=None,
+        awaiting_reply_since=None,
         created_at=NOW,
         updated_at=NOW,
     )
@@ -229,11 +232,13 @@ def test_message_read_is_built_from_orm_attributes() -> None:
         token_count=1,
         metadata_={"model": "x"},
         created_at=NOW,
+        asked_at=None,
     )
 
     read = MessageRead.model_validate(stored)
 
     assert read.sequence == 1
+    assert read.asked_at is None
     assert read.model_dump(by_alias=True)["metadata"] == {"model": "x"}
 
 
@@ -255,6 +260,7 @@ def test_message_read_rejects_a_missing_sequence() -> None:
                 token_count=0,
                 metadata_={},
                 created_at=NOW,
+                asked_at=None,
             )
         )
 

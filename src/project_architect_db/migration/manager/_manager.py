@@ -66,7 +66,7 @@ class MigrationManager:
         ...         manager = MigrationManager(db.engine)
         ...         return await manager.current(), await manager.head()
         >>> padb.run(main())
-        ('0001', '0001')
+        ('0002', '0002')
     """
 
     def __init__(

@@ -80,33 +80,28 @@ class ActivityAnswers(AnswersBase):
     def reply_latency(
         self, bucket: BucketUnit = "week", *, project_id: Any = None
     ) -> StatementQuery:
-        """Median seconds from a user message to the assistant's reply, per period."""
+        """Median seconds from a user message to the assistant's reply, per period.
+
+        A reply is an assistant message right after a user message in its thread; the period is
+        the user message's. The appends store the pair as they write it (``messages.asked_at``,
+        migration ``0002``), so this is a grouped scan of two timestamp columns, not a window
+        function pairing every message with the next (18-27 s at 10M messages).
+        """
         Bucket("created_at", bucket)  # validates the unit
 
         def build(_: list[Select[Any]]) -> ClauseElement:
-            conditions = [] if project_id is None else [Message.project_id == project_id]
-            by, seq = Message.conversation_id, Message.sequence
-            paired = (
-                select(
-                    Message.created_at.label("asked_at"),
-                    Message.role.label("role"),
-                    func.lead(Message.role).over(partition_by=by, order_by=seq).label("next_role"),
-                    func.lead(Message.created_at)
-                    .over(partition_by=by, order_by=seq)
-                    .label("next_at"),
-                )
-                .where(*conditions)
-                .subquery("paired")
-            )
-            period = func.date_trunc(literal_column(f"'{bucket}'"), paired.c.asked_at)
-            seconds = func.epoch(paired.c.next_at) - func.epoch(paired.c.asked_at)
+            conditions = [Message.asked_at.is_not(None)]
+            if project_id is not None:
+                conditions.append(Message.project_id == project_id)
+            period = func.date_trunc(literal_column(f"'{bucket}'"), Message.asked_at)
+            seconds = func.epoch(Message.created_at) - func.epoch(Message.asked_at)
             return (
                 select(
                     period.label("period"),
                     func.count().label("replies"),
                     func.median(seconds).label("median_reply_seconds"),
                 )
-                .where(paired.c.role == "user", paired.c.next_role == "assistant")
+                .where(*conditions)
                 .group_by(period)
                 .order_by(literal_column("period"))
             )

@@ -35,9 +35,9 @@ def _since(days: int, now: datetime | None) -> datetime:
     return moment - timedelta(days=days)
 
 
-def _n(n: int) -> int:
+def _n(n: int, name: str = "n") -> int:
     if isinstance(n, bool) or not isinstance(n, int) or not 0 < n <= 10_000:
-        raise InvalidQueryError(f"n must be an integer in 1..10000, not {n!r}.")
+        raise InvalidQueryError(f"{name} must be an integer in 1..10000, not {n!r}.")
     return n
 
 
