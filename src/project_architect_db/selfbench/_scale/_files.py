@@ -163,7 +163,9 @@ async def duckdb_file(folder: Path, projects: int, progress: Progress | None = N
 
 
 def source_revision(path: Path) -> str:
-    """The schema revision of the DuckDB file ``path`` (read-only).
+    """What the DuckDB file ``path`` holds: its schema revision and row counts (read-only).
+
+    A SQLite copy records it, and is reused only for a source that gives the same text.
 
     Raises:
         StorageError: It cannot be opened.
@@ -175,14 +177,19 @@ def source_revision(path: Path) -> str:
         raise StorageError(f"cannot open the DuckDB file {path}: {error}") from error
     try:
         rows = duck.execute("SELECT version_num FROM alembic_version").fetchall()
+        counted = duck.execute(
+            "SELECT (SELECT count(*) FROM projects), (SELECT count(*) FROM messages)"
+        ).fetchone()
     except duckdb.Error as error:
         raise ConfigurationError(
-            f"{path} is not a migrated project-architect-db database (no alembic_version): "
-            "give a file the library made, or let the benchmark generate one."
+            f"{path} is not a migrated project-architect-db database (no alembic_version or "
+            "no projects): give a file the library made, or let the benchmark generate one."
         ) from error
     finally:
         duck.close()
-    return ",".join(sorted(str(row[0]) for row in rows))
+    revision = ",".join(sorted(str(row[0]) for row in rows))
+    projects, messages = counted if counted else (0, 0)
+    return f"revision {revision}, {projects:,} projects, {messages:,} messages"
 
 
 def sqlite_file(source: Path, folder: Path, progress: Progress | None = None) -> Path:
@@ -196,15 +203,13 @@ def sqlite_file(source: Path, folder: Path, progress: Progress | None = None) ->
             names the file to delete), or there is not enough free disk.
     """
     path = folder / f"{source.stem}.sqlite"
-    revision = source_revision(source)
-    origin = (str(source.resolve()), revision)
+    origin = (source.name, source_revision(source))
     if path.exists():
         found = _origin(path)
         if found != origin:
             raise ConfigurationError(
-                f"{path} is a SQLite copy of {found[0]} at schema revision {found[1]}, not of "
-                f"{origin[0]} at revision {origin[1]}: delete {path} and run again to copy "
-                "the current data."
+                f"{path} is a SQLite copy of {found[0]} ({found[1]}), not of {origin[0]} "
+                f"({origin[1]}): delete {path} and run again to copy the current data."
             )
         return path
     partial = _partial(path)
@@ -236,4 +241,4 @@ def _origin(path: Path) -> tuple[str, str]:
         row = None
     finally:
         lite.close()
-    return (str(row[0]), str(row[1])) if row else ("an unknown file", "unknown")
+    return (str(row[0]), str(row[1])) if row else ("an unknown file", "no record")
