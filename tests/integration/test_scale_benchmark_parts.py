@@ -1,0 +1,111 @@
+"""The scale benchmark's parts on real files: SQLite answers equal the library's, files are
+whole or absent."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+import project_architect_db as padb
+from project_architect_db.core.engine import run_native
+from project_architect_db.exceptions import ConfigurationError
+from project_architect_db.selfbench import plan_scale, run_scale
+from project_architect_db.selfbench._scale import _analytics, _files
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("parts")
+    duck = padb.run(_files.duckdb_file(folder, 300))
+    return duck, _files.sqlite_file(duck, folder)
+
+
+def _same(left: Any, right: Any) -> bool:
+    if left is None or right is None:
+        return left is None and right is None
+    if isinstance(left, float) or isinstance(right, float):
+        return math.isclose(float(left), float(right), rel_tol=1e-6, abs_tol=1e-3)
+    if isinstance(left, datetime):
+        moment = datetime.fromisoformat(str(right)) if isinstance(right, str) else right
+        day = moment.date() if not isinstance(moment, datetime) else moment
+        return left.replace(tzinfo=None) == day or left.date() == day
+    return str(left).replace("-", "") == str(right).replace("-", "")
+
+
+@pytest.mark.parametrize("name", _analytics.ANSWERS)
+def test_the_sqlite_answer_equals_the_library_answer(name: str, files: tuple[Path, Path]) -> None:
+    duck, lite = files
+
+    async def library() -> tuple[list[dict[str, Any]], datetime]:
+        async with padb.Database.open(duck, read_only=True, load_fts=False) as db:
+            async with db.engine.connect() as conn:
+                raw = await run_native(conn, lambda native: native.cursor())
+            found = raw.execute("SELECT max(created_at) FROM projects").fetchone()
+            raw.close()
+            assert found is not None
+            now = found[0].replace(tzinfo=UTC)
+            query = _analytics.library_call(db.analytics, name, now)
+            return (await query.to_arrow()).to_pylist(), now
+
+    rows, now = padb.run(library())
+    sql, params = _analytics.sqlite_answer(name, now)
+    engine = create_engine(f"sqlite:///{lite}")
+    with engine.connect() as connection:
+        peer = [tuple(row) for row in connection.execute(text(sql), params).fetchall()]
+    engine.dispose()
+    assert len(peer) == len(rows)
+    assert rows or name == "flakiest_repositories"  # 3 builds a repository: none has 5
+    for mine, theirs in zip(rows, peer, strict=True):
+        assert len(mine) == len(theirs)
+        pairs = list(zip(mine.values(), theirs, strict=True))
+        assert all(_same(a, b) for a, b in pairs), (name, [p for p in pairs if not _same(*p)])
+
+
+def test_an_interrupted_generation_leaves_no_file(tmp_path: Path) -> None:
+    def stop(what: str, done: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        padb.run(_files.duckdb_file(tmp_path, 200, stop))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_too_little_disk_is_said_before_anything_is_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_files.shutil, "disk_usage", lambda _: type("U", (), {"free": 10})())
+    with pytest.raises(ConfigurationError, match=r"has 0\.0 GB free and the benchmark needs"):
+        padb.run(_files.duckdb_file(tmp_path, 200))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_plan_says_what_the_first_run_makes(files: tuple[Path, Path], tmp_path: Path) -> None:
+    plan = plan_scale(1_000_000, tmp_path, sources=None, sqlite=True)
+    assert plan.to_generate == (100_000, 1_000_000)
+    assert "about 19.5 GB of disk" in plan.describe()
+    duck, _ = files
+    assert plan_scale(2_000, duck.parent, sources=(duck, duck), sqlite=True).describe() == ""
+    assert (
+        "copy 2 file(s)"
+        in plan_scale(2_000, tmp_path, sources=(duck, duck), sqlite=True).describe()
+    )
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"rounds": 0}, "rounds must be >= 1"),
+        ({"answers": ("nope",)}, "unknown answer nope"),
+    ],
+)
+def test_bad_run_arguments_are_refused(
+    arguments: dict[str, Any], message: str, tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        padb.run(run_scale(2_000, tmp_path, **arguments))
+    assert list(tmp_path.iterdir()) == []
