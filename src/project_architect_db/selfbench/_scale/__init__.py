@@ -131,6 +131,30 @@ class ScaleReport:
     seconds: float
     environment: dict[str, Any] = field(default_factory=dict)
 
+    def markdown(self) -> str:
+        """The rows as a Markdown table (what docs/performance.md shows)."""
+
+        def ms(value: float | None) -> str:
+            return "-" if value is None else f"{value:,.2f}"
+
+        def ratio(value: float | None) -> str:
+            return "-" if value is None else f"{value:.2f}x"
+
+        small, large = f"{self.small_projects:,}", f"{self.large_projects:,}"
+        lines = [
+            f"| call | lib {small} | lib {large} | growth | raw {large} | lib / raw "
+            f"| SQLite {small} | SQLite {large} | lib / SQLite | rounds | verdict |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        ]
+        for row in self.rows:
+            lines.append(
+                f"| {row.call} | {ms(row.small_ms)} | {ms(row.large_ms)} | {ratio(row.growth)} "
+                f"| {ms(row.large_raw_ms)} | {ratio(row.ratio_raw)} | {ms(row.small_sqlite_ms)} "
+                f"| {ms(row.large_sqlite_ms)} | {ratio(row.ratio_sqlite)} | {row.rounds} "
+                f"| {row.verdict} |"
+            )
+        return "\n".join(lines)
+
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-ready data (``--json``)."""
         return {
