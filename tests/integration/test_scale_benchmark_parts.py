@@ -15,7 +15,7 @@ import project_architect_db as padb
 from project_architect_db.core.engine import run_native
 from project_architect_db.exceptions import ConfigurationError
 from project_architect_db.selfbench import plan_scale, run_scale
-from project_architect_db.selfbench._scale import _analytics, _files
+from project_architect_db.selfbench._scale import SEARCHES, _analytics, _files
 
 
 @pytest.fixture(scope="module")
@@ -109,3 +109,45 @@ def test_bad_run_arguments_are_refused(
     with pytest.raises(ConfigurationError, match=message):
         padb.run(run_scale(2_000, tmp_path, **arguments))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_searches_are_timed_on_files_with_a_search_index(
+    files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    duck, _ = files
+    indexed = tmp_path / "indexed.duckdb"
+    indexed.write_bytes(duck.read_bytes())
+
+    async def build() -> None:
+        async with padb.Database.open(indexed) as db:
+            await db.search.rebuild()
+
+    padb.run(build())
+    report = padb.run(
+        run_scale(
+            0, tmp_path, sources=(indexed, indexed), rounds=1, warmup=0, sqlite=False, answers=()
+        )
+    )
+    searches = {row.call: row for row in report.rows if row.kind == "search"}
+    assert list(searches) == list(SEARCHES)
+    for row in searches.values():
+        assert row.large_ms is not None and row.large_ms > 0
+        assert row.large_raw_ms is None and row.ratio_raw is None
+        assert row.verdict.startswith(("met", "MISSED")), row
+        assert row.note == ""
+    assert searches["search messages in a project"].bar_ms == 50.0
+    assert searches["search documents"].bar_ms == 500.0
+
+
+def test_searches_are_not_measured_without_an_index_and_the_report_says_why(
+    files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    duck, _ = files
+    report = padb.run(
+        run_scale(0, tmp_path, sources=(duck, duck), rounds=1, warmup=0, sqlite=False, answers=())
+    )
+    searches = [row for row in report.rows if row.kind == "search"]
+    assert [row.verdict for row in searches] == ["not measured"] * 4
+    assert all(row.missed == [] and row.growth is None for row in searches)
+    assert all("has no search index" in row.note for row in searches)
+    assert "| search messages | - | - | - |" in report.markdown()

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from project_architect_db.cli import app
 from project_architect_db.cli._common import ExitCode
 from project_architect_db.selfbench import ScaleRow
-from project_architect_db.selfbench._scale import ANSWERS, EVERYDAY_CALLS
+from project_architect_db.selfbench._scale import ANSWERS, EVERYDAY_CALLS, SEARCHES
 
 runner = CliRunner()
 PROJECTS = 2_000
@@ -42,13 +42,13 @@ def test_the_first_run_makes_both_files_and_prints_every_call(
 ) -> None:
     data, output, _ = made
     assert "first run: generate 200, 2,000 projects and copy 2 file(s) to SQLite" in output
-    assert sorted(path.name for path in data.iterdir()) == [
+    assert sorted(path.name for path in data.iterdir() if not path.name.startswith(".")) == [
         "scale-200.duckdb",
         "scale-200.sqlite",
         "scale-2000.duckdb",
         "scale-2000.sqlite",
     ]
-    for call in (*EVERYDAY_CALLS, *ANSWERS):
+    for call in (*EVERYDAY_CALLS, *ANSWERS, *SEARCHES):
         assert f"│ {call} " in output
     assert "load average before" in output
 
@@ -61,8 +61,12 @@ def test_the_json_holds_every_call_at_both_sizes_with_ratios_and_verdicts(
     assert report["large_projects"] == 2_000
     rows = report["rows"]
     assert isinstance(rows, list)
-    assert [row["call"] for row in rows] == [*EVERYDAY_CALLS, *ANSWERS]
-    for row in rows:
+    assert [row["call"] for row in rows] == [*EVERYDAY_CALLS, *ANSWERS, *SEARCHES]
+    for row in rows[-len(SEARCHES) :]:  # generated files hold no search index
+        assert row["verdict"] == "not measured"
+        assert row["large_ms"] is None
+        assert "the file has no search index" in row["note"]
+    for row in rows[: -len(SEARCHES)]:
         for key in ("small_ms", "large_ms", "large_raw_ms", "small_sqlite_ms", "large_sqlite_ms"):
             assert row[key] > 0, (row["call"], key)
         assert row["growth"] == pytest.approx(row["large_ms"] / row["small_ms"])
@@ -110,7 +114,7 @@ def test_source_files_are_read_only_and_their_copies_go_to_the_data_dir(
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "copy 2 file(s) to SQLite" in result.output
-    assert sorted(path.name for path in folder.iterdir()) == [
+    assert sorted(path.name for path in folder.iterdir() if not path.name.startswith(".")) == [
         "scale-200.sqlite",
         "scale-2000.sqlite",
     ]
@@ -182,7 +186,7 @@ def test_a_half_made_file_left_by_an_interrupted_run_is_started_again(
     result = runner.invoke(app, scale("--data-dir", str(folder), "--no-sqlite"))
     assert result.exit_code == 0, result.output
     assert "first run: generate 200 projects" in result.output
-    assert sorted(path.name for path in folder.iterdir()) == [
+    assert sorted(path.name for path in folder.iterdir() if not path.name.startswith(".")) == [
         "scale-200.duckdb",
         "scale-2000.duckdb",
     ]

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from project_architect_db.exceptions import ConfigurationError
-from project_architect_db.selfbench._scale import _analytics, _everyday, _files
+from project_architect_db.selfbench._scale import _analytics, _everyday, _files, _search
 from project_architect_db.selfbench._scale._files import DataPlan, Progress, estimate
 from project_architect_db.selfbench._scale._measure import FileFigures, measure_file
 
@@ -37,6 +37,7 @@ __all__ = [
     "DataPlan",
     "EVERYDAY_CALLS",
     "MIN_PROJECTS",
+    "SEARCHES",
     "ScaleReport",
     "ScaleRow",
     "plan_scale",
@@ -45,6 +46,7 @@ __all__ = [
 
 ANSWERS: Final = _analytics.ANSWERS
 EVERYDAY_CALLS: Final = _everyday.CALLS
+SEARCHES: Final = _search.CALLS
 #: The smallest large size: the small file (a tenth) needs 200 projects for its samples.
 MIN_PROJECTS: Final = 2_000
 _WITHIN = "within 3x"
@@ -57,10 +59,11 @@ class ScaleRow:
 
     call: str
     kind: str
-    small_ms: float
-    large_ms: float
-    small_raw_ms: float
-    large_raw_ms: float
+    #: ``None``: not measured (the note says why).
+    small_ms: float | None
+    large_ms: float | None
+    small_raw_ms: float | None
+    large_raw_ms: float | None
     small_sqlite_ms: float | None
     large_sqlite_ms: float | None
     #: Issue 13's bar at the large size (``None``: a documented cost, no bar).
@@ -73,24 +76,26 @@ class ScaleRow:
     note: str = ""
 
     @property
-    def growth(self) -> float:
+    def growth(self) -> float | None:
         """Library at the large size / library at the small size."""
-        return self.large_ms / self.small_ms
+        return _over(self.large_ms, self.small_ms)
 
     @property
-    def ratio_raw(self) -> float:
+    def ratio_raw(self) -> float | None:
         """Library / raw DuckDB at the large size."""
-        return self.large_ms / self.large_raw_ms
+        return _over(self.large_ms, self.large_raw_ms)
 
     @property
     def ratio_sqlite(self) -> float | None:
         """Library / SQLite at the large size (below 1: the library is faster)."""
-        return None if self.large_sqlite_ms is None else self.large_ms / self.large_sqlite_ms
+        return _over(self.large_ms, self.large_sqlite_ms)
 
     @property
     def missed(self) -> list[str]:
-        """The bars this row misses (empty: all met)."""
-        missed = []
+        """The bars this row misses (empty: all met, or not measured)."""
+        missed: list[str] = []
+        if self.large_ms is None or self.growth is None:
+            return missed
         if self.bar_ms is not None and self.large_ms > self.bar_ms:
             missed.append(f"> {self.bar_ms:g} ms")
         if self.growth_bar is not None and self.growth > self.growth_bar:
@@ -104,7 +109,9 @@ class ScaleRow:
 
     @property
     def verdict(self) -> str:
-        """``met``, ``MISSED (...)``, or ``documented`` for a call without a bar."""
+        """``met``, ``MISSED (...)``, ``documented`` (no bar) or ``not measured``."""
+        if self.large_ms is None or self.small_ms is None:
+            return "not measured"
         if self.bar_ms is None and self.sqlite_bar is None:
             return "documented"
         missed = self.missed
@@ -167,6 +174,10 @@ class ScaleReport:
         }
 
 
+def _over(top: float | None, bottom: float | None) -> float | None:
+    return None if top is None or bottom is None else top / bottom
+
+
 def _check_sizes(projects: int) -> None:
     if projects < MIN_PROJECTS or projects % 10:
         raise ConfigurationError(
@@ -218,6 +229,7 @@ async def run_scale(
     warmup: int = 3,
     sqlite: bool = True,
     answers: tuple[str, ...] = ANSWERS,
+    search: bool = True,
     progress: Progress | None = None,
     step: Callable[[str], None] = lambda line: None,
 ) -> ScaleReport:
@@ -232,6 +244,7 @@ async def run_scale(
         warmup: Untimed rounds before them.
         sqlite: Also copy the data to SQLite and time the peer.
         answers: The analytics answers to time.
+        search: Time the searches (on files that hold a search index; else noted).
         progress: Called while files are generated or copied.
         step: Told what is being timed.
 
@@ -264,11 +277,14 @@ async def run_scale(
     figures: list[FileFigures] = []
     for duck, lite in zip(ducks, lites, strict=True):
         figures.append(
-            await measure_file(duck, lite, rounds=rounds, warmup=warmup, answers=answers, step=step)
+            await measure_file(
+                duck, lite, rounds=rounds, warmup=warmup, answers=answers, search=search, step=step
+            )
         )
     small, large = figures
     rows = [_row(name, "everyday", small, large) for name in EVERYDAY_CALLS]
     rows += [_row(name, "analytics", small, large) for name in answers]
+    rows += [_row(name, "search", small, large) for name in _search.CALLS if search]
     files = {"small": str(ducks[0]), "large": str(ducks[1])}
     if sqlite:
         files |= {"small_sqlite": str(lites[0]), "large_sqlite": str(lites[1])}
@@ -286,22 +302,24 @@ def _row(name: str, kind: str, small: FileFigures, large: FileFigures) -> ScaleR
     if kind == "everyday":
         bar, growth, held = _everyday.BARS[name]
         sqlite_bar = _WITHIN if held else None
+    elif kind == "search":
+        bar, growth, sqlite_bar = _search.BARS_MS[name], None, None
     else:
         bar, growth, sqlite_bar = _analytics.BARS_MS[name], None, _FASTER
     notes = [note for note in (small.notes.get(name), large.notes.get(name)) if note]
     return ScaleRow(
         call=name,
         kind=kind,
-        small_ms=small.medians[(name, "library")],
-        large_ms=large.medians[(name, "library")],
-        small_raw_ms=small.medians[(name, "raw")],
-        large_raw_ms=large.medians[(name, "raw")],
+        small_ms=small.medians.get((name, "library")),
+        large_ms=large.medians.get((name, "library")),
+        small_raw_ms=small.medians.get((name, "raw")),
+        large_raw_ms=large.medians.get((name, "raw")),
         small_sqlite_ms=small.medians.get((name, "sqlite")),
         large_sqlite_ms=large.medians.get((name, "sqlite")),
         bar_ms=bar,
         growth_bar=growth,
         sqlite_bar=sqlite_bar if (name, "sqlite") in large.medians else None,
-        rounds=large.rounds[name],
+        rounds=large.rounds.get(name, 0),
         note="; ".join(dict.fromkeys(notes)),
     )
 

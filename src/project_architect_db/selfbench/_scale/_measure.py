@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from project_architect_db.selfbench._scale import _analytics, _everyday
+from project_architect_db.selfbench._scale import _analytics, _everyday, _search
 
 __all__ = ["FileFigures", "measure_file"]
 
@@ -51,16 +51,17 @@ async def measure_file(
     rounds: int,
     warmup: int,
     answers: tuple[str, ...],
+    search: bool,
     step: Step,
 ) -> FileFigures:
-    """Time every everyday call and every answer in ``answers`` on ``duck`` (and ``lite``)."""
+    """Time every call on ``duck`` (and ``lite``): everyday calls, answers, searches."""
     from sqlalchemy import create_engine
 
     from project_architect_db import Database
     from project_architect_db.core.engine import run_native
     from project_architect_db.selfbench._sqlite_peer import peer_metadata
 
-    db = await Database.open(duck, read_only=True, load_fts=False)
+    db = await Database.open(duck, read_only=True, load_fts=search)
     engine = None if lite is None else create_engine(f"sqlite:///file:{lite}?mode=ro&uri=true")
     try:
         async with db.engine.connect() as conn:
@@ -94,6 +95,8 @@ async def measure_file(
             for name in answers:
                 step(f"{duck.name}: analytics {name}")
                 await _answer(db, raw, peer, name, now, rounds, times, figures)
+            if search:
+                await _searches(db, raw, samples.ids, rounds, warmup, times, figures, step)
             figures.medians = {key: statistics.median(value) for key, value in times.items()}
             return figures
         finally:
@@ -145,3 +148,27 @@ async def _answer(
     slow = sorted(set(contestants) - set(repeat))
     if slow:
         figures.notes[name] = f"{', '.join(slow)}: one run (over {SLOW_SECONDS:g} s)"
+
+
+async def _searches(
+    db: Any,
+    raw: Any,
+    project_ids: list[Any],
+    rounds: int,
+    warmup: int,
+    times: dict[tuple[str, str], list[float]],
+    figures: FileFigures,
+    step: Step,
+) -> None:
+    """Time the library's searches, if the file holds its search index (else note why not)."""
+    if not _search.has_index(raw):
+        figures.notes.update(dict.fromkeys(_search.CALLS, _search.NO_INDEX))
+        return
+    rng = random.Random(17)
+    for number in range(warmup + rounds):
+        step(f"search, round {number + 1} of {warmup + rounds}")
+        for name, call in _search.calls(db, project_ids, rng).items():
+            elapsed = await _time(call)
+            if number >= warmup:
+                times.setdefault((name, "library"), []).append(elapsed)
+    figures.rounds.update(dict.fromkeys(_search.CALLS, rounds))
