@@ -231,7 +231,7 @@ async def run_scale(
     answers: tuple[str, ...] = ANSWERS,
     search: bool = True,
     progress: Progress | None = None,
-    step: Callable[[str], None] = lambda line: None,
+    step: Callable[[str], None] | None = None,
 ) -> ScaleReport:
     """Make (or reuse) the files, time every call on both sizes, and return the report.
 
@@ -261,6 +261,7 @@ async def run_scale(
             f"unknown answer {', '.join(unknown)}: choose from {', '.join(ANSWERS)}."
         )
     plan_scale(projects, data_dir, sources=sources, sqlite=sqlite)
+    step = step or (lambda line: None)
     started = time.perf_counter()
     load_before = os.getloadavg()
     if sources is None:
