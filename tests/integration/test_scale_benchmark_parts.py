@@ -4,6 +4,8 @@ whole or absent."""
 from __future__ import annotations
 
 import math
+import shutil
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,9 +15,9 @@ from sqlalchemy import create_engine, text
 
 import project_architect_db as padb
 from project_architect_db.core.engine import run_native
-from project_architect_db.exceptions import ConfigurationError
+from project_architect_db.exceptions import ConfigurationError, StorageError
 from project_architect_db.selfbench import plan_scale, run_scale
-from project_architect_db.selfbench._scale import SEARCHES, _analytics, _files
+from project_architect_db.selfbench._scale import SEARCHES, _analytics, _files, _measure
 
 
 @pytest.fixture(scope="module")
@@ -151,3 +153,43 @@ def test_searches_are_not_measured_without_an_index_and_the_report_says_why(
     assert all(row.missed == [] and row.growth is None for row in searches)
     assert all("has no search index" in row.note for row in searches)
     assert "| search messages | - | - | - |" in report.markdown()
+
+
+def test_a_source_that_is_not_a_duckdb_file_is_a_storage_error(tmp_path: Path) -> None:
+    text_file = tmp_path / "notes.duckdb"
+    text_file.write_text("not a database\n" * 100)
+    with pytest.raises(StorageError, match="cannot open the DuckDB file"):
+        padb.run(run_scale(0, tmp_path / "d", sources=(text_file, text_file), sqlite=False))
+    assert text_file.read_text().startswith("not a database")
+
+
+def test_a_sqlite_file_the_benchmark_did_not_make_is_refused(
+    files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    duck, _ = files
+    stranger = tmp_path / f"{duck.stem}.sqlite"
+    sqlite3.connect(stranger).close()  # made by hand: no record of its source
+    with pytest.raises(ConfigurationError, match=r"an unknown file \(no record\)"):
+        _files.sqlite_file(duck, tmp_path)
+    assert stranger.exists()
+
+
+def test_a_file_too_small_for_the_samples_says_how_many_projects_it_needs(tmp_path: Path) -> None:
+    tiny = padb.run(_files.duckdb_file(tmp_path, 20))
+    with pytest.raises(ConfigurationError, match="at least 50 active projects"):
+        padb.run(run_scale(0, tmp_path, sources=(tiny, tiny), sqlite=False, answers=()))
+
+
+def test_a_contestant_slower_than_the_limit_runs_once_and_the_report_says_so(
+    files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    duck, lite = files
+    monkeypatch.setattr(_measure, "SLOW_SECONDS", 0.0)
+    shutil.copy(lite, tmp_path / lite.name)
+    report = padb.run(
+        run_scale(0, tmp_path, sources=(duck, duck), rounds=2, warmup=0, answers=("portfolio",))
+    )
+    (portfolio,) = [row for row in report.rows if row.kind == "analytics"]
+    assert portfolio.rounds == 1
+    assert portfolio.note == "library, raw, sqlite: one run (over 0 s)"
+    assert portfolio.large_sqlite_ms is not None
