@@ -183,7 +183,10 @@ def test_a_half_made_file_left_by_an_interrupted_run_is_started_again(
     folder.mkdir()
     shutil.copy(data / "scale-2000.duckdb", folder / "scale-2000.duckdb")
     (folder / "scale-200.duckdb.partial").write_bytes(b"half a file")  # killed mid-generation
-    result = runner.invoke(app, scale("--data-dir", str(folder), "--no-sqlite"))
+    figures = tmp_path / "figures.json"
+    result = runner.invoke(
+        app, scale("--data-dir", str(folder), "--no-sqlite", "--json", str(figures))
+    )
     assert result.exit_code == 0, result.output
     assert "first run: generate 200 projects" in result.output
     assert sorted(path.name for path in folder.iterdir() if not path.name.startswith(".")) == [
