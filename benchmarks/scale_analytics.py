@@ -1,5 +1,8 @@
 """Every ready analytics answer at two sizes 10x apart, against the same SQL on raw DuckDB.
 
+The shipped ``project-architect-db benchmark --scale`` times the same answers against raw DuckDB
+and SQLite; this developers' script adds the old SQL (it imports ``tests``, so it is not shipped).
+
 Run: ``python benchmarks/scale_analytics.py SMALL.duckdb LARGE.duckdb [--rounds 5] [--answer NAME]``
 (issue 13: ``/work/scale/s100k.duckdb`` and ``/work/scale/s1m.duckdb``, built by the library's
 generator). Both files are opened read-only, one after the other, so several people can measure
@@ -50,36 +53,20 @@ from tests._analytics_before import BEFORE, CALLS, FUTURE, NOW, P
 
 from project_architect_db import Database
 from project_architect_db.core.engine import run_native
+from project_architect_db.selfbench._scale import _analytics as _scale
 
 #: the clock the scale files were generated with (``/work/scale/make.py``)
 SCALE_NOW = datetime(2026, 12, 1, tzinfo=UTC)
-ANSWERS = (
-    "portfolio",
-    "projects_created",
-    "message_activity",
-    "reply_latency",
-    "time_per_phase",
-    "document_stats",
-    "document_churn",
-    "largest_documents",
-    "stale_documents",
-    "build_health",
-    "dora",
-    "cicd_health",
-    "flakiest_repositories",
-    "project_health",
-    "project_health_page",
-    "project_health_keyset",
-    "project_health_project",
-    "most_active_projects",
-)
+#: the answers and their bars live with ``project-architect-db benchmark --scale``, which
+#: also times SQLite; this script adds the SQL from before session 9, for the record
 #: session 10: what a dashboard asks of ``project_health`` at 1M projects (no "before" SQL)
 PAGES = {
     "project_health_page": "a.project_health(limit=50)",
     "project_health_keyset": "a.project_health(limit=50, after=('M', UUID(int=0)))",
     "project_health_project": "a.project_health(project_id=ONE)",
 }
-BARS_MS = dict.fromkeys(("project_health", *PAGES), 500.0)
+ANSWERS = (*_scale.ANSWERS, *PAGES)
+BARS_MS = {**_scale.BARS_MS, **dict.fromkeys(PAGES, 500.0)}
 DEFAULT_BAR_MS = 1000.0
 SLOW_SECONDS = 3.0  # a contestant slower than this in the warm-up round gets fewer rounds
 

@@ -42,8 +42,18 @@ def benchmark(
             help="A new DuckDB file to benchmark on (default: a temporary file).",
         ),
     ] = None,
-    projects: Annotated[int, typer.Option(help="Projects seeded before timing.", min=100)] = 10_000,
-    rounds: Annotated[int, typer.Option(help="Timed rounds per case and side.", min=1)] = 15,
+    projects: Annotated[
+        int | None,
+        typer.Option(
+            help="Projects seeded before timing (default 10,000); with --scale, projects of the "
+            "large file (default 1,000,000 with 10M messages; the small file holds a tenth).",
+            min=100,
+        ),
+    ] = None,
+    rounds: Annotated[
+        int | None,
+        typer.Option(help="Timed rounds per case and side (default 15; --scale: 21).", min=1),
+    ] = None,
     cases: Annotated[
         list[str] | None,
         typer.Option("--case", help="Run only this case (repeatable): get, list, update, ..."),
@@ -58,11 +68,55 @@ def benchmark(
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit with code 1 when a promise is missed.")
     ] = False,
+    scale: Annotated[
+        bool,
+        typer.Option(
+            "--scale",
+            help="Issue 13's scale benchmark: every everyday call and analytics answer at two "
+            "sizes 10x apart, against raw DuckDB and SQLite with indexes (see --data-dir).",
+        ),
+    ] = False,
+    data_dir: Annotated[
+        Path,
+        typer.Option(
+            help="--scale: where the generated DuckDB files and SQLite copies are kept and "
+            "reused by later runs.",
+        ),
+    ] = Path("padb-scale-data"),
+    sources: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--source",
+            help="--scale: two existing DuckDB files (small, then large), read only; their "
+            "SQLite copies go to --data-dir.",
+        ),
+    ] = None,
+    sqlite: Annotated[
+        bool, typer.Option("--sqlite/--no-sqlite", help="--scale: also time SQLite.")
+    ] = True,
 ) -> None:
     """Time library calls against the same work on raw DuckDB, in one run, and print ratios.
 
     Example: project-architect-db benchmark --projects 20000 --rounds 25 --chart bench.png
+
+    Scale: project-architect-db benchmark --scale --projects 20000 (a quick try; the default,
+    1,000,000 projects, generates about 5.6 GB of DuckDB and 13 GB of SQLite on first run).
     """
+    if scale:
+        from project_architect_db.cli._scale import scale_benchmark
+
+        scale_benchmark(
+            projects=1_000_000 if projects is None else projects,
+            data_dir=data_dir,
+            sources=sources or None,
+            rounds=21 if rounds is None else rounds,
+            sqlite=sqlite,
+            json_path=json_path,
+            strict=strict,
+        )
+        return
+    projects = 10_000 if projects is None else projects
+    rounds = 15 if rounds is None else rounds
     from project_architect_db import Database
     from project_architect_db.selfbench import CASES, run_cases, write_chart
 

@@ -25,5 +25,24 @@ from __future__ import annotations
 
 from project_architect_db.selfbench._cases import CASES, Progress, run_cases
 from project_architect_db.selfbench._report import BenchmarkReport, CaseResult, write_chart
+from project_architect_db.selfbench._scale import (
+    DataPlan,
+    ScaleReport,
+    ScaleRow,
+    plan_scale,
+    run_scale,
+)
 
-__all__ = ["CASES", "BenchmarkReport", "CaseResult", "Progress", "run_cases", "write_chart"]
+__all__ = [
+    "CASES",
+    "BenchmarkReport",
+    "CaseResult",
+    "DataPlan",
+    "Progress",
+    "ScaleReport",
+    "ScaleRow",
+    "plan_scale",
+    "run_cases",
+    "run_scale",
+    "write_chart",
+]
