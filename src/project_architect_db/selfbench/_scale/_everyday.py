@@ -2,10 +2,11 @@
 
 Raw DuckDB runs the SQL the library sends for each call (``repositories/_pages.py``: for
 pages, a window of the first key, then the page's rows by its key range; a materialised owner
-scan for messages and paths), on a cursor of the library's own DuckDB instance. SQLite runs what a SQLAlchemy user would write against the
-peer's tables (:func:`~project_architect_db.selfbench._sqlite_peer.peer_metadata`): a plain
-``select`` with ``where``, ``order_by`` and ``limit``, and a row-value keyset predicate, which
-the peer's composite B-tree indexes answer without a sort.
+scan for messages and paths), on a cursor of the library's own DuckDB instance. SQLite runs
+what a SQLAlchemy user would write against the peer's tables
+(:func:`~project_architect_db.selfbench._sqlite_peer.peer_metadata`): a plain ``select`` with
+``where``, ``order_by`` and ``limit``, and a row-value keyset predicate, which the peer's
+composite B-tree indexes answer without a sort.
 """
 
 from __future__ import annotations
