@@ -491,3 +491,34 @@ async def test_a_database_without_processors_keeps_sqlalchemys(seeded: Database)
         assert entry.processors is None
         assert load_json not in entry.metadata._processors
         _same(await session.execute(read), await session.execute(read, {}))
+
+
+async def test_a_uuid_key_runs_without_the_cast_and_other_values_keep_it(seeded: Database) -> None:
+    table, key = PROJECTS, PROJECTS.c.id
+    async with seeded.session() as session:
+        (row_id,) = await _some_ids(session, table, 1)
+        await session.execute(select(table).where(key == row_id))  # learnt
+        (entry,) = _points(seeded)._statements.entries("session-point")
+        assert entry.sql.endswith("projects.id = $1::UUID")
+        assert entry.uncast == entry.sql.removesuffix("::UUID")
+        before = _points(seeded).runs
+        for value in (row_id, str(row_id), str(row_id).upper(), row_id.hex):
+            statement = select(table).where(key == value)
+            _same(await session.execute(statement), await session.execute(statement, {}))
+        assert _points(seeded).runs == before + 4
+
+
+@pytest.mark.parametrize("value", [12345, 2.5, True], ids=["int", "float", "bool"])
+async def test_a_key_value_of_another_type_raises_sqlalchemys_error(
+    seeded: Database, value: Any
+) -> None:
+    errors = []
+    for params in (None, {}):  # the short path (the cast kept), then SQLAlchemy's
+        async with seeded.session() as session:
+            (row_id,) = await _some_ids(session, PROJECTS, 1)
+            await session.execute(select(PROJECTS).where(PROJECTS.c.id == row_id))
+            with pytest.raises(DBAPIError) as caught:
+                await session.execute(select(PROJECTS).where(PROJECTS.c.id == value), params)
+            errors.append(caught.value)
+    assert type(errors[0]) is type(errors[1])
+    assert str(errors[0]) == str(errors[1])
