@@ -1,107 +1,259 @@
-"""The SQL of full-text search: BM25 over the fts index, plus the rows changed since it was built.
+"""The SQL of full-text search: the library's own BM25 index, and the rows changed since it.
+
+The index of table ``t`` lives in schema ``padb_search_<t>`` (derived data, created on demand,
+never migrated):
+
+* ``docs(docid, id, project_id, conversation_id, version, ts, len)``: one row per indexed row
+  version; ``ts`` is the row's change stamp (``created_at`` of a message, ``updated_at`` of a
+  document), ``len`` its number of terms;
+* ``postings(term, docid, tf, len)``: one row per (term, row), physically ordered by ``term``
+  at the build, so the zone maps of a term's query skip every other row group;
+* ``dict(term, df)``, ``stopwords(sw)`` (the fts extension's English list, copied) and
+  ``state(hwm, num_docs, sum_len, next_docid)``: the statistics of BM25 and the high-water mark.
+
+Tokenizer, stemmer, stopwords and the BM25 formula are the fts extension's (1.5.5 defaults), so
+an index built here scores every row exactly as ``match_bm25`` does (tested).
 
 Every user value is a bound parameter; only table and column names from :class:`IndexSpec`
-(constants of this package) are formatted into the statements.
+(constants of this package) and generated parameter names are formatted into the statements.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["IndexSpec"]
+__all__ = ["MARGIN_SECONDS", "IndexSpec"]
+
+#: How far before the high-water mark the change window starts: a row stamped up to this long
+#: before the newest stamp the index has seen, but committed after it, is still found.
+MARGIN_SECONDS = 600
 
 _BM25 = (
     "log(((st.num_docs - {df} + 0.5) / ({df} + 0.5)) + 1) * {tf} * 2.2"
-    " / ({tf} + 1.2 * (0.25 + 0.75 * {len} / coalesce(st.avgdl, 1)))"
+    " / ({tf} + 1.2 * (0.25 + 0.75 * {len} / st.avgdl))"
+)
+_STATS = (
+    "st AS (SELECT num_docs, CASE WHEN num_docs = 0 THEN 1 "
+    "ELSE sum_len::DOUBLE / num_docs END AS avgdl FROM {s}.state)"
 )
 
 
 @dataclass(frozen=True, slots=True)
 class IndexSpec:
-    """One searchable table: its text fields, change marker and the columns a hit returns."""
+    """One searchable table: its text fields, change stamp and the columns a hit returns."""
 
     table: str
     fields: tuple[str, ...]
     version: str | None
+    stamp: str
     columns: tuple[str, ...]
     snippet_fields: tuple[str, ...]
 
     @property
     def schema(self) -> str:
-        return f"fts_main_{self.table}"
+        return f"padb_search_{self.table}"
 
     @property
     def text(self) -> str:
         return "concat_ws(' ', " + ", ".join(f"d.{f}" for f in self.fields) + ")"
 
-    def build(self) -> list[str]:
-        fields = ", ".join(f"'{f}'" for f in self.fields)
-        kept = "id" + (f", {self.version}" if self.version else "")
+    def _doc_columns(self) -> str:
+        conversation = "d.conversation_id" if "conversation_id" in self.columns else "NULL"
+        version = f"d.{self.version}" if self.version else "NULL"
+        return (
+            f"d.id, d.project_id, {conversation} AS conversation_id, {version} AS version, "
+            f"d.{self.stamp} AS ts"
+        )
+
+    # -- the build ------------------------------------------------------------------------------
+    def create(self) -> list[str]:
+        """Statements that (re)create the empty index (one transaction).
+
+        The fourth (the stopwords) takes ``$words``; the others take no parameter.
+        """
+        s = self.schema
         return [
-            f"PRAGMA create_fts_index('{self.table}', 'id', {fields}, overwrite=1)",
-            f"CREATE TABLE {self.schema}.padb_indexed AS SELECT {kept} FROM {self.table}",
+            f"DROP SCHEMA IF EXISTS {s} CASCADE",
+            # An index of the fts extension this library made before (derived data too).
+            f"DROP SCHEMA IF EXISTS fts_main_{self.table} CASCADE",
+            f"CREATE SCHEMA {s}",
+            f"CREATE TABLE {s}.stopwords AS SELECT unnest($words::VARCHAR[]) AS sw",
+            f"CREATE TABLE {s}.docs (docid BIGINT, id UUID, project_id UUID, "
+            "conversation_id UUID, version INTEGER, ts TIMESTAMP, len INTEGER)",
+            f"CREATE TABLE {s}.stage (term VARCHAR, docid BIGINT, tf INTEGER, len INTEGER)",
+            f"CREATE TABLE {s}.state (hwm TIMESTAMP, num_docs BIGINT, sum_len BIGINT, "
+            "next_docid BIGINT)",
         ]
 
+    def bounds(self) -> str:
+        """The rowid range and high-water mark of the snapshot the build indexes."""
+        return f"SELECT coalesce(max(rowid) + 1, 0), max({self.stamp}) FROM {self.table}"
+
+    def add_batch(self, where: str, docid: str, target: str = "stage") -> list[str]:
+        """Tokenize the rows selected by ``where`` into ``docs`` and ``target`` (postings).
+
+        ``docid`` is the SQL of each row's document number (``d.rowid`` at the build). The
+        temporary tables stay until :meth:`cleanup` (a merge reads them once more).
+        """
+        s = self.schema
+        return [
+            f"""CREATE OR REPLACE TEMP TABLE padb_search_rows AS
+SELECT {docid} AS docid, {self._doc_columns()}, {self.text} AS txt FROM {self.table} d
+WHERE {where}""",
+            f"""CREATE OR REPLACE TEMP TABLE padb_search_tokens AS
+SELECT docid, stem(w, 'porter') AS term FROM (
+  SELECT docid, unnest({_tokenize("txt")}) AS w FROM padb_search_rows)
+WHERE w <> '' AND w NOT IN (SELECT sw FROM {s}.stopwords)""",
+            """CREATE OR REPLACE TEMP TABLE padb_search_lens AS
+SELECT r.docid, count(t.docid)::INTEGER AS len
+FROM padb_search_rows r LEFT JOIN padb_search_tokens t USING (docid) GROUP BY r.docid""",
+            f"""INSERT INTO {s}.docs SELECT r.docid, r.id, r.project_id, r.conversation_id,
+r.version, r.ts, l.len FROM padb_search_rows r JOIN padb_search_lens l USING (docid)""",
+            f"""INSERT INTO {s}.{target} SELECT t.term, t.docid, count(*)::INTEGER AS tf,
+any_value(l.len) FROM padb_search_tokens t JOIN padb_search_lens l USING (docid)
+GROUP BY t.term, t.docid ORDER BY t.term, t.docid""",
+        ]
+
+    @staticmethod
+    def cleanup() -> list[str]:
+        return [
+            f"DROP TABLE IF EXISTS padb_search_{name}"
+            for name in ("rows", "tokens", "lens", "changed", "old")
+        ]
+
+    def merge(self) -> tuple[list[str], list[str]]:
+        """Fold the changed rows into the index: (before the new rows' batch, after it).
+
+        Old versions of changed rows leave ``docs``, ``postings`` and the statistics; the new
+        versions are tokenized by :meth:`add_batch` in between; then the document frequencies,
+        statistics and high-water mark follow. Cost: the changed rows, plus one pass over the
+        postings' ``docid`` column only when an indexed row changed (documents).
+        """
+        s = self.schema
+        before = [
+            f"CREATE OR REPLACE TEMP TABLE padb_search_changed AS {self.delta()}",
+            f"""CREATE OR REPLACE TEMP TABLE padb_search_old AS SELECT docid, len FROM {s}.docs
+WHERE id IN (SELECT id FROM padb_search_changed)""",
+        ]
+        remove = [
+            f"""UPDATE {s}.dict SET df = df - o.n FROM (SELECT term, count(*) AS n
+FROM {s}.postings WHERE docid IN (SELECT docid FROM padb_search_old) GROUP BY term) o
+WHERE {s}.dict.term = o.term""",
+            f"DELETE FROM {s}.postings WHERE docid IN (SELECT docid FROM padb_search_old)",
+            f"DELETE FROM {s}.docs WHERE docid IN (SELECT docid FROM padb_search_old)",
+            f"""UPDATE {s}.state SET num_docs = num_docs - (SELECT count(*) FROM padb_search_old),
+sum_len = sum_len - (SELECT coalesce(sum(len), 0) FROM padb_search_old)""",
+        ]
+        after = [
+            f"""UPDATE {s}.dict SET df = df + n.n FROM (SELECT term, count(DISTINCT docid) AS n
+FROM padb_search_tokens GROUP BY term) n WHERE {s}.dict.term = n.term""",
+            f"""INSERT INTO {s}.dict SELECT term, count(DISTINCT docid) FROM padb_search_tokens
+WHERE term NOT IN (SELECT term FROM {s}.dict) GROUP BY term""",
+            f"""UPDATE {s}.state SET num_docs = num_docs + (SELECT count(*) FROM padb_search_lens),
+sum_len = sum_len + (SELECT coalesce(sum(len), 0) FROM padb_search_lens),
+next_docid = next_docid + (SELECT count(*) FROM padb_search_lens),
+hwm = greatest(hwm, coalesce((SELECT max({self.stamp}) FROM {self.table}
+                              WHERE {self.stamp} >= {self._since()}), hwm))""",
+        ]
+        return before + remove, after
+
+    def merge_rows(self) -> tuple[str, str]:
+        """``add_batch``'s ``where`` and ``docid`` for a merge."""
+        return (
+            "d.id IN (SELECT id FROM padb_search_changed)",
+            f"(SELECT next_docid FROM {self.schema}.state) + row_number() OVER (ORDER BY d.id) - 1",
+        )
+
+    def finish(self) -> list[str]:
+        """Order the postings by term, count document frequencies, write the statistics."""
+        s = self.schema
+        return [
+            f"CREATE TABLE {s}.postings AS SELECT * FROM {s}.stage ORDER BY term, docid",
+            f"DROP TABLE {s}.stage",
+            f"CREATE TABLE {s}.dict AS SELECT term, count(*) AS df FROM {s}.postings "
+            "GROUP BY term ORDER BY term",
+            f"INSERT INTO {s}.state SELECT $hwm, count(*), coalesce(sum(len), 0), $next "
+            f"FROM {s}.docs",
+        ]
+
+    # -- freshness ------------------------------------------------------------------------------
     def exists(self) -> str:
-        # The schema and padb_indexed are created in one transaction by build(). Looking up
-        # the schema costs ~0.3 ms; duckdb_tables() or information_schema cost 10-15 ms.
+        # The schema and its tables are created in one transaction. Looking up the schema costs
+        # ~0.3 ms; duckdb_tables() or information_schema cost 10-15 ms.
         return (
             "SELECT count(*) FROM duckdb_schemas() WHERE schema_name = $schema "
             "AND database_name = current_database()"
         )
 
-    def _same(self) -> str:
-        same = "s.id = d.id"
-        return same + (f" AND s.{self.version} = d.{self.version}" if self.version else "")
-
-    def stems(self, indexed: bool) -> str:
-        tokenize = f"{self.schema}.tokenize($q)" if indexed else _tokenize("$q")
+    def _since(self) -> str:
         return (
-            f"SELECT DISTINCT t FROM (SELECT stem(unnest({tokenize}), 'porter') AS t) "
-            "WHERE t <> '' ORDER BY t"
+            f"(SELECT coalesce(hwm - INTERVAL {MARGIN_SECONDS} SECOND, '-infinity'::TIMESTAMP) "
+            f"FROM {self.schema}.state)"
         )
 
     def delta(self) -> str:
-        """Ids of rows added or changed since the build (deleted rows simply drop out)."""
+        """Ids of rows added or changed since the index saw them (deleted rows drop out).
+
+        Only rows stamped inside the change window are compared with the index: the stamp
+        column is in time order, so its zone maps skip the rest of the table.
+        """
+        same = "x.id = d.id" + (f" AND x.version = d.{self.version}" if self.version else "")
+        since = self._since()
         return (
-            f"SELECT d.id FROM {self.table} d ANTI JOIN {self.schema}.padb_indexed s "
-            f"ON {self._same()}"
+            f"SELECT d.id FROM {self.table} d WHERE d.{self.stamp} >= {since} "
+            f"AND NOT EXISTS (SELECT 1 FROM {self.schema}.docs x WHERE {same} "
+            f"AND x.ts >= {since})"
         )
 
-    def indexed_hits(self, filters: str) -> str:
+    # -- searching ------------------------------------------------------------------------------
+    def stems(self) -> str:
+        return (
+            f"SELECT DISTINCT t FROM (SELECT stem(unnest({_tokenize('$q')}), 'porter') AS t) "
+            "WHERE t <> '' ORDER BY t"
+        )
+
+    def indexed_hits(self, terms: Sequence[str], owner: Sequence[str]) -> str:
+        """The best ``$k`` indexed rows: ``(id, version, score)``, best first.
+
+        ``terms`` are the names of the stems' parameters (constants in the plan, so the
+        postings' zone maps prune); ``owner`` names ``project_id`` / ``conversation_id``
+        parameters that restrict the rows.
+        """
         s = self.schema
-        score = _BM25.format(df="qt.df", tf="tf.tf", len="dd.len")
+        names = ", ".join(f"${t}" for t in terms)
+        score = _BM25.format(df="qt.df", tf="p.tf", len="p.len")
+        scope = ""
+        if owner:
+            cond = " AND ".join(f"o.{name} = ${name}" for name in owner)
+            scope = f" AND p.docid IN (SELECT o.docid FROM {s}.docs o WHERE {cond})"
         return f"""
-WITH st AS (SELECT num_docs, avgdl FROM {s}.stats),
-qt AS (SELECT d.termid, d.df FROM {s}.dict d WHERE d.term IN (SELECT unnest($stems))),
-tf AS (SELECT docid, termid, count(*) AS tf FROM {s}.terms
-       WHERE termid IN (SELECT termid FROM qt) GROUP BY ALL),
-sc AS (SELECT dd.name AS id, sum({score}) AS score
-       FROM tf JOIN qt USING (termid) JOIN {s}.docs dd ON dd.docid = tf.docid, st
-       GROUP BY dd.name)
-SELECT sc.id, sc.score FROM sc JOIN {s}.padb_indexed s ON s.id = sc.id
-JOIN {self.table} d ON {self._same()}
-WHERE TRUE {filters}
-ORDER BY sc.score DESC, sc.id LIMIT $k"""
+WITH {_STATS.format(s=s)},
+qt AS (SELECT term, df FROM {s}.dict WHERE term IN ({names})),
+sc AS (SELECT p.docid, sum({score}) AS score FROM {s}.postings p JOIN qt USING (term), st
+       WHERE p.term IN ({names}){scope}
+       GROUP BY p.docid ORDER BY score DESC, p.docid LIMIT $k)
+SELECT dd.id, dd.version, sc.score FROM sc JOIN {s}.docs dd USING (docid)
+ORDER BY sc.score DESC, dd.id"""
 
     def delta_hits(self, filters: str, prefilter: str, indexed: bool) -> str:
-        """BM25 of the given rows with the same tokenizer, stemmer and stopwords as the index.
+        """BM25 of changed rows (``$ids``) with the index's tokenizer, stopwords and statistics.
 
-        With an index, its statistics (documents, average length, document frequency) are
-        used; without one (a read-only file never indexed), they come from the rows scored.
+        Without an index (a read-only file never indexed) every row is a candidate, and the
+        statistics come from the rows scored.
         """
         s = self.schema
         score = _BM25.format(df="qt.df", tf="dtf.tf", len="dlen.len")
         if indexed:
-            tokenize = f"{s}.tokenize(txt)"
+            only = "d.id IN (SELECT unnest($ids))"
             stop = f"AND w NOT IN (SELECT sw FROM {s}.stopwords)"
-            stats = f"st AS (SELECT num_docs, avgdl FROM {s}.stats)"
+            stats = _STATS.format(s=s)
             qt = (
                 f"qt AS (SELECT q.t, coalesce(x.df, 0) AS df FROM q LEFT JOIN {s}.dict x "
                 "ON x.term = q.t)"
             )
         else:
-            tokenize = _tokenize("txt")
+            only = "TRUE"
             stop = ""
             stats = (
                 f"st AS (SELECT (SELECT count(*) FROM {self.table}) AS num_docs, "
@@ -114,9 +266,9 @@ ORDER BY sc.score DESC, sc.id LIMIT $k"""
         return f"""
 WITH q AS (SELECT unnest($stems) AS t),
 cand AS (SELECT d.id, {self.text} AS txt FROM {self.table} d
-         WHERE d.id IN (SELECT unnest($ids)) {filters} AND ({prefilter})),
+         WHERE {only} {filters} AND ({prefilter})),
 toks AS (SELECT id, stem(w, 'porter') AS s
-         FROM (SELECT id, unnest({tokenize}) AS w FROM cand) WHERE w <> '' {stop}),
+         FROM (SELECT id, unnest({_tokenize("txt")}) AS w FROM cand) WHERE w <> '' {stop}),
 dlen AS (SELECT id, count(*) AS len FROM toks GROUP BY id),
 dtf AS (SELECT id, s AS t, count(*) AS tf FROM toks WHERE s IN (SELECT t FROM q) GROUP BY ALL),
 {stats},
@@ -130,7 +282,7 @@ GROUP BY dtf.id ORDER BY score DESC, dtf.id LIMIT $k"""
 
 
 def _tokenize(value: str) -> str:
-    """The fts extension's default tokenizer (1.5.5), for files that have no index yet."""
+    """The fts extension's default tokenizer (1.5.5): its ``tokenize`` macro, inlined."""
     return (
         f"string_split_regex(regexp_replace(lower(strip_accents(CAST({value} AS VARCHAR))), "
         "'[0-9!@#$%^&*()_+={}\\[\\]:;<>,.?~\\\\/\\|''\"`-]+', ' ', 'g'), '\\s+')"
