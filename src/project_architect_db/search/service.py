@@ -35,6 +35,11 @@ logger = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 1000
 MAX_LIMIT = 1000
+#: A project or conversation with at most this many indexed rows is searched by scoring its
+#: rows' live text directly (their ids come from the index's ``docs``, ordered by owner).
+DIRECT_ROWS = 1000
+#: How many postings per term the threshold algorithm reads first (``IndexSpec.indexed_hits``).
+THRESHOLD_DEPTH = 2000
 
 DOCUMENTS = IndexSpec(
     table="documents",
@@ -182,13 +187,36 @@ class SearchService:
         Raises:
             ReadOnlyError: The database is read-only.
         """
+        for spec in self._specs(table, "built"):
+            await self._build(spec)
+
+    async def merge(self, table: str | None = None) -> None:
+        """Fold the rows changed since the index saw them into it now.
+
+        ``table`` is ``"documents"``, ``"messages"`` or ``None`` (both). Searches do this in
+        the background once ``rebuild_threshold`` rows changed.
+
+        The cost follows the changed rows, not the table. A table with no index yet is built.
+
+        Raises:
+            ReadOnlyError: The database is read-only.
+            InvalidQueryError: ``table`` is not a searchable table.
+        """
+        for spec in self._specs(table, "merged into"):
+            if spec.table in self._indexed or await self._has_index(spec):
+                await self._merge(spec)
+            else:
+                await self._build(spec)
+
+    def _specs(self, table: str | None, what: str) -> list[IndexSpec]:
         if self._read_only:
-            raise ReadOnlyError("The database is read-only: its search index cannot be built.")
+            raise ReadOnlyError(f"The database is read-only: its search index cannot be {what}.")
         specs = [s for s in (DOCUMENTS, MESSAGES) if table in (None, s.table)]
         if not specs:
-            raise InvalidQueryError(f"No search index named {table!r}.")
-        for spec in specs:
-            await self._build(spec)
+            raise InvalidQueryError(
+                f"No search index named {table!r}: use 'documents', 'messages' or None."
+            )
+        return specs
 
     async def close(self) -> None:
         """Cancel background rebuilds (called by ``Database.close``)."""
@@ -349,31 +377,50 @@ def _indexed_hits(
     filters: Mapping[str, Any],
     changed: set[Any],
     limit: int,
-) -> list[tuple[Any, float]]:
-    """The best indexed rows that are still live in the version the index holds."""
+) -> tuple[list[tuple[Any, float]], list[Any]]:
+    """The best indexed rows still live in the version the index holds, or a small owner's ids.
+
+    For a project or conversation of at most ``DIRECT_ROWS`` indexed rows: no hits and those
+    rows' ids (the caller scores their live text directly: cheaper than reading the terms'
+    postings).
+    """
     terms = {f"t{i}": stem for i, stem in enumerate(stems)}
     owner = {k: v for k, v in filters.items() if k in ("project_id", "conversation_id")}
+    params: dict[str, Any] = dict(terms)
+    if owner:
+        owned = con.execute(spec.owned(list(owner)), owner).fetchall()
+        if len(owned) <= DIRECT_ROWS:
+            return [], [row[1] for row in owned]
+        params["docids"] = [row[0] for row in owned]
     clauses = "".join(f" AND d.{column} = ${column}" for column in filters)
     version = f"d.{spec.version}" if spec.version else "NULL"
     check = (
         f"SELECT d.id, {version} FROM {spec.table} d WHERE d.id IN (SELECT unnest($ids)){clauses}"
     )
     k = limit * (4 if len(owner) < len(filters) else 2) + 10
+    every = False
     while True:
-        found = con.execute(
-            spec.indexed_hits(list(terms), list(owner)), {**terms, **owner, "k": k}
-        ).fetchall()
+        statement = spec.indexed_hits(list(terms), bool(owner), every=every)
+        extra = {} if every else {"n": max(k, THRESHOLD_DEPTH)}
+        found = con.execute(statement, {**params, "k": k, **extra}).fetchall()
         if not found:
-            return []
-        live = dict(con.execute(check, {"ids": [r[0] for r in found], **filters}).fetchall())
+            return [], []
+        # No row outside the candidates scores above ``bound``; one may score exactly
+        # ``bound`` (ties are common in templated text): such ties count as found, so which of
+        # several equally scored rows fill the last places is not specified.
+        bound = found[0][3]
+        exact = [row for row in found if row[2] >= bound]
+        live = dict(con.execute(check, {"ids": [r[0] for r in exact], **filters}).fetchall())
         hits = [
             (row_id, score)
-            for row_id, row_version, score in found
+            for row_id, row_version, score, _ in exact
             if row_id in live and live[row_id] == row_version and row_id not in changed
         ]
-        if len(hits) >= limit or len(found) < k:
-            return hits
-        k *= 4
+        if len(hits) >= limit or (bound == 0 and len(found) < k):
+            return hits, []
+        if every:  # deleted or filtered rows took places: ask for more
+            k *= 4
+        every = True  # the threshold left too few rows: score every posting once
 
 
 def _run(
@@ -391,10 +438,12 @@ def _run(
     clauses = "".join(f" AND d.{column} = ${column}" for column in filters)
     hits: list[tuple[Any, float]] = []
     delta: list[Any] = []
+    score: list[Any] = []  # rows whose live text is scored: changed ones, or a small owner's
     if indexed:
         delta = [r[0] for r in con.execute(spec.delta()).fetchall()]
-        hits = _indexed_hits(con, spec, stems, filters, set(delta), limit)
-    if delta or not indexed:
+        hits, direct = _indexed_hits(con, spec, stems, filters, set(delta), limit)
+        score = delta + [i for i in direct if i not in set(delta)]
+    if score or not indexed:
         prefixes = {
             f"p{i}": s[: max(2, len(s) - 2)] if len(s) > 2 else s for i, s in enumerate(stems)
         }
@@ -403,7 +452,7 @@ def _run(
         )
         params = {"stems": stems, "k": limit, **filters, **prefixes}
         if indexed:
-            params["ids"] = delta
+            params["ids"] = score
         hits += con.execute(spec.delta_hits(clauses, prefilter, indexed), params).fetchall()
     hits.sort(key=lambda hit: (-hit[1], str(hit[0])))
     hits = hits[:limit]
