@@ -23,7 +23,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["MARGIN_SECONDS", "IndexSpec"]
+__all__ = ["LOOKUP_MAX", "MARGIN_SECONDS", "IndexSpec", "by_id", "id_params"]
+
+#: Up to this many rows are read by id as point lookups through the primary key's ART (one
+#: ``id = $iN`` branch each, ~0.35 ms a row whatever the table's size); more as one scan with
+#: a semi-join (``IN (SELECT unnest($ids))`` never uses the ART: ~11 ms per 1M rows).
+LOOKUP_MAX = 200
 
 #: How far before the high-water mark the change window starts: a row stamped up to this long
 #: before the newest stamp the index has seen, but committed after it, is still found.
@@ -84,6 +89,9 @@ class IndexSpec:
             f"CREATE TABLE {s}.stage (term VARCHAR, docid BIGINT, tf INTEGER, len INTEGER)",
             f"CREATE TABLE {s}.state (hwm TIMESTAMP, num_docs BIGINT, sum_len BIGINT, "
             "next_docid BIGINT)",
+            # The indexed versions stamped inside the change window: what the delta compares
+            # with (``docs`` is ordered by owner, so its stamps are not zone-map prunable).
+            f"CREATE TABLE {s}.recent (id UUID, version INTEGER, ts TIMESTAMP)",
         ]
 
     def bounds(self) -> str:
@@ -159,6 +167,10 @@ sum_len = sum_len + (SELECT coalesce(sum(len), 0) FROM padb_search_lens),
 next_docid = next_docid + (SELECT count(*) FROM padb_search_lens),
 hwm = greatest(hwm, coalesce((SELECT max({self.stamp}) FROM {self.table}
                               WHERE {self.stamp} >= {self._since()}), hwm))""",
+            f"""DELETE FROM {s}.recent WHERE ts < {self._since()}
+OR id IN (SELECT id FROM padb_search_changed)""",
+            f"INSERT INTO {s}.recent SELECT id, version, ts FROM padb_search_rows "
+            f"WHERE ts >= {self._since()}",
         ]
         return before + remove, after
 
@@ -185,6 +197,13 @@ hwm = greatest(hwm, coalesce((SELECT max({self.stamp}) FROM {self.table}
             f"FROM {s}.docs",
         ]
 
+    def remember(self) -> str:
+        """Fill ``recent`` after the build (once ``state`` holds the high-water mark)."""
+        return (
+            f"INSERT INTO {self.schema}.recent SELECT id, version, ts FROM {self.schema}.docs "
+            f"WHERE ts >= {self._since()}"
+        )
+
     # -- freshness ------------------------------------------------------------------------------
     def exists(self) -> str:
         # The schema and its tables are created in one transaction. Looking up the schema costs
@@ -210,8 +229,7 @@ hwm = greatest(hwm, coalesce((SELECT max({self.stamp}) FROM {self.table}
         since = self._since()
         return (
             f"SELECT d.id FROM {self.table} d WHERE d.{self.stamp} >= {since} "
-            f"AND NOT EXISTS (SELECT 1 FROM {self.schema}.docs x WHERE {same} "
-            f"AND x.ts >= {since})"
+            f"AND NOT EXISTS (SELECT 1 FROM {self.schema}.recent x WHERE {same})"
         )
 
     # -- searching ------------------------------------------------------------------------------
@@ -221,19 +239,12 @@ hwm = greatest(hwm, coalesce((SELECT max({self.stamp}) FROM {self.table}
             "WHERE t <> '' ORDER BY t"
         )
 
-    def indexed_hits(self, terms: Sequence[str], owned: bool, *, every: bool = False) -> str:
-        """The best indexed rows: ``(id, version, score, bound)``, best first.
+    def indexed_hits(self, terms: Sequence[str], owned: bool) -> str:
+        """The best ``$k`` indexed rows: ``(id, version, score)``, best first.
 
-        Scoring every posting of a common term and grouping by row costs a hash aggregate over
-        all of them (seconds at 10M rows). Instead, a threshold algorithm: per term, its ``$n``
-        postings of highest contribution (a Top-N, no hash table); the full score of each of
-        those rows (one pass over the terms' postings, a semi-join); and ``bound``, the highest
-        score a row outside them can have (the sum of each term's ``$n``-th contribution, 0 for
-        a term with fewer postings). Rows scoring above ``bound`` are exactly the best ones;
-        the caller asks again with a larger ``$n`` when too few are.
-
-        ``every``: score every posting instead (``bound`` 0), one hash aggregate; the caller
-        falls back to it when the threshold leaves too few rows (several common terms).
+        One pass over the query terms' postings and one hash aggregate by row. (A threshold
+        algorithm, each term's best postings first, measured no faster on the scale files:
+        docs/architecture.md, "Search at 1M rows".)
 
         ``terms`` are the names of the stems' parameters (constants in the plan, so the
         postings' zone maps skip other terms' row groups). ``owned``: only rows in
@@ -244,28 +255,15 @@ hwm = greatest(hwm, coalesce((SELECT max({self.stamp}) FROM {self.table}
         scope = " AND p.docid IN (SELECT unnest($docids))" if owned else ""
         # idf once per term, DOUBLE arithmetic per posting (DECIMAL per posting costs ~2x).
         contribution = "qt.idf * p.tf * 2.2 / (p.tf + (0.3 + 0.9 * p.len::DOUBLE / st.avgdl))"
-        tops = " UNION ALL ".join(
-            f"(SELECT term, docid, c FROM ps WHERE term = ${t} ORDER BY c DESC LIMIT $n)"
-            for t in terms
-        )
-        head = f"""
+        return f"""
 WITH {_STATS.format(s=s)},
 qt AS (SELECT term, log(((st.num_docs - df + 0.5) / (df + 0.5)) + 1)::DOUBLE AS idf
        FROM {s}.dict, st WHERE term IN ({names})),
-ps AS (SELECT p.term, p.docid, {contribution} AS c FROM {s}.postings p JOIN qt USING (term), st
-       WHERE p.term IN ({names}){scope}),"""
-        if every:
-            return f"""{head}
-sc AS (SELECT docid, sum(c) AS score FROM ps GROUP BY docid ORDER BY score DESC, docid LIMIT $k)
-SELECT dd.id, dd.version, sc.score, 0.0 AS bound
-FROM sc JOIN {s}.docs dd USING (docid) ORDER BY sc.score DESC, dd.id"""
-        return f"""{head}
-top AS ({tops}),
-th AS (SELECT CASE WHEN count(*) < $n THEN 0.0 ELSE min(c) END AS th FROM top GROUP BY term),
-sc AS (SELECT docid, sum(c) AS score FROM ps WHERE docid IN (SELECT docid FROM top)
-       GROUP BY docid ORDER BY score DESC, docid LIMIT $k)
-SELECT dd.id, dd.version, sc.score, (SELECT coalesce(sum(th), 0.0) FROM th) AS bound
-FROM sc JOIN {s}.docs dd USING (docid) ORDER BY sc.score DESC, dd.id"""
+sc AS (SELECT p.docid, sum({contribution}) AS score
+       FROM {s}.postings p JOIN qt USING (term), st WHERE p.term IN ({names}){scope}
+       GROUP BY p.docid ORDER BY score DESC, p.docid LIMIT $k)
+SELECT dd.id, dd.version, sc.score FROM sc JOIN {s}.docs dd USING (docid)
+ORDER BY sc.score DESC, dd.id"""
 
     def owned(self, owner: Sequence[str]) -> str:
         """``(docid, id)`` of the indexed rows of one project / conversation.
@@ -275,16 +273,17 @@ FROM sc JOIN {s}.docs dd USING (docid) ORDER BY sc.score DESC, dd.id"""
         cond = " AND ".join(f"{name} = ${name}" for name in owner)
         return f"SELECT docid, id FROM {self.schema}.docs WHERE {cond}"
 
-    def delta_hits(self, filters: str, prefilter: str, indexed: bool) -> str:
-        """BM25 of changed rows (``$ids``) with the index's tokenizer, stopwords and statistics.
+    def delta_hits(self, filters: str, prefilter: str, ids: int | None) -> str:
+        """BM25 of ``ids`` rows (:func:`id_params`), with the index's words and statistics.
 
-        Without an index (a read-only file never indexed) every row is a candidate, and the
+        The index's tokenizer, stopwords and statistics (N, average length, df). ``ids``
+        None: no index (a read-only file never indexed); every row is a candidate, and the
         statistics come from the rows scored.
         """
         s = self.schema
         score = _BM25.format(df="qt.df", tf="dtf.tf", len="dlen.len")
-        if indexed:
-            only = "d.id IN (SELECT unnest($ids))"
+        if ids is not None:
+            source = f"({by_id(self.table, '*', ids)})"
             stop = f"AND w NOT IN (SELECT sw FROM {s}.stopwords)"
             stats = _STATS.format(s=s)
             qt = (
@@ -292,7 +291,7 @@ FROM sc JOIN {s}.docs dd USING (docid) ORDER BY sc.score DESC, dd.id"""
                 "ON x.term = q.t)"
             )
         else:
-            only = "TRUE"
+            source = self.table
             stop = ""
             stats = (
                 f"st AS (SELECT (SELECT count(*) FROM {self.table}) AS num_docs, "
@@ -304,8 +303,7 @@ FROM sc JOIN {s}.docs dd USING (docid) ORDER BY sc.score DESC, dd.id"""
             )
         return f"""
 WITH q AS (SELECT unnest($stems) AS t),
-cand AS (SELECT d.id, {self.text} AS txt FROM {self.table} d
-         WHERE {only} {filters} AND ({prefilter})),
+cand AS (SELECT d.id, {self.text} AS txt FROM {source} d WHERE TRUE {filters} AND ({prefilter})),
 toks AS (SELECT id, stem(w, 'porter') AS s
          FROM (SELECT id, unnest({_tokenize("txt")}) AS w FROM cand) WHERE w <> '' {stop}),
 dlen AS (SELECT id, count(*) AS len FROM toks GROUP BY id),
@@ -315,9 +313,29 @@ dtf AS (SELECT id, s AS t, count(*) AS tf FROM toks WHERE s IN (SELECT t FROM q)
 SELECT dtf.id, sum({score}) AS score FROM dtf JOIN qt USING (t) JOIN dlen USING (id), st
 GROUP BY dtf.id ORDER BY score DESC, dtf.id LIMIT $k"""
 
-    def fetch(self) -> str:
-        cols = ", ".join(dict.fromkeys((*self.columns, *self.snippet_fields)))
-        return f"SELECT {cols} FROM {self.table} WHERE id IN (SELECT unnest($ids))"
+    def fetch(self, n: int) -> str:
+        cols = ", ".join(f"d.{c}" for c in dict.fromkeys((*self.columns, *self.snippet_fields)))
+        return by_id(self.table, cols, n)
+
+
+def by_id(table: str, columns: str, n: int, where: str = "") -> str:
+    """``SELECT columns FROM table d`` for ``n`` ids (at least one) bound by :func:`id_params`."""
+    if n <= LOOKUP_MAX:
+        # MATERIALIZED: other conditions pushed into the branches turn their index scans into
+        # table scans; they are applied to the rows found instead.
+        lookups = " UNION ALL ".join(f"SELECT * FROM {table} WHERE id = $i{j}" for j in range(n))
+        return (
+            f"WITH padb_found AS MATERIALIZED ({lookups}) "
+            f"SELECT {columns} FROM padb_found d WHERE TRUE{where}"
+        )
+    return f"SELECT {columns} FROM {table} d WHERE d.id IN (SELECT unnest($ids)){where}"
+
+
+def id_params(ids: Sequence[object]) -> dict[str, object]:
+    """The parameters of :func:`by_id`."""
+    if len(ids) <= LOOKUP_MAX:
+        return {f"i{j}": value for j, value in enumerate(ids)}
+    return {"ids": list(ids)}
 
 
 def _tokenize(value: str) -> str:

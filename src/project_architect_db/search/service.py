@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from project_architect_db.core.transaction import Transaction
 from project_architect_db.exceptions import InvalidQueryError, ReadOnlyError, ValidationError
 from project_architect_db.search._snippet import candidate_words, make_snippet
-from project_architect_db.search._sql import IndexSpec
+from project_architect_db.search._sql import LOOKUP_MAX, IndexSpec, by_id, id_params
 from project_architect_db.search._stopwords import STOPWORDS
 from project_architect_db.search.models import DocumentHit, MessageHit
 
@@ -37,9 +37,7 @@ MAX_QUERY_CHARS = 1000
 MAX_LIMIT = 1000
 #: A project or conversation with at most this many indexed rows is searched by scoring its
 #: rows' live text directly (their ids come from the index's ``docs``, ordered by owner).
-DIRECT_ROWS = 1000
-#: How many postings per term the threshold algorithm reads first (``IndexSpec.indexed_hits``).
-THRESHOLD_DEPTH = 2000
+DIRECT_ROWS = LOOKUP_MAX
 
 DOCUMENTS = IndexSpec(
     table="documents",
@@ -355,6 +353,7 @@ def _build_index(con: Any, spec: IndexSpec, batch: int) -> None:
     for statement in statements:
         con.execute(statement)
     con.execute(state, {"hwm": hwm, "next": end})
+    con.execute(spec.remember())
 
 
 def _merge_index(con: Any, spec: IndexSpec) -> None:
@@ -394,33 +393,24 @@ def _indexed_hits(
         params["docids"] = [row[0] for row in owned]
     clauses = "".join(f" AND d.{column} = ${column}" for column in filters)
     version = f"d.{spec.version}" if spec.version else "NULL"
-    check = (
-        f"SELECT d.id, {version} FROM {spec.table} d WHERE d.id IN (SELECT unnest($ids)){clauses}"
-    )
     k = limit * (4 if len(owner) < len(filters) else 2) + 10
-    every = False
     while True:
-        statement = spec.indexed_hits(list(terms), bool(owner), every=every)
-        extra = {} if every else {"n": max(k, THRESHOLD_DEPTH)}
-        found = con.execute(statement, {**params, "k": k, **extra}).fetchall()
+        found = con.execute(
+            spec.indexed_hits(list(terms), bool(owner)), {**params, "k": k}
+        ).fetchall()
         if not found:
             return [], []
-        # No row outside the candidates scores above ``bound``; one may score exactly
-        # ``bound`` (ties are common in templated text): such ties count as found, so which of
-        # several equally scored rows fill the last places is not specified.
-        bound = found[0][3]
-        exact = [row for row in found if row[2] >= bound]
-        live = dict(con.execute(check, {"ids": [r[0] for r in exact], **filters}).fetchall())
+        check = by_id(spec.table, f"d.id, {version}", len(found), clauses)
+        ids = id_params([r[0] for r in found])
+        live = dict(con.execute(check, {**ids, **filters}).fetchall())
         hits = [
             (row_id, score)
-            for row_id, row_version, score, _ in exact
+            for row_id, row_version, score in found
             if row_id in live and live[row_id] == row_version and row_id not in changed
         ]
-        if len(hits) >= limit or (bound == 0 and len(found) < k):
+        if len(hits) >= limit or len(found) < k:
             return hits, []
-        if every:  # deleted or filtered rows took places: ask for more
-            k *= 4
-        every = True  # the threshold left too few rows: score every posting once
+        k *= 4  # deleted, changed or filtered-out rows took places: ask for more
 
 
 def _run(
@@ -452,14 +442,15 @@ def _run(
         )
         params = {"stems": stems, "k": limit, **filters, **prefixes}
         if indexed:
-            params["ids"] = score
-        hits += con.execute(spec.delta_hits(clauses, prefilter, indexed), params).fetchall()
+            params |= id_params(score)
+        statement = spec.delta_hits(clauses, prefilter, len(score) if indexed else None)
+        hits += con.execute(statement, params).fetchall()
     hits.sort(key=lambda hit: (-hit[1], str(hit[0])))
     hits = hits[:limit]
     if not hits:
         return _Outcome([], frozenset(), len(delta), indexed)
     scores = {hit[0]: float(hit[1]) for hit in hits}
-    cursor = con.execute(spec.fetch(), {"ids": list(scores)})
+    cursor = con.execute(spec.fetch(len(scores)), id_params(list(scores)))
     names = [d[0] for d in cursor.description]
     by_id = {row[0]: dict(zip(names, row, strict=True)) for row in cursor.fetchall()}
     rows = [by_id[i] | {"score": s} for i, s in scores.items() if i in by_id]

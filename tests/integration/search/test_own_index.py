@@ -194,17 +194,6 @@ async def test_direct_and_postings_paths_agree_for_a_project(
     assert all(h.project_id == project for h in postings)
 
 
-async def test_threshold_fallback_gives_the_same_hits(
-    db: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    await _seed(db)
-    await db.search.rebuild()
-    deep = await db.search.messages("websocket authentication tokens", limit=3)
-    monkeypatch.setattr(service, "THRESHOLD_DEPTH", 1)  # the bound leaves too few: aggregate
-    shallow = await db.search.messages("websocket authentication tokens", limit=3)
-    assert [(h.id, h.score) for h in shallow] == [(h.id, h.score) for h in deep]
-
-
 async def test_an_old_stamp_outside_the_window_waits_for_a_rebuild(db: Database) -> None:
     # The documented limit of the change window: a row stamped long before the index's
     # high-water mark but written later (a backfill through raw SQL) is found after rebuild().
