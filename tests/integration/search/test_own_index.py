@@ -17,7 +17,7 @@ from project_architect_db.exceptions import (
     ValidationError,
 )
 from project_architect_db.models import Base
-from project_architect_db.search import service
+from project_architect_db.search import _sql, service
 from project_architect_db.search._stopwords import STOPWORDS
 
 # Edge cases of the tokenizer: accents, punctuation runs, digits, stopwords only, repeated
@@ -315,3 +315,21 @@ async def test_merge_of_a_table_without_index_builds_it(db: Database) -> None:
     await db.search.merge("documents")  # no index yet: built
     hits = await db.search.documents("websocket authentication")
     assert hits[0].id == docs[0]
+
+
+async def test_reads_by_id_agree_as_lookups_and_as_one_scan(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project, _, _ = await _seed(db)
+    await db.search.rebuild()
+    for i in range(3):  # delta rows too
+        await db.documents.create(
+            {"project_id": project, "path": f"x{i}.md", "content": "websocket"}
+        )
+    lookups = await db.search.documents("websocket tokens", limit=100)
+    monkeypatch.setattr(_sql, "LOOKUP_MAX", 1)  # more than one id: one scan with a semi-join
+    scanned = await db.search.documents("websocket tokens", limit=100)
+    assert [(h.id, h.score, h.snippet) for h in scanned] == [
+        (h.id, h.score, h.snippet) for h in lookups
+    ]
+    assert len(lookups) > 3
