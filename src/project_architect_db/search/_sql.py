@@ -219,16 +219,19 @@ OR id IN (SELECT id FROM padb_search_changed)""",
             f"FROM {self.schema}.state)"
         )
 
+    def since(self) -> str:
+        """The start of the change window, then bound as ``$since`` (a constant prunes)."""
+        return self._since()[1:-1]
+
     def delta(self) -> str:
         """Ids of rows added or changed since the index saw them (deleted rows drop out).
 
-        Only rows stamped inside the change window are compared with the index: the stamp
-        column is in time order, so its zone maps skip the rest of the table.
+        Only rows stamped inside the change window (``$since``) are compared with the index:
+        the stamp column is in time order, so its zone maps skip the rest of the table.
         """
         same = "x.id = d.id" + (f" AND x.version = d.{self.version}" if self.version else "")
-        since = self._since()
         return (
-            f"SELECT d.id FROM {self.table} d WHERE d.{self.stamp} >= {since} "
+            f"SELECT d.id FROM {self.table} d WHERE d.{self.stamp} >= $since "
             f"AND NOT EXISTS (SELECT 1 FROM {self.schema}.recent x WHERE {same})"
         )
 
@@ -276,14 +279,21 @@ ORDER BY sc.score DESC, dd.id"""
     def delta_hits(self, filters: str, prefilter: str, ids: int | None) -> str:
         """BM25 of ``ids`` rows (:func:`id_params`), with the index's words and statistics.
 
-        The index's tokenizer, stopwords and statistics (N, average length, df). ``ids``
+        The index's tokenizer, stopwords and statistics (N, average length, df). More than
+        ``LOOKUP_MAX`` ``ids`` must all be changed rows (stamped after ``$since``). ``ids``
         None: no index (a read-only file never indexed); every row is a candidate, and the
         statistics come from the rows scored.
         """
         s = self.schema
         score = _BM25.format(df="qt.df", tf="dtf.tf", len="dlen.len")
         if ids is not None:
-            source = f"({by_id(self.table, '*', ids)})"
+            if ids > LOOKUP_MAX:  # only changed rows: one scan of the change window
+                source = (
+                    f"(SELECT * FROM {self.table} WHERE {self.stamp} >= $since "
+                    "AND id IN (SELECT unnest($ids)))"
+                )
+            else:
+                source = f"({by_id(self.table, '*', ids)})"
             stop = f"AND w NOT IN (SELECT sw FROM {s}.stopwords)"
             stats = _STATS.format(s=s)
             qt = (

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from project_architect_db.core.transaction import Transaction
 from project_architect_db.exceptions import InvalidQueryError, ReadOnlyError, ValidationError
+from project_architect_db.search import _sql
 from project_architect_db.search._snippet import candidate_words, make_snippet
 from project_architect_db.search._sql import LOOKUP_MAX, IndexSpec, by_id, id_params
 from project_architect_db.search._stopwords import STOPWORDS
@@ -359,7 +360,7 @@ def _build_index(con: Any, spec: IndexSpec, batch: int) -> None:
 def _merge_index(con: Any, spec: IndexSpec) -> None:
     """Fold the rows changed since the index saw them into it (see ``IndexSpec.merge``)."""
     (changed, old, *remove), after = spec.merge()
-    con.execute(changed)
+    con.execute(changed, {"since": con.execute(spec.since()).fetchone()[0]})
     con.execute(old)
     if con.execute("SELECT count(*) FROM padb_search_old").fetchone()[0]:
         for statement in remove:
@@ -428,12 +429,17 @@ def _run(
     clauses = "".join(f" AND d.{column} = ${column}" for column in filters)
     hits: list[tuple[Any, float]] = []
     delta: list[Any] = []
-    score: list[Any] = []  # rows whose live text is scored: changed ones, or a small owner's
     if indexed:
-        delta = [r[0] for r in con.execute(spec.delta()).fetchall()]
+        since = con.execute(spec.since()).fetchone()[0]
+        delta = [r[0] for r in con.execute(spec.delta(), {"since": since}).fetchall()]
         hits, direct = _indexed_hits(con, spec, stems, filters, set(delta), limit)
-        score = delta + [i for i in direct if i not in set(delta)]
-    if score or not indexed:
+        # Changed rows and a small owner's rows are scored apart: past LOOKUP_MAX ids, the
+        # changed ones are read by one scan of the change window.
+        changed = set(delta)
+        parts = [ids for ids in (delta, [i for i in direct if i not in changed]) if ids]
+    else:
+        parts = [[]]  # no index: every row is scored
+    for part in parts:
         prefixes = {
             f"p{i}": s[: max(2, len(s) - 2)] if len(s) > 2 else s for i, s in enumerate(stems)
         }
@@ -442,8 +448,10 @@ def _run(
         )
         params = {"stems": stems, "k": limit, **filters, **prefixes}
         if indexed:
-            params |= id_params(score)
-        statement = spec.delta_hits(clauses, prefilter, len(score) if indexed else None)
+            params |= id_params(part)
+            if len(part) > _sql.LOOKUP_MAX:
+                params["since"] = since
+        statement = spec.delta_hits(clauses, prefilter, len(part) if indexed else None)
         hits += con.execute(statement, params).fetchall()
     hits.sort(key=lambda hit: (-hit[1], str(hit[0])))
     hits = hits[:limit]
