@@ -11,7 +11,7 @@ The steps, and why each keeps the data safe when the process dies at any point:
 3. Remove a temporary copy an interrupted compaction left behind (safe: we hold the lock, so no
    other compaction of this file is running).
 4. ``COPY FROM DATABASE`` into ``<file>.compact-tmp``: tables, rows, constraints, indexes,
-   sequences, views, macros, other schemas (the full-text indexes' ``fts_main_*``) and the
+   sequences, views, macros, other schemas (the full-text indexes' ``padb_search_*``) and the
    ``alembic_version`` table. ``CHECKPOINT`` and detach it, so it has no WAL either.
 5. Verify the copy, attached read-only: the same tables, views, indexes, sequences and macros,
    and per table the same row count and the same sum of row hashes.

@@ -1,11 +1,13 @@
 """``db.search``: BM25 full-text search over documents and messages, always fresh.
 
-Freshness (see docs/architecture.md, "Full-text search"): DuckDB's fts index is a snapshot. Each
-search scores the rows that are unchanged since the index was built through the index, and the
-rows added or changed since then (found by an anti-join on ``(id, version)``) with the same BM25
-formula, tokenizer, stemmer and stopwords, in the same transaction; deleted rows drop out by the
-join with the live table. When that delta grows past ``rebuild_threshold`` rows, the index is
-rebuilt in the background, in its own transaction, while searches and writes go on.
+Freshness (see docs/architecture.md, "Full-text search"): the library's own BM25 index
+(``_sql.py``) is a snapshot up to a high-water mark. Each search scores the indexed rows through
+the index's postings (only the query terms' postings are read), checks the best ones against the
+live table on ``(id, version)`` (deleted and updated rows drop out), and scores the rows changed
+since the index saw them (only rows stamped inside the change window are compared) with the same
+tokenizer, stemmer, stopwords and BM25 formula, in the same transaction. When that delta grows
+past ``rebuild_threshold`` rows, it is merged into the index in the background (its own
+transaction, on the worker), at a cost that follows the change, not the table.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from typing import Any, Protocol
 
 from project_architect_db.core.transaction import Transaction
 from project_architect_db.exceptions import InvalidQueryError, ReadOnlyError, ValidationError
+from project_architect_db.search import _sql
 from project_architect_db.search._snippet import candidate_words, make_snippet
-from project_architect_db.search._sql import IndexSpec
+from project_architect_db.search._sql import LOOKUP_MAX, IndexSpec, by_id, id_params
+from project_architect_db.search._stopwords import STOPWORDS
 from project_architect_db.search.models import DocumentHit, MessageHit
 
 __all__ = ["MAX_LIMIT", "MAX_QUERY_CHARS", "SearchService"]
@@ -32,11 +36,15 @@ logger = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 1000
 MAX_LIMIT = 1000
+#: A project or conversation with at most this many indexed rows is searched by scoring its
+#: rows' live text directly (their ids come from the index's ``docs``, ordered by owner).
+DIRECT_ROWS = LOOKUP_MAX
 
 DOCUMENTS = IndexSpec(
     table="documents",
     fields=("title", "content"),
     version="version",
+    stamp="updated_at",
     columns=("id", "project_id", "path", "title", "doc_type", "version"),
     snippet_fields=("content", "title"),
 )
@@ -44,6 +52,7 @@ MESSAGES = IndexSpec(
     table="messages",
     fields=("content",),
     version=None,  # messages are append-only: an id never changes its text
+    stamp="created_at",
     columns=("id", "project_id", "conversation_id", "sequence", "role", "created_at"),
     snippet_fields=("content",),
 )
@@ -72,9 +81,10 @@ class SearchService:
         executor: Where searches run: anything with `transaction()` (the database's
             executor, which translates errors; a `Database` works too).
         read_only: The file is read-only: the index is never built or rebuilt here.
-        rebuild_threshold: Rebuild an index in the background once this many rows changed
-            since its build (searches stay correct meanwhile; each changed row costs a
-            little more per search).
+        rebuild_threshold: Merge the changed rows into an index in the background once this
+            many rows changed since it saw them (searches stay correct meanwhile; each changed
+            row costs a little more per search).
+        build_batch_rows: How many rows the build tokenizes at a time (bounds its memory).
         markers: What wraps a match in a snippet.
         snippet_chars: About how long a snippet is.
     """
@@ -85,12 +95,14 @@ class SearchService:
         *,
         read_only: bool = False,
         rebuild_threshold: int = 500,
+        build_batch_rows: int = 250_000,
         markers: tuple[str, str] = ("**", "**"),
         snippet_chars: int = 160,
     ) -> None:
         self._executor = executor
         self._read_only = read_only
         self.rebuild_threshold = rebuild_threshold
+        self.build_batch_rows = build_batch_rows
         self.markers = markers
         self.snippet_chars = snippet_chars
         self._locks: dict[str, asyncio.Lock] = {}
@@ -174,13 +186,36 @@ class SearchService:
         Raises:
             ReadOnlyError: The database is read-only.
         """
+        for spec in self._specs(table, "built"):
+            await self._build(spec)
+
+    async def merge(self, table: str | None = None) -> None:
+        """Fold the rows changed since the index saw them into it now.
+
+        ``table`` is ``"documents"``, ``"messages"`` or ``None`` (both). Searches do this in
+        the background once ``rebuild_threshold`` rows changed.
+
+        The cost follows the changed rows, not the table. A table with no index yet is built.
+
+        Raises:
+            ReadOnlyError: The database is read-only.
+            InvalidQueryError: ``table`` is not a searchable table.
+        """
+        for spec in self._specs(table, "merged into"):
+            if spec.table in self._indexed or await self._has_index(spec):
+                await self._merge(spec)
+            else:
+                await self._build(spec)
+
+    def _specs(self, table: str | None, what: str) -> list[IndexSpec]:
         if self._read_only:
-            raise ReadOnlyError("The database is read-only: its search index cannot be built.")
+            raise ReadOnlyError(f"The database is read-only: its search index cannot be {what}.")
         specs = [s for s in (DOCUMENTS, MESSAGES) if table in (None, s.table)]
         if not specs:
-            raise InvalidQueryError(f"No search index named {table!r}.")
-        for spec in specs:
-            await self._build(spec)
+            raise InvalidQueryError(
+                f"No search index named {table!r}: use 'documents', 'messages' or None."
+            )
+        return specs
 
     async def close(self) -> None:
         """Cancel background rebuilds (called by ``Database.close``)."""
@@ -202,10 +237,10 @@ class SearchService:
         # inside one (a transaction is joined only by its own task).
         async def build() -> None:
             async with self._executor.transaction() as tx:
+                batch = self.build_batch_rows
 
                 def run(con: Any) -> None:
-                    for statement in spec.build():
-                        con.execute(statement)
+                    _build_index(con, spec, batch)
 
                 await tx.run_native(run)
 
@@ -237,22 +272,30 @@ class SearchService:
             self._indexed.add(spec.table)
         return found
 
-    def _maybe_rebuild(self, spec: IndexSpec, delta: int) -> None:
+    async def _merge(self, spec: IndexSpec) -> None:
+        async def merge() -> None:
+            async with self._executor.transaction() as tx:
+                await tx.run_native(lambda con: _merge_index(con, spec))
+
+        async with self._lock(spec):
+            await asyncio.ensure_future(merge())
+
+    def _maybe_merge(self, spec: IndexSpec, delta: int) -> None:
         if self._read_only or self._closed or delta < self.rebuild_threshold:
             return
         running = self._tasks.get(spec.table)
         if running is not None and not running.done():
             return
 
-        async def rebuild() -> None:
+        async def merge() -> None:
             try:
-                await self._build(spec)
+                await self._merge(spec)
             except asyncio.CancelledError:
                 raise
             except Exception:  # the next search retries; searches stay correct meanwhile
-                logger.exception("Background rebuild of the %s search index failed", spec.table)
+                logger.exception("Background merge into the %s search index failed", spec.table)
 
-        self._tasks[spec.table] = asyncio.get_running_loop().create_task(rebuild())
+        self._tasks[spec.table] = asyncio.get_running_loop().create_task(merge())
 
     # -- searching ---------------------------------------------------------------------------
     async def _search(
@@ -270,16 +313,15 @@ class SearchService:
             return None
         await self._ensure_index(spec)
         active = {k: v for k, v in filters.items() if v is not None}
-        clauses = "".join(f" AND d.{column} = ${column}" for column in active)
 
         def run(con: Any) -> _Outcome | None:
-            return _run(con, spec, query, active, clauses, limit)
+            return _run(con, spec, query, active, limit)
 
         async with self._executor.transaction() as tx:
             outcome = await tx.run_native(run)
         if outcome is None:
             return None
-        self._maybe_rebuild(spec, outcome.delta)
+        self._maybe_merge(spec, outcome.delta)
         return outcome
 
     def _snippet(
@@ -295,44 +337,128 @@ class SearchService:
         return make_snippet(texts[0], is_match, width=self.snippet_chars, markers=self.markers)
 
 
+def _build_index(con: Any, spec: IndexSpec, batch: int) -> None:
+    """Build the index from scratch, ``batch`` rows at a time (one transaction, one snapshot)."""
+    *statements, stopwords = spec.create()[:4]
+    for statement in statements:
+        con.execute(statement)
+    con.execute(stopwords, {"words": list(STOPWORDS)})
+    for statement in spec.create()[4:]:
+        con.execute(statement)
+    end, hwm = con.execute(spec.bounds()).fetchone()
+    for start in range(0, end, batch):
+        where = f"d.rowid >= {start} AND d.rowid < {start + batch}"
+        for statement in [*spec.add_batch(where, "d.rowid"), *spec.cleanup()]:
+            con.execute(statement)
+    *statements, state = spec.finish()
+    for statement in statements:
+        con.execute(statement)
+    con.execute(state, {"hwm": hwm, "next": end})
+    con.execute(spec.remember())
+
+
+def _merge_index(con: Any, spec: IndexSpec) -> None:
+    """Fold the rows changed since the index saw them into it (see ``IndexSpec.merge``)."""
+    (changed, old, *remove), after = spec.merge()
+    con.execute(changed, {"since": con.execute(spec.since()).fetchone()[0]})
+    con.execute(old)
+    if con.execute("SELECT count(*) FROM padb_search_old").fetchone()[0]:
+        for statement in remove:
+            con.execute(statement)
+    where, docid = spec.merge_rows()
+    for statement in [*spec.add_batch(where, docid, "postings"), *after, *spec.cleanup()]:
+        con.execute(statement)
+
+
+def _indexed_hits(
+    con: Any,
+    spec: IndexSpec,
+    stems: list[str],
+    filters: Mapping[str, Any],
+    changed: set[Any],
+    limit: int,
+) -> tuple[list[tuple[Any, float]], list[Any]]:
+    """The best indexed rows still live in the version the index holds, or a small owner's ids.
+
+    For a project or conversation of at most ``DIRECT_ROWS`` indexed rows: no hits and those
+    rows' ids (the caller scores their live text directly: cheaper than reading the terms'
+    postings).
+    """
+    terms = {f"t{i}": stem for i, stem in enumerate(stems)}
+    owner = {k: v for k, v in filters.items() if k in ("project_id", "conversation_id")}
+    params: dict[str, Any] = dict(terms)
+    if owner:
+        owned = con.execute(spec.owned(list(owner)), owner).fetchall()
+        if len(owned) <= DIRECT_ROWS:
+            return [], [row[1] for row in owned]
+        params["docids"] = [row[0] for row in owned]
+    clauses = "".join(f" AND d.{column} = ${column}" for column in filters)
+    version = f"d.{spec.version}" if spec.version else "NULL"
+    k = limit * (4 if len(owner) < len(filters) else 2) + 10
+    while True:
+        found = con.execute(
+            spec.indexed_hits(list(terms), bool(owner)), {**params, "k": k}
+        ).fetchall()
+        if not found:
+            return [], []
+        check = by_id(spec.table, f"d.id, {version}", len(found), clauses)
+        ids = id_params([r[0] for r in found])
+        live = dict(con.execute(check, {**ids, **filters}).fetchall())
+        hits = [
+            (row_id, score)
+            for row_id, row_version, score in found
+            if row_id in live and live[row_id] == row_version and row_id not in changed
+        ]
+        if len(hits) >= limit or len(found) < k:
+            return hits, []
+        k *= 4  # deleted, changed or filtered-out rows took places: ask for more
+
+
 def _run(
     con: Any,
     spec: IndexSpec,
     query: str,
     filters: Mapping[str, Any],
-    clauses: str,
     limit: int,
 ) -> _Outcome | None:
     """One consistent snapshot: stems, delta, indexed hits, delta hits, rows, snippet words."""
     indexed = bool(con.execute(spec.exists(), {"schema": spec.schema}).fetchone()[0])
-    stems = [r[0] for r in con.execute(spec.stems(indexed), {"q": query}).fetchall()]
+    stems = [r[0] for r in con.execute(spec.stems(), {"q": query}).fetchall()]
     if not stems:
         return None  # nothing searchable: punctuation, digits only
+    clauses = "".join(f" AND d.{column} = ${column}" for column in filters)
     hits: list[tuple[Any, float]] = []
+    delta: list[Any] = []
     if indexed:
-        delta = [r[0] for r in con.execute(spec.delta()).fetchall()]
-        hits = con.execute(
-            spec.indexed_hits(clauses), {"stems": stems, "k": limit, **filters}
-        ).fetchall()
+        since = con.execute(spec.since()).fetchone()[0]
+        delta = [r[0] for r in con.execute(spec.delta(), {"since": since}).fetchall()]
+        hits, direct = _indexed_hits(con, spec, stems, filters, set(delta), limit)
+        # Changed rows and a small owner's rows are scored apart: past LOOKUP_MAX ids, the
+        # changed ones are read by one scan of the change window.
+        changed = set(delta)
+        parts = [ids for ids in (delta, [i for i in direct if i not in changed]) if ids]
     else:
-        delta = [r[0] for r in con.execute(f"SELECT id FROM {spec.table}").fetchall()]
-    if delta:
+        parts = [[]]  # no index: every row is scored
+    for part in parts:
         prefixes = {
             f"p{i}": s[: max(2, len(s) - 2)] if len(s) > 2 else s for i, s in enumerate(stems)
         }
         prefilter = " OR ".join(
             f"contains(lower(strip_accents({spec.text})), ${name})" for name in prefixes
         )
-        hits += con.execute(
-            spec.delta_hits(clauses, prefilter, indexed),
-            {"stems": stems, "ids": delta, "k": limit, **filters, **prefixes},
-        ).fetchall()
+        params = {"stems": stems, "k": limit, **filters, **prefixes}
+        if indexed:
+            params |= id_params(part)
+            if len(part) > _sql.LOOKUP_MAX:
+                params["since"] = since
+        statement = spec.delta_hits(clauses, prefilter, len(part) if indexed else None)
+        hits += con.execute(statement, params).fetchall()
     hits.sort(key=lambda hit: (-hit[1], str(hit[0])))
     hits = hits[:limit]
     if not hits:
         return _Outcome([], frozenset(), len(delta), indexed)
     scores = {hit[0]: float(hit[1]) for hit in hits}
-    cursor = con.execute(spec.fetch(), {"ids": list(scores)})
+    cursor = con.execute(spec.fetch(len(scores)), id_params(list(scores)))
     names = [d[0] for d in cursor.description]
     by_id = {row[0]: dict(zip(names, row, strict=True)) for row in cursor.fetchall()}
     rows = [by_id[i] | {"score": s} for i, s in scores.items() if i in by_id]
