@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 
     from project_architect_db.core._adapter import AsyncAdaptedConnection
 
-__all__ = ["Learner", "PointSelects", "ProcessorFactory"]
+__all__ = ["Learner", "PointSelects", "ProcessorFactory", "without_uuid_cast"]
 
 #: Called with the result of SQLAlchemy's first run of a point-select shape.
 Learner = Callable[[Result[Any]], None]
@@ -67,6 +67,17 @@ ProcessorFactory = Callable[["TypeEngine[Any]", Dialect], Callable[[Any], Any] |
 _KIND = "session-point"
 #: How the dialect casts a ``Uuid`` bind parameter (``WHERE t.id = $1::UUID``).
 _UUID_CAST = "::UUID"
+
+
+def without_uuid_cast(sql: str, bind: Callable[[Any], Any] | None) -> str | None:
+    """``sql`` without its key's trailing ``::UUID`` cast, for a Python ``UUID`` passed as it is.
+
+    ``None`` when there is no such cast or the key has a bind processor. DuckDB binds a Python
+    ``UUID`` as a UUID already; the cast was ~1.3 % of its instructions per lookup (callgrind).
+    Other values (a string id) must keep the cast, so DuckDB parses and refuses them as
+    SQLAlchemy's path does.
+    """
+    return sql.removesuffix(_UUID_CAST) if bind is None and sql.endswith(_UUID_CAST) else None
 
 
 class _Shape:
@@ -83,15 +94,8 @@ class _Shape:
         bind = bind_processors(compiled).get(names[0])
         self.sql = str(compiled)
         self.bind: Callable[[Any], Any] | None = bind if callable(bind) else None
-        #: the SQL without the key's ``::UUID`` cast, for a ``UUID`` value passed as it is
-        #: (``None``: no such cast). DuckDB binds a Python ``UUID`` as a UUID already; the
-        #: cast was ~1.3 % of its instructions per lookup (callgrind). Other values (a string
-        #: id) keep the cast, so DuckDB parses and refuses them as SQLAlchemy's path does.
-        self.uncast = (
-            self.sql.removesuffix(_UUID_CAST)
-            if self.bind is None and self.sql.endswith(_UUID_CAST)
-            else None
-        )
+        #: the SQL for a ``UUID`` key passed as it is (``None``: keep :attr:`sql`)
+        self.uncast = without_uuid_cast(self.sql, self.bind)
         #: the rows' result processors to use instead of SQLAlchemy's (``None``: its own)
         self.processors = (
             None

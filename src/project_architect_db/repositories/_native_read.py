@@ -32,6 +32,7 @@ from project_architect_db.core._sqlalchemy import (
     construct_params,
     result_columns,
 )
+from project_architect_db.core.point_select import without_uuid_cast
 from project_architect_db.core.statements import StatementCache
 from project_architect_db.repositories._processors import Processor as _Processor
 from project_architect_db.repositories._processors import result_processor
@@ -121,7 +122,9 @@ class _CompiledGet:
 
     def __init__(self, get: NativeGet, dialect: Dialect) -> None:
         self.point = point = NativePointRead(get.statement, dialect)
-        self.sql = point.sql
+        # every key reaching here is a ``uuid.UUID`` (``_reads._as_id``) or, for a slug, a
+        # string the statement does not cast: the id's ``::UUID`` cast is dropped
+        self.sql = without_uuid_cast(point.sql, point._bind) or point.sql
         self.make = record_maker(get.schema, point.keys, point._processors)
 
 

@@ -333,3 +333,24 @@ async def test_a_page_with_a_stored_value_the_schema_refuses_is_a_library_valida
         async with db.transaction() as tx:
             await tx.projects.list()
     assert [p.name for p in (await db.projects.list(name="Other")).items] == ["Other"]
+
+
+async def test_get_reads_the_same_row_without_the_uuid_cast_on_every_table(db: Database) -> None:
+    """``get``'s keys are always ``UUID`` objects, so its SQL drops the dialect's cast."""
+    for repository, row_id in await _rows(db):
+        compiled = await _compiled(db, repository)
+        assert compiled.sql.endswith("= $1"), compiled.sql
+        assert compiled.point.sql == compiled.sql + "::UUID"
+        parameters = compiled.point.parameters(row_id)
+        cast = await db._executor.run_native_read(
+            lambda duck, c=compiled, p=parameters: duck.execute(c.point.sql, p).fetchall()
+        )
+        assert [tuple(cast[0])] == [await _raw_row(db, compiled, row_id)]
+        assert await repository.get(str(row_id).upper()) == await repository.get(row_id)
+
+
+async def test_get_by_an_id_that_is_not_a_uuid_is_refused(db: Database) -> None:
+    with pytest.raises(ValidationError, match="not a valid id"):
+        await db.projects.get("not-a-uuid")
+    with pytest.raises(ValidationError, match="not a valid id"):
+        await db.projects.get(12345)  # type: ignore[arg-type]
