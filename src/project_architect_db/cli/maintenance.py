@@ -74,12 +74,11 @@ def reset(
     confirm(f"Delete ALL data in {database}?", yes)
 
     async def main() -> None:
-        from project_architect_db.cli._common import migration_engine
-        from project_architect_db.migration import MigrationManager
-
         from sqlalchemy import text
 
+        from project_architect_db.cli._common import migration_engine
         from project_architect_db.cli._seed_progress import TABLE
+        from project_architect_db.migration import MigrationManager
 
         async with migration_engine(database) as engine:
             manager = MigrationManager(engine)
