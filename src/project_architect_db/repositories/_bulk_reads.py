@@ -142,13 +142,18 @@ class ArrowReads(Generic[ReadT]):
             records = [self._read(row) for row in rows]
             return records, [getattr(rows[-1], key.name) for key in keys] if rows else []
         shape, fetch = prepared
-        tuples = await reader.run_native(fetch)
         make = record_maker(self.read_schema, shape.keys, shape.processors)
-        records = list(map(make, tuples))
+
+        def read(duck: Any) -> tuple[list[ReadT], tuple[Any, ...] | None]:
+            # made in the read's own hop: off the event loop, and a value the schema refuses
+            # is translated like any error of the read (a library ValidationError)
+            tuples = fetch(duck)
+            return list(map(make, tuples)), tuples[-1] if tuples else None
+
+        records, last = await reader.run_native(read)
         self._records_read(records)
-        if not tuples:
+        if last is None:
             return records, []
-        last = tuples[-1]
         positions = {name: index for index, name in enumerate(shape.keys)}
         return records, [
             _processed(shape.processors[index], last[index])
