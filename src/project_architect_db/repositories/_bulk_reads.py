@@ -26,6 +26,11 @@ if TYPE_CHECKING:
 
 __all__ = ["STREAM_CHUNK", "ArrowReads"]
 
+STREAM_FETCH = 1000
+"""Rows ``stream()`` turns into records at a time (or ``batch_size``, if larger): a chunk's rows
+wait in DuckDB's result, compact, until the stream needs them (5,000 projects as records, with
+their parsed JSON, took ~80 MB)."""
+
 STREAM_CHUNK = 5000
 """Rows per keyset chunk of ``stream()``. DuckDB 1.5 plans ``ORDER BY ... LIMIT n`` as a Top-N
 (a heap of ``n`` rows) for any ``n`` up to 5,000; above that, on a large table, it sorts every
@@ -112,53 +117,23 @@ class ArrowReads(Generic[ReadT]):
         async with self._context.snapshot() as reader:
             after: list[Any] | None = None
             while True:
-                records, last = await self._chunk_records(reader, where, keys, after)
-                pending.extend(records)
-                while len(pending) >= batch_size:
-                    batch, pending = pending[:batch_size], pending[batch_size:]
-                    yield batch
-                if len(records) < STREAM_CHUNK:
+                chunk = self._read_chunk(reader, self._chunk(where, keys, after), keys)
+                while records := await chunk.part(max(STREAM_FETCH, batch_size - len(pending))):
+                    pending.extend(records)
+                    del records
+                    while len(pending) >= batch_size:
+                        batch, pending = pending[:batch_size], pending[batch_size:]
+                        yield batch
+                if chunk.rows < STREAM_CHUNK:
                     break
-                after = last
-                del records
+                after = chunk.last
             if pending:
                 yield pending
 
-    async def _chunk_records(
-        self, reader: Reader, where: list[Any], keys: list[SortKey], after: list[Any] | None
-    ) -> tuple[list[ReadT], list[Any]]:
-        """The next chunk's records, and its last row's sort keys (``[]`` for no rows).
-
-        DuckDB's tuples become records with ``get``'s record makers (``_read_records.py``):
-        the same values and types as ``model_validate`` of SQLAlchemy's rows, at a fraction
-        of the cost. A statement that has no native form (an ``IN`` list: SQLAlchemy expands
-        it when it runs) takes SQLAlchemy's path.
-        """
-        statement = self._chunk(where, keys, after)
+    def _read_chunk(self, reader: Reader, statement: Any, keys: list[SortKey]) -> _Chunk[ReadT]:
         executor = self._context.executor
-        prepared = NativeSelects(executor.dialect, executor.statements).prepare(statement)
-        if prepared is None:
-            rows = await reader.rows(statement)
-            records = [self._read(row) for row in rows]
-            return records, [getattr(rows[-1], key.name) for key in keys] if rows else []
-        shape, fetch = prepared
-        make = record_maker(self.read_schema, shape.keys, shape.processors)
-
-        def read(duck: Any) -> tuple[list[ReadT], tuple[Any, ...] | None]:
-            # made in the read's own hop: off the event loop, and a value the schema refuses
-            # is translated like any error of the read (a library ValidationError)
-            tuples = fetch(duck)
-            return list(map(make, tuples)), tuples[-1] if tuples else None
-
-        records, last = await reader.run_native(read)
-        self._records_read(records)
-        if last is None:
-            return records, []
-        positions = {name: index for index, name in enumerate(shape.keys)}
-        return records, [
-            _processed(shape.processors[index], last[index])
-            for index in (positions[key.name] for key in keys)
-        ]
+        bound = NativeSelects(executor.dialect, executor.statements).bind(statement)
+        return _Chunk(self, reader, statement, keys, bound)
 
     def _records_read(self, records: list[ReadT]) -> None:
         """Called with the records a chunk of ``stream()`` made (what ``_read`` adds to each)."""
@@ -212,3 +187,75 @@ class ArrowReads(Generic[ReadT]):
 
 def _processed(processor: Processor, value: Any) -> Any:
     return value if processor is None else processor(value)
+
+
+class _Chunk(Generic[ReadT]):
+    """One keyset chunk of a stream, made into records a part at a time.
+
+    Natively, the chunk's query runs once and its result stays pending on the snapshot's
+    connection; each :meth:`part` fetches the next rows and makes their records in one hop (off
+    the event loop; a value the schema refuses is translated like any error of the read). A
+    statement with no native form (an ``IN`` list: SQLAlchemy expands it when it runs) is read
+    whole through SQLAlchemy.
+
+    Attributes:
+        rows: The rows read so far.
+        last: The last row's sort keys, as the next chunk's bound.
+    """
+
+    def __init__(
+        self,
+        repository: ArrowReads[ReadT],
+        reader: Reader,
+        statement: Any,
+        keys: list[SortKey],
+        bound: tuple[Any, list[Any]] | None,
+    ) -> None:
+        self._repository = repository
+        self._reader = reader
+        self._statement = statement
+        self._keys = keys
+        self._bound = bound
+        self._started = False
+        self._done = False
+        self.rows = 0
+        self.last: list[Any] = []
+
+    async def part(self, want: int) -> list[ReadT]:
+        """The next (up to) ``want`` records; ``[]`` once the chunk is read."""
+        if self._done:
+            return []
+        if self._bound is None:
+            self._done = True
+            return await self._whole()
+        shape, parameters = self._bound
+        make = record_maker(self._repository.read_schema, shape.keys, shape.processors)
+        sql, started = shape.sql, self._started
+        self._started = True
+
+        def read(duck: Any) -> tuple[list[ReadT], tuple[Any, ...] | None]:
+            if not started:
+                duck.execute(sql, parameters)
+            tuples = duck.fetchmany(want)
+            return list(map(make, tuples)), tuples[-1] if tuples else None
+
+        records, last = await self._reader.run_native(read)
+        if len(records) < want:
+            self._done = True
+        if last is not None:
+            self.rows += len(records)
+            positions = {name: index for index, name in enumerate(shape.keys)}
+            self.last = [
+                _processed(shape.processors[index], last[index])
+                for index in (positions[key.name] for key in self._keys)
+            ]
+        self._repository._records_read(records)
+        return records
+
+    async def _whole(self) -> list[ReadT]:
+        rows = await self._reader.rows(self._statement)
+        records = [self._repository._read(row) for row in rows]
+        self.rows = len(rows)
+        if rows:
+            self.last = [getattr(rows[-1], key.name) for key in self._keys]
+        return records
