@@ -64,10 +64,13 @@ class ArrowReads(Generic[ReadT]):
         Rows come in the order of ``order_by`` (``id`` breaks ties; without ``order_by``, by
         ``id``: creation order for the library's time-ordered ids). They are read in keyset
         chunks of at most 5,000 rows (``WHERE (keys) > (last) ORDER BY keys LIMIT n``), each
-        one a Top-N for DuckDB, so the stream holds a chunk and a batch, whatever the table's
-        size (a plain ``ORDER BY`` would sort every matching row first). DuckDB's buffer pool
-        still keeps the table blocks it read for later queries, up to the database's
-        ``memory_limit``: set one where memory must stay bounded.
+        one a Top-N for DuckDB; a chunk waits in DuckDB's result and becomes records 1,000
+        rows at a time (or ``batch_size``, if larger), so the stream holds one chunk in
+        DuckDB and about one batch of records, whatever the table's size (a plain ``ORDER
+        BY`` would sort every matching row first). Records are exactly ``get``'s (same
+        values, same types). DuckDB's buffer pool still keeps the table blocks it read for
+        later queries, up to the database's ``memory_limit`` (~35 MB per 100k projects read):
+        open the database with ``memory_limit=`` where memory must stay bounded.
 
         Sorting on ``id`` is the fast order: row groups follow creation time, so each chunk
         reads only the row groups after the previous one, and only their ids until it knows
@@ -82,11 +85,15 @@ class ArrowReads(Generic[ReadT]):
         open until the stream ends: iterate to the end, or use ``async with
         db.projects.stream() as batches:`` (or ``aclose()``), which ends it however the block
         is left. A bare ``async for`` left early (``break``, an exception, a cancellation)
-        keeps the read open until the stream is garbage collected.
+        keeps the read open until the stream is garbage collected. ``db.close()`` ends the
+        streams still open: their next read raises ``DatabaseNotOpenError``.
 
         Raises:
             InvalidQueryError: ``batch_size`` is not an integer from 1 to 100000, or a filter
                 or sort field is unknown (raised when iteration starts).
+            ValidationError: A stored value the ``Read`` schema refuses (written behind the
+                library's back).
+            DatabaseNotOpenError: The database is closed, or was closed during the stream.
 
         Examples:
             >>> async def export(db):
