@@ -110,3 +110,20 @@ async def test_a_stream_of_conversations_remembers_their_projects_as_get_does(
     assert {chat.id: parents.get(chat.id) for chat in chats} == {
         chat.id: project.id for chat in chats
     }
+
+
+async def test_a_stream_with_an_in_list_matching_nothing_yields_no_batch(db: Database) -> None:
+    await db.projects.create({"name": "Atlas", "status": "active"})
+    assert await _streamed(db.projects, status__in=["archived"]) == []
+
+
+async def test_native_work_runs_in_a_reading_scope_with_or_without_a_transaction(
+    db: Database,
+) -> None:
+    def one(duck: Any) -> int:
+        return int(duck.execute("SELECT 1").fetchone()[0])
+
+    async with db._context.reading() as reader:  # outside a transaction: a kept connection
+        assert await reader.run_native(one) == 1
+    async with db.transaction(), db._context.reading() as reader:
+        assert await reader.run_native(one) == 1
