@@ -63,15 +63,17 @@ _SEED_CHILD = """
 import asyncio, json, resource, sys
 from datetime import UTC, datetime
 from project_architect_db import Database
-from project_architect_db.cli.seed import seed_database
-from project_architect_db.datagen import SCALE_SIZES, generate_batches
+from project_architect_db.cli.seed import SeedPlan, seed_database
+from project_architect_db.datagen import SCALE_SIZES, batch_count, generate_batches
 
 async def main():
     sizes = {**SCALE_SIZES, "projects": int(sys.argv[2])}
-    batches = generate_batches(1, now=datetime(2026, 1, 1, tzinfo=UTC),
-                               projects_per_batch=10_000, **sizes)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    batches = generate_batches(1, now=now, projects_per_batch=10_000, **sizes)
+    # the CLI's path: a commit per batch, with the seed-progress marker
+    plan = SeedPlan(1, "test", sizes, now, 10_000, batch_count(sizes["projects"], 10_000))
     async with Database.open(sys.argv[1], memory_limit="300MB", load_fts=False) as db:
-        rows = await seed_database(db, batches, search_index=False)
+        rows = await seed_database(db, batches, search_index=False, plan=plan)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
     print(json.dumps({"rows": rows, "peak_mb": peak}))
 

@@ -74,13 +74,18 @@ def reset(
     confirm(f"Delete ALL data in {database}?", yes)
 
     async def main() -> None:
+        from sqlalchemy import text
+
         from project_architect_db.cli._common import migration_engine
+        from project_architect_db.cli._seed_progress import TABLE
         from project_architect_db.migration import MigrationManager
 
         async with migration_engine(database) as engine:
             manager = MigrationManager(engine)
             await manager.downgrade("base")
             await manager.upgrade("head")
+            async with engine.begin() as connection:  # a seed stopped midway: nothing is left
+                await connection.execute(text(f"DROP TABLE IF EXISTS {TABLE}"))
 
     run(main)
     console().print(f"[bold]{database}[/] reset: empty tables at the latest schema")

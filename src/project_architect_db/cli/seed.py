@@ -1,18 +1,22 @@
 """``project-architect-db seed``: fill a database with realistic, deterministic data fast.
 
 Data comes from the Arrow generator of :mod:`project_architect_db.datagen` in batches
-(``generate_batches``: blocks of projects with all their children, about a million rows
-each), and goes in with one ``INSERT ... SELECT`` per slice, all in one transaction: Ctrl-C
-(or any error) leaves the database exactly as it was. Only one batch is in memory at a time,
-so the ``scale`` preset (10M messages) loads in under 3 GB; its one final COMMIT still needs
-memory that grows with the whole load and failed under the 2GB limit (docs/performance.md,
-"Memory at 1M rows (session 9)").
+(``generate_batches``: blocks of projects with all their children, about half a million rows
+each), and goes in with one ``INSERT ... SELECT`` per slice. Only one batch is in memory at a
+time. Each batch commits on its own, together with the seed-progress marker
+(``cli/_seed_progress.py``): a seed stopped midway (Ctrl-C, an error, a crash) leaves its
+first batches and a marker that says so; ``seed`` run again with the same arguments resumes
+after them, and ``db-reset`` empties the file. A seed of one batch (every preset but
+``xlarge`` and ``scale``) is one transaction: all or nothing. One COMMIT for the whole
+``scale`` preset (19M rows) needed memory that grows with the load and failed under a 2 GB
+``memory_limit`` (docs/performance.md, "Memory at 1M rows (session 10)").
 """
 
 from __future__ import annotations
 
 import enum
 import functools
+import sys
 import time
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -28,15 +32,16 @@ from project_architect_db.cli._common import (
     require_schema,
     run,
 )
+from project_architect_db.cli._seed_progress import SeedPlan, read_plan, write_plan
 from project_architect_db.core._worker import to_thread
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from project_architect_db import Database
     from project_architect_db.datagen import Dataset
 
-__all__ = ["PRESETS", "Preset", "expected_rows", "seed", "seed_database"]
+__all__ = ["PRESETS", "Preset", "SeedPlan", "expected_rows", "seed", "seed_database"]
 
 _SLICE = 100_000
 
@@ -87,31 +92,62 @@ async def seed_database(
     task: Any = None,
     *,
     search_index: bool = True,
+    plan: SeedPlan | None = None,
+    on_commit: Callable[[SeedPlan], None] | None = None,
 ) -> int:
-    """Insert ``dataset`` (or its batches) in one transaction, slice by slice; return the rows.
+    """Insert ``dataset`` (or its batches), slice by slice; return the rows inserted.
 
     Batches are made one at a time, off the event loop, and each is dropped once loaded:
-    memory follows one batch. An error or a cancellation in any batch rolls everything back.
-    ``search_index``: rebuild the full-text indexes afterwards (else the first search does).
+    memory follows one batch. Without ``plan`` everything goes in one transaction: an error
+    or a cancellation in any batch rolls everything back. With ``plan`` (the seed the batches
+    come from, and how many of its batches are already in) each batch commits on its own with
+    the seed-progress marker updated to count it (``on_commit`` is told the new plan); the last
+    one drops the marker. An error or a cancellation then rolls back the batch being loaded
+    only, and the marker says how far the seed got. ``search_index``: rebuild the full-text
+    indexes afterwards (else the first search does).
     """
     from project_architect_db.datagen import Dataset
 
     batches = iter((dataset,) if isinstance(dataset, Dataset) else dataset)
     written = 0
-    async with db.transaction() as tx:
-        # the next batch is made once the previous one is loaded and gone
+    if plan is None:
+        async with db.transaction() as tx:
+            # the next batch is made once the previous one is loaded and gone
+            while (batch := await to_thread(next, batches, None)) is not None:
+                written += await _load(tx, batch, progress, task)
+                del batch
+                _describe(progress, task, "generating")
+            _end(progress, task, written)
+    else:
         while (batch := await to_thread(next, batches, None)) is not None:
-            written += await _load(tx, batch, progress, task)
-            del batch
-            if progress is not None:
-                progress.update(task, description="generating")
-        if progress is not None:
-            # the total was an estimate (attachments are drawn): the bar ends full
-            progress.update(task, total=written, completed=written, description="committing")
+            async with db.transaction() as tx:
+                rows = await _load(tx, batch, progress, task)
+                del batch
+                done = plan.after(rows)
+                if done.finished:
+                    _end(progress, task, written + rows)
+                else:
+                    _describe(progress, task, "committing")
+                await tx.run_native(functools.partial(write_plan, plan=done))
+            plan, written = done, written + rows
+            if on_commit is not None:
+                on_commit(plan)
+            _describe(progress, task, "generating")
     if search_index:
         # the rows went in natively: rebuild the full-text indexes so search sees them at once
         await db.search.rebuild()
     return written
+
+
+def _describe(progress: Any, task: Any, description: str) -> None:
+    if progress is not None:
+        progress.update(task, description=description)
+
+
+def _end(progress: Any, task: Any, written: int) -> None:
+    if progress is not None:
+        # the total was an estimate (attachments are drawn): the bar ends full
+        progress.update(task, total=written, completed=written, description="committing")
 
 
 async def _load(tx: Any, batch: Dataset, progress: Any, task: Any) -> int:
@@ -128,6 +164,50 @@ async def _load(tx: Any, batch: Dataset, progress: Any, task: Any) -> int:
     return written
 
 
+def _plan(seed_value: int, preset: Preset, sizes: dict[str, Any]) -> SeedPlan:
+    """A new seed's plan: its batches, dated from the start of today."""
+    from project_architect_db.datagen import batch_count, start_of_day
+
+    per_batch = _projects_per_batch(sizes)
+    return SeedPlan(
+        seed=seed_value,
+        preset=preset.value,
+        sizes=sizes,
+        now=start_of_day(),
+        projects_per_batch=per_batch,
+        batches=batch_count(sizes.get("projects", 20), per_batch),
+    )
+
+
+def _projects_per_batch(sizes: dict[str, Any]) -> int:
+    from project_architect_db.datagen import default_projects_per_batch
+
+    return default_projects_per_batch(sizes)  # type: ignore[arg-type]
+
+
+class _SeedState:
+    """How far a ``seed`` run got: read after it stops, to say what the file holds."""
+
+    __slots__ = ("plan", "resumed")
+
+    def __init__(self) -> None:
+        self.plan: SeedPlan | None = None
+        self.resumed: SeedPlan | None = None
+
+    def committed(self, plan: SeedPlan) -> None:
+        self.plan = plan
+
+
+def _stopped_message(database: str, plan: SeedPlan) -> str:
+    return (
+        f"the seed stopped after committing {plan.describe()}; {database} holds those batches "
+        f"and a marker saying so. Run the same command again to resume after them "
+        f"(`project-architect-db seed --database {database} --preset {plan.preset} --seed "
+        f"{plan.seed}`), or empty the database with `project-architect-db db-reset "
+        f"--database {database}`."
+    )
+
+
 def seed(
     database: DatabaseOption = "architect.duckdb",
     preset: Annotated[Preset, typer.Option(help="How much data.")] = Preset.SMALL,
@@ -136,7 +216,7 @@ def seed(
         str,
         typer.Option(
             help="DuckDB's memory limit while seeding (generation adds about one batch, "
-            "~0.5 GB): the load is one transaction, and DuckDB keeps what it has not "
+            "~0.5 GB): each batch is one transaction, and DuckDB keeps what it has not "
             "committed in memory up to this limit, then writes it out.",
         ),
     ] = "2GB",
@@ -152,6 +232,9 @@ def seed(
 ) -> None:
     """Fill the database with realistic generated data (projects, chats, docs, CI/CD).
 
+    Large presets commit batch by batch: a seed stopped midway says so, and the same
+    command resumes it.
+
     Example: project-architect-db seed --database architect.duckdb --preset medium --seed 7
     """
     require_file(database)
@@ -165,6 +248,7 @@ def seed(
     # at the scale preset the index build takes minutes and GBs of its own (issue 13): the
     # seed stays in bounded memory and leaves it to the first search
     index = preset is not Preset.SCALE if search_index is None else search_index
+    state = _SeedState()
 
     async def main() -> tuple[dict[str, int], float]:
         from rich.progress import (
@@ -185,6 +269,28 @@ def seed(
                 yield batch
 
         async with Database.open(database, memory_limit=memory_limit) as db:
+            async with db.transaction() as tx:
+                stopped = await tx.run_native(read_plan)
+            plan = _plan(seed_value, preset, sizes)
+            if stopped is not None:
+                if not stopped.same_seed(plan):
+                    raise AlreadyExistsError(
+                        f"{database} holds a seed that stopped midway ({stopped.describe()} "
+                        f"committed), so nothing was added. Finish it with `project-architect-db "
+                        f"seed --database {database} --preset {stopped.preset} --seed "
+                        f"{stopped.seed}`, or empty the database with `project-architect-db "
+                        f"db-reset --database {database}` and seed again."
+                    )
+                plan = state.resumed = stopped
+                out.print(f"resuming {stopped.describe()} already committed")
+            state.plan = plan
+            batches = generate_batches(
+                seed_value,
+                **sizes,
+                now=plan.now,
+                projects_per_batch=plan.projects_per_batch,
+                first_batch=plan.done,
+            )
             with Progress(
                 TextColumn("{task.description:<24}"),
                 BarColumn(),
@@ -194,28 +300,45 @@ def seed(
                 transient=as_json,
                 auto_refresh=out.is_terminal,
             ) as progress:
-                task = progress.add_task("generating", total=expected_rows(sizes))
+                left = max(1, expected_rows(sizes) - plan.rows)
+                task = progress.add_task("generating", total=left)
                 started = time.perf_counter()
                 try:
                     await seed_database(
                         db,
-                        counted(generate_batches(seed_value, **sizes)),
+                        counted(batches),
                         progress,
                         task,
                         search_index=index,
+                        plan=plan,
+                        on_commit=state.committed,
                     )
                 except AlreadyExistsError as error:
-                    # one transaction: the rows inserted before the clash were rolled back
+                    if state.plan.done == 0:  # its first batch was rolled back: nothing is in
+                        raise AlreadyExistsError(
+                            f"{database} already holds rows that seed {seed_value} generates "
+                            f"({preset.value}), so nothing was added (the database is "
+                            f"unchanged). Seed other rows with a different `--seed N`, or empty "
+                            f"the database first with `project-architect-db db-reset "
+                            f"--database {database}`."
+                        ) from error
                     raise AlreadyExistsError(
-                        f"{database} already holds rows that seed {seed_value} generates "
-                        f"({preset.value}), so nothing was added (the database is unchanged). Seed "
-                        f"other rows with a different `--seed N`, or empty the database first "
-                        f"with `project-architect-db db-reset --database {database}`."
+                        f"{database} already holds rows that batch {state.plan.done + 1} of "
+                        f"seed {seed_value} ({preset.value}) generates: that batch was not "
+                        f"added. Empty the database with `project-architect-db db-reset "
+                        f"--database {database}` and seed again."
                     ) from error
                 seconds = time.perf_counter() - started
         return counts, seconds
 
-    counts, seconds = run(main)
+    try:
+        counts, seconds = run(main)
+    except typer.Exit as stop:
+        plan = state.plan
+        if stop.exit_code and plan is not None and plan.done and not plan.finished:
+            # plain write, as run()'s own Ctrl-C message
+            sys.stderr.write(_stopped_message(database, plan) + "\n")
+        raise
     total = sum(counts.values())
     summary = {
         "database": database,
@@ -226,6 +349,7 @@ def seed(
         "seconds": round(seconds, 3),
         "rows_per_second": round(total / seconds) if seconds else None,
         "search_index": "built" if index else "built by the first search",
+        "resumed": None if state.resumed is None else state.resumed.describe(),
     }
     if as_json:
         print_json(summary)

@@ -21,6 +21,7 @@ check (``migration``) from a ``prepare`` callback, both given by ``Database``, w
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -98,6 +99,8 @@ class Executor(Generic[TxT]):
         self._autocommit: AsyncEngine | None = None
         self._commit_lock: asyncio.Lock | None = None
         self._closed = False
+        #: the open :meth:`snapshot` units (streams), ended by :meth:`close`
+        self._snapshots: set[TxT] = set()
         #: Native auto-committed write units (``core/native_write.py``).
         self.writes = NativeWrites(
             self._native_readers, locks, self.commit_lock, timeouts=self.timeouts
@@ -179,6 +182,14 @@ class Executor(Generic[TxT]):
         if self._engine is not None:
             # the writer connection must be back before the readers and the engine close
             await self.writes.committer.finish()
+            # open streams end here: their snapshots are rolled back and their connections
+            # go back to the pool before it is disposed (the stream's next read then says
+            # the database was closed)
+            snapshots, self._snapshots = list(self._snapshots), set()
+            for tx in snapshots:
+                # a connection that fails its rollback is dropped by the pool: close goes on
+                with contextlib.suppress(Exception):
+                    await shielded(tx.rollback())
         engine, self._engine = self._engine, None
         readers, self._readers = self._readers, None
         self._sessions = None
@@ -252,13 +263,17 @@ class Executor(Generic[TxT]):
         For reads that span the caller's own awaits (``stream()``: an async generator runs in
         its caller's context): a transaction entered there would be joined by every call the
         caller makes between two batches, and its writes would commit, or roll back, with
-        the stream. It is always rolled back: nothing is written through it.
+        the stream. It is always rolled back: nothing is written through it. :meth:`close`
+        rolls back the ones still open, so their connections are back before the engine is
+        disposed.
         """
         tx = self._new_unit()
+        self._snapshots.add(tx)
         try:
             yield tx
         finally:
-            await shielded(tx.rollback())
+            self._snapshots.discard(tx)
+            await shielded(tx.rollback())  # nothing to do if close() already ended it
 
     def reading(self) -> AbstractAsyncContextManager[AutocommitReader]:
         """Where single reads outside a transaction run (see :class:`AutocommitReader`).

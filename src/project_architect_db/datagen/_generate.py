@@ -92,6 +92,17 @@ def _check_sizes(sizes: dict[str, Any]) -> None:
 class _Generator(_Projects, _Conversations, _Documents, _CodeRepositories):
     """One batch's generation (a whole dataset is one batch), each table from its own stream."""
 
+    def skip(self) -> None:
+        """Draw only what later batches depend on (for a resumed load).
+
+        The slugs its projects take, and the document bodies it adds to the dataset's pool
+        (drawn from one stream for the whole dataset); every other draw is the batch's own.
+        """
+        s = self.sizes
+        self._stacks()
+        self._projects(s["projects"])
+        self._documents(s["documents_per_project"], s["versions_per_document"])
+
     def run(self) -> Dataset:
         s = self.sizes
         self._stacks()
@@ -201,6 +212,7 @@ def generate_batches(
     attachment_rate: float = 0.04,
     now: datetime | None = None,
     projects_per_batch: int | None = None,
+    first_batch: int = 0,
 ) -> Iterator[Dataset]:
     """Generate a dataset as consecutive batches, each a block of projects with all their rows.
 
@@ -229,13 +241,19 @@ def generate_batches(
         now: The reference instant (timezone-aware), the same for every batch.
         projects_per_batch: Projects per batch (the last one may have fewer). ``None``: as
             many as make about :data:`ROWS_PER_BATCH` rows.
+        first_batch: Start at this batch (0-based), to resume a load that committed the
+            earlier ones: they are not yielded, only their projects' names are drawn again
+            and their documents written (slugs stay unique, and the document bodies they
+            pooled are reused), so the batches yielded are exactly those a run from 0 yields
+            after them. Past the last batch: nothing is yielded.
 
     Returns:
-        An iterator of at least one :class:`Dataset` (the arguments are checked at once).
+        An iterator of at least one :class:`Dataset` from batch 0 (the arguments are checked
+        at once).
 
     Raises:
-        ValueError: A negative size, ``attachment_rate`` outside [0, 1], a naive ``now``, or
-            ``projects_per_batch`` below 1.
+        ValueError: A negative size, ``attachment_rate`` outside [0, 1], a naive ``now``,
+            ``projects_per_batch`` below 1, or a negative ``first_batch``.
         TypeError: A size that is not an ``int``.
 
     Examples:
@@ -255,7 +273,7 @@ def generate_batches(
         attachment_rate=attachment_rate,
     )
     if projects_per_batch is None:
-        per_batch = max(1, int(ROWS_PER_BATCH // rows_per_project(sizes)))  # type: ignore[arg-type]
+        per_batch = default_projects_per_batch(sizes)  # type: ignore[arg-type]
     elif not isinstance(projects_per_batch, int) or isinstance(projects_per_batch, bool):
         raise TypeError(
             f"projects_per_batch must be an int, got {type(projects_per_batch).__name__}"
@@ -264,16 +282,36 @@ def generate_batches(
         raise ValueError(f"projects_per_batch must be >= 1, got {projects_per_batch}")
     else:
         per_batch = projects_per_batch
+    if not isinstance(first_batch, int) or isinstance(first_batch, bool):
+        raise TypeError(f"first_batch must be an int, got {type(first_batch).__name__}")
+    if first_batch < 0:
+        raise ValueError(f"first_batch must be >= 0, got {first_batch}")
     instant = check_aware(start_of_day() if now is None else now)
-    return _batches(seed, instant, sizes, per_batch)
+    return _batches(seed, instant, sizes, per_batch, first_batch)
 
 
-def _batches(seed: int, now: datetime, sizes: dict[str, Any], per_batch: int) -> Iterator[Dataset]:
+def batch_count(projects: int, projects_per_batch: int) -> int:
+    """How many batches :func:`generate_batches` yields (at least one, even for 0 projects)."""
+    return max(1, -(-projects // projects_per_batch))
+
+
+def default_projects_per_batch(sizes: DatasetSizes) -> int:
+    """The ``projects_per_batch`` that ``None`` means: about :data:`ROWS_PER_BATCH` rows."""
+    return max(1, int(ROWS_PER_BATCH // rows_per_project(sizes)))
+
+
+def _batches(
+    seed: int, now: datetime, sizes: dict[str, Any], per_batch: int, first: int
+) -> Iterator[Dataset]:
     shared = _Shared(sizes)
     total, start, batch = sizes["projects"], 0, 0
     while True:
         count = min(per_batch, total - start)
-        yield _Generator(seed, now, {**sizes, "projects": count}, batch, shared).run()
+        generator = _Generator(seed, now, {**sizes, "projects": count}, batch, shared)
+        if batch < first:  # committed before: only its slugs, which later batches avoid
+            generator.skip()
+        else:
+            yield generator.run()
         start, batch = start + count, batch + 1
         if start >= total:
             return

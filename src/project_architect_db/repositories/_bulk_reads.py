@@ -13,13 +13,23 @@ from project_architect_db.exceptions import InvalidQueryError
 from project_architect_db.queries.filters import Filter
 from project_architect_db.queries.native import native_sql, utc_timestamps
 from project_architect_db.queries.sorting import SortKey, after_row, parse_order
+from project_architect_db.repositories._native_read import NativeSelects
+from project_architect_db.repositories._read_records import record_maker
 from project_architect_db.repositories._stream import Stream
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from project_architect_db.models.base import Base
-    from project_architect_db.repositories._context import RepositoryContext
+    from project_architect_db.repositories._context import Reader, RepositoryContext
+    from project_architect_db.repositories._processors import Processor
 
 __all__ = ["STREAM_CHUNK", "ArrowReads"]
+
+STREAM_FETCH = 1000
+"""Rows ``stream()`` turns into records at a time (or ``batch_size``, if larger): a chunk's rows
+wait in DuckDB's result, compact, until the stream needs them (5,000 projects as records, with
+their parsed JSON, took ~80 MB)."""
 
 STREAM_CHUNK = 5000
 """Rows per keyset chunk of ``stream()``. DuckDB 1.5 plans ``ORDER BY ... LIMIT n`` as a Top-N
@@ -32,6 +42,7 @@ class ArrowReads(Generic[ReadT]):
     """Mixin: ``stream`` and ``to_arrow``."""
 
     model: ClassVar[type[Base]]
+    read_schema: ClassVar[type[BaseModel]]
     _context: RepositoryContext
     _table: Table
 
@@ -53,10 +64,13 @@ class ArrowReads(Generic[ReadT]):
         Rows come in the order of ``order_by`` (``id`` breaks ties; without ``order_by``, by
         ``id``: creation order for the library's time-ordered ids). They are read in keyset
         chunks of at most 5,000 rows (``WHERE (keys) > (last) ORDER BY keys LIMIT n``), each
-        one a Top-N for DuckDB, so the stream holds a chunk and a batch, whatever the table's
-        size (a plain ``ORDER BY`` would sort every matching row first). DuckDB's buffer pool
-        still keeps the table blocks it read for later queries, up to the database's
-        ``memory_limit``: set one where memory must stay bounded.
+        one a Top-N for DuckDB; a chunk waits in DuckDB's result and becomes records 1,000
+        rows at a time (or ``batch_size``, if larger), so the stream holds one chunk in
+        DuckDB and about one batch of records, whatever the table's size (a plain ``ORDER
+        BY`` would sort every matching row first). Records are exactly ``get``'s (same
+        values, same types). DuckDB's buffer pool still keeps the table blocks it read for
+        later queries, up to the database's ``memory_limit`` (~35 MB per 100k projects read):
+        open the database with ``memory_limit=`` where memory must stay bounded.
 
         Sorting on ``id`` is the fast order: row groups follow creation time, so each chunk
         reads only the row groups after the previous one, and only their ids until it knows
@@ -71,11 +85,15 @@ class ArrowReads(Generic[ReadT]):
         open until the stream ends: iterate to the end, or use ``async with
         db.projects.stream() as batches:`` (or ``aclose()``), which ends it however the block
         is left. A bare ``async for`` left early (``break``, an exception, a cancellation)
-        keeps the read open until the stream is garbage collected.
+        keeps the read open until the stream is garbage collected. ``db.close()`` ends the
+        streams still open: their next read raises ``DatabaseNotOpenError``.
 
         Raises:
             InvalidQueryError: ``batch_size`` is not an integer from 1 to 100000, or a filter
                 or sort field is unknown (raised when iteration starts).
+            ValidationError: A stored value the ``Read`` schema refuses (written behind the
+                library's back).
+            DatabaseNotOpenError: The database is closed, or was closed during the stream.
 
         Examples:
             >>> async def export(db):
@@ -106,17 +124,26 @@ class ArrowReads(Generic[ReadT]):
         async with self._context.snapshot() as reader:
             after: list[Any] | None = None
             while True:
-                rows = await reader.rows(self._chunk(where, keys, after))
-                pending.extend(self._read(row) for row in rows)
-                while len(pending) >= batch_size:
-                    batch, pending = pending[:batch_size], pending[batch_size:]
-                    yield batch
-                if len(rows) < STREAM_CHUNK:
+                chunk = self._read_chunk(reader, self._chunk(where, keys, after), keys)
+                while records := await chunk.part(max(STREAM_FETCH, batch_size - len(pending))):
+                    pending.extend(records)
+                    del records
+                    while len(pending) >= batch_size:
+                        batch, pending = pending[:batch_size], pending[batch_size:]
+                        yield batch
+                if chunk.rows < STREAM_CHUNK:
                     break
-                after = [getattr(rows[-1], key.name) for key in keys]
-                del rows
+                after = chunk.last
             if pending:
                 yield pending
+
+    def _read_chunk(self, reader: Reader, statement: Any, keys: list[SortKey]) -> _Chunk[ReadT]:
+        executor = self._context.executor
+        bound = NativeSelects(executor.dialect, executor.statements).bind(statement)
+        return _Chunk(self, reader, statement, keys, bound)
+
+    def _records_read(self, records: list[ReadT]) -> None:
+        """Called with the records a chunk of ``stream()`` made (what ``_read`` adds to each)."""
 
     def _chunk(self, where: list[Any], keys: list[SortKey], after: list[Any] | None) -> Any:
         """The next ``STREAM_CHUNK`` rows after ``after`` (the first ones for ``None``)."""
@@ -163,3 +190,79 @@ class ArrowReads(Generic[ReadT]):
                 lambda duck: duck.execute(sql, params).to_arrow_table()
             )
         return utc_timestamps(table)
+
+
+def _processed(processor: Processor, value: Any) -> Any:
+    return value if processor is None else processor(value)
+
+
+class _Chunk(Generic[ReadT]):
+    """One keyset chunk of a stream, made into records a part at a time.
+
+    Natively, the chunk's query runs once and its result stays pending on the snapshot's
+    connection; each :meth:`part` fetches the next rows and makes their records in one hop (off
+    the event loop; a value the schema refuses is translated like any error of the read). A
+    statement with no native form (an ``IN`` list: SQLAlchemy expands it when it runs) is read
+    whole through SQLAlchemy.
+
+    Attributes:
+        rows: The rows read so far.
+        last: The last row's sort keys, as the next chunk's bound.
+    """
+
+    def __init__(
+        self,
+        repository: ArrowReads[ReadT],
+        reader: Reader,
+        statement: Any,
+        keys: list[SortKey],
+        bound: tuple[Any, list[Any]] | None,
+    ) -> None:
+        self._repository = repository
+        self._reader = reader
+        self._statement = statement
+        self._keys = keys
+        self._bound = bound
+        self._started = False
+        self._done = False
+        self.rows = 0
+        self.last: list[Any] = []
+
+    async def part(self, want: int) -> list[ReadT]:
+        """The next (up to) ``want`` records; ``[]`` once the chunk is read."""
+        if self._done:
+            return []
+        if self._bound is None:
+            self._done = True
+            return await self._whole()
+        shape, parameters = self._bound
+        make = record_maker(self._repository.read_schema, shape.keys, shape.processors)
+        sql, started = shape.sql, self._started
+        self._started = True
+
+        def read(duck: Any) -> tuple[list[ReadT], tuple[Any, ...] | None]:
+            if not started:
+                duck.execute(sql, parameters)
+            tuples = duck.fetchmany(want)
+            return list(map(make, tuples)), tuples[-1] if tuples else None
+
+        records, last = await self._reader.run_native(read)
+        if len(records) < want:
+            self._done = True
+        if last is not None:
+            self.rows += len(records)
+            positions = {name: index for index, name in enumerate(shape.keys)}
+            self.last = [
+                _processed(shape.processors[index], last[index])
+                for index in (positions[key.name] for key in self._keys)
+            ]
+        self._repository._records_read(records)
+        return records
+
+    async def _whole(self) -> list[ReadT]:
+        rows = await self._reader.rows(self._statement)
+        records = [self._repository._read(row) for row in rows]
+        self.rows = len(rows)
+        if rows:
+            self.last = [getattr(rows[-1], key.name) for key in self._keys]
+        return records

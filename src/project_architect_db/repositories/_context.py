@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import Executable, Result, Select
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from project_architect_db.core.executor import Executor
 
 __all__ = ["Reader", "RepositoryContext"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +162,14 @@ class Reader:
         shape, fetch = prepared
         make = record_maker(schema, shape.keys, shape.processors)
         return await reader.run_native(lambda duck: list(map(make, fetch(duck))))
+
+    async def run_native(self, fn: Callable[[Any], T]) -> T:
+        """Run ``fn(duckdb_connection)`` where this reader reads (its transaction, if any)."""
+        if self._tx is not None:
+            return await self._tx.run_native(fn)
+        reader = self._autocommit
+        assert reader is not None
+        return await reader.run_native(fn)
 
     async def rows(self, statement: Select[Any]) -> Sequence[Any]:
         """Every row ``statement`` selects (each with ``_mapping`` and attributes)."""

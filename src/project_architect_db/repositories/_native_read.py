@@ -253,6 +253,20 @@ class NativeSelects:
         self, statement: Select[Any] | Update
     ) -> tuple[_Shape, Callable[[Any], list[tuple[Any, ...]]]] | None:
         """The statement's compiled shape and ``fn(duckdb_connection)`` fetching its rows."""
+        bound = self.bind(statement)
+        if bound is None:
+            return None
+        shape, parameters = bound
+        sql = shape.sql
+
+        def fetch(duck: Any) -> list[tuple[Any, ...]]:
+            rows: list[tuple[Any, ...]] = duck.execute(sql, parameters).fetchall()
+            return rows
+
+        return shape, fetch
+
+    def bind(self, statement: Select[Any] | Update) -> tuple[_Shape, list[Any]] | None:
+        """The statement's compiled shape (``shape.sql``) and DuckDB's parameters for it."""
         key = cache_key(statement)
         if key is None:
             return None
@@ -271,13 +285,7 @@ class NativeSelects:
             ]
         except Exception:  # a value its type refuses: SQLAlchemy's path words the error
             return None
-        sql = shape.sql
-
-        def fetch(duck: Any) -> list[tuple[Any, ...]]:
-            rows: list[tuple[Any, ...]] = duck.execute(sql, parameters).fetchall()
-            return rows
-
-        return shape, fetch
+        return shape, parameters
 
     def _compile(self, statement: Select[Any] | Update, cache_key: Any) -> _Shape | None:
         # compiled against its cache key, so other calls' values can be laid into it

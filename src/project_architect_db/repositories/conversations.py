@@ -78,6 +78,11 @@ class ConversationRepository(
         remember_project(self._context.writes, record.id, record.project_id)
         return record
 
+    def _records_read(self, records: list[ConversationRead]) -> None:
+        writes = self._context.writes
+        for record in records:  # as _read does for each
+            remember_project(writes, record.id, record.project_id)
+
     # -- messages ----------------------------------------------------------------------------
     async def add_message(
         self, conversation_id: uuid.UUID | str, message: MessageCreate | Mapping[str, Any]

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from project_architect_db.cli import app
 from project_architect_db.cli._common import ExitCode
+from project_architect_db.cli._seed_progress import read_plan
 
 runner = CliRunner()
 
@@ -183,7 +184,9 @@ def test_ctrl_c_during_seed_exits_130_and_leaves_the_database_whole(
     assert seeding.returncode == ExitCode.INTERRUPTED, stdout + stderr
     assert "Traceback" not in stderr
     assert "Warning" not in stderr
-    # one transaction: all of the load or none of it, and the file opens cleanly
+    # each batch is one transaction (large: 2 batches): none, the first batch with the
+    # seed-progress marker counting it, or everything; the file opens cleanly either way
+    full = (2000, 20000, 400000, 80000)
     with duckdb.connect(str(path)) as con:
         counts = tuple(
             con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
@@ -193,12 +196,24 @@ def test_ctrl_c_during_seed_exits_130_and_leaves_the_database_whole(
             "SELECT count(*) FROM messages m LEFT JOIN conversations c "
             "ON m.conversation_id = c.id WHERE c.id IS NULL"
         ).fetchone()
-    assert counts in [(0, 0, 0, 0), (2000, 20000, 400000, 80000)]
+        stopped = read_plan(con)
     assert orphans == (0,)
+    if stopped is None:
+        assert counts in [(0, 0, 0, 0), full]
+    else:  # stopped between the batches: it says so, and the same command finishes it
+        assert (stopped.done, stopped.batches) == (1, 2)
+        assert counts[0] == stopped.projects_per_batch
+        assert "Run the same command again to resume" in stderr
     # and the database is usable afterwards
-    command = ["seed", "--preset", "tiny"] if counts[0] == 0 else ["db-analyze", "--json"]
+    command = ["seed", "--preset", "large"] if stopped is not None else (
+        ["seed", "--preset", "tiny"] if counts[0] == 0 else ["db-analyze", "--json"]
+    )  # fmt: skip
     done = runner.invoke(app, [*command, "--database", str(path)])
     assert done.exit_code == 0, done.output
+    if stopped is not None:
+        with duckdb.connect(str(path)) as con:
+            assert read_plan(con) is None
+            assert con.execute("SELECT count(*) FROM projects").fetchone() == (full[0],)
 
 
 def test_main_entry_point_exits_with_the_command_code(monkeypatch: pytest.MonkeyPatch) -> None:

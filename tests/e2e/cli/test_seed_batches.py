@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,9 @@ from typer.testing import CliRunner
 
 from project_architect_db import datagen
 from project_architect_db.cli import app
+from project_architect_db.cli import seed as seed_module
 from project_architect_db.cli._common import INTERRUPTED_MESSAGE, ExitCode
+from project_architect_db.cli._seed_progress import TABLE
 from project_architect_db.cli.seed import Preset, _sizes, expected_rows
 
 runner = CliRunner()
@@ -81,21 +84,130 @@ def test_seed_refuses_a_bad_memory_limit_and_writes_nothing(database: str) -> No
     assert _projects(database) == 0
 
 
-def test_seed_interrupted_between_two_batches_leaves_the_database_unchanged(
-    database: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+NOW = datetime(2025, 6, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def two_per_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``seed`` batches of 2 projects (tiny: 3 batches), its data dated ``NOW``."""
+    monkeypatch.setattr(seed_module, "_projects_per_batch", lambda sizes: 2)
+    monkeypatch.setattr(datagen, "start_of_day", lambda: NOW)
+
+
+def _interrupt_after(monkeypatch: pytest.MonkeyPatch, batches: int) -> None:
+    """Ctrl-C while ``seed`` makes the batch after ``batches`` (counted from where it starts)."""
     real = datagen.generate_batches
 
-    def interrupted(seed: int, **sizes: Any) -> Iterator[datagen.Dataset]:
-        batches = real(seed, **{**sizes, "projects_per_batch": 2})
-        yield next(batches)
-        raise KeyboardInterrupt  # Ctrl-C while the second batch is made
+    def interrupted(seed: int, **arguments: Any) -> Iterator[datagen.Dataset]:
+        made = real(seed, **arguments)
+        for _ in range(batches):
+            yield next(made)
+        raise KeyboardInterrupt
 
     monkeypatch.setattr(datagen, "generate_batches", interrupted)
+
+
+def _marker(path: str) -> tuple[Any, ...] | None:
+    with duckdb.connect(path, read_only=True) as duck:
+        tables = {
+            row[0] for row in duck.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+        }
+        if TABLE not in tables:
+            return None
+        return duck.execute(f"SELECT seed, preset, done, batches FROM {TABLE}").fetchone()
+
+
+def _contents(path: str) -> dict[str, list[tuple[Any, ...]]]:
+    with duckdb.connect(path, read_only=True) as duck:
+        return {
+            name: duck.execute(f'SELECT * FROM "{name}" ORDER BY id').fetchall()
+            for name in datagen.TABLE_NAMES
+        }
+
+
+def test_seed_interrupted_between_two_batches_keeps_them_says_so_and_resumes(
+    database: str, tmp_path: Path, two_per_batch: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _interrupt_after(monkeypatch, 1)
     result = runner.invoke(app, ["seed", "--database", database, "--preset", "tiny"])
     assert result.exit_code == ExitCode.INTERRUPTED, result.output
     assert INTERRUPTED_MESSAGE in result.output
+    assert "1 of 3 batches" in result.output
+    assert "Run the same command again to resume" in result.output
+    assert "db-reset" in result.output
+    assert _projects(database) == 2  # the first batch is committed, with the marker
+    assert _marker(database) == (42, "tiny", 1, 3)
+    committed = sum(map(len, _contents(database).values()))
+
+    monkeypatch.undo()
+    monkeypatch.setattr(seed_module, "_projects_per_batch", lambda sizes: 2)
+    monkeypatch.setattr(datagen, "start_of_day", lambda: datetime(2031, 1, 1, tzinfo=UTC))
+    resumed = runner.invoke(app, ["seed", "--database", database, "--preset", "tiny", "--json"])
+    assert resumed.exit_code == 0, resumed.output
+    summary = json.loads(resumed.stdout)
+    assert summary["resumed"] == f"seed 42 (preset tiny): 1 of 3 batches, {committed:,} rows"
+    assert summary["rows"]["projects"] == 3  # the two batches left: 2 + 1
+    assert _marker(database) is None
+
+    # the same rows as a seed never interrupted (dated as the first run, not the resume)
+    whole = str(tmp_path / "whole.duckdb")
+    assert runner.invoke(app, ["init", "--database", whole]).exit_code == 0
+    monkeypatch.setattr(datagen, "start_of_day", lambda: NOW)
+    assert runner.invoke(app, ["seed", "--database", whole, "--preset", "tiny"]).exit_code == 0
+    assert _contents(database) == _contents(whole)
+
+
+def test_a_partial_seed_refuses_another_seed_and_adds_nothing(
+    database: str, two_per_batch: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _interrupt_after(monkeypatch, 2)
+    assert runner.invoke(app, ["seed", "--database", database, "--preset", "tiny"]).exit_code
+    monkeypatch.undo()
+    for other in (["--preset", "tiny", "--seed", "7"], ["--preset", "small"]):
+        result = runner.invoke(app, ["seed", "--database", database, *other])
+        assert result.exit_code == ExitCode.ERROR, result.output
+        assert "stopped midway (seed 42 (preset tiny): 2 of 3 batches" in result.output
+        assert "--preset tiny --seed 42" in result.output
+        assert "db-reset" in result.output
+    assert _projects(database) == 4
+    assert _marker(database) == (42, "tiny", 2, 3)
+
+
+def test_db_reset_drops_a_partial_seed_and_its_marker(
+    database: str, two_per_batch: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _interrupt_after(monkeypatch, 1)
+    assert runner.invoke(app, ["seed", "--database", database, "--preset", "tiny"]).exit_code
+    assert _marker(database) is not None
+    reset = runner.invoke(app, ["db-reset", "--database", database, "--yes"])
+    assert reset.exit_code == 0, reset.output
+    assert _marker(database) is None
     assert _projects(database) == 0
+    monkeypatch.undo()
+    again = runner.invoke(app, ["seed", "--database", database, "--preset", "tiny", "--seed", "7"])
+    assert again.exit_code == 0, again.output
+    assert _projects(database) == 5
+
+
+def test_a_clash_in_a_later_batch_keeps_the_batches_before_it_and_says_what_to_do(
+    database: str, two_per_batch: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = datagen.generate_batches
+
+    def clashing(seed: int, **arguments: Any) -> Iterator[datagen.Dataset]:
+        made = real(seed, **arguments)
+        first = next(made)
+        yield first
+        yield first  # the same rows again: the second batch clashes with the first
+
+    monkeypatch.setattr(datagen, "generate_batches", clashing)
+    result = runner.invoke(app, ["seed", "--database", database, "--preset", "tiny"])
+    assert result.exit_code == ExitCode.ERROR, result.output
+    assert "batch 2 of seed 42 (tiny)" in result.output
+    assert "that batch was not added" in result.output
+    assert "1 of 3 batches" in result.output
+    assert _projects(database) == 2
+    assert _marker(database) == (42, "tiny", 1, 3)
 
 
 def test_seed_that_clashes_in_a_later_batch_leaves_the_database_unchanged(
