@@ -2,7 +2,7 @@
 
 Only the library is timed: raw DuckDB would repeat the library's own full-text SQL, and the
 SQLite copy carries no FTS5 index (building one over 10M messages is a benchmark of its own).
-A file without the library's search index (``fts_main_*``) is not searched: opened read-only,
+A file without the library's search index (``padb_search_*``) is not searched: opened read-only,
 the library cannot build one, and searching without it scans every row (the report says so).
 """
 
@@ -13,6 +13,8 @@ from collections.abc import Callable
 from typing import Any, Final
 
 import duckdb
+
+from project_architect_db.search.service import DOCUMENTS, MESSAGES
 
 __all__ = ["BARS_MS", "CALLS", "NO_INDEX", "calls", "has_index"]
 
@@ -34,11 +36,11 @@ NO_INDEX: Final = (
 
 def has_index(raw: duckdb.DuckDBPyConnection) -> bool:
     """Whether the file holds the library's search indexes for messages and documents."""
+    schemas = [MESSAGES.schema, DOCUMENTS.schema]
     found = raw.execute(
-        "SELECT count(*) FROM duckdb_schemas() WHERE schema_name IN "
-        "('fts_main_messages', 'fts_main_documents')"
+        "SELECT count(*) FROM duckdb_schemas() WHERE list_contains($1, schema_name)", [schemas]
     ).fetchone()
-    return bool(found and found[0] == 2)
+    return bool(found and found[0] == len(schemas))
 
 
 def calls(db: Any, project_ids: list[Any], rng: random.Random) -> dict[str, Callable[[], Any]]:
