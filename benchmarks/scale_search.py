@@ -11,7 +11,7 @@ The files are WRITTEN (indexes are built if missing, writes are made): pass copi
 shared scale files (``cp /work/scale/s100k.duckdb /tmp/search-s100k.duckdb``). Each round runs
 every call once per file, library and raw DuckDB alternating (the order rotates every round),
 with the same random query; the raw side runs the statements the library sends
-(``search.service._run``) on a cursor of the library's own DuckDB instance, without the
+(``search._index.run``) on a cursor of the library's own DuckDB instance, without the
 executor, transaction, records or snippets. Queries are two words of a random message.
 """
 
@@ -35,7 +35,8 @@ import duckdb
 
 from project_architect_db import Database
 from project_architect_db.core.engine import run_native
-from project_architect_db.search.service import DOCUMENTS, MESSAGES, _run
+from project_architect_db.search import _index
+from project_architect_db.search.service import DOCUMENTS, MESSAGES
 
 BARS = {"all": 500.0, "one project": 50.0}
 
@@ -89,7 +90,7 @@ def _calls(
 ) -> dict[str, tuple[Timed, Timed]]:
     def native(spec: Any, filters: dict[str, Any]) -> Timed:
         async def run() -> Any:
-            return _run(raw, spec, query, filters, 20)
+            return _index.run(raw, spec, query, filters, 20)
 
         return run
 

@@ -18,16 +18,15 @@ import logging
 import uuid
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
 from datetime import UTC
 from typing import Any, Protocol
 
 from project_architect_db.core.transaction import Transaction
 from project_architect_db.exceptions import InvalidQueryError, ReadOnlyError, ValidationError
-from project_architect_db.search import _sql
+from project_architect_db.search import _index
+from project_architect_db.search._index import Outcome
 from project_architect_db.search._snippet import candidate_words, make_snippet
-from project_architect_db.search._sql import LOOKUP_MAX, IndexSpec, by_id, id_params
-from project_architect_db.search._stopwords import STOPWORDS
+from project_architect_db.search._sql import IndexSpec
 from project_architect_db.search.models import DocumentHit, MessageHit
 
 __all__ = ["MAX_LIMIT", "MAX_QUERY_CHARS", "SearchService"]
@@ -36,9 +35,6 @@ logger = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 1000
 MAX_LIMIT = 1000
-#: A project or conversation with at most this many indexed rows is searched by scoring its
-#: rows' live text directly (their ids come from the index's ``docs``, ordered by owner).
-DIRECT_ROWS = LOOKUP_MAX
 
 DOCUMENTS = IndexSpec(
     table="documents",
@@ -64,14 +60,6 @@ class Runner(Protocol):
     def transaction(self) -> AbstractAsyncContextManager[Transaction]:
         """Open a unit of work (joins the caller's in the same task); errors translated."""
         ...  # pragma: no cover - a protocol
-
-
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    rows: list[dict[str, Any]]
-    matched_words: frozenset[str]
-    delta: int
-    indexed: bool
 
 
 class SearchService:
@@ -240,7 +228,7 @@ class SearchService:
                 batch = self.build_batch_rows
 
                 def run(con: Any) -> None:
-                    _build_index(con, spec, batch)
+                    _index.build_index(con, spec, batch)
 
                 await tx.run_native(run)
 
@@ -275,7 +263,7 @@ class SearchService:
     async def _merge(self, spec: IndexSpec) -> None:
         async def merge() -> None:
             async with self._executor.transaction() as tx:
-                await tx.run_native(lambda con: _merge_index(con, spec))
+                await tx.run_native(lambda con: _index.merge_index(con, spec))
 
         async with self._lock(spec):
             await asyncio.ensure_future(merge())
@@ -300,7 +288,7 @@ class SearchService:
     # -- searching ---------------------------------------------------------------------------
     async def _search(
         self, spec: IndexSpec, query: str, filters: Mapping[str, Any], limit: int
-    ) -> _Outcome | None:
+    ) -> Outcome | None:
         if not isinstance(query, str):
             raise InvalidQueryError("A search query must be a string.")
         if len(query) > MAX_QUERY_CHARS:
@@ -314,8 +302,8 @@ class SearchService:
         await self._ensure_index(spec)
         active = {k: v for k, v in filters.items() if v is not None}
 
-        def run(con: Any) -> _Outcome | None:
-            return _run(con, spec, query, active, limit)
+        def run(con: Any) -> Outcome | None:
+            return _index.run(con, spec, query, active, limit)
 
         async with self._executor.transaction() as tx:
             outcome = await tx.run_native(run)
@@ -335,146 +323,6 @@ class SearchService:
             if candidate_words([text], matched, limit=1, exact=True):
                 return make_snippet(text, is_match, width=self.snippet_chars, markers=self.markers)
         return make_snippet(texts[0], is_match, width=self.snippet_chars, markers=self.markers)
-
-
-def _build_index(con: Any, spec: IndexSpec, batch: int) -> None:
-    """Build the index from scratch, ``batch`` rows at a time (one transaction, one snapshot)."""
-    *statements, stopwords = spec.create()[:4]
-    for statement in statements:
-        con.execute(statement)
-    con.execute(stopwords, {"words": list(STOPWORDS)})
-    for statement in spec.create()[4:]:
-        con.execute(statement)
-    end, hwm = con.execute(spec.bounds()).fetchone()
-    for start in range(0, end, batch):
-        where = f"d.rowid >= {start} AND d.rowid < {start + batch}"
-        for statement in [*spec.add_batch(where, "d.rowid"), *spec.cleanup()]:
-            con.execute(statement)
-    *statements, state = spec.finish()
-    for statement in statements:
-        con.execute(statement)
-    con.execute(state, {"hwm": hwm, "next": end})
-    con.execute(spec.remember())
-
-
-def _merge_index(con: Any, spec: IndexSpec) -> None:
-    """Fold the rows changed since the index saw them into it (see ``IndexSpec.merge``)."""
-    (changed, old, *remove), after = spec.merge()
-    con.execute(changed, {"since": con.execute(spec.since()).fetchone()[0]})
-    con.execute(old)
-    if con.execute("SELECT count(*) FROM padb_search_old").fetchone()[0]:
-        for statement in remove:
-            con.execute(statement)
-    where, docid = spec.merge_rows()
-    for statement in [*spec.add_batch(where, docid, "postings"), *after, *spec.cleanup()]:
-        con.execute(statement)
-
-
-def _indexed_hits(
-    con: Any,
-    spec: IndexSpec,
-    stems: list[str],
-    filters: Mapping[str, Any],
-    changed: set[Any],
-    limit: int,
-) -> tuple[list[tuple[Any, float]], list[Any]]:
-    """The best indexed rows still live in the version the index holds, or a small owner's ids.
-
-    For a project or conversation of at most ``DIRECT_ROWS`` indexed rows: no hits and those
-    rows' ids (the caller scores their live text directly: cheaper than reading the terms'
-    postings).
-    """
-    terms = {f"t{i}": stem for i, stem in enumerate(stems)}
-    owner = {k: v for k, v in filters.items() if k in ("project_id", "conversation_id")}
-    params: dict[str, Any] = dict(terms)
-    if owner:
-        owned = con.execute(spec.owned(list(owner)), owner).fetchall()
-        if len(owned) <= DIRECT_ROWS:
-            return [], [row[1] for row in owned]
-        params["docids"] = [row[0] for row in owned]
-    clauses = "".join(f" AND d.{column} = ${column}" for column in filters)
-    version = f"d.{spec.version}" if spec.version else "NULL"
-    k = limit * (4 if len(owner) < len(filters) else 2) + 10
-    while True:
-        found = con.execute(
-            spec.indexed_hits(list(terms), bool(owner)), {**params, "k": k}
-        ).fetchall()
-        if not found:
-            return [], []
-        check = by_id(spec.table, f"d.id, {version}", len(found), clauses)
-        ids = id_params([r[0] for r in found])
-        live = dict(con.execute(check, {**ids, **filters}).fetchall())
-        hits = [
-            (row_id, score)
-            for row_id, row_version, score in found
-            if row_id in live and live[row_id] == row_version and row_id not in changed
-        ]
-        if len(hits) >= limit or len(found) < k:
-            return hits, []
-        k *= 4  # deleted, changed or filtered-out rows took places: ask for more
-
-
-def _run(
-    con: Any,
-    spec: IndexSpec,
-    query: str,
-    filters: Mapping[str, Any],
-    limit: int,
-) -> _Outcome | None:
-    """One consistent snapshot: stems, delta, indexed hits, delta hits, rows, snippet words."""
-    indexed = bool(con.execute(spec.exists(), {"schema": spec.schema}).fetchone()[0])
-    stems = [r[0] for r in con.execute(spec.stems(), {"q": query}).fetchall()]
-    if not stems:
-        return None  # nothing searchable: punctuation, digits only
-    clauses = "".join(f" AND d.{column} = ${column}" for column in filters)
-    hits: list[tuple[Any, float]] = []
-    delta: list[Any] = []
-    if indexed:
-        since = con.execute(spec.since()).fetchone()[0]
-        delta = [r[0] for r in con.execute(spec.delta(), {"since": since}).fetchall()]
-        hits, direct = _indexed_hits(con, spec, stems, filters, set(delta), limit)
-        # Changed rows and a small owner's rows are scored apart: past LOOKUP_MAX ids, the
-        # changed ones are read by one scan of the change window.
-        changed = set(delta)
-        parts = [ids for ids in (delta, [i for i in direct if i not in changed]) if ids]
-    else:
-        parts = [[]]  # no index: every row is scored
-    for part in parts:
-        prefixes = {
-            f"p{i}": s[: max(2, len(s) - 2)] if len(s) > 2 else s for i, s in enumerate(stems)
-        }
-        prefilter = " OR ".join(
-            f"contains(lower(strip_accents({spec.text})), ${name})" for name in prefixes
-        )
-        params = {"stems": stems, "k": limit, **filters, **prefixes}
-        if indexed:
-            params |= id_params(part)
-            if len(part) > _sql.LOOKUP_MAX:
-                params["since"] = since
-        statement = spec.delta_hits(clauses, prefilter, len(part) if indexed else None)
-        hits += con.execute(statement, params).fetchall()
-    hits.sort(key=lambda hit: (-hit[1], str(hit[0])))
-    hits = hits[:limit]
-    if not hits:
-        return _Outcome([], frozenset(), len(delta), indexed)
-    scores = {hit[0]: float(hit[1]) for hit in hits}
-    cursor = con.execute(spec.fetch(len(scores)), id_params(list(scores)))
-    names = [d[0] for d in cursor.description]
-    by_id = {row[0]: dict(zip(names, row, strict=True)) for row in cursor.fetchall()}
-    rows = [by_id[i] | {"score": s} for i, s in scores.items() if i in by_id]
-    texts = [str(row.get(f) or "") for row in rows for f in spec.snippet_fields]
-    words = sorted(candidate_words(texts, stems))
-    matched: frozenset[str] = frozenset()
-    if words:
-        matched = frozenset(
-            r[0]
-            for r in con.execute(
-                "SELECT w FROM (SELECT unnest($words::VARCHAR[]) AS w) "
-                "WHERE stem(w, 'porter') IN (SELECT unnest($stems::VARCHAR[]))",
-                {"words": words, "stems": stems},
-            ).fetchall()
-        )
-    return _Outcome(rows, matched, len(delta), indexed)
 
 
 def _uuid(value: uuid.UUID | str | None) -> uuid.UUID | None:

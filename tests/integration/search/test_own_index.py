@@ -17,7 +17,7 @@ from project_architect_db.exceptions import (
     ValidationError,
 )
 from project_architect_db.models import Base
-from project_architect_db.search import _sql, service
+from project_architect_db.search import _index, _sql
 from project_architect_db.search._stopwords import STOPWORDS
 
 # Edge cases of the tokenizer: accents, punctuation runs, digits, stopwords only, repeated
@@ -187,7 +187,7 @@ async def test_direct_and_postings_paths_agree_for_a_project(
     await db.documents.create({"project_id": other, "path": "o.md", "content": "websocket"})
     await db.search.rebuild()
     direct = await db.search.documents("websocket tokens", project_id=project, limit=100)
-    monkeypatch.setattr(service, "DIRECT_ROWS", 0)  # read the postings instead
+    monkeypatch.setattr(_index, "DIRECT_ROWS", 0)  # read the postings instead
     postings = await db.search.documents("websocket tokens", project_id=project, limit=100)
     assert [h.id for h in postings] == [h.id for h in direct]
     assert [h.score for h in postings] == pytest.approx([h.score for h in direct], rel=1e-9)
@@ -239,17 +239,17 @@ async def test_a_failed_merge_leaves_the_index_usable(
     project, _, _ = await _seed(db)
     await db.search.rebuild()
     doc = (await db.documents.create({"project_id": project, "path": "f.md", "content": "yak"})).id
-    real = service._merge_index
+    real = _index.merge_index
 
     def crash(con: Any, spec: Any) -> None:
         real(con, spec)  # every statement of the merge ran; the commit never happens
         raise RuntimeError("power cut before the commit")
 
-    monkeypatch.setattr(service, "_merge_index", crash)
+    monkeypatch.setattr(_index, "merge_index", crash)
     with pytest.raises(RuntimeError, match="power cut"):
         await db.search.merge("documents")
     assert [h.id for h in await db.search.documents("yak")] == [doc]
-    monkeypatch.setattr(service, "_merge_index", real)
+    monkeypatch.setattr(_index, "merge_index", real)
     await db.search.merge("documents")
     assert [h.id for h in await db.search.documents("yak")] == [doc]
 
