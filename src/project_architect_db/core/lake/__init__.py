@@ -3,5 +3,28 @@
 from project_architect_db.core.lake._conninfo import ConnInfo, parse_conninfo
 from project_architect_db.core.lake._guard import LakeGuard
 from project_architect_db.core.lake._keys import LockPlan, lock_id, plan_locks
+from project_architect_db.core.lake._policy import (
+    Keys,
+    delete_keys,
+    insert_keys,
+    row_key,
+    table_key,
+    unique_key,
+    update_keys,
+)
 
-__all__ = ["ConnInfo", "LakeGuard", "LockPlan", "lock_id", "parse_conninfo", "plan_locks"]
+__all__ = [
+    "ConnInfo",
+    "Keys",
+    "LakeGuard",
+    "LockPlan",
+    "delete_keys",
+    "insert_keys",
+    "lock_id",
+    "parse_conninfo",
+    "plan_locks",
+    "row_key",
+    "table_key",
+    "unique_key",
+    "update_keys",
+]

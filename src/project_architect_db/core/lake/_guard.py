@@ -17,6 +17,7 @@ them. See docs/architecture.md, "Integrity on a lake".
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import math
 from collections.abc import AsyncIterator, Iterable
@@ -37,11 +38,6 @@ from project_architect_db.exceptions import (
 )
 
 __all__ = ["LakeGuard"]
-
-# The task holding locks; tasks it starts inherit the context, yet are units of their own.
-_HOLDER: contextvars.ContextVar[asyncio.Task[Any] | None] = contextvars.ContextVar(
-    "padb_lake_holder", default=None
-)
 
 
 async def _no_reset(connection: Any) -> None:
@@ -67,6 +63,11 @@ class LakeGuard:
         self._info = info
         self._lock_timeout = lock_timeout
         self._closed = False
+        # The task holding this guard's locks; tasks it starts inherit the context, yet are
+        # units of their own.
+        self._holder: contextvars.ContextVar[asyncio.Task[Any] | None] = contextvars.ContextVar(
+            f"padb_lake_holder_{id(self)}", default=None
+        )
 
     @classmethod
     async def connect(
@@ -128,7 +129,9 @@ class LakeGuard:
             ConflictError: Another unit kept a key past the timeout (retryable).
             TransactionError: A hold inside a hold of the same task.
             DatabaseNotOpenError: The guard is closed.
-            DatabaseError: The catalog went away.
+            DatabaseError: The catalog went away: before the locks were granted (nothing ran),
+                or while the block ran (its locks were lost with the session: see
+                docs/architecture.md, "Integrity on a lake", for what that leaves).
         """
         plan = plan_locks(exclusive, shared)
         wait = (
@@ -137,13 +140,14 @@ class LakeGuard:
             else _check_timeout(lock_timeout, "lock_timeout")
         )
         task = asyncio.current_task()
-        if task is not None and _HOLDER.get() is task:
+        if task is not None and self._holder.get() is task:
             raise TransactionError(
                 "guard.hold() does not nest: take every key the unit needs in one hold "
                 "(one global lock order is what rules out deadlocks between processes)."
             )
         connection = await self._acquire(wait)
         broken = False
+        completed = False
         try:
             try:
                 await self._lock(connection, plan, wait)
@@ -152,13 +156,16 @@ class LakeGuard:
             except BaseException:
                 broken = True  # cancelled mid-statement, or the catalog went away
                 raise
-            token = _HOLDER.set(task)
+            token = self._holder.set(task)
             try:
                 yield
+                completed = True
             finally:
-                _HOLDER.reset(token)
+                self._holder.reset(token)
         finally:
-            await self._end(connection, broken=broken)
+            lost = await self._end(connection, broken=broken)
+        if lost and completed:
+            raise catalog_error(lost, self._info, during_hold=True)
 
     async def close(self) -> None:
         """Close the pool (idempotent); holds still running are ended by the server."""
@@ -199,24 +206,34 @@ class LakeGuard:
         except Exception as error:
             raise catalog_error(error, self._info) from error
 
-    async def _end(self, connection: Any, *, broken: bool) -> None:
+    async def _end(self, connection: Any, *, broken: bool) -> BaseException | None:
         """Roll back the lock transaction (its locks go with it) and return the connection.
 
         A broken or cancelled connection is terminated instead: the server then ends its
-        session, and every lock the session held with it.
+        session, and every lock the session held with it. Returns the error of a session found
+        dead at the end: the block ran without its locks from some point on.
         """
-        if broken or self._closed:
-            connection.terminate()
-            return
+        if self._closed:
+            return None  # closing the pool ended every session, and their locks
+        if broken:
+            _discard(connection)
+            return None
         try:
             await connection.execute("ROLLBACK")
         except asyncio.CancelledError:
-            connection.terminate()
+            _discard(connection)
             raise
-        except Exception:
-            connection.terminate()
-        else:
-            await self._pool.release(connection)
+        except Exception as error:
+            _discard(connection)
+            return error
+        await self._pool.release(connection)
+        return None
+
+
+def _discard(connection: Any) -> None:
+    """Terminate a pool connection; one the server closed went back to the pool on its own."""
+    with contextlib.suppress(asyncpg.InterfaceError):
+        connection.terminate()
 
 
 def _check_timeout(value: float, name: str) -> float:

@@ -22,11 +22,19 @@ _REFUSALS = (
 )
 
 
-def catalog_error(error: BaseException, info: ConnInfo) -> ProjectArchitectDBError:
+def catalog_error(
+    error: BaseException, info: ConnInfo, *, during_hold: bool = False
+) -> ProjectArchitectDBError:
     """The library error for a failure to reach or use the catalog at ``info``."""
     if isinstance(error, ProjectArchitectDBError):
         return error
     where = info.describe()
+    if during_hold:
+        return DatabaseError(
+            f"The catalog session holding this unit's locks ended before the unit did "
+            f"({where}: {type(error).__name__}: {error}). Its lake commit may have run without "
+            "them: run the lake's integrity check before trusting what it wrote."
+        )
     if isinstance(error, _REFUSALS):
         return ConfigurationError(
             f"The lake's PostgreSQL catalog ({where}) refused the connection: {error}. "
