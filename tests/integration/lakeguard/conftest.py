@@ -68,4 +68,4 @@ def kill(process: subprocess.Popen[bytes]) -> None:
     """SIGKILL: no cleanup of any kind runs in the process."""
     if process.poll() is None:
         os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    process.communicate()  # reaps it and closes its pipes
