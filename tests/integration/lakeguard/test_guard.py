@@ -262,7 +262,7 @@ async def test_a_database_the_catalog_does_not_have_is_a_configuration_error(
         await LakeGuard.connect(pg_server.database("no_such_lake").conninfo)
 
 
-async def test_a_session_ended_during_the_block_is_reported_and_the_next_hold_reconnects(
+async def test_a_session_ended_during_the_block_is_reported_and_the_next_hold_has_a_new_one(
     guard: LakeGuard, catalog: PostgresServer
 ) -> None:
     terminate = (
@@ -272,9 +272,20 @@ async def test_a_session_ended_during_the_block_is_reported_and_the_next_hold_re
     with pytest.raises(DatabaseError, match="ended before the unit did"):
         async with guard.hold(exclusive=["a"]):
             await admin(catalog, terminate, catalog.dbname)
-    await admin(catalog, terminate, catalog.dbname)  # idle sessions too: the pool replaces them
     async with guard.hold(exclusive=["a"]):
         assert await advisory_locks(catalog) == 1
+
+
+async def test_a_catalog_database_dropped_under_the_guard_is_reported_on_the_next_hold(
+    pg_server: PostgresServer, catalog: PostgresServer
+) -> None:
+    async with await LakeGuard.connect(catalog.conninfo) as doomed:
+        async with doomed.hold(exclusive=["a"]):
+            pass
+        await admin(pg_server, f'DROP DATABASE "{catalog.dbname}" WITH (FORCE)')
+        with pytest.raises(ConfigurationError, match="refused the connection"):
+            async with doomed.hold(exclusive=["a"]):
+                pass
 
 
 @pytest.mark.parametrize(

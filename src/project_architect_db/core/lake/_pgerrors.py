@@ -26,8 +26,6 @@ def catalog_error(
     error: BaseException, info: ConnInfo, *, during_hold: bool = False
 ) -> ProjectArchitectDBError:
     """The library error for a failure to reach or use the catalog at ``info``."""
-    if isinstance(error, ProjectArchitectDBError):
-        return error
     where = info.describe()
     if during_hold:
         return DatabaseError(
