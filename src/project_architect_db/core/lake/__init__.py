@@ -1,7 +1,8 @@
 """DuckLake with a PostgreSQL catalog: what lets several OS processes share one lake."""
 
 from project_architect_db.core.lake._conninfo import ConnInfo, parse_conninfo
-from project_architect_db.core.lake._guard import LakeGuard
+from project_architect_db.core.lake._feed import LakeCommit, LakeFeed, LakeGap
+from project_architect_db.core.lake._guard import CHANNEL, Hold, LakeGuard
 from project_architect_db.core.lake._keys import LockPlan, lock_id, plan_locks
 from project_architect_db.core.lake._policy import (
     Keys,
@@ -14,8 +15,13 @@ from project_architect_db.core.lake._policy import (
 )
 
 __all__ = [
+    "CHANNEL",
     "ConnInfo",
+    "Hold",
     "Keys",
+    "LakeCommit",
+    "LakeFeed",
+    "LakeGap",
     "LakeGuard",
     "LockPlan",
     "delete_keys",

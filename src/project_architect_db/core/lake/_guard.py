@@ -37,7 +37,24 @@ from project_architect_db.exceptions import (
     TransactionError,
 )
 
-__all__ = ["LakeGuard"]
+__all__ = ["CHANNEL", "Hold", "LakeGuard"]
+
+
+CHANNEL = "padb_lake_commits"
+"""The PostgreSQL channel of lake commits (``core/lake/_feed.py`` listens on it)."""
+
+
+class Hold:
+    """What ``async with guard.hold(...) as held`` gives: announce the unit's commit."""
+
+    __slots__ = ("snapshot_id",)
+
+    def __init__(self) -> None:
+        self.snapshot_id: int | None = None
+
+    def announce(self, snapshot_id: int) -> None:
+        """Notify subscribers of this lake commit when the hold ends (no extra round trip)."""
+        self.snapshot_id = int(snapshot_id)
 
 
 async def _no_reset(connection: Any) -> None:
@@ -117,7 +134,7 @@ class LakeGuard:
         exclusive: Iterable[str] = (),
         shared: Iterable[str] = (),
         lock_timeout: float | None = None,
-    ) -> AsyncIterator[None]:
+    ) -> AsyncIterator[Hold]:
         """Hold ``exclusive`` and ``shared`` keys until the block ends, in every process.
 
         Args:
@@ -148,6 +165,7 @@ class LakeGuard:
         connection = await self._acquire(wait)
         broken = False
         completed = False
+        held = Hold()
         try:
             try:
                 await self._lock(connection, plan, wait)
@@ -158,14 +176,29 @@ class LakeGuard:
                 raise
             token = self._holder.set(task)
             try:
-                yield
+                yield held
                 completed = True
             finally:
                 self._holder.reset(token)
         finally:
-            lost = await self._end(connection, broken=broken)
+            announce = held.snapshot_id if completed else None
+            lost = await self._end(connection, broken=broken, announce=announce)
         if lost and completed:
             raise catalog_error(lost, self._info, during_hold=True)
+
+    async def announce(self, snapshot_id: int) -> None:
+        """Notify subscribers of a lake commit made outside a hold (one round trip).
+
+        Raises:
+            DatabaseNotOpenError: The guard is closed.
+            DatabaseError: The catalog went away.
+        """
+        if self._closed:
+            raise DatabaseNotOpenError("The lake guard is closed: connect a new LakeGuard.")
+        try:
+            await self._pool.execute("SELECT pg_notify($1, $2)", CHANNEL, str(int(snapshot_id)))
+        except Exception as error:
+            raise catalog_error(error, self._info) from error
 
     async def close(self) -> None:
         """Close the pool (idempotent); holds still running are ended by the server."""
@@ -206,7 +239,9 @@ class LakeGuard:
         except Exception as error:
             raise catalog_error(error, self._info) from error
 
-    async def _end(self, connection: Any, *, broken: bool) -> BaseException | None:
+    async def _end(
+        self, connection: Any, *, broken: bool, announce: int | None = None
+    ) -> BaseException | None:
         """Roll back the lock transaction (its locks go with it) and return the connection.
 
         A broken or cancelled connection is terminated instead: the server then ends its
@@ -218,8 +253,11 @@ class LakeGuard:
         if broken:
             _discard(connection)
             return None
+        end = "ROLLBACK"
+        if announce is not None:  # delivered when the lock transaction commits, with its end
+            end = f"SELECT pg_notify('{CHANNEL}', '{announce}'); COMMIT"
         try:
-            await connection.execute("ROLLBACK")
+            await connection.execute(end)
         except asyncio.CancelledError:
             _discard(connection)
             raise
