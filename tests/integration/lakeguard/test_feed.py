@@ -128,3 +128,42 @@ async def test_announcing_on_a_closed_guard_is_refused(lake: Lake) -> None:
     await guard.close()
     with pytest.raises(DatabaseNotOpenError):
         await guard.announce(1)
+
+
+async def test_an_announced_hold_wakes_the_feed_at_once_not_at_its_next_poll(lake: Lake) -> None:
+    conn = lake.connect()
+    feed = await LakeFeed.open(lake.conninfo, lake.connect(), poll_interval=60)
+    try:
+        waiting = asyncio.create_task(anext(feed))
+        await asyncio.sleep(0.2)  # the feed has read nothing new and waits for a wake-up
+        async with await LakeGuard.connect(lake.conninfo) as guard:
+            async with guard.hold(exclusive=["projects(slug):x"]) as held:
+                conn.execute("INSERT INTO projects VALUES ('p', 'x', 1)")
+                held.announce(
+                    conn.execute("FROM ducklake_last_committed_snapshot('lake')").fetchone()[0]
+                )
+            got = await asyncio.wait_for(waiting, timeout=30)
+        assert isinstance(got, LakeCommit)
+        assert got.snapshot_id == held.snapshot_id
+    finally:
+        await feed.close()
+
+
+async def test_a_hold_whose_block_fails_announces_nothing(lake: Lake) -> None:
+    conn = lake.connect()
+    feed = await LakeFeed.open(lake.conninfo, lake.connect(), poll_interval=60)
+    try:
+        waiting = asyncio.create_task(anext(feed))
+        await asyncio.sleep(0.2)
+        async with await LakeGuard.connect(lake.conninfo) as guard:
+            with pytest.raises(RuntimeError):
+                async with guard.hold(exclusive=["k"]) as held:
+                    # a commit the feed would deliver at once, were it announced
+                    conn.execute("INSERT INTO projects VALUES ('p', 'x', 1)")
+                    held.announce(99)
+                    raise RuntimeError("the unit failed after announcing")
+        await asyncio.sleep(0.5)
+        assert not waiting.done()
+        waiting.cancel()
+    finally:
+        await feed.close()

@@ -69,10 +69,20 @@ class LakeGuard:
     the unit needs at once (they are then taken in one global order, which rules out deadlocks).
 
     Examples:
-        >>> async def main(conninfo: str) -> None:  # doctest: +SKIP
+        The keys of "add a message" come from the policy (``core/lake/_policy.py``):
+
+        >>> from project_architect_db.core.lake import insert_keys
+        >>> keys = insert_keys(
+        ...     "messages",
+        ...     ancestors=[("conversations", "c1"), ("projects", "p1")],
+        ...     numbered_under=("conversations", "c1"),
+        ... )
+        >>> keys.exclusive
+        ('conversations:c1#sequence',)
+        >>> async def add_message(conninfo: str) -> None:
         ...     async with await LakeGuard.connect(conninfo) as guard:
-        ...         async with guard.hold(exclusive=["slug:demo"]):
-        ...             ...  # the lake transaction
+        ...         async with guard.hold(exclusive=keys.exclusive, shared=keys.shared):
+        ...             ...  # BEGIN the lake transaction, max + 1, INSERT, COMMIT
     """
 
     def __init__(self, pool: Any, info: ConnInfo, *, lock_timeout: float) -> None:
