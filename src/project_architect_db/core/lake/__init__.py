@@ -1,4 +1,13 @@
-"""DuckLake with a PostgreSQL catalog: what lets several OS processes share one lake."""
+"""DuckLake with a PostgreSQL catalog: what lets several OS processes share one lake.
+
+* :class:`LakeGuard`: advisory locks on the catalog, held across a lake transaction, so checks
+  (unique values, ``max + 1``, parents, versions) hold between processes.
+* :func:`insert_keys`, :func:`update_keys`, :func:`delete_keys`: which keys each write takes.
+* :class:`LakeFeed`: commits of every process, in commit order, woken by ``NOTIFY``.
+* :func:`parse_conninfo`: the libpq string of ``ATTACH 'ducklake:postgres:...'``.
+
+See docs/architecture.md, "Integrity on a lake".
+"""
 
 from project_architect_db.core.lake._conninfo import ConnInfo, parse_conninfo
 from project_architect_db.core.lake._feed import LakeCommit, LakeFeed, LakeGap
