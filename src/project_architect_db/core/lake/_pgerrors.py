@@ -31,7 +31,8 @@ def catalog_error(
         return DatabaseError(
             f"The catalog session holding this unit's locks ended before the unit did "
             f"({where}: {type(error).__name__}: {error}). Its lake commit may have run without "
-            "them: run the lake's integrity check before trusting what it wrote."
+            "them: check what it guarded (no duplicate key, no sequence gap or twin, no orphan) "
+            "before trusting it."
         )
     if isinstance(error, _REFUSALS):
         return ConfigurationError(
