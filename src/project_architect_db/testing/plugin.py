@@ -14,6 +14,9 @@ The fixtures need pytest-asyncio (``pip install 'project-architect-db[testing]'`
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,14 +67,31 @@ def padb_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPos
     from project_architect_db.exceptions import ProjectArchitectDBError
     from project_architect_db.testing.postgres import start_local_postgres, stop_local_postgres
 
+    folder = reachable_folder(tmp_path_factory.mktemp("padb-pg"))
     try:
-        server = start_local_postgres(tmp_path_factory.mktemp("padb-pg") / "data")
+        server = start_local_postgres(folder / "data")
     except ProjectArchitectDBError as error:
         pytest.fail(f"padb_postgres: {error}")
     try:
         yield server
     finally:
         stop_local_postgres(server)
+        if folder.name.startswith("padb-pg-"):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def reachable_folder(folder: Path) -> Path:
+    """``folder``, or as root a new folder PostgreSQL's OS user ``pgserver`` can enter.
+
+    pytest's temporary folders are private to their user (0700); run as root, PostgreSQL runs
+    as ``pgserver`` and could not reach them. The new folder is under the system's temporary
+    folder and named ``padb-pg-*``; the caller removes it.
+    """
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return folder
+    made = Path(tempfile.mkdtemp(prefix="padb-pg-"))
+    made.chmod(0o711)
+    return made
 
 
 @pytest.fixture

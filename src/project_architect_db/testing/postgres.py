@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import subprocess
 import tempfile
 import urllib.parse
@@ -126,6 +127,7 @@ def start_local_postgres(folder: Path | str) -> LocalPostgres:
             f"Cannot keep PostgreSQL's data in {path}: the folder {path.parent} does not exist. "
             "Create it, or pick another folder."
         )
+    _check_reachable_as_root(path)
     try:
         handle = module.get_server(path, cleanup_mode=None)
     except Exception as error:
@@ -136,6 +138,21 @@ def start_local_postgres(folder: Path | str) -> LocalPostgres:
     uri = urllib.parse.urlparse(handle.get_uri())
     socket_dir = urllib.parse.parse_qs(uri.query).get("host", [uri.hostname or ""])[0]
     return LocalPostgres(path, socket_dir, uri.username or "postgres", "postgres", handle)
+
+
+def _check_reachable_as_root(path: Path) -> None:
+    # As root the server runs as the OS user `pgserver`, which must pass through every folder
+    # above its data (x for others); the package does not change those folders' permissions.
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return
+    for parent in path.parents:
+        if not parent.stat().st_mode & stat.S_IXOTH:
+            raise StorageError(
+                f"Cannot keep PostgreSQL's data in {path}: run as root, PostgreSQL runs as the "
+                f"OS user 'pgserver', which cannot enter {parent} (mode "
+                f"{stat.S_IMODE(parent.stat().st_mode):o}). Pick a folder every user can reach "
+                "(e.g. under /srv or /tmp), or run as a user other than root."
+            )
 
 
 def stop_local_postgres(server: LocalPostgres) -> None:

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
 import pytest
 
 from project_architect_db.exceptions import ConfigurationError, StorageError
-from project_architect_db.testing.plugin import LakeTarget
-from project_architect_db.testing.postgres import LocalPostgres, start_local_postgres
+from project_architect_db.testing.plugin import LakeTarget, reachable_folder
+from project_architect_db.testing.postgres import (
+    LocalPostgres,
+    start_local_postgres,
+    stop_local_postgres,
+)
 
 
 async def _select(server: LocalPostgres, sql: str) -> object:
@@ -57,15 +63,35 @@ def test_create_database_twice_is_a_storage_error(padb_postgres: LocalPostgres) 
         padb_postgres.create_database("twice_here")
 
 
+@pytest.fixture
+def reachable(tmp_path: Path) -> Iterator[Path]:
+    """A folder the server can use whoever runs the tests (as root: one ``pgserver`` enters)."""
+    folder = reachable_folder(tmp_path)
+    yield folder
+    if folder != tmp_path:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_as_root_a_folder_pgserver_cannot_enter_is_refused_up_front(tmp_path: Path) -> None:
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    if os.geteuid() == 0:
+        with pytest.raises(StorageError, match="OS user 'pgserver', which cannot enter"):
+            start_local_postgres(private / "pg")
+        assert not (private / "pg").exists()
+    else:  # the server runs as this user, who can enter its own folder
+        stop_local_postgres(start_local_postgres(private / "pg"))
+
+
 def test_a_folder_whose_parent_is_missing_is_refused(tmp_path: Path) -> None:
     with pytest.raises(StorageError, match="does not exist"):
         start_local_postgres(tmp_path / "missing" / "pg")
 
 
-def test_a_folder_that_is_a_file_is_refused(tmp_path: Path) -> None:
-    (tmp_path / "pg").write_text("not a server")
+def test_a_folder_that_is_a_file_is_refused(reachable: Path) -> None:
+    (reachable / "pg").write_text("not a server")
     with pytest.raises(StorageError, match="did not start"):
-        start_local_postgres(tmp_path / "pg")
+        start_local_postgres(reachable / "pg")
 
 
 def test_without_the_extra_the_error_says_what_to_install(
@@ -86,8 +112,8 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_lake_serve_detach_then_stop(tmp_path: Path) -> None:
-    folder = tmp_path / "pg"
+def test_lake_serve_detach_then_stop(reachable: Path) -> None:
+    folder = reachable / "pg"
     started = _cli("serve", str(folder), "--detach", "--json")
     assert started.returncode == 0, started.stderr
     assert '"catalog": "ducklake:postgres:dbname=postgres host=' in started.stdout
@@ -121,10 +147,10 @@ def _in_process(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_lake_serve_in_the_foreground_stops_on_sigterm(tmp_path: Path) -> None:
+def test_lake_serve_in_the_foreground_stops_on_sigterm(reachable: Path) -> None:
     # The command's own SIGTERM handler ends it. Signals sent before it is installed meet this
     # test's no-op handler, so they are sent until the command has returned.
-    folder = tmp_path / "pg"
+    folder = reachable / "pg"
     done = threading.Event()
 
     def terminate_until_done() -> None:
@@ -146,17 +172,17 @@ def test_lake_serve_in_the_foreground_stops_on_sigterm(tmp_path: Path) -> None:
     assert not (folder / "postmaster.pid").exists()
 
 
-def test_lake_commands_in_process(tmp_path: Path) -> None:
-    folder = tmp_path / "pg"
+def test_lake_commands_in_process(reachable: Path) -> None:
+    folder = reachable / "pg"
     assert _in_process("stop", str(folder))[0] == 3
     code, output = _in_process("serve", str(folder), "--detach")
     assert code == 0, output
     assert "open with: Database.open(" in output
     code, output = _in_process("serve", str(folder), "--detach", "--json")  # already running
     assert code == 0, output
-    assert json.loads(output)["data_path"] == str(tmp_path / "pg-data")
+    assert json.loads(output)["data_path"] == str(reachable / "pg-data")
     assert _in_process("stop", str(folder)) == (0, f"stopped the PostgreSQL of {folder}\n")
-    assert _in_process("serve", str(tmp_path / "no" / "pg"), "--detach")[0] == 7
+    assert _in_process("serve", str(reachable / "no" / "pg"), "--detach")[0] == 7
 
 
 def test_lake_serve_without_the_extra_exits_2(
