@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from project_architect_db.core.transaction import Transaction
 from project_architect_db.exceptions import InvalidQueryError, ReadOnlyError, ValidationError
 from project_architect_db.search import _index
+from project_architect_db.search._delta import DeltaCache
 from project_architect_db.search._index import Outcome
 from project_architect_db.search._snippet import candidate_words, make_snippet
 from project_architect_db.search._sql import IndexSpec
@@ -43,6 +44,7 @@ DOCUMENTS = IndexSpec(
     stamp="updated_at",
     columns=("id", "project_id", "path", "title", "doc_type", "version"),
     snippet_fields=("content", "title"),
+    filters=("project_id", "doc_type"),
 )
 MESSAGES = IndexSpec(
     table="messages",
@@ -51,6 +53,7 @@ MESSAGES = IndexSpec(
     stamp="created_at",
     columns=("id", "project_id", "conversation_id", "sequence", "role", "created_at"),
     snippet_fields=("content",),
+    filters=("project_id", "conversation_id", "role"),
 )
 
 
@@ -99,6 +102,8 @@ class SearchService:
         #: Tables whose index has been seen: the library never drops one (a rebuild replaces
         #: it in one transaction), so later searches skip the check.
         self._indexed: set[str] = set()
+        #: Each table's changed rows, tokenized once (``_delta.py``).
+        self._deltas = {spec.table: DeltaCache() for spec in (DOCUMENTS, MESSAGES)}
 
     # -- public API --------------------------------------------------------------------------
     async def documents(
@@ -303,7 +308,7 @@ class SearchService:
         active = {k: v for k, v in filters.items() if v is not None}
 
         def run(con: Any) -> Outcome | None:
-            return _index.run(con, spec, query, active, limit)
+            return _index.run(con, spec, query, active, limit, self._deltas[spec.table])
 
         async with self._executor.transaction() as tx:
             outcome = await tx.run_native(run)
