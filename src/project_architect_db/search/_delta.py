@@ -22,10 +22,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from project_architect_db.search import _sql
 from project_architect_db.search._sql import (
     _BM25,
     _STATS,
-    LOOKUP_MAX,
     IndexSpec,
     _tokenize,
     by_id,
@@ -88,7 +88,7 @@ class DeltaCache:
 def _read(con: Any, spec: IndexSpec, keys: Sequence[Key], since: Any) -> dict[Key, Segment]:
     ids = [k[0] for k in keys]
     params: dict[str, Any] = id_params(ids)
-    if len(ids) > LOOKUP_MAX:
+    if len(ids) > _sql.LOOKUP_MAX:
         params["since"] = since
     rows = con.execute(segments_sql(spec, len(ids)), params).fetchall()
     names = spec.filters
@@ -137,7 +137,7 @@ def segments_sql(spec: IndexSpec, n: int) -> str:
     The index's tokenizer, stemmer and stopwords, as ``IndexSpec.add_batch``. Past
     ``LOOKUP_MAX`` ids, the rows are read by one scan of the change window (``$since``).
     """
-    if n > LOOKUP_MAX:
+    if n > _sql.LOOKUP_MAX:
         source = (
             f"(SELECT * FROM {spec.table} WHERE {spec.stamp} >= $since "
             "AND id IN (SELECT unnest($ids)))"

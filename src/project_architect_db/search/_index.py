@@ -138,7 +138,7 @@ def run(
         # Changed rows are tokenized once and kept (``_delta.py``); a small owner's rows and
         # changed rows the cache cannot keep are scored from their live text (past LOOKUP_MAX
         # ids, the changed ones by one scan of the change window).
-        kept, unkept = (cache or DeltaCache()).segments(con, spec, keys, since)
+        kept, unkept = (DeltaCache() if cache is None else cache).segments(con, spec, keys, since)
         hits += _delta.score(con, spec, kept, stems, filters, limit)
         parts = [ids for ids in (unkept, [i for i in direct if i not in changed]) if ids]
     else:
