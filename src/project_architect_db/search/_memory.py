@@ -6,8 +6,9 @@ postings and the batches' temporary tables take what the pool allows before they
 build lowers the instance's ``memory_limit`` to ``build_memory_limit`` (never raises it), and
 puts back what the database was opened with when the last running build ends (``RESET`` when
 it was opened without one). Not when the database has no ``temp_directory`` (nothing could
-spill: the limit would fail the build instead of bounding it). Queries that run meanwhile share the lowered limit: sorts, joins
-and aggregates spill to the temporary directory instead of growing.
+spill: the limit would fail the build instead of bounding it). Queries that run meanwhile
+share the lowered limit: sorts, joins and aggregates spill to the temporary directory instead
+of growing.
 """
 
 from __future__ import annotations

@@ -90,7 +90,7 @@ async def test_a_deleted_changed_row_is_not_found(db: Database) -> None:
 async def test_a_rolled_back_write_kept_by_a_search_inside_it_is_not_found_after(
     db: Database,
 ) -> None:
-    project, _ = await _indexed(db)
+    await _indexed(db)
     docs = await db.search.documents("websocket", limit=100)
     doc = docs[0].id
 
