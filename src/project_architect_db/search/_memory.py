@@ -96,7 +96,16 @@ class BuildMemory:
                 self._running -= 1
                 if self._running == 0 and self._lowered:
                     self._lowered = False
-                    if self._configured is None:
-                        con.execute("RESET memory_limit")
-                    else:
-                        con.execute(f"SET memory_limit = '{size_bytes(self._configured)}B'")
+                    self._restore(con)
+
+    def _restore(self, con: Any) -> None:
+        # On a connection of its own: the build's transaction may be aborted (an interrupt, a
+        # failed statement), and an aborted transaction refuses even SET. The setting is the
+        # instance's, whichever connection sets it.
+        restore = (
+            "RESET memory_limit"
+            if self._configured is None
+            else f"SET memory_limit = '{size_bytes(self._configured)}B'"
+        )
+        with con.cursor() as other:
+            other.execute(restore)

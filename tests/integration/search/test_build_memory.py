@@ -1,0 +1,172 @@
+"""The index build runs under ``build_memory_limit`` and puts the database's own limit back."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from project_architect_db import Database
+from project_architect_db.exceptions import StatementTimeoutError, ValidationError
+from project_architect_db.models import Base
+from project_architect_db.search import SearchService, _index
+from project_architect_db.search._memory import size_bytes
+
+
+async def _open(path: Path, extension_directory: Path, **options: Any) -> Database:
+    db = await Database.open(path, extension_directory=extension_directory, **options)
+    async with db.engine.begin() as connection:
+        await connection.run_sync(Base.metadata.create_all)
+    return db
+
+
+@pytest.fixture
+async def file_db(tmp_path: Path, extension_directory: Path) -> AsyncIterator[Database]:
+    db = await _open(tmp_path / "m.duckdb", extension_directory)
+    try:
+        yield db
+    finally:
+        await db.close()
+
+
+async def _limit(db: Database) -> str:
+    async with db.transaction() as tx:
+        return str(
+            await tx.run_native(
+                lambda con: con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+            )
+        )
+
+
+async def _seed(db: Database, n: int = 6) -> None:
+    project = (await db.projects.create({"name": "Atlas"})).id
+    for i in range(n):
+        await db.documents.create(
+            {"project_id": project, "path": f"d{i}.md", "content": f"websocket note {i}"}
+        )
+
+
+def _spy(monkeypatch: pytest.MonkeyPatch, fail: bool = False) -> list[str]:
+    """Record ``memory_limit`` while each build runs (and make it fail after, if asked)."""
+    seen: list[str] = []
+    real = _index.build_index
+
+    def build(con: Any, spec: Any, batch: int) -> None:
+        seen.append(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+        real(con, spec, batch)
+        if fail:
+            raise RuntimeError("the build was cut before its commit")
+
+    monkeypatch.setattr(_index, "build_index", build)
+    return seen
+
+
+async def test_the_build_runs_under_the_bound_and_restores_the_default(
+    file_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = await _limit(file_db)
+    await _seed(file_db)
+    seen = _spy(monkeypatch)
+    await file_db.search.rebuild()
+    assert seen == ["1.8 GiB", "1.8 GiB"]  # 2GB, as DuckDB shows it
+    assert await _limit(file_db) == before
+    assert len(await file_db.search.documents("websocket")) == 6
+
+
+async def test_the_configured_limit_is_restored(
+    tmp_path: Path, extension_directory: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = await _open(tmp_path / "c.duckdb", extension_directory, memory_limit="3GB")
+    try:
+        await _seed(db)
+        seen = _spy(monkeypatch)
+        await db.search.rebuild("documents")
+        assert seen == ["1.8 GiB"]
+        assert await _limit(db) == "2.7 GiB"  # 3GB
+    finally:
+        await db.close()
+
+
+async def test_a_lower_configured_limit_is_never_raised(
+    tmp_path: Path, extension_directory: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = await _open(tmp_path / "low.duckdb", extension_directory, memory_limit="1GB")
+    try:
+        await _seed(db)
+        seen = _spy(monkeypatch)
+        await db.search.rebuild("documents")
+        assert seen == ["953.6 MiB"]
+        assert await _limit(db) == "953.6 MiB"
+    finally:
+        await db.close()
+
+
+async def test_no_bound_leaves_the_setting_alone(
+    file_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = await _limit(file_db)
+    file_db.search._build_memory.limit = None
+    await _seed(file_db)
+    seen = _spy(monkeypatch)
+    await file_db.search.rebuild("documents")
+    assert seen == [before]
+
+
+async def test_a_failed_build_restores_the_limit_and_keeps_the_old_index(
+    file_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = await _limit(file_db)
+    await _seed(file_db)
+    await file_db.search.rebuild("documents")
+    _spy(monkeypatch, fail=True)
+    with pytest.raises(RuntimeError, match="cut before its commit"):
+        await file_db.search.rebuild("documents")
+    assert await _limit(file_db) == before
+    assert len(await file_db.search.documents("websocket")) == 6  # the old index, whole
+
+
+async def test_a_build_stopped_by_a_statement_timeout_leaves_a_usable_state(
+    file_db: Database,
+) -> None:
+    before = await _limit(file_db)
+    await _seed(file_db, 120)
+    file_db.search.build_batch_rows = 1  # 120 batches: far longer than the timeout
+    with pytest.raises(StatementTimeoutError):
+        async with file_db.statement_timeout(0.05):
+            await file_db.search.rebuild("documents")
+    assert await _limit(file_db) == before
+    # Never built: searchable from the live rows, and the next search builds the index.
+    file_db.search.build_batch_rows = 250_000
+    assert len(await file_db.search.documents("websocket", limit=200)) == 120
+    assert "documents" in file_db.search._indexed
+
+
+async def test_a_cancelled_build_leaves_a_usable_state(file_db: Database) -> None:
+    before = await _limit(file_db)
+    await _seed(file_db, 120)
+    await file_db.search.rebuild("documents")
+    file_db.search.build_batch_rows = 1
+    build = asyncio.ensure_future(file_db.search.rebuild("documents"))
+    await asyncio.sleep(0.05)
+    build.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await build
+    assert await _limit(file_db) == before
+    assert len(await file_db.search.documents("websocket", limit=200)) == 120
+
+
+def test_sizes_are_read_in_duckdbs_units() -> None:
+    assert size_bytes("2GB") == 2 * 1000**3
+    assert size_bytes("1.8 GiB") == int(1.8 * 1024**3)
+    assert size_bytes("512 MB") == 512 * 1000**2
+    assert size_bytes("16383.9 PiB") > size_bytes("1TB")
+    assert size_bytes("100") == 100
+
+
+@pytest.mark.parametrize("bad", ["lots", "2 parsecs", "", "-1GB", "GB"])
+async def test_a_bad_build_limit_is_rejected_when_made(file_db: Database, bad: str) -> None:
+    with pytest.raises(ValidationError, match="such as '2GB'"):
+        SearchService(file_db._executor, build_memory_limit=bad)
