@@ -10,7 +10,8 @@ that folds them into the index (wall and CPU time), and the search after the mer
 The files are WRITTEN (indexes are built if missing, writes are made): pass copies, never the
 shared scale files (``cp /work/scale/s100k.duckdb /tmp/search-s100k.duckdb``). Each round runs
 every call once per file, library and raw DuckDB alternating (the order rotates every round),
-with the same random query; the raw side runs the statements the library sends
+with the same random query (the same queries before the writes, after them and after the
+merge); the raw side runs the statements the library sends
 (``search._index.run``, with a kept-delta cache of its own) on a cursor of the library's own
 DuckDB instance, without the executor, transaction, records or snippets. Queries are two words
 of a random message.
@@ -197,7 +198,7 @@ async def _measure(small: Path, large: Path, rounds: int, writes: int) -> None:
                     f"rows once): {wall:.1f} ms wall, {cpu:.1f} ms CPU",
                     flush=True,
                 )
-        after = await _rounds(sides, max(5, rounds // 3), 17)
+        after = await _rounds(sides, rounds, 13)  # the same queries as before
         _print(f"searches right after {writes} writes (changed rows scored as the delta)", after)
         for size, (db, _) in sides.items():
             started, cpu = time.perf_counter(), _cpu()
@@ -207,7 +208,7 @@ async def _measure(small: Path, large: Path, rounds: int, writes: int) -> None:
                 f"wall, {_cpu() - cpu:.2f} s CPU",
                 flush=True,
             )
-        merged = await _rounds(sides, max(5, rounds // 3), 19)
+        merged = await _rounds(sides, rounds, 13)
         _print("searches after the merge", merged)
         print("\nlibrary CPU ms (medians)")
         print("| call | size | before | after writes | x | after merge | x |")

@@ -170,3 +170,17 @@ def test_sizes_are_read_in_duckdbs_units() -> None:
 async def test_a_bad_build_limit_is_rejected_when_made(file_db: Database, bad: str) -> None:
     with pytest.raises(ValidationError, match="such as '2GB'"):
         SearchService(file_db._executor, build_memory_limit=bad)
+
+
+async def test_without_a_temporary_directory_the_limit_is_not_lowered(
+    file_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Nothing could spill: a lower limit would make the build fail instead of bounding it.
+    before = await _limit(file_db)
+    async with file_db.transaction() as tx:
+        await tx.run_native(lambda con: con.execute("SET temp_directory = ''"))
+    await _seed(file_db)
+    seen = _spy(monkeypatch)
+    await file_db.search.rebuild("documents")
+    assert seen == [before]
+    assert len(await file_db.search.documents("websocket")) == 6

@@ -179,3 +179,26 @@ async def test_a_changed_row_of_stopwords_only_is_kept_empty_and_never_found(
     assert len(await db.search.documents("websocket", limit=100)) == 5
     assert len(_cache(db, "documents")) == 2
     assert all(not segment.terms for segment in _cache(db, "documents")._rows.values())
+
+
+async def test_a_message_restamped_before_the_window_waits_for_a_rebuild(db: Database) -> None:
+    # The change window's documented limit (docs/architecture.md, "The change window's
+    # limit"): a row whose stamp is older than the index's high-water mark minus 10 minutes
+    # is not delta; merge() does not see it either; rebuild() does.
+    _, conversation = await _indexed(db)
+    message = await db.conversations.add_message(
+        conversation, {"role": "user", "content": "pangolin"}
+    )
+    assert [h.id for h in await db.search.messages("pangolin")] == [message.id]
+    async with db.transaction() as tx:
+        await tx.run_native(
+            lambda con: con.execute(
+                "UPDATE messages SET created_at = created_at - INTERVAL 30 DAY WHERE id = $id",
+                {"id": message.id},
+            )
+        )
+    assert await db.search.messages("pangolin") == []
+    await db.search.merge("messages")
+    assert await db.search.messages("pangolin") == []
+    await db.search.rebuild("messages")
+    assert [h.id for h in await db.search.messages("pangolin")] == [message.id]
