@@ -49,14 +49,20 @@ async def _seed(db: Database, n: int = 6) -> None:
         )
 
 
-def _spy(monkeypatch: pytest.MonkeyPatch, fail: bool = False) -> list[str]:
-    """Record ``memory_limit`` while each build runs (and make it fail after, if asked)."""
+def _spy(monkeypatch: pytest.MonkeyPatch, fail: bool = False, slow: bool = False) -> list[str]:
+    """Record ``memory_limit`` while each build runs.
+
+    ``fail``: raise after the build's statements (before its commit). ``slow``: then run one
+    real statement of many seconds (a timeout or a cancellation interrupts it).
+    """
     seen: list[str] = []
     real = _index.build_index
 
     def build(con: Any, spec: Any, batch: int) -> None:
         seen.append(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
         real(con, spec, batch)
+        if slow:
+            con.execute("SELECT count(*) FROM range(100000000000) t(i) WHERE i % 7 = 3")
         if fail:
             raise RuntimeError("the build was cut before its commit")
 
@@ -108,11 +114,12 @@ async def test_no_bound_leaves_the_setting_alone(
     file_db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = await _limit(file_db)
-    file_db.search._build_memory.limit = None
+    search = SearchService(file_db._executor, build_memory_limit=None)
     await _seed(file_db)
     seen = _spy(monkeypatch)
-    await file_db.search.rebuild("documents")
+    await search.rebuild("documents")
     assert seen == [before]
+    assert len(await search.documents("websocket")) == 6
 
 
 async def test_a_failed_build_restores_the_limit_and_keeps_the_old_index(
@@ -129,33 +136,41 @@ async def test_a_failed_build_restores_the_limit_and_keeps_the_old_index(
 
 
 async def test_a_build_stopped_by_a_statement_timeout_leaves_a_usable_state(
-    file_db: Database,
+    file_db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = await _limit(file_db)
-    await _seed(file_db, 120)
-    file_db.search.build_batch_rows = 1  # 120 batches: far longer than the timeout
+    await _seed(file_db)
+    seen = _spy(monkeypatch, slow=True)
     with pytest.raises(StatementTimeoutError):
-        async with file_db.statement_timeout(0.05):
+        async with file_db.statement_timeout(0.5):
             await file_db.search.rebuild("documents")
+    assert seen == ["1.8 GiB"]
     assert await _limit(file_db) == before
+    monkeypatch.undo()
     # Never built: searchable from the live rows, and the next search builds the index.
-    file_db.search.build_batch_rows = 250_000
-    assert len(await file_db.search.documents("websocket", limit=200)) == 120
+    assert len(await file_db.search.documents("websocket")) == 6
     assert "documents" in file_db.search._indexed
 
 
-async def test_a_cancelled_build_leaves_a_usable_state(file_db: Database) -> None:
+async def test_a_cancelled_build_leaves_a_usable_state(
+    file_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     before = await _limit(file_db)
-    await _seed(file_db, 120)
+    await _seed(file_db)
     await file_db.search.rebuild("documents")
-    file_db.search.build_batch_rows = 1
+    project = (await file_db.projects.create({"name": "Later"})).id
+    await file_db.documents.create({"project_id": project, "path": "n.md", "content": "websocket"})
+    seen = _spy(monkeypatch, slow=True)
     build = asyncio.ensure_future(file_db.search.rebuild("documents"))
-    await asyncio.sleep(0.05)
+    while not seen:  # the build runs: lowered, then in its long statement
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.2)
     build.cancel()
     with pytest.raises(asyncio.CancelledError):
         await build
     assert await _limit(file_db) == before
-    assert len(await file_db.search.documents("websocket", limit=200)) == 120
+    monkeypatch.undo()
+    assert len(await file_db.search.documents("websocket", limit=200)) == 7  # old index + delta
 
 
 def test_sizes_are_read_in_duckdbs_units() -> None:

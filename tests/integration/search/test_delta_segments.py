@@ -155,8 +155,12 @@ async def test_many_changed_rows_are_read_by_one_scan_of_the_window(
         for i in range(4)
     }
     monkeypatch.setattr(_sql, "LOOKUP_MAX", 2)  # 4 changed rows: one scan, not lookups
-    assert {h.id for h in await db.search.documents("marmot", limit=100)} == made
+    kept = await db.search.documents("marmot", limit=100)
+    assert {h.id for h in kept} == made
     assert _cache(db, "documents").tokenized == 4
+    _cache(db, "documents").max_rows = 0  # scored from their live text: one scan too
+    live = await db.search.documents("marmot", limit=100)
+    assert [(h.id, h.score) for h in live] == [(h.id, h.score) for h in kept]
 
 
 async def test_a_bad_query_or_limit_never_touches_the_cache(db: Database) -> None:
