@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -49,11 +50,15 @@ async def _seed(db: Database, n: int = 6) -> None:
         )
 
 
-def _spy(monkeypatch: pytest.MonkeyPatch, fail: bool = False, slow: bool = False) -> list[str]:
+def _spy(
+    monkeypatch: pytest.MonkeyPatch,
+    fail: bool = False,
+    slow: threading.Event | None = None,
+) -> list[str]:
     """Record ``memory_limit`` while each build runs.
 
-    ``fail``: raise after the build's statements (before its commit). ``slow``: then run one
-    real statement of many seconds (a timeout or a cancellation interrupts it).
+    ``fail``: raise after the build's statements (before its commit). ``slow``: then set it
+    and run one real statement of many seconds (a timeout or a cancellation interrupts it).
     """
     seen: list[str] = []
     real = _index.build_index
@@ -61,7 +66,8 @@ def _spy(monkeypatch: pytest.MonkeyPatch, fail: bool = False, slow: bool = False
     def build(con: Any, spec: Any, batch: int) -> None:
         seen.append(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
         real(con, spec, batch)
-        if slow:
+        if slow is not None:
+            slow.set()
             con.execute("SELECT count(*) FROM range(100000000000) t(i) WHERE i % 7 = 3")
         if fail:
             raise RuntimeError("the build was cut before its commit")
@@ -140,7 +146,7 @@ async def test_a_build_stopped_by_a_statement_timeout_leaves_a_usable_state(
 ) -> None:
     before = await _limit(file_db)
     await _seed(file_db)
-    seen = _spy(monkeypatch, slow=True)
+    seen = _spy(monkeypatch, slow=threading.Event())
     with pytest.raises(StatementTimeoutError):
         async with file_db.statement_timeout(0.5):
             await file_db.search.rebuild("documents")
@@ -160,11 +166,11 @@ async def test_a_cancelled_build_leaves_a_usable_state(
     await file_db.search.rebuild("documents")
     project = (await file_db.projects.create({"name": "Later"})).id
     await file_db.documents.create({"project_id": project, "path": "n.md", "content": "websocket"})
-    seen = _spy(monkeypatch, slow=True)
+    running = threading.Event()
+    _spy(monkeypatch, slow=running)
     build = asyncio.ensure_future(file_db.search.rebuild("documents"))
-    while not seen:  # the build runs: lowered, then in its long statement
-        await asyncio.sleep(0.01)
-    await asyncio.sleep(0.2)
+    assert await asyncio.to_thread(running.wait, 60)  # the build is in its long statement
+    await asyncio.sleep(0.1)
     build.cancel()
     with pytest.raises(asyncio.CancelledError):
         await build
