@@ -88,30 +88,28 @@ async def test_the_build_runs_under_the_bound_and_restores_the_default(
     assert len(await file_db.search.documents("websocket")) == 6
 
 
-async def test_the_configured_limit_is_restored(
-    tmp_path: Path, extension_directory: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("configured", "during", "after"),
+    [
+        ("3GB", "1.8 GiB", "2.7 GiB"),  # lowered to 2GB, then the configured 3GB again
+        ("1GB", "953.6 MiB", "953.6 MiB"),  # a lower configured limit is never raised
+    ],
+)
+async def test_the_configured_limit_is_restored_never_raised(
+    tmp_path: Path,
+    extension_directory: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    configured: str,
+    during: str,
+    after: str,
 ) -> None:
-    db = await _open(tmp_path / "c.duckdb", extension_directory, memory_limit="3GB")
+    db = await _open(tmp_path / "c.duckdb", extension_directory, memory_limit=configured)
     try:
         await _seed(db)
         seen = _spy(monkeypatch)
         await db.search.rebuild("documents")
-        assert seen == ["1.8 GiB"]
-        assert await _limit(db) == "2.7 GiB"  # 3GB
-    finally:
-        await db.close()
-
-
-async def test_a_lower_configured_limit_is_never_raised(
-    tmp_path: Path, extension_directory: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    db = await _open(tmp_path / "low.duckdb", extension_directory, memory_limit="1GB")
-    try:
-        await _seed(db)
-        seen = _spy(monkeypatch)
-        await db.search.rebuild("documents")
-        assert seen == ["953.6 MiB"]
-        assert await _limit(db) == "953.6 MiB"
+        assert seen == [during]
+        assert await _limit(db) == after
     finally:
         await db.close()
 
