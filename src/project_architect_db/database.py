@@ -66,7 +66,9 @@ class Database:
         executor = self._executor
         self._context = context = RepositoryContext(executor, self.locks, self.change_hub)
         self._repositories = RepositorySet(context)
-        self._search = SearchService(executor, read_only=settings.read_only)
+        self._search = SearchService(
+            executor, read_only=settings.read_only, memory_limit=settings.memory_limit
+        )
         # one per database: it remembers the answers it has built (see answers/_base.py)
         self._analytics = AnalyticsAnswers(executor)
 

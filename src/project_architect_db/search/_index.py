@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from project_architect_db.search import _sql
+from project_architect_db.search import _delta, _sql
+from project_architect_db.search._delta import DeltaCache
 from project_architect_db.search._snippet import candidate_words
 from project_architect_db.search._sql import LOOKUP_MAX, IndexSpec, by_id, id_params
 from project_architect_db.search._stopwords import STOPWORDS
@@ -115,8 +116,12 @@ def run(
     query: str,
     filters: Mapping[str, Any],
     limit: int,
+    cache: DeltaCache | None = None,
 ) -> Outcome | None:
-    """One consistent snapshot: stems, delta, indexed hits, delta hits, rows, snippet words."""
+    """One consistent snapshot: stems, delta, indexed hits, delta hits, rows, snippet words.
+
+    ``cache`` keeps the changed rows' terms between searches (``None``: tokenize them now).
+    """
     indexed = bool(con.execute(spec.exists(), {"schema": spec.schema}).fetchone()[0])
     stems = [r[0] for r in con.execute(spec.stems(), {"q": query}).fetchall()]
     if not stems:
@@ -126,12 +131,16 @@ def run(
     delta: list[Any] = []
     if indexed:
         since = con.execute(spec.since()).fetchone()[0]
-        delta = [r[0] for r in con.execute(spec.delta(), {"since": since}).fetchall()]
-        hits, direct = indexed_hits(con, spec, stems, filters, set(delta), limit)
-        # Changed rows and a small owner's rows are scored apart: past LOOKUP_MAX ids, the
-        # changed ones are read by one scan of the change window.
+        keys = con.execute(spec.delta_keys(), {"since": since}).fetchall()
+        delta = [key[0] for key in keys]
         changed = set(delta)
-        parts = [ids for ids in (delta, [i for i in direct if i not in changed]) if ids]
+        hits, direct = indexed_hits(con, spec, stems, filters, changed, limit)
+        # Changed rows are tokenized once and kept (``_delta.py``); a small owner's rows and
+        # changed rows the cache cannot keep are scored from their live text (past LOOKUP_MAX
+        # ids, the changed ones by one scan of the change window).
+        kept, unkept = (DeltaCache() if cache is None else cache).segments(con, spec, keys, since)
+        hits += _delta.score(con, spec, kept, stems, filters, limit)
+        parts = [ids for ids in (unkept, [i for i in direct if i not in changed]) if ids]
     else:
         parts = [[]]  # no index: every row is scored
     prefixes = {f"p{i}": s[: max(2, len(s) - 2)] if len(s) > 2 else s for i, s in enumerate(stems)}

@@ -54,6 +54,8 @@ class IndexSpec:
     stamp: str
     columns: tuple[str, ...]
     snippet_fields: tuple[str, ...]
+    #: The columns a search may filter on (kept with a changed row's terms: ``_delta.py``).
+    filters: tuple[str, ...]
 
     @property
     def schema(self) -> str:
@@ -223,7 +225,7 @@ OR id IN (SELECT id FROM padb_search_changed)""",
         """The start of the change window, then bound as ``$since`` (a constant prunes)."""
         return self._since()[1:-1]
 
-    def delta(self) -> str:
+    def delta(self, columns: str = "d.id") -> str:
         """Ids of rows added or changed since the index saw them (deleted rows drop out).
 
         Only rows stamped inside the change window (``$since``) are compared with the index:
@@ -231,9 +233,14 @@ OR id IN (SELECT id FROM padb_search_changed)""",
         """
         same = "x.id = d.id" + (f" AND x.version = d.{self.version}" if self.version else "")
         return (
-            f"SELECT d.id FROM {self.table} d WHERE d.{self.stamp} >= $since "
+            f"SELECT {columns} FROM {self.table} d WHERE d.{self.stamp} >= $since "
             f"AND NOT EXISTS (SELECT 1 FROM {self.schema}.recent x WHERE {same})"
         )
+
+    def delta_keys(self) -> str:
+        """:meth:`delta` as ``(id, version, stamp)``: what identifies a changed row's text."""
+        version = f"d.{self.version}" if self.version else "NULL"
+        return self.delta(f"d.id, {version}, d.{self.stamp}")
 
     # -- searching ------------------------------------------------------------------------------
     def stems(self) -> str:

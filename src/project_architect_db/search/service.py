@@ -24,7 +24,9 @@ from typing import Any, Protocol
 from project_architect_db.core.transaction import Transaction
 from project_architect_db.exceptions import InvalidQueryError, ReadOnlyError, ValidationError
 from project_architect_db.search import _index
+from project_architect_db.search._delta import DeltaCache
 from project_architect_db.search._index import Outcome
+from project_architect_db.search._memory import BuildMemory
 from project_architect_db.search._snippet import candidate_words, make_snippet
 from project_architect_db.search._sql import IndexSpec
 from project_architect_db.search.models import DocumentHit, MessageHit
@@ -43,6 +45,7 @@ DOCUMENTS = IndexSpec(
     stamp="updated_at",
     columns=("id", "project_id", "path", "title", "doc_type", "version"),
     snippet_fields=("content", "title"),
+    filters=("project_id", "doc_type"),
 )
 MESSAGES = IndexSpec(
     table="messages",
@@ -51,6 +54,7 @@ MESSAGES = IndexSpec(
     stamp="created_at",
     columns=("id", "project_id", "conversation_id", "sequence", "role", "created_at"),
     snippet_fields=("content",),
+    filters=("project_id", "conversation_id", "role"),
 )
 
 
@@ -73,6 +77,11 @@ class SearchService:
             many rows changed since it saw them (searches stay correct meanwhile; each changed
             row costs a little more per search).
         build_batch_rows: How many rows the build tokenizes at a time (bounds its memory).
+        build_memory_limit: DuckDB's ``memory_limit`` while an index is built (only ever
+            lowered; ``None``: unchanged). The instance's setting is shared: queries running
+            meanwhile spill sooner.
+        memory_limit: The ``memory_limit`` the database was opened with, restored after a
+            build (``None``: DuckDB's default).
         markers: What wraps a match in a snippet.
         snippet_chars: About how long a snippet is.
     """
@@ -84,6 +93,8 @@ class SearchService:
         read_only: bool = False,
         rebuild_threshold: int = 500,
         build_batch_rows: int = 250_000,
+        build_memory_limit: str | None = "2GB",
+        memory_limit: str | None = None,
         markers: tuple[str, str] = ("**", "**"),
         snippet_chars: int = 160,
     ) -> None:
@@ -91,6 +102,7 @@ class SearchService:
         self._read_only = read_only
         self.rebuild_threshold = rebuild_threshold
         self.build_batch_rows = build_batch_rows
+        self._build_memory = BuildMemory(build_memory_limit, memory_limit)
         self.markers = markers
         self.snippet_chars = snippet_chars
         self._locks: dict[str, asyncio.Lock] = {}
@@ -99,6 +111,8 @@ class SearchService:
         #: Tables whose index has been seen: the library never drops one (a rebuild replaces
         #: it in one transaction), so later searches skip the check.
         self._indexed: set[str] = set()
+        #: Each table's changed rows, tokenized once (``_delta.py``).
+        self._deltas = {spec.table: DeltaCache() for spec in (DOCUMENTS, MESSAGES)}
 
     # -- public API --------------------------------------------------------------------------
     async def documents(
@@ -228,7 +242,8 @@ class SearchService:
                 batch = self.build_batch_rows
 
                 def run(con: Any) -> None:
-                    _index.build_index(con, spec, batch)
+                    with self._build_memory.bounded(con):
+                        _index.build_index(con, spec, batch)
 
                 await tx.run_native(run)
 
@@ -303,7 +318,7 @@ class SearchService:
         active = {k: v for k, v in filters.items() if v is not None}
 
         def run(con: Any) -> Outcome | None:
-            return _index.run(con, spec, query, active, limit)
+            return _index.run(con, spec, query, active, limit, self._deltas[spec.table])
 
         async with self._executor.transaction() as tx:
             outcome = await tx.run_native(run)
