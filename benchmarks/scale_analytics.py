@@ -170,7 +170,7 @@ async def _measure_file(
     log: Callable[[str], None],
     lite: Path | None = None,
 ) -> dict[str, dict[str, Any]]:
-    db = Database.open(path, read_only=True, load_fts=False)
+    db = Database.open(path, read_only=True, load_fts=False, memory_limit="4GB")
     await db.connect()
     try:
         async with db.engine.connect() as conn:
