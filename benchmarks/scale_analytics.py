@@ -39,6 +39,7 @@ import argparse
 import asyncio
 import os
 import random
+import resource
 import statistics
 import sys
 import time
@@ -381,7 +382,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"\n{sum(row.met for row in rows)} of {len(rows)} answers within their bar; "
         f"{time.perf_counter() - started:.0f} s; load average {load[0]:.1f} {load[1]:.1f} "
-        f"{load[2]:.1f} on {os.cpu_count()} CPUs"
+        f"{load[2]:.1f} on {os.cpu_count()} CPUs; peak RSS of the process "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB"
     )
     if args.json:
         import json
