@@ -107,6 +107,17 @@ def test_the_call_without_arguments_is_the_first_page_of_the_whole_answer(
     assert _rows_equal(whole[:7], _run(connection, ANSWERS.project_health(limit=7)))
 
 
+def test_a_first_page_that_ends_inside_a_tied_name_is_decided_by_id(
+    connection: duckdb.DuckDBPyConnection, whole: list[tuple[Any, ...]]
+) -> None:
+    # the first page reads names up to its last one: every project of that name is a candidate
+    names = [row[1] for row in whole]
+    ends = [i + 1 for i in range(len(names) - 1) if names[i] == names[i + 1]]
+    assert ends
+    for size in ends:
+        assert _rows_equal(whole[:size], _run(connection, ANSWERS.project_health(limit=size)))
+
+
 def test_first_pages_of_every_size_are_compiled_once_each(
     connection: duckdb.DuckDBPyConnection, whole: list[tuple[Any, ...]]
 ) -> None:

@@ -221,9 +221,23 @@ def _health_page(limit: int | None, after: tuple[str, Any] | None, project_id: A
         if size is not None:
             page = page.limit(size)
     elif size is not None:
-        # the first page has no other value: its size is part of its shape (compiled once)
-        page = page.limit(literal_column(str(size)))
+        page = _first_page(page, size)
     return page
+
+
+def _first_page(page: Any, size: int) -> Any:
+    """The first ``size`` projects by ``(name, id)``, reading every name but few ids.
+
+    A Top-N over ``(name, id)`` reads the id of every project (a fifth of the default call's CPU
+    at 1M projects); the ``size``-th smallest name needs only the names, and the Top-N then
+    runs over the projects up to that name (ties at it included, so ids still decide them).
+    The page has no other value: its size is part of its shape (compiled once per size).
+    """
+    size_sql = literal_column(str(size))
+    names = select(Project.name).order_by(Project.name).limit(size_sql).subquery("first_names")
+    return page.where(Project.name <= select(func.max(names.c.name)).scalar_subquery()).limit(
+        size_sql
+    )
 
 
 def _project_columns() -> Any:

@@ -1,6 +1,10 @@
 WITH page AS MATERIALIZED 
 (SELECT projects.id AS id, projects.name AS name, projects.status AS status, projects.phase AS phase 
-FROM projects ORDER BY projects.name, projects.id 
+FROM projects 
+WHERE projects.name <= (SELECT max(first_names.name) AS max_1 
+FROM (SELECT projects.name AS name 
+FROM projects ORDER BY projects.name 
+ LIMIT 50) AS first_names) ORDER BY projects.name, projects.id 
  LIMIT 50)
  SELECT page.id AS project_id, page.name, page.status, page.phase, coalesce(c.conversations, 0) AS conversations, CAST(coalesce(c.messages, 0) AS BIGINT) AS messages, c.last_message_at, coalesce(doc.documents, 0) AS documents, coalesce(b.builds, 0) AS builds, b.build_success_rate, coalesce(dep.deployments, 0) AS deployments, dep.change_failure_rate 
 FROM page LEFT OUTER JOIN (SELECT conversations.project_id AS project_id, count(*) AS conversations, sum(conversations.message_count) AS messages, max(conversations.last_message_at) AS last_message_at 
