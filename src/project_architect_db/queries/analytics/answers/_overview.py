@@ -233,7 +233,7 @@ def _first_page(page: Any, size: int) -> Any:
     runs over the projects up to that name (ties at it included, so ids still decide them).
     The page has no other value: its size is part of its shape (compiled once per size).
     """
-    size_sql = literal_column(str(size))
+    size_sql: Any = literal_column(str(size))
     names = select(Project.name).order_by(Project.name).limit(size_sql).subquery("first_names")
     return page.where(Project.name <= select(func.max(names.c.name)).scalar_subquery()).limit(
         size_sql
