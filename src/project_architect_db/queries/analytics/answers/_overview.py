@@ -209,20 +209,18 @@ def _health_page(limit: int | None, after: tuple[str, Any] | None, project_id: A
     if size is None and after is None:
         return None
     page = _project_columns().order_by(Project.name, Project.id)
-    if after is not None:
-        if not isinstance(after, tuple | list) or len(after) != 2 or not isinstance(after[0], str):
-            raise InvalidQueryError(
-                "after must be the last row's (name, project_id) pair, e.g. "
-                "after=(rows[-1]['name'], rows[-1]['project_id']), "
-                f"not {str(after)[:80]!r}."
-            )
-        name, last = after[0], _uuid(after[1], "after's project_id")
-        page = page.where(tuple_(Project.name, Project.id) > tuple_(name, last))
-        if size is not None:
-            page = page.limit(size)
-    elif size is not None:
-        page = _first_page(page, size)
-    return page
+    if after is None:
+        assert size is not None  # both None is the whole answer, returned above
+        return _first_page(page, size)
+    if not isinstance(after, tuple | list) or len(after) != 2 or not isinstance(after[0], str):
+        raise InvalidQueryError(
+            "after must be the last row's (name, project_id) pair, e.g. "
+            "after=(rows[-1]['name'], rows[-1]['project_id']), "
+            f"not {str(after)[:80]!r}."
+        )
+    name, last = after[0], _uuid(after[1], "after's project_id")
+    page = page.where(tuple_(Project.name, Project.id) > tuple_(name, last))
+    return page if size is None else page.limit(size)
 
 
 def _first_page(page: Any, size: int) -> Any:
