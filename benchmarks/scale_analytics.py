@@ -16,7 +16,12 @@ On each file, every round runs three contestants in a shuffled order:
 * **raw**: the library's SQL text and parameters, ``cursor.execute(sql, params)
   .to_arrow_table()`` on a cursor of the same DuckDB instance, on the calling thread;
 * **before**: the SQL the answer produced before session 9 (``tests/_analytics_before.py``),
-  run the same raw way, for the record.
+  run the same raw way, for the record;
+* **sqlite** (with ``--sqlite SMALL.sqlite --sqlite LARGE.sqlite``, the copies the scale
+  benchmark makes, e.g. ``/work/scale/s1m.sqlite``): the SQL a SQLite user would write
+  (``selfbench/_scale/_analytics.sqlite_answer``) through SQLAlchemy, read-only, ``fetchall()``.
+  A contestant whose warm-up run takes over ``SLOW_SECONDS`` is not run again: its warm-up run
+  is its one sample (SQLite takes minutes for some answers at 1M).
 
 Arrow, not ``rows()``: at 1M projects some answers hold 1M rows, and building 1M dicts in
 Python is Python's cost, not the query's. Reported per answer: the medians at both sizes, the
@@ -34,6 +39,7 @@ import argparse
 import asyncio
 import os
 import random
+import resource
 import statistics
 import sys
 import time
@@ -59,13 +65,17 @@ from project_architect_db.selfbench._scale import _analytics as _scale
 SCALE_NOW = datetime(2026, 12, 1, tzinfo=UTC)
 #: the answers and their bars live with ``project-architect-db benchmark --scale``, which
 #: also times SQLite; this script adds the SQL from before session 9, for the record
-#: session 10: what a dashboard asks of ``project_health`` at 1M projects (no "before" SQL)
+#: what a dashboard asks of ``project_health`` at 1M projects (session 11: the call without
+#: arguments is the first page of 50; ``project_health_all`` is every project, the old default,
+#: whose "before" SQL is ``BEFORE["project_health"]``)
 PAGES = {
-    "project_health_page": "a.project_health(limit=50)",
+    "project_health": "a.project_health()",
     "project_health_keyset": "a.project_health(limit=50, after=('M', UUID(int=0)))",
     "project_health_project": "a.project_health(project_id=ONE)",
+    "project_health_all": "a.project_health(limit=None)",
 }
-ANSWERS = (*_scale.ANSWERS, *PAGES)
+_BEFORE_NAMES = {"project_health_all": "project_health", "project_health": None}
+ANSWERS = tuple(dict.fromkeys((*_scale.ANSWERS, *PAGES)))
 BARS_MS = {**_scale.BARS_MS, **dict.fromkeys(PAGES, 500.0)}
 DEFAULT_BAR_MS = 1000.0
 SLOW_SECONDS = 3.0  # a contestant slower than this in the warm-up round gets fewer rounds
@@ -83,6 +93,8 @@ class AnswerRow:
     large_before_ms: float | None
     large_library_cpu_ms: float
     large_before_cpu_ms: float | None
+    small_sqlite_ms: float | None
+    large_sqlite_ms: float | None
     small_rows: int
     large_rows: int
     bar_ms: float
@@ -105,6 +117,13 @@ class AnswerRow:
         return self.large_before_ms / self.large_library_ms
 
     @property
+    def faster_than_sqlite(self) -> float | None:
+        """SQLite / the library at the large size (issue 13's bar: >= 10)."""
+        if self.large_sqlite_ms is None:
+            return None
+        return self.large_sqlite_ms / self.large_library_ms
+
+    @property
     def met(self) -> bool:
         """The library's median at the large size is within the bar."""
         return self.large_library_ms <= self.bar_ms
@@ -120,17 +139,39 @@ def _call(answers: Any, name: str, one: Any = None) -> Any:
 
 def _before(name: str) -> tuple[str, list[Any]] | None:
     """The old SQL with its clock moved from the frozen ``NOW`` to the scale files' clock."""
-    if name not in BEFORE:
+    frozen = _BEFORE_NAMES.get(name, name)
+    if frozen is None or frozen not in BEFORE:
         return None
-    sql, params = BEFORE[name]
+    sql, params = BEFORE[frozen]
     shift = SCALE_NOW.replace(tzinfo=None) - NOW.replace(tzinfo=None)
     return sql, [value + shift if isinstance(value, datetime) else value for value in params]
 
 
+def _sqlite_contestant(lite: Path | None, name: str) -> tuple[Callable[[], int] | None, Any]:
+    """SQLite's run of ``name`` (``None`` without a copy) and the connection to close after."""
+    if lite is None:
+        return None, None
+    from sqlalchemy import create_engine, text
+
+    try:
+        lite_sql, lite_params = _scale.sqlite_answer(name, SCALE_NOW)
+    except KeyError:  # no SQLite SQL for this call
+        return None, None
+    statement = text(lite_sql)
+    engine = create_engine(f"sqlite:///file:{lite}?mode=ro&uri=true")
+    peer = engine.connect()
+    return (lambda: len(peer.execute(statement, lite_params).fetchall())), (peer, engine)
+
+
 async def _measure_file(
-    path: Path, names: Sequence[str], rounds: int, before: bool, log: Callable[[str], None]
+    path: Path,
+    names: Sequence[str],
+    rounds: int,
+    before: bool,
+    log: Callable[[str], None],
+    lite: Path | None = None,
 ) -> dict[str, dict[str, Any]]:
-    db = Database.open(path, read_only=True, load_fts=False)
+    db = Database.open(path, read_only=True, load_fts=False, memory_limit="4GB")
     await db.connect()
     try:
         async with db.engine.connect() as conn:
@@ -161,19 +202,28 @@ async def _measure_file(
             contestants: dict[str, Callable[[], Any]] = {"library": lib, "raw": raw}
             if before and frozen is not None:
                 contestants["before"] = old
+            peer_run, peer = _sqlite_contestant(lite, name)
+            if peer_run is not None:
+                contestants["sqlite"] = peer_run
             times: dict[str, list[float]] = {key: [] for key in contestants}
             cpu: dict[str, list[float]] = {key: [] for key in contestants}
             rows = 0
             # warm-up round: compiles, fills caches; decides how many rounds this answer gets
             warm = 0.0
-            for fn in contestants.values():
-                started = time.perf_counter()
+            for key, fn in contestants.items():
+                started, used = time.perf_counter(), time.process_time()
                 result = fn()
-                rows = await result if asyncio.iscoroutine(result) else result
-                warm = max(warm, time.perf_counter() - started)
+                counted = await result if asyncio.iscoroutine(result) else result
+                took = time.perf_counter() - started
+                rows = counted if key == "library" else rows
+                if key == "sqlite" and took >= SLOW_SECONDS:  # its one run is its sample
+                    times[key].append(took)
+                    cpu[key].append(time.process_time() - used)
+                    continue
+                warm = max(warm, took)
             wanted = rounds if warm < SLOW_SECONDS else min(rounds, 3)
             for _ in range(wanted):
-                order = list(contestants)
+                order = [key for key in contestants if not (key == "sqlite" and len(times[key]))]
                 random.shuffle(order)
                 for key in order:
                     fn = contestants[key]
@@ -193,6 +243,9 @@ async def _measure_file(
                 for key in contestants
             )
             log(f"  {path.name} {name}: {figures} ({rows} rows, {wanted} rounds)")
+            if peer is not None:
+                peer[0].close()
+                peer[1].dispose()
         cursor.close()
         root.close()
         return out
@@ -208,6 +261,7 @@ def measure(
     answers: Sequence[str] = ANSWERS,
     before: bool = True,
     log: Callable[[str], None] = lambda line: None,
+    sqlite: Sequence[Path] = (),
 ) -> list[AnswerRow]:
     """Time ``answers`` on both files (opened read-only) and return one row per answer."""
     unknown = [name for name in answers if name not in ANSWERS]
@@ -216,10 +270,13 @@ def measure(
     loop = uvloop.new_event_loop()
     try:
         sizes = {}
-        for label, path in (("small", Path(small)), ("large", Path(large))):
-            log(f"{label}: {path}")
+        lites: list[Path | None] = [*sqlite, None, None][:2]
+        for (label, path), lite in zip(
+            (("small", Path(small)), ("large", Path(large))), lites, strict=True
+        ):
+            log(f"{label}: {path}" + (f" (SQLite: {lite})" if lite else ""))
             sizes[label] = loop.run_until_complete(
-                _measure_file(path, answers, rounds, before and label == "large", log)
+                _measure_file(path, answers, rounds, before and label == "large", log, lite)
             )
     finally:
         loop.close()
@@ -233,6 +290,8 @@ def measure(
             large_before_ms=sizes["large"][name].get("before"),
             large_library_cpu_ms=sizes["large"][name]["library_cpu"],
             large_before_cpu_ms=sizes["large"][name].get("before_cpu"),
+            small_sqlite_ms=sizes["small"][name].get("sqlite"),
+            large_sqlite_ms=sizes["large"][name].get("sqlite"),
             small_rows=sizes["small"][name]["rows"],
             large_rows=sizes["large"][name]["rows"],
             bar_ms=BARS_MS.get(name, DEFAULT_BAR_MS),
@@ -245,23 +304,47 @@ def table(rows: Sequence[AnswerRow]) -> str:
     """The rows as a Markdown table (what docs/performance.md shows)."""
     lines = [
         "| answer | rows at 1M | small lib ms | small raw ms | large lib ms | large raw ms "
-        "| lib / raw | growth | before ms | speed-up | CPU ms lib / before | bar | verdict |",
+        "| lib / raw | growth | before ms | speed-up | CPU ms lib / before | small SQLite ms "
+        "| small SQLite / lib | large SQLite ms | large SQLite / lib | bar | verdict |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
-        "| --- |",
+        "| ---: | ---: | ---: | ---: | --- |",
     ]
     for row in rows:
         before = "-" if row.large_before_ms is None else f"{row.large_before_ms:,.0f}"
         speedup = "-" if row.speedup is None else f"{row.speedup:.1f}x"
         cpu = f"{row.large_library_cpu_ms:,.0f}"
+        small_sqlite = _over(row.small_sqlite_ms, row.small_library_ms)
         if row.large_before_cpu_ms is not None:
             cpu += f" / {row.large_before_cpu_ms:,.0f}"
         lines.append(
             f"| {row.answer} | {row.large_rows:,} | {row.small_library_ms:,.1f} "
             f"| {row.small_raw_ms:,.1f} | {row.large_library_ms:,.1f} | {row.large_raw_ms:,.1f} "
             f"| {row.ratio_to_raw:.2f} | {row.growth:.1f}x | {before} | {speedup} | {cpu} "
-            f"| <= {row.bar_ms:,.0f} ms | {'met' if row.met else 'MISSED'} |"
+            f"| {_ms(row.small_sqlite_ms)} | {_times(small_sqlite)} "
+            f"| {_ms(row.large_sqlite_ms)} | {_times(row.faster_than_sqlite)} "
+            f"| <= {row.bar_ms:,.0f} ms | {_verdict(row)} |"
         )
     return "\n".join(lines)
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.1f}"
+
+
+def _over(top: float | None, bottom: float) -> float | None:
+    return None if top is None else top / bottom
+
+
+def _times(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.1f}x"
+
+
+def _verdict(row: AnswerRow) -> str:
+    missed = [] if row.met else [f"> {row.bar_ms:,.0f} ms"]
+    sqlite = row.faster_than_sqlite or _over(row.small_sqlite_ms, row.small_library_ms)
+    if sqlite is not None and sqlite < 10:
+        missed.append("< 10x SQLite")
+    return "met" if not missed else "MISSED (" + ", ".join(missed) + ")"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -272,6 +355,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--answer", action="append", dest="answers")
     parser.add_argument("--no-before", action="store_true", help="Skip the old SQL.")
     parser.add_argument("--json", type=Path, help="Also write the rows as JSON here.")
+    parser.add_argument(
+        "--sqlite",
+        action="append",
+        type=Path,
+        default=[],
+        help="The SQLite copy of SMALL, then of LARGE (give it twice; once: SMALL's only).",
+    )
     args = parser.parse_args(argv)
     for path in (args.small, args.large):
         if not path.is_file():
@@ -284,6 +374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         answers=tuple(args.answers or ANSWERS),
         before=not args.no_before,
         log=lambda line: print(line, flush=True),
+        sqlite=args.sqlite,
     )
     print()
     print(table(rows))
@@ -291,7 +382,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"\n{sum(row.met for row in rows)} of {len(rows)} answers within their bar; "
         f"{time.perf_counter() - started:.0f} s; load average {load[0]:.1f} {load[1]:.1f} "
-        f"{load[2]:.1f} on {os.cpu_count()} CPUs"
+        f"{load[2]:.1f} on {os.cpu_count()} CPUs; peak RSS of the process "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB"
     )
     if args.json:
         import json

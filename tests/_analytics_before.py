@@ -48,7 +48,7 @@ CALLS: dict[str, str] = {
     "cicd_health_empty": "a.cicd_health(days=1, now=FUTURE)",
     "flakiest_repositories": "a.flakiest_repositories()",
     "flakiest_repositories_3": "a.flakiest_repositories(3, min_builds=1)",
-    "project_health": "a.project_health()",
+    "project_health": "a.project_health(limit=None)",
     "most_active_projects": "a.most_active_projects()",
     "most_active_projects_window": "a.most_active_projects(5, days=7, now=NOW)",
     "most_active_projects_empty": "a.most_active_projects(days=1, now=FUTURE)",

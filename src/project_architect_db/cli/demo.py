@@ -150,7 +150,7 @@ def demo(
                 _table(
                     "Project health, most recently active first",
                     sorted(
-                        await analytics.project_health().rows(),
+                        await analytics.project_health(limit=None).rows(),
                         key=lambda row: row["last_message_at"] or _EPOCH,
                         reverse=True,
                     ),

@@ -221,7 +221,7 @@ async def test_cicd_health_lists_every_repository_with_builds_and_dora(loaded: L
 
 async def test_project_health_aggregates_every_part_of_each_project(loaded: Loaded) -> None:
     db, data = loaded
-    rows = {r["project_id"]: r for r in await db.analytics.project_health().rows()}
+    rows = {r["project_id"]: r for r in await db.analytics.project_health(limit=None).rows()}
     assert set(rows) == {p["id"] for p in data.projects}
     for project in data.projects:
         row, pid = rows[project["id"]], project["id"]

@@ -26,7 +26,7 @@ T0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
 
 async def _both(db: Database) -> tuple[list[Any], list[Any]]:
     old_sql, old_params = BEFORE["project_health"]
-    new_sql, new_params = db.analytics.project_health().compiled()
+    new_sql, new_params = db.analytics.project_health(limit=None).compiled()
     async with db.engine.connect() as conn:
         old = await run_native(conn, lambda duck: duck.execute(old_sql, old_params).fetchall())
         new = await run_native(conn, lambda duck: duck.execute(new_sql, new_params).fetchall())

@@ -1,10 +1,11 @@
 """``project_health`` for what a dashboard shows: a keyset page by name, or one project.
 
 At 1M projects the whole answer is seconds of work; a page groups only its projects' child rows
-(docs/performance.md, "Analytics at 1M rows (session 10)"). A page must be exactly the slice of
-the whole answer, which is compared with the SQL the answer had before session 9
-(``tests/_analytics_before.py``), on the edge-case dataset of ``test_rewrite_equivalence.py``
-(tied names decided by id, projects without any child rows).
+(docs/performance.md, "Analytics at 1M rows (session 10)"), and the call without arguments is
+the first page of 50 (session 11); ``limit=None`` asks for every project. A page must be
+exactly the slice of the whole answer, which is compared with the SQL the answer had before
+session 9 (``tests/_analytics_before.py``), on the edge-case dataset of
+``test_rewrite_equivalence.py`` (tied names decided by id, projects without any child rows).
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ import pytest
 
 from project_architect_db import Database
 from project_architect_db.exceptions import InvalidQueryError
+from project_architect_db.queries.analytics import cache_info
 from project_architect_db.queries.analytics.answers import AnalyticsAnswers
+from project_architect_db.queries.analytics.answers._overview import HEALTH_PAGE
 from project_architect_db.schemas import ProjectCreate
 from tests._analytics_before import BEFORE
 from tests.integration.analytics.test_rewrite_equivalence import (
@@ -88,8 +91,46 @@ def test_a_page_after_a_tied_name_continues_by_id(
         whole[tied + 1 : tied + 4],
         _run(connection, ANSWERS.project_health(limit=3, after=after)),
     )
-    # without a limit: every project after the cursor
-    assert _rows_equal(whole[tied + 1 :], _run(connection, ANSWERS.project_health(after=after)))
+    # the default page size, and no limit: every project after the cursor
+    rest = whole[tied + 1 :]
+    assert len(rest) > HEALTH_PAGE
+    assert _rows_equal(rest[:HEALTH_PAGE], _run(connection, ANSWERS.project_health(after=after)))
+    assert _rows_equal(rest, _run(connection, ANSWERS.project_health(limit=None, after=after)))
+
+
+def test_the_call_without_arguments_is_the_first_page_of_the_whole_answer(
+    connection: duckdb.DuckDBPyConnection, whole: list[tuple[Any, ...]]
+) -> None:
+    assert len(whole) > HEALTH_PAGE == 50
+    assert _rows_equal(whole[:HEALTH_PAGE], _run(connection, ANSWERS.project_health()))
+    assert _rows_equal(whole, _run(connection, ANSWERS.project_health(limit=None)))
+    assert _rows_equal(whole[:7], _run(connection, ANSWERS.project_health(limit=7)))
+
+
+def test_a_first_page_that_ends_inside_a_tied_name_is_decided_by_id(
+    connection: duckdb.DuckDBPyConnection, whole: list[tuple[Any, ...]]
+) -> None:
+    # the first page reads names up to its last one: every project of that name is a candidate
+    names = [row[1] for row in whole]
+    ends = [i + 1 for i in range(len(names) - 1) if names[i] == names[i + 1]]
+    assert ends
+    for size in ends:
+        assert _rows_equal(whole[:size], _run(connection, ANSWERS.project_health(limit=size)))
+
+
+def test_first_pages_of_every_size_are_compiled_once_each(
+    connection: duckdb.DuckDBPyConnection, whole: list[tuple[Any, ...]]
+) -> None:
+    # the first page's size is part of its SQL, so a cached page of another size is never
+    # reused for it
+    for size in (3, 4, 3, HEALTH_PAGE, 4):
+        sql, params = ANSWERS.project_health(limit=size).compiled()
+        assert f"LIMIT {size}" in sql
+        assert _rows_equal(whole[:size], connection.execute(sql, params).fetchall())
+    before = cache_info()
+    ANSWERS.project_health(limit=3).compiled()
+    after = cache_info()
+    assert after["hits"] == before["hits"] + 1 and after["misses"] == before["misses"]
 
 
 def test_one_project_is_its_row_of_the_whole_answer(
@@ -129,6 +170,18 @@ async def test_a_page_through_the_database_follows_writes(database: Database) ->
     assert [row["name"] for row in await health(limit=3).rows()] == ["Atlas", "Bach", "Borealis"]
     one = await health(project_id=first[0]["project_id"]).to_arrow()
     assert one.column("name").to_pylist() == ["Atlas"]
+    assert [row["name"] for row in await health().rows()] == ["Atlas", "Bach", "Borealis", "Cygnus"]
+    assert [row["name"] for row in await health(limit=None).rows()] == [
+        "Atlas",
+        "Bach",
+        "Borealis",
+        "Cygnus",
+    ]
+
+
+async def test_the_first_page_of_an_empty_database_is_empty(database: Database) -> None:
+    assert await database.analytics.project_health().rows() == []
+    assert (await database.analytics.project_health(limit=None).to_arrow()).num_rows == 0
 
 
 @pytest.mark.parametrize("limit", [0, -1, 10_001, True, 2.0, "5"])
@@ -162,10 +215,24 @@ def test_a_project_id_that_is_not_a_uuid_is_refused(key: Any) -> None:
         ANSWERS.project_health(limit=5, after=("Atlas", key))
 
 
-@pytest.mark.parametrize("paging", [{"limit": 5}, {"after": ("Atlas", uuid.UUID(int=1))}])
-def test_one_project_and_a_page_at_once_are_refused(paging: dict[str, Any]) -> None:
+@pytest.mark.parametrize("limit", [5, None])
+def test_one_project_and_a_cursor_at_once_are_refused(limit: int | None) -> None:
     with pytest.raises(InvalidQueryError, match="answers for one project; page through"):
-        ANSWERS.project_health(project_id=uuid.uuid4(), **paging)
+        ANSWERS.project_health(
+            project_id=uuid.uuid4(), limit=limit, after=("Atlas", uuid.UUID(int=1))
+        )
+
+
+def test_one_project_with_a_page_size_is_still_its_one_row(
+    connection: duckdb.DuckDBPyConnection, whole: list[tuple[Any, ...]]
+) -> None:
+    # the default page size always comes with project_id=, so a size never refuses one project
+    row = whole[len(whole) // 2]
+    for limit in (1, 5, None):
+        query = ANSWERS.project_health(project_id=row[0], limit=limit)
+        assert _rows_equal([row], _run(connection, query))
+    with pytest.raises(InvalidQueryError, match=r"limit must be an integer in 1\.\.10000"):
+        ANSWERS.project_health(project_id=row[0], limit=0)
 
 
 async def test_an_unbound_page_says_how_to_bind_it() -> None:

@@ -143,6 +143,7 @@ ANSWER_CASES: dict[str, Callable[[], Runnable]] = {
     "dora": lambda: ANSWERS.dora(now=SINCE),
     "cicd_health": lambda: ANSWERS.cicd_health(now=SINCE),
     "project_health": ANSWERS.project_health,
+    "project_health_all": lambda: ANSWERS.project_health(limit=None),
     "flakiest_repositories": ANSWERS.flakiest_repositories,
 }
 
