@@ -71,6 +71,7 @@ from sqlalchemy.sql.visitors import iterate, replacement_traverse
 from sqlalchemy.types import TypeEngine
 
 from project_architect_db.queries.sorting import SortKey, keyset_condition
+from project_architect_db.repositories._native_read import PREPARE
 
 __all__ = ["WINDOW_ROWS", "page_statement", "page_window"]
 
@@ -165,6 +166,8 @@ def page_statement(
             .where(*(replacement_traverse(c, {}, to_scoped) for c in rest))
             .order_by(*(replacement_traverse(o, {}, to_scoped) for o in order))
             .limit(limit)
+            # its plan is the owner's index scan whatever the values: DuckDB plans it once
+            .execution_options(**{PREPARE: True})
         )
         return statement.offset(offset) if offset else statement
     return _by_rowid(table, conditions, keys, limit=limit, offset=offset)
