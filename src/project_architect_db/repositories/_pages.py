@@ -218,7 +218,9 @@ def _windowed(
     if after is None:
         return _from_end(table, key.column, key.descending, rows)
     high, low, span = _span(table, key.column, rows)
-    start = func.least(high, func.epoch_us(literal(after[0], key.column.type), type_=BigInteger))
+    # a named parameter (``_page_shapes``) or the cursor's value
+    value = after[0] if isinstance(after[0], BindParameter) else literal(after[0], key.column.type)
+    start = func.least(high, func.epoch_us(value, type_=BigInteger))
     if not key.descending:
         start = func.greatest(low, start, type_=BigInteger)
     return _bound(table, key.column, key.descending, start, high, low, span)

@@ -22,19 +22,21 @@ from project_architect_db.exceptions._translate import translating
 from project_architect_db.models.base import singular
 from project_architect_db.queries.filters import Filter, parse_filters
 from project_architect_db.queries.sorting import (
+    SortKey,
     decode_cursor,
     encode_cursor,
     keyset_condition,
     parse_order,
 )
 from project_architect_db.repositories._native_read import NativeGet
+from project_architect_db.repositories._page_shapes import window_shape
 from project_architect_db.repositories._pages import page_statement, page_window
 from project_architect_db.repositories._read_records import records_of
 from project_architect_db.schemas.common import Page, ReadSchema
 
 if TYPE_CHECKING:
     from project_architect_db.models.base import Base
-    from project_architect_db.repositories._context import RepositoryContext
+    from project_architect_db.repositories._context import Reader, RepositoryContext
 
 __all__ = ["MAX_PAGE_SIZE", "ReadOperations"]
 
@@ -159,11 +161,10 @@ class ReadOperations(Generic[ReadT]):
             if not keyset_ok:
                 keyset_condition(keys, [])  # raises the explanation
             after = decode_cursor(self.model, keys, cursor)
-        window = page_window(self._table, where, keys, limit=limit + 1, offset=offset, after=after)
         # one statement reads on its own; a page with its total reads from one snapshot
         schema = self.read_schema
         async with self._context.reading(snapshot=with_total) as reader:
-            rows = [] if window is None else await reader.records(window, schema)
+            rows = await self._window_rows(reader, where, keys, limit + 1, offset, after)
             if len(rows) <= limit:  # no window, or it did not hold the page: the plain page
                 statement = page_statement(
                     self._table, where, keys, limit=limit + 1, offset=offset, after=after
@@ -185,6 +186,39 @@ class ReadOperations(Generic[ReadT]):
             limit=limit,
             offset=offset,
         )
+
+    async def _window_rows(
+        self,
+        reader: Reader,
+        where: Sequence[Any],
+        keys: Sequence[SortKey],
+        limit: int,
+        offset: int,
+        after: Sequence[Any] | None,
+    ) -> Sequence[Any]:
+        """The page among the rows in its first key's window (``[]``: no window applies).
+
+        Outside a transaction the window's statement is compiled once per shape of page
+        (``_page_shapes.py``); otherwise, or for a shape that cannot be, it is built.
+        """
+        schema = self.read_schema
+        if reader.native:
+            executor = self._context.executor
+            found = window_shape(
+                executor.statements,
+                executor.dialect,
+                self._table,
+                where,
+                keys,
+                limit=limit,
+                offset=offset,
+                after=after,
+            )
+            if found is not None:
+                shape, parameters = found
+                return await reader.compiled_records(shape.statement.shape, parameters, schema)
+        window = page_window(self._table, where, keys, limit=limit, offset=offset, after=after)
+        return [] if window is None else await reader.records(window, schema)
 
     async def count(self, *, filters: Iterable[Filter] = (), **conditions: Any) -> int:
         """How many rows match."""
