@@ -178,10 +178,14 @@ class Reader:
         reader = self._autocommit
         assert reader is not None
         make = record_maker(schema, shape.keys, shape.processors)
-        sql = shape.sql
-        return await reader.run_native(
-            lambda duck: list(map(make, duck.execute(sql, parameters).fetchall()))
-        )
+        sql, prepared = shape.sql, shape.prepared
+
+        def fetch(duck: Any) -> list[Any]:
+            if prepared is not None:
+                return list(map(make, prepared.rows(duck, parameters)))
+            return list(map(make, duck.execute(sql, parameters).fetchall()))
+
+        return await reader.run_native(fetch)
 
     async def run_native(self, fn: Callable[[Any], T]) -> T:
         """Run ``fn(duckdb_connection)`` where this reader reads (its transaction, if any)."""

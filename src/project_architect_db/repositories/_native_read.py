@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import ClauseElement, Select, Update
+from sqlalchemy import ClauseElement, Executable, Select, Update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -243,7 +243,8 @@ class NativeStatement:
     def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         assert isinstance(compiled, SQLCompiler)
-        self.shape = _Shape(compiled, dialect)
+        options = statement.get_execution_options() if isinstance(statement, Executable) else {}
+        self.shape = _Shape(compiled, dialect, prepare=bool(options.get(PREPARE)))
 
     def parameters(self, values: dict[str, Any]) -> list[Any]:
         """DuckDB's parameters for ``values`` (by bind name; literals keep their own values).

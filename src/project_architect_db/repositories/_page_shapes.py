@@ -29,15 +29,16 @@ from sqlalchemy.sql.visitors import replacement_traverse
 from project_architect_db.core.statements import StatementCache
 from project_architect_db.queries.sorting import SortKey
 from project_architect_db.repositories._native_read import NativeStatement
-from project_architect_db.repositories._pages import page_window
+from project_architect_db.repositories._pages import page_statement, page_window
 
-__all__ = ["WindowShape", "window_shape"]
+__all__ = ["PageShape", "page_shape"]
 
-_KIND = "page-window"
+#: The statement cache's kinds: the window's page, and the plain page (an owner's rows too).
+_KINDS = {True: "page-window", False: "page"}
 
 
-class WindowShape:
-    """One shape of windowed page, compiled: its SQL and how to bind a call's values.
+class PageShape:
+    """One shape of page, compiled: its SQL and how to bind a call's values.
 
     Attributes:
         statement: The compiled statement (named parameters).
@@ -68,7 +69,8 @@ def _build(
     offset: int,
     after: Sequence[Any] | None,
     dialect: Dialect,
-) -> WindowShape | None:
+    window: bool,
+) -> PageShape | None:
     """The shape's statement with named parameters, compiled; ``None``: no window or no shape."""
     names = {id(bind): f"padb_w{index}" for index, bind in enumerate(binds)}
 
@@ -88,17 +90,18 @@ def _build(
         cursor = [
             bindparam(f"padb_a{index}", type_=key.column.type) for index, key in enumerate(keys)
         ]
-    statement = page_window(table, template, keys, limit=limit, offset=offset, after=cursor)
+    build = page_window if window else page_statement
+    statement = build(table, template, keys, limit=limit, offset=offset, after=cursor)
     if statement is None:
         return None
     native = NativeStatement(statement, dialect)
     compiled = native.shape.compiled
     if compiled.literal_execute_params or compiled.post_compile_params:
         return None
-    return WindowShape(native, len(binds))
+    return PageShape(native, len(binds))
 
 
-def window_shape(
+def page_shape(
     cache: StatementCache,
     dialect: Dialect,
     table: Table,
@@ -108,11 +111,13 @@ def window_shape(
     limit: int,
     offset: int,
     after: Sequence[Any] | None,
-) -> tuple[WindowShape, list[Any]] | None:
-    """The compiled window page of this call's shape and DuckDB's parameters for the call.
+    window: bool,
+) -> tuple[PageShape, list[Any]] | None:
+    """The compiled page of this call's shape and DuckDB's parameters for the call.
 
-    ``None`` when no window applies (``page_window`` is ``None``) or the shape cannot be
-    compiled with named values: the caller builds the statement as before.
+    ``window``: the page within its first key's window (``page_window``), else the plain page
+    (``page_statement``). ``None`` when no window applies or the shape cannot be compiled with
+    named values: the caller builds the statement as before.
     """
     keys_of = [clause._generate_cache_key() for clause in where]
     if any(key is None for key in keys_of) or (after is not None and len(after) != len(keys)):
@@ -127,11 +132,19 @@ def window_shape(
         after is not None,
     )
     shape = cache.get_or_compile(
-        _KIND,
+        _KINDS[window],
         shape_key,
         dialect,
         lambda: _build(
-            table, where, binds, keys, limit=limit, offset=offset, after=after, dialect=dialect
+            table,
+            where,
+            binds,
+            keys,
+            limit=limit,
+            offset=offset,
+            after=after,
+            dialect=dialect,
+            window=window,
         ),
     )
     if shape is None:

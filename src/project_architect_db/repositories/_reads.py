@@ -29,7 +29,7 @@ from project_architect_db.queries.sorting import (
     parse_order,
 )
 from project_architect_db.repositories._native_read import NativeGet
-from project_architect_db.repositories._page_shapes import window_shape
+from project_architect_db.repositories._page_shapes import page_shape
 from project_architect_db.repositories._pages import page_statement, page_window
 from project_architect_db.repositories._read_records import records_of
 from project_architect_db.schemas.common import Page, ReadSchema
@@ -162,14 +162,10 @@ class ReadOperations(Generic[ReadT]):
                 keyset_condition(keys, [])  # raises the explanation
             after = decode_cursor(self.model, keys, cursor)
         # one statement reads on its own; a page with its total reads from one snapshot
-        schema = self.read_schema
         async with self._context.reading(snapshot=with_total) as reader:
-            rows = await self._window_rows(reader, where, keys, limit + 1, offset, after)
+            rows = await self._page_rows(reader, where, keys, limit + 1, offset, after, True)
             if len(rows) <= limit:  # no window, or it did not hold the page: the plain page
-                statement = page_statement(
-                    self._table, where, keys, limit=limit + 1, offset=offset, after=after
-                )
-                rows = await reader.records(statement, schema)
+                rows = await self._page_rows(reader, where, keys, limit + 1, offset, after, False)
             total = None
             if with_total:
                 count = select(func.count()).select_from(self._table).where(*where)
@@ -187,7 +183,7 @@ class ReadOperations(Generic[ReadT]):
             offset=offset,
         )
 
-    async def _window_rows(
+    async def _page_rows(
         self,
         reader: Reader,
         where: Sequence[Any],
@@ -195,16 +191,17 @@ class ReadOperations(Generic[ReadT]):
         limit: int,
         offset: int,
         after: Sequence[Any] | None,
+        window: bool,
     ) -> Sequence[Any]:
-        """The page among the rows in its first key's window (``[]``: no window applies).
+        """The page within its first key's window (``[]``: none applies), or the plain page.
 
-        Outside a transaction the window's statement is compiled once per shape of page
+        Outside a transaction the page's statement is compiled once per shape of page
         (``_page_shapes.py``); otherwise, or for a shape that cannot be, it is built.
         """
         schema = self.read_schema
         if reader.native:
             executor = self._context.executor
-            found = window_shape(
+            found = page_shape(
                 executor.statements,
                 executor.dialect,
                 self._table,
@@ -213,12 +210,14 @@ class ReadOperations(Generic[ReadT]):
                 limit=limit,
                 offset=offset,
                 after=after,
+                window=window,
             )
             if found is not None:
                 shape, parameters = found
                 return await reader.compiled_records(shape.statement.shape, parameters, schema)
-        window = page_window(self._table, where, keys, limit=limit, offset=offset, after=after)
-        return [] if window is None else await reader.records(window, schema)
+        build = page_window if window else page_statement
+        statement = build(self._table, where, keys, limit=limit, offset=offset, after=after)
+        return [] if statement is None else await reader.records(statement, schema)
 
     async def count(self, *, filters: Iterable[Filter] = (), **conditions: Any) -> int:
         """How many rows match."""

@@ -156,3 +156,34 @@ async def test_bad_values_raise_as_before(db: Database) -> None:
     page = await db.projects.list(order_by="-created_at", limit=2)
     with pytest.raises(InvalidQueryError, match="another listing"):
         await db.projects.list(order_by="created_at", limit=2, cursor=page.next_cursor)
+
+
+async def test_an_owners_pages_share_one_prepared_shape_and_keep_their_own_rows(
+    db: Database,
+) -> None:
+    project = await db.projects.create({"name": "Chat"})
+    conversations = [
+        await db.conversations.create({"project_id": project.id, "title": f"C {n}"})
+        for n in range(3)
+    ]
+    for number in range(12):
+        for index, conversation in enumerate(conversations[:2]):
+            await db.conversations.add_message(
+                conversation.id, {"role": "user", "content": f"{index}-{number}"}
+            )
+    for _ in range(2):
+        for index, conversation in enumerate(conversations[:2]):
+            first = await db.conversations.messages(conversation.id, limit=5)
+            assert [m.content for m in first.items] == [f"{index}-{n}" for n in range(5)]
+            second = await db.conversations.messages(
+                conversation.id, limit=5, cursor=first.next_cursor
+            )
+            assert [m.content for m in second.items] == [f"{index}-{n}" for n in range(5, 10)]
+        assert (await db.conversations.messages(conversations[2].id)).items == []
+    shapes = [
+        shape
+        for shape in db._executor.statements.entries("page")
+        if shape is not None and "messages_of_owner" in shape.statement.shape.sql
+    ]
+    assert len(shapes) == 3  # first pages of 5 and of 50, pages of 5 after a cursor
+    assert all(shape.statement.shape.prepared is not None for shape in shapes)
