@@ -1,13 +1,14 @@
-"""Prepared point reads and owner pages against the same calls unprepared, one process.
+"""Session 11's read paths against the paths before them, in one process, interleaved.
 
-``repositories/_prepared.py`` runs ``get``, ``get_by_slug``, a conversation's messages page
-and ``get_by_path`` as ``EXECUTE`` of a statement prepared once per connection. This script
-times each call both ways in the same process, interleaved (the order flips every round):
-"prepared" is the library as it is; "bound" is the same library with the literal writer
-switched off (every value bound, so every call runs ``duckdb.execute(sql, parameters)`` as
-before). It reports median CPU time (``time.process_time``: every thread) and wall time.
+Two changes are switched off for the "before" contestant, in the same process: statements
+prepared once per connection (``repositories/_prepared.py``: ``get``, ``get_by_slug``, an
+owner's page such as a conversation's messages, ``get_by_path``), by turning off its literal
+writer (every value bound: ``duckdb.execute(sql, parameters)`` as before); and pages compiled
+once per shape (``repositories/_page_shapes.py``), by making ``page_shape`` find no shape (each
+page builds its statement as before). "now" is the library as it is. The order flips every
+round. It reports median CPU time (``time.process_time``: every thread) and wall time.
 
-    python benchmarks/prepared_reads.py FILE.duckdb [--rounds N]
+    python benchmarks/reads_before_after.py FILE.duckdb [--rounds N]
 
 The file is opened read-only.
 """
@@ -28,21 +29,23 @@ from typing import Any
 
 from project_architect_db import Database
 from project_architect_db.core.engine import run_native
-from project_architect_db.repositories import _prepared
+from project_architect_db.repositories import _prepared, _reads
 from project_architect_db.selfbench._scale import _everyday
 
-CALLS = ("get", "by slug", "messages page", "by path")
+CALLS = ("get", "by slug", "messages page", "by path", "page", "keyset page 2", "keyset deep")
 
 
 @contextmanager
-def _bound() -> Iterator[None]:
-    """Every value stays a bound parameter: the calls run unprepared."""
-    writer = _prepared.literal
+def _before() -> Iterator[None]:
+    """Every value bound (nothing prepared) and no page shapes: the paths before session 11."""
+    writer, shapes = _prepared.literal, _reads.page_shape
     _prepared.literal = lambda value: None  # type: ignore[assignment]
+    _reads.page_shape = lambda *args, **kwargs: None  # type: ignore[assignment]
     try:
         yield
     finally:
         _prepared.literal = writer  # type: ignore[assignment]
+        _reads.page_shape = shapes  # type: ignore[assignment]
 
 
 async def _time(call: Callable[[], Any]) -> tuple[float, float]:
@@ -64,10 +67,10 @@ async def _measure(path: Path, rounds: int, warmup: int) -> dict[tuple[str, str]
             every = _everyday.calls(db, raw, None, _everyday_tables(), drawn, rng)
             for name in CALLS:
                 call = every[name][0]
-                order = ["prepared", "bound"] if number % 2 else ["bound", "prepared"]
+                order = ["now", "before"] if number % 2 else ["before", "now"]
                 for who in order:
-                    if who == "bound":
-                        with _bound():
+                    if who == "before":
+                        with _before():
                             figures = await _time(call)
                     else:
                         figures = await _time(call)
@@ -97,12 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         f"file: {args.file}  rounds: {args.rounds}  load average before {before[0]:.2f}, "
         f"after {after[0]:.2f}"
     )
-    print(
-        "| call | prepared CPU ms | bound CPU ms | CPU ratio | prepared wall ms | bound wall ms |"
-    )
+    print("| call | now CPU ms | before CPU ms | CPU ratio | now wall ms | before wall ms |")
     print("| --- | --- | --- | --- | --- | --- |")
     for name in CALLS:
-        new, old = samples[(name, "prepared")], samples[(name, "bound")]
+        new, old = samples[(name, "now")], samples[(name, "before")]
         new_cpu = statistics.median(c for _, c in new)
         old_cpu = statistics.median(c for _, c in old)
         print(
