@@ -26,6 +26,7 @@ from sqlalchemy import BindParameter, Table, bindparam
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.visitors import replacement_traverse
 
+from project_architect_db.core._sqlalchemy import cache_key
 from project_architect_db.core.statements import StatementCache
 from project_architect_db.queries.sorting import SortKey
 from project_architect_db.repositories._native_read import NativeStatement
@@ -119,7 +120,7 @@ def page_shape(
     (``page_statement``). ``None`` when no window applies or the shape cannot be compiled with
     named values: the caller builds the statement as before.
     """
-    keys_of = [clause._generate_cache_key() for clause in where]
+    keys_of = [cache_key(clause) for clause in where]
     if any(key is None for key in keys_of) or (after is not None and len(after) != len(keys)):
         return None
     binds = [bind for key in keys_of for bind in key.bindparams]

@@ -23,6 +23,7 @@ from project_architect_db.exceptions import (
 from project_architect_db.models import Project
 from project_architect_db.queries.filters import parse_filters
 from project_architect_db.queries.sorting import parse_order
+from tests.integration.repositories.test_page_window import _walk
 
 pytestmark = pytest.mark.asyncio
 
@@ -56,17 +57,6 @@ async def _plain(db: Database, conditions: dict[str, Any], order_by: str) -> lis
     )
     async with db.engine.connect() as conn:
         return list((await conn.execute(statement)).scalars())
-
-
-async def _walk(db: Database, conditions: dict[str, Any], order_by: str, limit: int) -> list[Any]:
-    seen: list[uuid.UUID] = []
-    cursor = None
-    while True:
-        page = await db.projects.list(order_by=order_by, limit=limit, cursor=cursor, **conditions)
-        seen.extend(p.id for p in page.items)
-        cursor = page.next_cursor
-        if cursor is None:
-            return seen
 
 
 def _shapes(db: Database) -> list[Any]:
