@@ -177,3 +177,24 @@ async def test_an_owners_pages_share_one_prepared_shape_and_keep_their_own_rows(
     ]
     assert len(shapes) == 3  # first pages of 5 and of 50, pages of 5 after a cursor
     assert all(shape.statement.shape.prepared is not None for shape in shapes)
+
+
+async def test_a_cursor_that_does_not_fit_the_keys_finds_no_shape(db: Database) -> None:
+    from project_architect_db.repositories._page_shapes import page_shape
+
+    table = Project.__table__
+    keys = parse_order(Project, "-created_at")
+    executor = db._executor
+    arguments: dict[str, Any] = {"limit": 3, "offset": 0, "window": True}
+    where = parse_filters(Project, {"status": "active"})
+    found = page_shape(
+        executor.statements, executor.dialect, table, where, keys, after=None, **arguments
+    )  # type: ignore[arg-type]
+    assert found is not None
+    short = [datetime(2026, 1, 1)]  # one value for two sort keys
+    assert (
+        page_shape(
+            executor.statements, executor.dialect, table, where, keys, after=short, **arguments
+        )
+        is None
+    )  # type: ignore[arg-type]
