@@ -10,6 +10,7 @@ median wall and CPU time (``time.process_time``: every thread of the process) of
 contestant and the ratios library / raw and library / SQLite.
 
     python benchmarks/scale_pages_peer.py FILE.duckdb [--sqlite FILE.sqlite] [--rounds N]
+        [--threads N]
 
 Both files are opened read-only. The SQLite copy is the one ``benchmark --scale`` makes
 (``<data-dir>/<stem>.sqlite``).
@@ -44,11 +45,16 @@ async def _one(call: Any) -> tuple[float, float]:
 
 
 async def _measure(
-    duck: Path, lite: Path | None, rounds: int, warmup: int, calls: tuple[str, ...]
+    duck: Path,
+    lite: Path | None,
+    rounds: int,
+    warmup: int,
+    calls: tuple[str, ...],
+    threads: int | None = None,
 ) -> dict[tuple[str, str], list[tuple[float, float]]]:
     from sqlalchemy import create_engine
 
-    db = await Database.open(duck, read_only=True, load_fts=False)
+    db = await Database.open(duck, read_only=True, load_fts=False, threads=threads)
     engine = None if lite is None else create_engine(f"sqlite:///file:{lite}?mode=ro&uri=true")
     peer = None if engine is None else engine.connect()
     samples: dict[tuple[str, str], list[tuple[float, float]]] = {}
@@ -88,12 +94,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=31)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--call", action="append", choices=_everyday.CALLS, default=None)
+    parser.add_argument(
+        "--threads", type=int, default=None, help="DuckDB threads (default: its own)"
+    )
     args = parser.parse_args(argv)
     calls = tuple(args.call or [c for c in _everyday.CALLS if c != "offset 10000"])
     before = os.getloadavg()
-    samples = asyncio.run(_measure(args.file, args.sqlite, args.rounds, args.warmup, calls))
+    samples = asyncio.run(
+        _measure(args.file, args.sqlite, args.rounds, args.warmup, calls, args.threads)
+    )
     after = os.getloadavg()
-    print(f"file: {args.file}  sqlite: {args.sqlite}  rounds: {args.rounds}")
+    print(
+        f"file: {args.file}  sqlite: {args.sqlite}  rounds: {args.rounds}  threads: {args.threads}"
+    )
     print(
         f"load average (1/5/15 min) before {before[0]:.2f}/{before[1]:.2f}/{before[2]:.2f}, "
         f"after {after[0]:.2f}/{after[1]:.2f}/{after[2]:.2f}"
