@@ -16,7 +16,7 @@ from project_architect_db.core.locks import IntegrityLocks
 from project_architect_db.core.native_write import NativeWrites
 from project_architect_db.core.transaction import Transaction, current_transaction
 from project_architect_db.repositories._ancestry import Ancestry
-from project_architect_db.repositories._native_read import NativeGet, NativeSelects
+from project_architect_db.repositories._native_read import NativeGet, NativeSelects, _Shape
 from project_architect_db.repositories._read_records import record_maker, records_of
 from project_architect_db.repositories.changes import ChangeHub
 
@@ -162,6 +162,30 @@ class Reader:
         shape, fetch = prepared
         make = record_maker(schema, shape.keys, shape.processors)
         return await reader.run_native(lambda duck: list(map(make, fetch(duck))))
+
+    @property
+    def native(self) -> bool:
+        """Whether its reads run natively (outside a transaction): :meth:`compiled_records`."""
+        return self._tx is None
+
+    async def compiled_records(
+        self, shape: _Shape, parameters: list[Any], schema: type[BaseModel]
+    ) -> list[Any]:
+        """The rows of a statement compiled elsewhere (``_page_shapes``), as ``schema`` records.
+
+        Only where :attr:`native` (a transaction's reads take SQLAlchemy's path).
+        """
+        reader = self._autocommit
+        assert reader is not None
+        make = record_maker(schema, shape.keys, shape.processors)
+        sql, prepared = shape.sql, shape.prepared
+
+        def fetch(duck: Any) -> list[Any]:
+            if prepared is not None:
+                return list(map(make, prepared.rows(duck, parameters)))
+            return list(map(make, duck.execute(sql, parameters).fetchall()))
+
+        return await reader.run_native(fetch)
 
     async def run_native(self, fn: Callable[[Any], T]) -> T:
         """Run ``fn(duckdb_connection)`` where this reader reads (its transaction, if any)."""

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import ClauseElement, Select, Update
+from sqlalchemy import ClauseElement, Executable, Select, Update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -34,11 +34,13 @@ from project_architect_db.core._sqlalchemy import (
 )
 from project_architect_db.core.point_select import without_uuid_cast
 from project_architect_db.core.statements import StatementCache
+from project_architect_db.repositories._prepared import Prepared
 from project_architect_db.repositories._processors import Processor as _Processor
 from project_architect_db.repositories._processors import result_processor
 from project_architect_db.repositories._read_records import record_maker
 
 __all__ = [
+    "PREPARE",
     "NativeGet",
     "NativePointRead",
     "NativeRow",
@@ -116,16 +118,30 @@ class NativePointRead:
 
 
 class _CompiledGet:
-    """:class:`NativeGet` compiled for one dialect: the SQL, its binding, the record maker."""
+    """:class:`NativeGet` compiled for one dialect: the SQL, its binding, the record maker.
 
-    __slots__ = ("make", "point", "sql")
+    The SQL runs prepared (``_prepared.py``): a point read by an indexed key plans the same
+    index scan whatever the key, and preparing it once per connection saves DuckDB parsing,
+    binding and planning it on every ``get``.
+    """
+
+    __slots__ = ("make", "point", "prepared")
 
     def __init__(self, get: NativeGet, dialect: Dialect) -> None:
         self.point = point = NativePointRead(get.statement, dialect)
         # every key reaching here is a ``uuid.UUID`` (``_reads._as_id``) or, for a slug, a
         # string the statement does not cast: the id's ``::UUID`` cast is dropped
-        self.sql = without_uuid_cast(point.sql, point._bind) or point.sql
+        self.prepared = Prepared(without_uuid_cast(point.sql, point._bind) or point.sql)
         self.make = record_maker(get.schema, point.keys, point._processors)
+
+    @property
+    def sql(self) -> str:
+        """The SQL of the point read (``$1``: the key)."""
+        return self.prepared.sql
+
+    @sql.setter
+    def sql(self, sql: str) -> None:
+        self.prepared = Prepared(sql)
 
 
 class NativeGet:
@@ -154,12 +170,12 @@ class NativeGet:
         compiled: _CompiledGet = cache.get_or_compile(
             "get", self, dialect, lambda: _CompiledGet(self, dialect)
         )
-        sql, make, point = compiled.sql, compiled.make, compiled.point
+        make, point = compiled.make, compiled.point
         parameters = point.parameters(row_id)
 
         def fetch(duck: Any) -> Any:
-            # fetchall: see NativePointRead.fetcher
-            rows: list[tuple[Any, ...]] = duck.execute(sql, parameters).fetchall()
+            # fetchall (in rows): see NativePointRead.fetcher
+            rows = compiled.prepared.rows(duck, parameters)
             return make(rows[0]) if rows else None
 
         return ShortRead(fetch, point.cost)
@@ -183,11 +199,23 @@ class NativeRow:
 class _Shape:
     """One compiled form of a statement shape, ready for DuckDB's own ``execute``."""
 
-    __slots__ = ("binds", "compiled", "keys", "make_row", "names", "processed", "processors", "sql")
+    __slots__ = (
+        "binds",
+        "compiled",
+        "keys",
+        "make_row",
+        "names",
+        "prepared",
+        "processed",
+        "processors",
+        "sql",
+    )
 
-    def __init__(self, compiled: SQLCompiler, dialect: Dialect) -> None:
+    def __init__(self, compiled: SQLCompiler, dialect: Dialect, *, prepare: bool = False) -> None:
         self.compiled = compiled
         self.sql = str(compiled)
+        #: how it runs when its statement asks to be prepared (:data:`PREPARE`)
+        self.prepared = Prepared(self.sql) if prepare else None
         self.names: tuple[str, ...] = tuple(compiled.positiontup or ())
         processors = bind_processors(compiled)
         self.binds: tuple[_Processor, ...] = tuple(
@@ -215,7 +243,8 @@ class NativeStatement:
     def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         assert isinstance(compiled, SQLCompiler)
-        self.shape = _Shape(compiled, dialect)
+        options = statement.get_execution_options() if isinstance(statement, Executable) else {}
+        self.shape = _Shape(compiled, dialect, prepare=bool(options.get(PREPARE)))
 
     def parameters(self, values: dict[str, Any]) -> list[Any]:
         """DuckDB's parameters for ``values`` (by bind name; literals keep their own values).
@@ -229,6 +258,11 @@ class NativeStatement:
             value if bind is None else bind(value)
             for bind, value in zip(shape.binds, (given[name] for name in shape.names), strict=True)
         ]
+
+
+#: The execution option marking a ``SELECT`` whose plan does not depend on its values (an
+#: owner's rows through their index): it runs prepared (``_prepared.py``) outside transactions.
+PREPARE = "padb_prepare"
 
 
 class NativeSelects:
@@ -257,9 +291,11 @@ class NativeSelects:
         if bound is None:
             return None
         shape, parameters = bound
-        sql = shape.sql
+        sql, prepared = shape.sql, shape.prepared
 
         def fetch(duck: Any) -> list[tuple[Any, ...]]:
+            if prepared is not None:
+                return prepared.rows(duck, parameters)
             rows: list[tuple[Any, ...]] = duck.execute(sql, parameters).fetchall()
             return rows
 
@@ -293,7 +329,8 @@ class NativeSelects:
         assert isinstance(compiled, SQLCompiler)
         if compiled.literal_execute_params or compiled.post_compile_params:
             return None
-        return _Shape(compiled, self._dialect)
+        prepare = bool(statement.get_execution_options().get(PREPARE))
+        return _Shape(compiled, self._dialect, prepare=prepare)
 
     @staticmethod
     def rows(shape: _Shape, tuples: list[tuple[Any, ...]]) -> list[NativeRow]:

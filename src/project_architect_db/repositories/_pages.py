@@ -71,6 +71,7 @@ from sqlalchemy.sql.visitors import iterate, replacement_traverse
 from sqlalchemy.types import TypeEngine
 
 from project_architect_db.queries.sorting import SortKey, keyset_condition
+from project_architect_db.repositories._native_read import PREPARE
 
 __all__ = ["WINDOW_ROWS", "page_statement", "page_window"]
 
@@ -165,6 +166,8 @@ def page_statement(
             .where(*(replacement_traverse(c, {}, to_scoped) for c in rest))
             .order_by(*(replacement_traverse(o, {}, to_scoped) for o in order))
             .limit(limit)
+            # its plan is the owner's index scan whatever the values: DuckDB plans it once
+            .execution_options(**{PREPARE: True})
         )
         return statement.offset(offset) if offset else statement
     return _by_rowid(table, conditions, keys, limit=limit, offset=offset)
@@ -215,7 +218,9 @@ def _windowed(
     if after is None:
         return _from_end(table, key.column, key.descending, rows)
     high, low, span = _span(table, key.column, rows)
-    start = func.least(high, func.epoch_us(literal(after[0], key.column.type), type_=BigInteger))
+    # a named parameter (``_page_shapes``) or the cursor's value
+    value = after[0] if isinstance(after[0], BindParameter) else literal(after[0], key.column.type)
+    start = func.least(high, func.epoch_us(value, type_=BigInteger))
     if not key.descending:
         start = func.greatest(low, start, type_=BigInteger)
     return _bound(table, key.column, key.descending, start, high, low, span)

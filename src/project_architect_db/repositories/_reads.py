@@ -22,19 +22,21 @@ from project_architect_db.exceptions._translate import translating
 from project_architect_db.models.base import singular
 from project_architect_db.queries.filters import Filter, parse_filters
 from project_architect_db.queries.sorting import (
+    SortKey,
     decode_cursor,
     encode_cursor,
     keyset_condition,
     parse_order,
 )
 from project_architect_db.repositories._native_read import NativeGet
+from project_architect_db.repositories._page_shapes import page_shape
 from project_architect_db.repositories._pages import page_statement, page_window
 from project_architect_db.repositories._read_records import records_of
 from project_architect_db.schemas.common import Page, ReadSchema
 
 if TYPE_CHECKING:
     from project_architect_db.models.base import Base
-    from project_architect_db.repositories._context import RepositoryContext
+    from project_architect_db.repositories._context import Reader, RepositoryContext
 
 __all__ = ["MAX_PAGE_SIZE", "ReadOperations"]
 
@@ -159,16 +161,11 @@ class ReadOperations(Generic[ReadT]):
             if not keyset_ok:
                 keyset_condition(keys, [])  # raises the explanation
             after = decode_cursor(self.model, keys, cursor)
-        window = page_window(self._table, where, keys, limit=limit + 1, offset=offset, after=after)
         # one statement reads on its own; a page with its total reads from one snapshot
-        schema = self.read_schema
         async with self._context.reading(snapshot=with_total) as reader:
-            rows = [] if window is None else await reader.records(window, schema)
+            rows = await self._page_rows(reader, where, keys, limit + 1, offset, after, True)
             if len(rows) <= limit:  # no window, or it did not hold the page: the plain page
-                statement = page_statement(
-                    self._table, where, keys, limit=limit + 1, offset=offset, after=after
-                )
-                rows = await reader.records(statement, schema)
+                rows = await self._page_rows(reader, where, keys, limit + 1, offset, after, False)
             total = None
             if with_total:
                 count = select(func.count()).select_from(self._table).where(*where)
@@ -185,6 +182,42 @@ class ReadOperations(Generic[ReadT]):
             limit=limit,
             offset=offset,
         )
+
+    async def _page_rows(
+        self,
+        reader: Reader,
+        where: Sequence[Any],
+        keys: Sequence[SortKey],
+        limit: int,
+        offset: int,
+        after: Sequence[Any] | None,
+        window: bool,
+    ) -> Sequence[Any]:
+        """The page within its first key's window (``[]``: none applies), or the plain page.
+
+        Outside a transaction the page's statement is compiled once per shape of page
+        (``_page_shapes.py``); otherwise, or for a shape that cannot be, it is built.
+        """
+        schema = self.read_schema
+        if reader.native:
+            executor = self._context.executor
+            found = page_shape(
+                executor.statements,
+                executor.dialect,
+                self._table,
+                where,
+                keys,
+                limit=limit,
+                offset=offset,
+                after=after,
+                window=window,
+            )
+            if found is not None:
+                shape, parameters = found
+                return await reader.compiled_records(shape.statement.shape, parameters, schema)
+        build = page_window if window else page_statement
+        statement = build(self._table, where, keys, limit=limit, offset=offset, after=after)
+        return [] if statement is None else await reader.records(statement, schema)
 
     async def count(self, *, filters: Iterable[Filter] = (), **conditions: Any) -> int:
         """How many rows match."""

@@ -2,7 +2,10 @@
 
 Raw DuckDB runs the SQL the library sends for each call (``repositories/_pages.py``: for
 pages, a window of the first key, then the page's rows by its key range; a materialised owner
-scan for messages and paths), on a cursor of the library's own DuckDB instance. SQLite runs
+scan for messages and paths), on a cursor of the library's own DuckDB instance, with bound
+parameters: the library runs its point reads and owners' pages prepared once per connection
+(``repositories/_prepared.py``), so on those calls raw plans each statement and the library
+does not. SQLite runs
 what a SQLAlchemy user would write against the peer's tables
 (:func:`~project_architect_db.selfbench._sqlite_peer.peer_metadata`): a plain ``select`` with
 ``where``, ``order_by`` and ``limit``, and a row-value keyset predicate, which the peer's
