@@ -125,6 +125,9 @@ async def revise(
     }
     if not values:
         return current
+    if "path" in values:  # a lake has no UNIQUE (project_id, path) index to refuse a taken one
+        moved = {"project_id": current.project_id, "path": values["path"]}
+        await repo._claim(tx, [moved], own_id=row_id)
     kept = versions._table
     (version_row,) = await insert_rows(  # RETURNING, or read back on a lake
         tx,

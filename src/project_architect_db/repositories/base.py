@@ -190,6 +190,8 @@ class AsyncRepository(
             if lake is not None:  # no RETURNING, no UNIQUE index (repositories/_lake.py)
                 full = _with_defaults(self._table, dict(values))
                 await self._claim(tx, [full])
+                if "id" in values:  # an id given by the caller: no primary key holds it
+                    await lake.claim(tx, self._table, ("id",), [(values["id"],)])
                 (row,) = await insert_rows(tx, self._table, [full])
             else:
                 statement = insert(self._table).values(values).returning(self._table)
