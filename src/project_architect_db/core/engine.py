@@ -50,7 +50,8 @@ def create_engine(
     if settings.memory_limit is not None:
         duck_config["memory_limit"] = settings.memory_limit
     if settings.is_lake:  # attached by init_sql to an in-memory DuckDB (core/lake/_open.py)
-        url = URL.create(LAKE_DRIVER_NAME, database=":memory:")
+        # the catalog string rides along in the URL, for messages (MigrationManager.database)
+        url = URL.create(LAKE_DRIVER_NAME, database=":memory:", query={"lake": settings.database})
     else:
         url = URL.create(DRIVER_NAME, database=settings.database)
     return create_async_engine(

@@ -60,7 +60,7 @@ from project_architect_db.exceptions import (
 )
 from project_architect_db.exceptions._translate import translate, translating
 
-__all__ = ["Executor", "UnitFactory"]
+__all__ = ["Executor", "UnitFactory", "connection_setup"]
 
 T = TypeVar("T")
 TxT = TypeVar("TxT", bound=Transaction)
@@ -137,7 +137,7 @@ class Executor(Generic[TxT]):
         if self._engine is not None:
             return
         settings = self.settings
-        init_sql, config = await _connection_setup(settings)
+        init_sql, config = await connection_setup(settings)
         engine = create_engine(settings, init_sql=init_sql, config=config, timeouts=self.timeouts)
         try:
             # opening is the library's work, not the application's statements: never timed out
@@ -364,7 +364,7 @@ class _Reading:
                 raise mapped from exc
 
 
-async def _connection_setup(settings: Settings) -> tuple[list[str], dict[str, Any]]:
+async def connection_setup(settings: Settings) -> tuple[list[str], dict[str, Any]]:
     """What each new connection runs, and its DuckDB settings; extensions installed first.
 
     Raises:

@@ -125,7 +125,7 @@ class InProcessLakeIntegrity:
             found = found.where(table.c.id != own_id)
         taken = (await tx.execute(found.limit(1))).first()
         if taken is not None:
-            pairs = zip(names, taken[1:], strict=True)
+            pairs: zip[tuple[str, Any]] = zip(names, taken[1:], strict=True)
             values = ", ".join(f"{name}={value!r}" for name, value in pairs)
             raise AlreadyExistsError(
                 f"A {table.name} row with the same unique key already exists ({values}): use "

@@ -13,9 +13,11 @@ primary keys, which the ORM needs to identify rows.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from duckdb_sqlalchemy import DuckDBDDLCompiler
+from sqlalchemy.engine import URL
 
 from project_architect_db.core.driver import AsyncDuckDBDialect
 
@@ -46,3 +48,7 @@ class AsyncDuckLakeDialect(AsyncDuckDBDialect):
     delete_returning_multifrom = False
     #: What the migration environment and the repositories ask to choose the lake's path.
     is_lake = True
+
+    def create_connect_args(self, url: URL) -> tuple[Sequence[Any], dict[str, Any]]:
+        """As the file dialect's, without the ``lake`` parameter (it is no DuckDB setting)."""
+        return super().create_connect_args(url.difference_update_query(["lake"]))
