@@ -78,6 +78,20 @@ def compare_type(
     return None
 
 
+def compare_server_default(
+    migration: MigrationContext,
+    inspected_column: Column[Any],
+    metadata_column: Column[Any],
+    inspected_default: str | None,
+    metadata_default: Any,
+    rendered_metadata_default: str | None,
+) -> bool | None:
+    """Alembic's default comparison, except that a lake reports "no default" as ``NULL``."""
+    if on_lake and rendered_metadata_default is None and inspected_default in (None, "NULL"):
+        return False
+    return None
+
+
 context.configure(
     connection=connection,
     target_metadata=target_metadata,
@@ -85,7 +99,7 @@ context.configure(
     # autogenerate writes batch operations, which can rebuild a table when needed.
     render_as_batch=True,
     compare_type=compare_type,
-    compare_server_default=True,
+    compare_server_default=compare_server_default,
     include_object=include_object,
     transactional_ddl=True,
     transaction_per_migration=False,

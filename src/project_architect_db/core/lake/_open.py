@@ -120,6 +120,12 @@ def check_data_path(settings: Settings) -> None:
 def _lake_error(text: str, catalog: str) -> Exception | None:
     """The library error for a failed ATTACH of the lake, or ``None`` when it is not one."""
     lowered = text.lower()
+    if "creating a new ducklake is explicitly disabled" in lowered:
+        return StorageError(
+            f"No lake exists in the catalog {catalog!r} yet, and a read-only open creates "
+            "nothing: open it writable once (or run `project-architect-db init --database "
+            "...`) to create it."
+        )
     if "unable to connect to postgres" not in lowered:
         return None
     if "connection info string" in lowered or "invalid connection option" in lowered:
