@@ -386,7 +386,7 @@ async def connection_setup(settings: Settings) -> tuple[list[str], dict[str, Any
     directory = settings.extension_directory or default_extension_directory(
         ":memory:" if settings.is_lake else settings.database
     )
-    if settings.load_fts and not settings.is_lake:  # search is not served on a lake
+    if settings.load_fts:  # search's stemmer, on a file and on a lake alike
         await to_thread(install_extension, "fts", directory)
         init_sql.append("LOAD fts")
     if settings.is_lake:
