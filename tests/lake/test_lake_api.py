@@ -211,3 +211,34 @@ async def test_what_a_lake_cannot_serve_says_what_to_use(lake_database: Database
 
     with pytest.raises(UnsupportedOnLakeError, match="ducklake_expire_snapshots"):
         await compact(lake_database.settings.database)
+
+
+async def test_a_bulk_write_of_many_keys_is_checked_with_one_join(lake_database: Database) -> None:
+    db = lake_database
+    project = await db.projects.create({"name": "Many", "slug": "many-0"})
+    with pytest.raises(AlreadyExistsError, match="many-0"):
+        await db.projects.bulk_create(
+            [{"name": f"M{i}", "slug": f"many-{i}"} for i in range(100, 0, -1)]
+            + [{"name": "again", "slug": "many-0"}]
+        )
+    await db.documents.create({"project_id": project.id, "path": "d/0.md"})
+    documents = [{"project_id": project.id, "path": f"d/{i}.md"} for i in range(1, 100)]
+    assert len(await db.documents.bulk_create(documents)) == 99
+    with pytest.raises(AlreadyExistsError, match=r"d/7\.md"):
+        await db.documents.bulk_create(
+            [{"project_id": project.id, "path": f"e/{i}.md"} for i in range(99)]
+            + [{"project_id": project.id, "path": "d/7.md"}]
+        )
+    assert await db.projects.count() == 1
+    assert await db.documents.count() == 100
+
+
+async def test_a_key_committed_after_the_unit_began_is_a_conflict(lake_database: Database) -> None:
+    db = lake_database
+    async with db.transaction() as tx:
+        assert await tx.projects.count() == 0  # the unit's snapshot is taken here
+        # another task commits the same slug after that snapshot
+        await asyncio.create_task(db.projects.create({"name": "First", "slug": "race"}))
+        with pytest.raises(ConflictError, match="after this one began"):
+            await tx.projects.create({"name": "Second", "slug": "race"})
+    assert [p.name for p in (await db.projects.list(limit=5)).items] == ["First"]

@@ -289,8 +289,8 @@ class BulkOperations(Generic[ReadT]):
             parents = await self._resolve_bulk_parents(tx, rows)
             table, make_ids = self._arrow_rows(rows, parents)
             await self._claim_on_lake(tx, table)
-            if "id" in self.create_schema.model_fields:  # ids given: no primary key holds them
-                await self._claim_on_lake(tx, table, ("id",))
+            if any(getattr(row, "id", None) is not None for row in rows):
+                await self._claim_on_lake(tx, table, ("id",))  # given ids: no primary key
             await self._insert_arrow(tx, table)
             ids = _Ids(make_ids)
             self._emit_bulk(tx, lambda: table, ids.get)

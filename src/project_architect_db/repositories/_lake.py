@@ -20,11 +20,13 @@ lake only:
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import Table, and_, insert, select, tuple_
+import pyarrow as pa
+from sqlalchemy import Table, Uuid, and_, insert, select, tuple_
 from sqlalchemy.engine import Dialect
 
 from project_architect_db.core.locks import IntegrityLocks
@@ -40,6 +42,11 @@ __all__ = [
     "key_filter",
     "unique_keys",
 ]
+
+
+#: Past this many keys a claim is a bulk write's: one lock on the key space, one join.
+MANY_KEYS = 64
+_views = itertools.count(1)
 
 
 def _key(table: Table, names: Sequence[str], values: Sequence[Any]) -> Hashable:
@@ -95,7 +102,12 @@ class InProcessLakeIntegrity:
         own_id: uuid.UUID | None = None,
         refuse_taken: bool = True,
     ) -> None:
-        """Lock each key (sorted: no deadlock), then refuse a key another row already has."""
+        """Lock the keys, then refuse a key another row already has.
+
+        A few keys are locked one by one (sorted: no deadlock), under a shared lock on the
+        table's key space; a bulk write (more than ``MANY_KEYS``) locks the key space
+        exclusively, once, and looks for taken keys with one join.
+        """
         if not keys:
             return
         if len(set(keys)) < len(keys):
@@ -103,27 +115,30 @@ class InProcessLakeIntegrity:
                 f"Two {table.name} rows of this write have the same {', '.join(names)}: give "
                 "each a different value."
             )
+        locks = self._locks
+        space = ("lake-unique-space", table.name, tuple(names))
         claimed = [_key(table, names, key) for key in keys]
-        for lock_key in sorted(claimed, key=repr):
-            await self._locks.exclusive(tx, lock_key)
-            try:
+        if len(keys) > MANY_KEYS:
+            await locks.exclusive(tx, space)
+        else:
+            await locks.shared(tx, space)
+            for lock_key in sorted(claimed, key=repr):
+                await locks.exclusive(tx, lock_key)
+        try:
+            for lock_key in claimed:
                 # written by a transaction that committed after this one's snapshot was taken
-                self._locks.check_not_deleted(tx, lock_key, "key")
-            except IntegrityError as error:
-                raise ConflictError(
-                    f"A concurrent transaction wrote a {table.name} row with the same "
-                    f"{', '.join(names)} after this one began; nothing was written. Run the "
-                    "unit of work again."
-                ) from error
+                locks.check_not_deleted(tx, lock_key, "key")
+        except IntegrityError as error:
+            raise ConflictError(
+                f"A concurrent transaction wrote a {table.name} row with the same "
+                f"{', '.join(names)} after this one began; nothing was written. Run the "
+                "unit of work again."
+            ) from error
         # once this transaction commits, older snapshots must not trust their look
-        self._locks.mark_deleted(tx, claimed)
+        locks.mark_deleted(tx, claimed)
         if not refuse_taken:
             return
-        columns = [table.c[name] for name in names]
-        found = select(table.c.id, *columns).where(tuple_(*columns).in_(list(keys)))
-        if own_id is not None:
-            found = found.where(table.c.id != own_id)
-        taken = (await tx.execute(found.limit(1))).first()
+        taken = await _taken(tx, table, names, keys, own_id)
         if taken is not None:
             pairs: zip[tuple[str, Any]] = zip(names, taken[1:], strict=True)
             values = ", ".join(f"{name}={value!r}" for name, value in pairs)
@@ -131,6 +146,48 @@ class InProcessLakeIntegrity:
                 f"A {table.name} row with the same unique key already exists ({values}): use "
                 "a different value, or upsert to update the existing row."
             )
+
+
+async def _taken(
+    tx: Transaction,
+    table: Table,
+    names: Sequence[str],
+    keys: Sequence[tuple[Any, ...]],
+    own_id: uuid.UUID | None,
+) -> Any:
+    """The first row (id, key columns) having one of ``keys``, other than ``own_id``."""
+    if len(keys) <= MANY_KEYS:
+        columns = [table.c[name] for name in names]
+        found = select(table.c.id, *columns).where(tuple_(*columns).in_(list(keys)))
+        if own_id is not None:
+            found = found.where(table.c.id != own_id)
+        return (await tx.execute(found.limit(1))).first()
+    # many keys: one join with an Arrow table of them, not thousands of bound parameters
+    is_uuid = {name: isinstance(table.c[name].type, Uuid) for name in names}
+    arrow = pa.table(
+        {
+            name: [str(key[i]) if is_uuid[name] else key[i] for key in keys]
+            for i, name in enumerate(names)
+        }
+    )
+    view = f"padb_claim_{next(_views)}"
+    match = " AND ".join(
+        f't."{name}" = ' + (f'CAST(k."{name}" AS UUID)' if is_uuid[name] else f'k."{name}"')
+        for name in names
+    )
+    sql = (
+        f"SELECT t.id, {', '.join(f't.{chr(34)}{name}{chr(34)}' for name in names)} "
+        f'FROM "{table.name}" AS t JOIN "{view}" AS k ON {match} LIMIT 1'
+    )
+
+    def look(duck: Any) -> Any:
+        duck.register(view, arrow)
+        try:
+            return duck.execute(sql).fetchone()
+        finally:
+            duck.unregister(view)
+
+    return await tx.run_native(look)
 
 
 def is_lake_dialect(dialect: Dialect) -> bool:
