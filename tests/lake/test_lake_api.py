@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -173,35 +174,39 @@ async def test_the_change_feed_delivers_commits_in_order(lake_database: Database
     assert [str(kind) for kind in kinds] == ["created", "updated", "deleted"]
 
 
-async def test_two_databases_on_one_lake_see_each_others_commits(
-    lake: Lake, extension_directory: Path
-) -> None:
+@pytest.fixture
+async def two(lake: Lake, extension_directory: Path) -> AsyncIterator[tuple[Database, Database]]:
+    """Two ``Database`` objects on one lake: two DuckDB instances, as two processes have."""
     async with (
         lake.open(extension_directory=extension_directory) as one,
-        lake.open(extension_directory=extension_directory) as two,
+        lake.open(extension_directory=extension_directory) as other,
     ):
-        made = await one.projects.create({"name": "Shared", "slug": "shared"})
-        assert (await two.projects.get(made.id)).name == "Shared"
-        await two.projects.update(made.id, {"name": "From two"})
-        assert (await one.projects.get(made.id)).name == "From two"
-        assert (await one.projects.get(made.id)).version == 2
+        yield one, other
+
+
+async def test_two_databases_on_one_lake_see_each_others_commits(
+    two: tuple[Database, Database],
+) -> None:
+    one, other = two
+    made = await one.projects.create({"name": "Shared", "slug": "shared"})
+    assert (await other.projects.get(made.id)).name == "Shared"
+    await other.projects.update(made.id, {"name": "From two"})
+    assert (await one.projects.get(made.id)).name == "From two"
+    assert (await one.projects.get(made.id)).version == 2
 
 
 async def test_a_same_row_race_between_two_databases_is_a_conflict(
-    lake: Lake, extension_directory: Path
+    two: tuple[Database, Database],
 ) -> None:
-    async with (
-        lake.open(extension_directory=extension_directory) as one,
-        lake.open(extension_directory=extension_directory) as two,
-    ):
-        made = await one.projects.create({"name": "Raced", "slug": "raced"})
-        with pytest.raises(ConflictError, match="unit of work again"):
-            async with one.transaction() as first:
-                await first.projects.update(made.id, {"name": "one"})
-                # another task, another Database: its own transaction, committed first
-                await asyncio.create_task(two.projects.update(made.id, {"name": "two"}))
-            # DuckLake refuses one's commit: the row changed since its snapshot
-        assert (await one.projects.get(made.id)).name == "two"
+    one, other = two
+    made = await one.projects.create({"name": "Raced", "slug": "raced"})
+    with pytest.raises(ConflictError, match="unit of work again"):
+        async with one.transaction() as first:
+            await first.projects.update(made.id, {"name": "one"})
+            # another task, another Database: its own transaction, committed first
+            await asyncio.create_task(other.projects.update(made.id, {"name": "two"}))
+        # DuckLake refuses one's commit: the row changed since its snapshot
+    assert (await one.projects.get(made.id)).name == "two"
 
 
 async def test_what_a_lake_cannot_serve_says_what_to_use(lake_database: Database) -> None:
