@@ -190,7 +190,7 @@ async def _taken(
     return await tx.run_native(look)
 
 
-def is_lake_dialect(dialect: Dialect) -> bool:
+def is_lake_dialect(dialect: Dialect | None) -> bool:
     """Whether statements compiled for ``dialect`` run on a lake (``core/lake/_dialect.py``)."""
     return bool(getattr(dialect, "is_lake", False))
 
@@ -201,7 +201,8 @@ async def insert_rows(tx: Transaction, table: Table, values: list[dict[str, Any]
     On a lake, which refuses ``RETURNING``: the column defaults are applied here, the rows
     inserted, then read back by id (the transaction sees its own writes).
     """
-    if not is_lake_dialect((await tx.connection()).dialect):
+    # the session's engine says it without a hop (tx.connection() would be one)
+    if not is_lake_dialect(getattr(tx.session.bind, "dialect", None)):
         return list(await tx.execute(insert(table).values(values).returning(table)))
     values = [_with_defaults(table, dict(row)) for row in values]
     await tx.execute(insert(table).values(values))
