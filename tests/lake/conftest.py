@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from project_architect_db import Database
-from tests._pg import PostgresServer, pg_server
+from tests._pg import PostgresServer, create_database, pg_server
 
 __all__ = ["Lake", "lake", "lake_database", "pg_server"]
 
@@ -31,24 +31,10 @@ class Lake:
         return Database.open(self.catalog, data_path=self.data_path, **options)  # type: ignore[arg-type]
 
 
-async def create_database(server: PostgresServer, name: str) -> PostgresServer:
-    """``CREATE DATABASE name`` on ``server`` (asyncpg, the [lake] extra's client)."""
-    import asyncpg
-
-    connection = await asyncpg.connect(
-        host=server.socket_dir, user=server.user, database=server.dbname
-    )
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    return server.database(name)
-
-
 @pytest.fixture
 async def lake(pg_server: PostgresServer, tmp_path: Path) -> Lake:
     """An empty lake: a new PostgreSQL database as its catalog, a new folder for its data."""
-    name = f"lake_{os.getpid()}_{next(_numbers)}"
+    name = f"lakeopen_{os.getpid()}_{next(_numbers)}"  # lakeguard names its own lake_...
     server = await create_database(pg_server, name)
     return Lake(server, f"ducklake:postgres:{server.conninfo}", str(tmp_path / "lake-data"))
 

@@ -6,13 +6,14 @@ Examples:
     project-architect-db db-analyze --json
     project-architect-db benchmark --chart bench.png
     project-architect-db test-parallel
+    project-architect-db lake serve ./lake-pg
 """
 
 from __future__ import annotations
 
 import typer
 
-from project_architect_db.cli import bench, demo, maintenance, migrate, seed, selftest
+from project_architect_db.cli import bench, demo, lake, maintenance, migrate, seed, selftest
 from project_architect_db.cli._common import Command, Group
 
 __all__ = ["app", "main"]
@@ -31,6 +32,7 @@ app.command("demo", cls=Command)(demo.demo)
 app.command("benchmark", cls=Command)(bench.benchmark)
 selftest.register(app)
 app.add_typer(migrate.app, name="migrate")
+app.add_typer(lake.app, name="lake")
 
 
 def main() -> None:
