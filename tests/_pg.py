@@ -16,7 +16,7 @@ import pytest
 if TYPE_CHECKING:
     from project_architect_db.testing.postgres import LocalPostgres
 
-__all__ = ["PostgresServer", "pg_server"]
+__all__ = ["PostgresServer", "create_database", "pg_server"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,3 +41,15 @@ class PostgresServer:
 def pg_server(padb_postgres: LocalPostgres) -> PostgresServer:
     """The worker's real PostgreSQL server (the pytest plugin's ``padb_postgres``)."""
     return PostgresServer(padb_postgres.socket_dir, padb_postgres.user, padb_postgres.dbname)
+
+
+async def create_database(server: PostgresServer, name: str) -> PostgresServer:
+    """``CREATE DATABASE name`` on the server; the same server, that database."""
+    import asyncpg
+
+    conn = await asyncpg.connect(host=server.socket_dir, user=server.user, database=server.dbname)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return server.database(name)

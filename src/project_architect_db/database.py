@@ -24,6 +24,7 @@ from project_architect_db.exceptions._usage import sync_with
 from project_architect_db.migration import MigrationManager
 from project_architect_db.queries.analytics.answers import AnalyticsAnswers
 from project_architect_db.repositories._context import RepositoryContext
+from project_architect_db.repositories._lake import InProcessLakeIntegrity, LakeIntegrity
 from project_architect_db.repositories._processors import result_processor
 from project_architect_db.repositories.changes import ChangeHub, Subscription
 from project_architect_db.repositories.code_repositories import CodeRepositoryRepository
@@ -64,7 +65,14 @@ class Database:
             settings, self.locks, unit_of_work, result_processor=result_processor
         )
         executor = self._executor
-        self._context = context = RepositoryContext(executor, self.locks, self.change_hub)
+        #: On a lake, what holds unique keys without UNIQUE indexes: the one hook a
+        #: cross-process guard replaces (``repositories/_lake.py``); ``None`` on a file.
+        self.lake_integrity: LakeIntegrity | None = (
+            InProcessLakeIntegrity(self.locks) if settings.is_lake else None
+        )
+        self._context = context = RepositoryContext(
+            executor, self.locks, self.change_hub, lake=self.lake_integrity
+        )
         self._repositories = RepositorySet(context)
         self._search = SearchService(
             executor, read_only=settings.read_only, memory_limit=settings.memory_limit

@@ -14,7 +14,7 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
-from project_architect_db.core.settings import is_in_memory
+from project_architect_db.core.settings import is_in_memory, is_lake
 from project_architect_db.exceptions import (
     ConfigurationError,
     DatabaseLockedError,
@@ -63,7 +63,8 @@ DatabaseOption = Annotated[
         "--database",
         "-d",
         envvar="PADB_DATABASE",
-        help="DuckDB file (or :memory:); also PADB_DATABASE.",
+        help="DuckDB file, :memory:, or a lake 'ducklake:postgres:<conninfo>' (its data "
+        "folder from PADB_DATA_PATH); also PADB_DATABASE.",
         show_default=True,
     ),
 ]
@@ -184,7 +185,9 @@ def confirm(question: str, yes: bool) -> None:
 
 
 def require_file(database: str) -> None:
-    """Refuse a missing database file (only ``init`` creates one)."""
+    """Refuse a missing database file (only ``init`` creates one); a lake is always there."""
+    if is_lake(database):  # its catalog is checked when it is attached
+        return
     if is_in_memory(database):
         fail("this command needs a database file, not :memory:", ExitCode.USAGE)
     if not path_exists(database):
@@ -254,6 +257,8 @@ async def migration_engine(database: str) -> AsyncIterator[AsyncEngine]:
     from pydantic import ValidationError as SettingsError
 
     from project_architect_db.core.engine import create_engine
+    from project_architect_db.core.executor import connection_setup
+    from project_architect_db.core.lake import lake_errors
     from project_architect_db.core.settings import Settings
     from project_architect_db.exceptions._translate import translating
 
@@ -261,9 +266,10 @@ async def migration_engine(database: str) -> AsyncIterator[AsyncEngine]:
         settings = Settings(database=database, load_fts=False)
     except SettingsError as error:
         fail(f"invalid database {database[:100]!r}: {error.errors()[0]['msg']}", ExitCode.USAGE)
-    engine = create_engine(settings)
+    init_sql, config = await connection_setup(settings)  # a lake: its ATTACH
+    engine = create_engine(settings, init_sql=init_sql, config=config)
     try:
-        with translating():
+        with translating(), lake_errors(settings):
             async with engine.connect():
                 pass
         yield engine

@@ -14,15 +14,20 @@ from project_architect_db.core._sqlalchemy import check_installed_sqlalchemy
 from project_architect_db.core.settings import Settings
 from project_architect_db.core.timeouts import StatementTimeouts
 
-__all__ = ["DRIVER_NAME", "create_engine", "native_connection", "run_native"]
+__all__ = ["DRIVER_NAME", "LAKE_DRIVER_NAME", "create_engine", "native_connection", "run_native"]
 
 T = TypeVar("T")
 
 #: ``create_async_engine("duckdb+aioduckdb:///file.duckdb")`` selects the async driver.
 DRIVER_NAME = "duckdb+aioduckdb"
+#: The same driver with a lake's DDL (``core/lake/_dialect.py``); its database is in memory.
+LAKE_DRIVER_NAME = "duckdb+aioducklake"
 
 # The entry point registers the driver for installed copies; this covers a source checkout.
 registry.register("duckdb.aioduckdb", "project_architect_db.core.driver", "AsyncDuckDBDialect")
+registry.register(
+    "duckdb.aioducklake", "project_architect_db.core.lake._dialect", "AsyncDuckLakeDialect"
+)
 
 
 def create_engine(
@@ -44,11 +49,16 @@ def create_engine(
         duck_config["threads"] = settings.threads
     if settings.memory_limit is not None:
         duck_config["memory_limit"] = settings.memory_limit
-    url = URL.create(DRIVER_NAME, database=settings.database)
+    if settings.is_lake:  # attached by init_sql to an in-memory DuckDB (core/lake/_open.py)
+        # the catalog string rides along in the URL, for messages (MigrationManager.database)
+        url = URL.create(LAKE_DRIVER_NAME, database=":memory:", query={"lake": settings.database})
+    else:
+        url = URL.create(DRIVER_NAME, database=settings.database)
     return create_async_engine(
         url,
         connect_args={
-            "read_only": settings.read_only,
+            # a lake is made read-only by its ATTACH; its in-memory root is not
+            "read_only": settings.read_only and not settings.is_lake,
             "config": duck_config,
             "init_sql": list(init_sql or ()),
             "statement_timeouts": timeouts,

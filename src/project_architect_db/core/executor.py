@@ -38,6 +38,12 @@ from project_architect_db.core.autocommit import AutocommitReader, kept_readers
 from project_architect_db.core.driver import AsyncDuckDBDialect
 from project_architect_db.core.engine import create_engine
 from project_architect_db.core.extensions import default_extension_directory, install_extension
+from project_architect_db.core.lake import (
+    check_data_path,
+    install_lake_extensions,
+    lake_errors,
+    lake_init_sql,
+)
 from project_architect_db.core.locks import IntegrityLocks
 from project_architect_db.core.native_write import NativeWrites
 from project_architect_db.core.point_select import PointSelects, ProcessorFactory
@@ -47,10 +53,14 @@ from project_architect_db.core.settings import Settings
 from project_architect_db.core.statements import StatementCache
 from project_architect_db.core.timeouts import StatementTimeouts
 from project_architect_db.core.transaction import Transaction, TransactionScope
-from project_architect_db.exceptions import DatabaseNotOpenError, StorageError
+from project_architect_db.exceptions import (
+    DatabaseNotOpenError,
+    StorageError,
+    UnsupportedOnLakeError,
+)
 from project_architect_db.exceptions._translate import translate, translating
 
-__all__ = ["Executor", "UnitFactory"]
+__all__ = ["Executor", "UnitFactory", "connection_setup"]
 
 T = TypeVar("T")
 TxT = TypeVar("TxT", bound=Transaction)
@@ -127,28 +137,14 @@ class Executor(Generic[TxT]):
         if self._engine is not None:
             return
         settings = self.settings
-        if not settings.in_memory:
-            folder = await to_thread(_missing_folder, settings.database)
-            if folder is not None:
-                raise StorageError(
-                    f"Cannot create or open {settings.database}: the folder {folder} does not "
-                    "exist (or is not a folder). Create it first, or choose another path."
-                )
-        init_sql: list[str] = []
-        config: dict[str, Any] = {"autoinstall_known_extensions": False}
-        if settings.load_fts:
-            directory = settings.extension_directory or default_extension_directory(
-                settings.database
-            )
-            await to_thread(install_extension, "fts", directory)
-            config["extension_directory"] = str(directory)
-            init_sql.append("LOAD fts")
+        init_sql, config = await connection_setup(settings)
         engine = create_engine(settings, init_sql=init_sql, config=config, timeouts=self.timeouts)
         try:
             # opening is the library's work, not the application's statements: never timed out
             async with self.timeouts.scope(None):
-                with translating():
-                    # The first connection surfaces a locked, missing or corrupt file right here.
+                with translating(), lake_errors(settings):
+                    # The first connection surfaces a locked, missing or corrupt file (or an
+                    # unreachable lake catalog) right here.
                     async with engine.connect() as connection:
                         await connection.execute(text("SELECT 1"))
                 if prepare is not None:
@@ -202,7 +198,9 @@ class Executor(Generic[TxT]):
         assert readers is not None  # opened together with the engine
         try:
             await readers.close()
-            if not self.settings.read_only and not self.settings.in_memory:
+            settings = self.settings
+            # a lake has no write-ahead log here: each commit went to the catalog and Parquet
+            if not (settings.read_only or settings.in_memory or settings.is_lake):
                 # a statement timeout must not leave the write-ahead log unmerged at close
                 async with self.timeouts.scope(None):
                     await _checkpoint(engine)
@@ -317,9 +315,25 @@ class Executor(Generic[TxT]):
             raise self.not_open()
         return readers
 
+    @property
+    def is_lake(self) -> bool:
+        """Whether this database is a DuckLake lake (``ducklake:postgres:...``)."""
+        return self.settings.is_lake
+
     async def checkpoint(self) -> None:
-        """Write the write-ahead log into the database file now."""
-        await _checkpoint(self.engine)
+        """Write the write-ahead log into the database file now.
+
+        Raises:
+            UnsupportedOnLakeError: The database is a lake (it has no write-ahead log).
+        """
+        engine = self.engine
+        if self.is_lake:
+            raise UnsupportedOnLakeError(
+                "A lake has no write-ahead log to checkpoint: every commit is already in its "
+                "catalog and Parquet files. Compaction of a lake's small files is DuckLake's "
+                "ducklake_merge_adjacent_files(), run on the lake directly."
+            )
+        await _checkpoint(engine)
 
     def __repr__(self) -> str:
         state = "open" if self._engine is not None else "closed"
@@ -348,6 +362,39 @@ class _Reading:
             mapped = translate(exc)
             if mapped is not exc:
                 raise mapped from exc
+
+
+async def connection_setup(settings: Settings) -> tuple[list[str], dict[str, Any]]:
+    """What each new connection runs, and its DuckDB settings; extensions installed first.
+
+    Raises:
+        StorageError: A database file's folder (or a lake's data path) is unusable.
+        ExtensionError: An extension's wheel is missing.
+    """
+    init_sql: list[str] = []
+    config: dict[str, Any] = {"autoinstall_known_extensions": False}
+    if settings.is_lake:
+        await to_thread(check_data_path, settings)
+    elif not settings.in_memory:
+        folder = await to_thread(_missing_folder, settings.database)
+        if folder is not None:
+            raise StorageError(
+                f"Cannot create or open {settings.database}: the folder {folder} does not "
+                "exist (or is not a folder). Create it first, or choose another path."
+            )
+    # a lake's extensions live in the user's cache folder, as those of ":memory:"
+    directory = settings.extension_directory or default_extension_directory(
+        ":memory:" if settings.is_lake else settings.database
+    )
+    if settings.load_fts:  # search's stemmer, on a file and on a lake alike
+        await to_thread(install_extension, "fts", directory)
+        init_sql.append("LOAD fts")
+    if settings.is_lake:
+        await to_thread(install_lake_extensions, directory)
+        init_sql.extend(lake_init_sql(settings))
+    if init_sql:
+        config["extension_directory"] = str(directory)
+    return init_sql, config
 
 
 async def _checkpoint(engine: AsyncEngine) -> None:

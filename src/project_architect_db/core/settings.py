@@ -10,9 +10,12 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "is_in_memory"]
+__all__ = ["LAKE_PREFIX", "Settings", "is_in_memory", "is_lake"]
 
 _MEMORY = ":memory:"
+#: A database string starting with this is a DuckLake catalog, attached rather than opened.
+LAKE_PREFIX = "ducklake:"
+_LAKE_POSTGRES = "ducklake:postgres:"
 
 
 def is_in_memory(database: str | os.PathLike[str] | None) -> bool:
@@ -31,6 +34,16 @@ def is_in_memory(database: str | os.PathLike[str] | None) -> bool:
     return not text or text.startswith(_MEMORY)
 
 
+def is_lake(database: str | os.PathLike[str] | None) -> bool:
+    """Whether ``database`` is a DuckLake catalog string (``ducklake:postgres:<conninfo>``).
+
+    Examples:
+        >>> is_lake("ducklake:postgres:dbname=lake host=db"), is_lake("a.duckdb")
+        (True, False)
+    """
+    return database is not None and os.fspath(database).startswith(LAKE_PREFIX)
+
+
 class Settings(BaseSettings):
     """How to open a database; every field can also come from ``PADB_<FIELD>``.
 
@@ -41,7 +54,15 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="PADB_", extra="forbid", frozen=True)
 
-    database: str = Field(":memory:", description="A DuckDB file path, or ':memory:'.")
+    database: str = Field(
+        ":memory:",
+        description="A DuckDB file path, ':memory:', or a lake: 'ducklake:postgres:<conninfo>'.",
+    )
+    data_path: str | None = Field(
+        None,
+        description="Where a lake's Parquet files live (a folder every process shares); "
+        "required with a 'ducklake:' database, ignored otherwise.",
+    )
     read_only: bool = False
     threads: Annotated[int, Field(ge=1, le=1024)] | None = None
     memory_limit: str | None = Field(None, description="DuckDB memory_limit, e.g. '2GB'.")
@@ -74,6 +95,8 @@ class Settings(BaseSettings):
             value.encode("utf-8")  # DuckDB takes paths as UTF-8
         except UnicodeEncodeError:
             raise ValueError("the database path is not valid Unicode (a lone surrogate?)") from None
+        if is_lake(value):
+            _check_lake_string(value)
         return value
 
     @field_validator("memory_limit")
@@ -109,6 +132,28 @@ class Settings(BaseSettings):
         return float(value) or None
 
     @property
+    def is_lake(self) -> bool:
+        """Whether the database is a DuckLake catalog (see :func:`is_lake`)."""
+        return is_lake(self.database)
+
+    @property
     def in_memory(self) -> bool:
         """Whether the database lives in memory only (see :func:`is_in_memory`)."""
         return is_in_memory(self.database)
+
+
+def _check_lake_string(value: str) -> None:
+    """Refuse a ``ducklake:`` string this library cannot open, saying which it can."""
+    if not value.startswith(_LAKE_POSTGRES):
+        raise ValueError(
+            "a lake's catalog must be PostgreSQL: 'ducklake:postgres:dbname=... host=... "
+            "user=...' (a DuckDB or SQLite catalog file admits one writing process at a time, "
+            "which a plain DuckDB file does better)"
+        )
+    if not value.removeprefix(_LAKE_POSTGRES).strip():
+        raise ValueError(
+            "the lake's catalog string has no connection info after 'ducklake:postgres:': "
+            "give libpq's 'dbname=... host=... user=...'"
+        )
+    if "'" in value:
+        raise ValueError("the lake's catalog string may not contain a single quote (')")

@@ -20,8 +20,10 @@ Everything the library raises is a ``ProjectArchitectDBError``::
      ├── AsyncUsageError (TypeError)   an async API used from synchronous code
      │    └── RunningLoopError (RuntimeError)  ``padb.run()`` inside a running event loop
      ├── StorageError (OSError)        disk full, unreadable or corrupt file
+ │    └── CatalogUnavailableError    a lake's PostgreSQL catalog cannot be reached
      ├── ExtensionError                a DuckDB extension could not be loaded
-     ├── MigrationError
+     ├── UnsupportedOnLakeError        a call a DuckLake lake cannot serve (says what to use)
+ ├── MigrationError
      │    └── SchemaOutdatedError      the file's schema is behind (or ahead of) the code
      └── DatabaseError                 any other database failure
 
@@ -36,6 +38,7 @@ from typing import Any
 __all__ = [
     "AlreadyExistsError",
     "AsyncUsageError",
+    "CatalogUnavailableError",
     "ConfigurationError",
     "ConflictError",
     "DatabaseError",
@@ -55,6 +58,7 @@ __all__ = [
     "StorageError",
     "TransactionAbortedError",
     "TransactionError",
+    "UnsupportedOnLakeError",
     "ValidationError",
 ]
 
@@ -179,6 +183,14 @@ class RunningLoopError(AsyncUsageError, RuntimeError):
 
 class StorageError(ProjectArchitectDBError, OSError):
     """The file could not be read or written (disk full, corrupt, not a DuckDB file)."""
+
+
+class CatalogUnavailableError(StorageError):
+    """A lake's PostgreSQL catalog cannot be reached (server down, no such database, refused)."""
+
+
+class UnsupportedOnLakeError(ProjectArchitectDBError):
+    """The call needs something a DuckLake lake does not have; the message says what to use."""
 
 
 class ExtensionError(ProjectArchitectDBError):

@@ -35,11 +35,12 @@ from pathlib import Path
 from typing import Any
 
 from project_architect_db.core._worker import to_thread
-from project_architect_db.core.settings import is_in_memory
+from project_architect_db.core.settings import is_in_memory, is_lake
 from project_architect_db.exceptions import (
     ConfigurationError,
     DatabaseLockedError,
     StorageError,
+    UnsupportedOnLakeError,
 )
 from project_architect_db.exceptions._translate import translating
 
@@ -95,12 +96,19 @@ async def compact(path: str | os.PathLike[str]) -> CompactionReport:
         StorageError: No such file, not a DuckDB file, the folder cannot be written, the disk
             is full, or the copy did not match (the original is then untouched).
         ConfigurationError: ``path`` is ``:memory:``.
+        UnsupportedOnLakeError: ``path`` is a lake (``ducklake:...``).
 
     Examples:
         >>> import project_architect_db as padb
         >>> from project_architect_db.maintenance import compact
         >>> report = padb.run(compact("architect.duckdb"))  # doctest: +SKIP
     """
+    if is_lake(path):
+        raise UnsupportedOnLakeError(
+            "Compaction rewrites a DuckDB file; a lake is a catalog and Parquet files. Compact "
+            "a lake with DuckLake's own ducklake_merge_adjacent_files() and "
+            "ducklake_expire_snapshots(), run on the attached lake."
+        )
     job = _Compaction(_database_path(path))
     task = asyncio.ensure_future(to_thread(job.run))
     try:

@@ -24,6 +24,11 @@ from sqlalchemy import Column
 from sqlalchemy.types import TypeEngine
 
 from project_architect_db.exceptions import MigrationError
+from project_architect_db.migration._lake import (
+    LAKE_REFUSED_OBJECTS,
+    is_lake_connection,
+    leave_out_what_a_lake_refuses,
+)
 from project_architect_db.models import Base
 
 config = context.config
@@ -35,12 +40,18 @@ if connection is None or context.is_offline_mode():
         "offline SQL generation is not supported."
     )
 target_metadata = config.attributes.get("target_metadata", Base.metadata)
+on_lake = is_lake_connection(connection)
 
 
 def include_object(
     obj: object, name: str | None, type_: str, reflected: bool, compare_to: object | None
 ) -> bool:
-    """Leave alone tables the models do not know (an application may keep its own)."""
+    """Leave alone tables the models do not know (an application may keep its own).
+
+    On a lake, indexes and constraints are left out too: it has none (``migration/_lake.py``).
+    """
+    if on_lake and type_ in LAKE_REFUSED_OBJECTS:
+        return False
     return not (type_ == "table" and reflected and compare_to is None)
 
 
@@ -67,6 +78,20 @@ def compare_type(
     return None
 
 
+def compare_server_default(
+    migration: MigrationContext,
+    inspected_column: Column[Any],
+    metadata_column: Column[Any],
+    inspected_default: str | None,
+    metadata_default: Any,
+    rendered_metadata_default: str | None,
+) -> bool | None:
+    """Alembic's default comparison, except that a lake reports "no default" as ``NULL``."""
+    if on_lake and rendered_metadata_default is None and inspected_default in (None, "NULL"):
+        return False
+    return None
+
+
 context.configure(
     connection=connection,
     target_metadata=target_metadata,
@@ -74,11 +99,14 @@ context.configure(
     # autogenerate writes batch operations, which can rebuild a table when needed.
     render_as_batch=True,
     compare_type=compare_type,
-    compare_server_default=True,
+    compare_server_default=compare_server_default,
     include_object=include_object,
     transactional_ddl=True,
     transaction_per_migration=False,
 )
+
+if on_lake:
+    leave_out_what_a_lake_refuses(context.get_context().impl)
 
 with context.begin_transaction():
     context.run_migrations()

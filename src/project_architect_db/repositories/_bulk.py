@@ -30,6 +30,7 @@ from project_architect_db.repositories._integrity import (
     native_parent_fetch,
     resolve_parents,
 )
+from project_architect_db.repositories._lake import unique_keys
 from project_architect_db.repositories.changes import ChangeKind
 from project_architect_db.schemas.common import CreateSchema
 
@@ -83,6 +84,7 @@ class BulkOperations(Generic[ReadT]):
     _table: Table
     _attributes: dict[str, Any]
     _versioned: bool
+    natural_key: ClassVar[tuple[str, ...]]
 
     if TYPE_CHECKING:
 
@@ -157,10 +159,19 @@ class BulkOperations(Generic[ReadT]):
         source: pa.Table | ArrowFeed,
         conflict: str = "",
         then: Callable[[], Any] | None = None,
+        *,
+        merge: str | None = None,
     ) -> Callable[[Any], None]:
-        """The native work inserting ``source``: re-runnable, ``then()`` once it inserted."""
+        """The native work inserting ``source``: re-runnable, ``then()`` once it inserted.
+
+        ``merge`` (a lake's upsert, :meth:`_merge_statement`) replaces the ``INSERT``; its
+        ``{source}`` is the registered Arrow table.
+        """
         name = f"padb_bulk_{next(_views)}"
-        sql = f'INSERT INTO "{self._table.name}" BY NAME SELECT * FROM "{name}"{conflict}'
+        if merge is not None:
+            sql = merge.format(source=name)
+        else:
+            sql = f'INSERT INTO "{self._table.name}" BY NAME SELECT * FROM "{name}"{conflict}'
 
         def insert(duck: Any) -> None:
             for table in source.tables() if isinstance(source, ArrowFeed) else (source,):
@@ -277,6 +288,9 @@ class BulkOperations(Generic[ReadT]):
         async with self._context.transaction() as tx:  # joins the caller's transaction
             parents = await self._resolve_bulk_parents(tx, rows)
             table, make_ids = self._arrow_rows(rows, parents)
+            await self._claim_on_lake(tx, table)
+            if any(getattr(row, "id", None) is not None for row in rows):
+                await self._claim_on_lake(tx, table, ("id",))  # given ids: no primary key
             await self._insert_arrow(tx, table)
             ids = _Ids(make_ids)
             self._emit_bulk(tx, lambda: table, ids.get)
@@ -335,11 +349,43 @@ class BulkOperations(Generic[ReadT]):
         if writes is not None:  # outside a transaction: BEGIN, INSERT, COMMIT in one hop
             await self._bulk_natively(writes, unique_rows, conflict)
             return len(unique_rows)
+        lake = self._context.lake is not None
         async with self._context.transaction() as tx:  # joins the caller's transaction
             parents = await self._resolve_bulk_parents(tx, unique_rows)
             table, _ = self._arrow_rows(unique_rows, parents)  # no UUID objects needed
-            await self._insert_arrow(tx, table, conflict)
+            if lake:  # no ON CONFLICT on a lake: the keys are claimed, then one MERGE INTO
+                await self._claim_on_lake(tx, table, key, refuse_taken=False)
+                merge = self._merge_statement(key, updates)
+                await tx.run_native(self._arrow_insert(table, merge=merge))
+            else:
+                await self._insert_arrow(tx, table, conflict)
         return len(unique_rows)
+
+    def _merge_statement(self, key: Sequence[str], updates: list[str]) -> str:
+        """``bulk_upsert``'s ``ON CONFLICT`` as a ``MERGE INTO`` (a lake has no UNIQUE index)."""
+        name = self._table.name
+        match = " AND ".join(f'"{name}"."{column}" = excluded."{column}"' for column in key)
+        return (
+            f'MERGE INTO "{name}" USING "{{source}}" AS excluded ON ({match}) '
+            f"WHEN MATCHED THEN UPDATE SET {', '.join(updates)} "
+            "WHEN NOT MATCHED THEN INSERT BY NAME"
+        )
+
+    async def _claim_on_lake(
+        self,
+        tx: Transaction,
+        table: pa.Table,
+        key: Sequence[str] | None = None,
+        *,
+        refuse_taken: bool = True,
+    ) -> None:
+        """On a lake, claim the natural keys of the rows in ``table`` (``repositories/_lake``)."""
+        lake = self._context.lake
+        names = tuple(key if key is not None else self.natural_key)
+        if lake is None or not names:
+            return
+        keys = unique_keys(names, table.select(list(names)).to_pylist())
+        await lake.claim(tx, self._table, names, keys, refuse_taken=refuse_taken)
 
 
 def _given(values: Sequence[Any]) -> Callable[[int], Sequence[Any]]:

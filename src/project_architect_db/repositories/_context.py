@@ -16,6 +16,7 @@ from project_architect_db.core.locks import IntegrityLocks
 from project_architect_db.core.native_write import NativeWrites
 from project_architect_db.core.transaction import Transaction, current_transaction
 from project_architect_db.repositories._ancestry import Ancestry
+from project_architect_db.repositories._lake import LakeIntegrity
 from project_architect_db.repositories._native_read import NativeGet, NativeSelects, _Shape
 from project_architect_db.repositories._read_records import record_maker, records_of
 from project_architect_db.repositories.changes import ChangeHub
@@ -46,6 +47,8 @@ class RepositoryContext:
     changes: ChangeHub
     bound: Transaction | None = None
     ancestry: Ancestry = field(default_factory=Ancestry)
+    #: On a lake, what holds unique keys (``repositories/_lake.py``); ``None`` on a file.
+    lake: LakeIntegrity | None = None
 
     @property
     def writes(self) -> NativeWrites:
@@ -111,12 +114,19 @@ class RepositoryContext:
         """Where a one-statement write may run natively: only outside any transaction."""
         if self.bound is not None or current_transaction() is not None:
             return None
+        if self.lake is not None:  # their statements RETURN rows, which a lake refuses
+            return None
         return self.executor.writes
 
     def bind(self, tx: Transaction) -> RepositoryContext:
         """The same context, bound to ``tx``."""
         return RepositoryContext(
-            self.executor, self.locks, self.changes, bound=tx, ancestry=self.ancestry
+            self.executor,
+            self.locks,
+            self.changes,
+            bound=tx,
+            ancestry=self.ancestry,
+            lake=self.lake,
         )
 
 

@@ -47,6 +47,7 @@ from project_architect_db.exceptions import IntegrityError
 from project_architect_db.models import Attachment, Conversation, Message
 from project_architect_db.models.enums import MessageRole
 from project_architect_db.repositories._arrow import new_ids, to_arrow_value_column
+from project_architect_db.repositories._lake import insert_rows
 from project_architect_db.repositories.base import AsyncRepository
 from project_architect_db.repositories.changes import ChangeKind
 from project_architect_db.schemas import (
@@ -195,7 +196,7 @@ async def append_messages(
             for index, record in enumerate(records)
         ]
         table = messages._table
-        rows = list(await tx.execute(insert(table).values(values).returning(table)))
+        rows = await insert_rows(tx, table, values)  # RETURNING, or read back on a lake
     else:
         await messages._insert_arrow(
             tx, _message_table(messages, records, ids, first, stamps, common, asked)

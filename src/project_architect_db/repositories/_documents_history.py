@@ -25,13 +25,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import pyarrow as pa
 from pydantic_core import to_json
-from sqlalchemy import insert, update
+from sqlalchemy import update
 
 from project_architect_db.core.transaction import Transaction
 from project_architect_db.exceptions import ConflictError, NotFoundError
 from project_architect_db.models import Document, DocumentVersion
 from project_architect_db.repositories._arrow import new_ids
 from project_architect_db.repositories._integrity import resolve_parents
+from project_architect_db.repositories._lake import insert_rows
 from project_architect_db.repositories.base import AsyncRepository
 from project_architect_db.repositories.changes import ChangeKind
 from project_architect_db.schemas import DocumentCreate, DocumentVersionRead, content_digest
@@ -124,23 +125,26 @@ async def revise(
     }
     if not values:
         return current
+    if "path" in values:  # a lake has no UNIQUE (project_id, path) index to refuse a taken one
+        moved = {"project_id": current.project_id, "path": values["path"]}
+        await repo._claim(tx, [moved], own_id=row_id)
     kept = versions._table
-    version_row = (
-        await tx.execute(
-            insert(kept)
-            .values(
-                document_id=current.id,
-                project_id=current.project_id,
-                version=current.version,
-                title=current.title,
-                content=current.content,
-                content_hash=current.content_hash,
-                size_bytes=current.size_bytes,
-                created_at=current.updated_at,
-            )
-            .returning(kept.c.id, kept.c.project_id)
-        )
-    ).one()
+    (version_row,) = await insert_rows(  # RETURNING, or read back on a lake
+        tx,
+        kept,
+        [
+            {
+                "document_id": current.id,
+                "project_id": current.project_id,
+                "version": current.version,
+                "title": current.title,
+                "content": current.content,
+                "content_hash": current.content_hash,
+                "size_bytes": current.size_bytes,
+                "created_at": current.updated_at,
+            }
+        ],
+    )
     statement = (
         update(table)
         .where(table.c.id == row_id, table.c.version == current.version)

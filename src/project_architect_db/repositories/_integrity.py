@@ -188,8 +188,11 @@ async def cascade_delete(
         if ref.on_delete is OnDelete.SET_NULL:
             await tx.execute(update(child).where(column.in_(ids)).values({column: None}))
             continue
-        statement = delete(child).where(column.in_(ids)).returning(cast(child.c.id, String))
-        count, child_ids = await tx.run_native(_deleting(*native_sql(statement, dialect)))
+        if getattr(dialect, "is_lake", False):  # no RETURNING on a lake: select, then delete
+            count, child_ids = await _cascade_on_lake(tx, child, column.in_(ids))
+        else:
+            statement = delete(child).where(column.in_(ids)).returning(cast(child.c.id, String))
+            count, child_ids = await tx.run_native(_deleting(*native_sql(statement, dialect)))
         if count:
             cascade.counts[child.name] = count
             if child_ids is not None:
@@ -198,6 +201,16 @@ async def cascade_delete(
     await tx.execute(delete(table).where(table.c.id.in_(ids)))
     locks.mark_deleted(tx, list(ids))
     return cascade
+
+
+async def _cascade_on_lake(
+    tx: Transaction, child: Table, where: Any
+) -> tuple[int, tuple[uuid.UUID, ...] | None]:
+    """A cascade step on a lake: the ids the delete will take, then the delete."""
+    ids = [row.id for row in await tx.execute(select(child.c.id).where(where))]
+    if ids:
+        await tx.execute(delete(child).where(where))
+    return len(ids), (tuple(ids) if len(ids) <= MAX_CASCADED_IDS else None)
 
 
 def _deleting(

@@ -10,26 +10,15 @@ import sys
 import uuid
 from pathlib import Path
 
-import asyncpg
 import pytest
 
-from tests._pg import PostgresServer, pg_server
+from tests._pg import PostgresServer, create_database, pg_server
 from tests.integration.lakeguard._lake import Lake, create_schema
 
 __all__ = ["pg_server"]
 
 _NUMBERS = itertools.count()
 REPO = Path(__file__).resolve().parents[3]
-
-
-async def create_database(server: PostgresServer, name: str) -> PostgresServer:
-    """``CREATE DATABASE name`` on the server; the same server, that database."""
-    conn = await asyncpg.connect(host=server.socket_dir, user=server.user, database=server.dbname)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return server.database(name)
 
 
 @pytest.fixture

@@ -102,8 +102,12 @@ class MigrationManager:
     # -- configuration -------------------------------------------------------------------------
     @property
     def database(self) -> str:
-        """The database path (``:memory:`` for an in-memory database)."""
-        return self.engine.url.database or ":memory:"
+        """The database path (``:memory:`` for an in-memory database; a lake's catalog string)."""
+        url = self.engine.url
+        lake = url.query.get("lake")
+        if isinstance(lake, str):
+            return lake
+        return url.database or ":memory:"
 
     def config(
         self,

@@ -1,0 +1,155 @@
+"""Opening a lake: the extensions from their wheels, the ATTACH, and the errors of opening.
+
+Every pooled connection of a lake database is a cursor of one in-memory DuckDB (see
+``core/driver.py``'s ``_MemoryRoot``); each runs :func:`lake_init_sql` when it is made: the
+first one ATTACHes the lake, the others find it attached, and all make it their default
+catalog, so the library's unqualified table names are the lake's tables.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from project_architect_db.core.extensions import install_extension
+from project_architect_db.core.settings import Settings
+from project_architect_db.exceptions import (
+    CatalogUnavailableError,
+    ConfigurationError,
+    ExtensionError,
+    StorageError,
+)
+
+__all__ = [
+    "LAKE_ALIAS",
+    "LAKE_EXTRA",
+    "check_data_path",
+    "install_lake_extensions",
+    "lake_errors",
+    "lake_init_sql",
+]
+
+#: The name the lake is attached under (``USE``d, so queries never spell it).
+LAKE_ALIAS = "padb_lake"
+#: What installs the extensions a lake needs.
+LAKE_EXTRA = "pip install 'project-architect-db[lake]'"
+_EXTENSIONS = ("postgres", "ducklake")
+
+
+def install_lake_extensions(directory: Path) -> None:
+    """Install the postgres and ducklake extensions from their wheels (blocking).
+
+    Raises:
+        ExtensionError: A wheel is missing: the message says to install the ``[lake]`` extra.
+    """
+    for name in _EXTENSIONS:
+        try:
+            install_extension(name, directory)
+        except ExtensionError as error:
+            raise ExtensionError(
+                f"Opening a lake needs the DuckDB extensions postgres and ducklake: "
+                f"{LAKE_EXTRA} ({error})"
+            ) from error
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def lake_init_sql(settings: Settings) -> list[str]:
+    """The statements every connection of a lake runs: load, attach once, ``USE``."""
+    assert settings.data_path is not None  # checked by check_data_path before
+    options = [f"DATA_PATH {_quoted(settings.data_path)}"]
+    if settings.read_only:
+        options.append("READ_ONLY")
+    return [
+        *(f"LOAD {name}" for name in _EXTENSIONS),
+        f"ATTACH IF NOT EXISTS {_quoted(settings.database)} AS {LAKE_ALIAS} ({', '.join(options)})",
+        f"USE {LAKE_ALIAS}",
+    ]
+
+
+def check_data_path(settings: Settings) -> None:
+    """Refuse a missing or unusable data path before anything is attached (blocking).
+
+    A local folder is created when missing (unless read-only); a URL (``s3://...``) is left
+    to DuckDB.
+
+    Raises:
+        ConfigurationError: No data path was given.
+        StorageError: The data path is a file, or cannot be created.
+    """
+    data_path = settings.data_path
+    if not data_path:
+        raise ConfigurationError(
+            "A lake needs data_path= (or PADB_DATA_PATH): the folder its Parquet files live "
+            "in. Every process opening this lake must give the same one."
+        )
+    if "://" in data_path:
+        return
+    folder = Path(data_path).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise StorageError(
+            f"The lake's data path {data_path} is a file, not a folder: give a folder."
+        )
+    if folder.is_dir():
+        if not settings.read_only and not os.access(folder, os.W_OK | os.X_OK):
+            raise StorageError(
+                f"The lake's data path {data_path} is not writable: fix its permissions, or "
+                "open the lake with read_only=True."
+            )
+        return
+    if settings.read_only:
+        raise StorageError(
+            f"The lake's data path {data_path} does not exist, and a read-only open creates "
+            "nothing: give the folder the lake was created with."
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StorageError(
+            f"Cannot create the lake's data path {data_path}: {error}. Create it, or give a "
+            "writable folder."
+        ) from error
+
+
+def _lake_error(text: str, catalog: str) -> Exception | None:
+    """The library error for a failed ATTACH of the lake, or ``None`` when it is not one."""
+    lowered = text.lower()
+    if "creating a new ducklake is explicitly disabled" in lowered:
+        return StorageError(
+            f"No lake exists in the catalog {catalog!r} yet, and a read-only open creates "
+            "nothing: open it writable once (or run `project-architect-db init --database "
+            "...`) to create it."
+        )
+    if "unable to connect to postgres" not in lowered:
+        return None
+    if "connection info string" in lowered or "invalid connection option" in lowered:
+        return ConfigurationError(
+            f"The lake's catalog string is not valid libpq connection info ({text}). Write "
+            "it as 'ducklake:postgres:dbname=... host=... user=...' (add password= and port= "
+            "when needed)."
+        )
+    return CatalogUnavailableError(
+        f"Cannot reach the lake's PostgreSQL catalog {catalog!r} ({text}). Check that the "
+        "server runs, that the database exists (CREATE DATABASE ...) and that the user may "
+        "connect; then open the lake again."
+    )
+
+
+@contextmanager
+def lake_errors(settings: Settings) -> Iterator[None]:
+    """Turn a failed ATTACH of the lake (raised by the first connection) into a typed error."""
+    try:
+        yield
+    except Exception as error:
+        orig = getattr(error, "orig", None) or error
+        if isinstance(orig, duckdb.Error):
+            mapped = _lake_error(str(orig), settings.database)
+            if mapped is not None:
+                raise mapped from error
+        raise
