@@ -23,6 +23,8 @@ from tests.integration.lakeguard.conftest import kill, python, seed
 
 pytestmark = [pytest.mark.subprocess, pytest.mark.timeout(600)]
 
+#: writers killed at the least in the SIGKILL race
+MIN_KILLS = 3
 SECONDS = float(os.environ.get("PADB_LAKE_RACE_SECONDS", "10"))
 WRITERS = 4
 START_UP = 10.0  # seconds a writer may take to import, load the extensions and attach
@@ -90,11 +92,15 @@ def test_writers_killed_at_random_points_leave_a_sound_lake_and_no_lock(
 
     def start() -> subprocess.Popen[bytes]:
         logs.append(tmp_path / f"writer-{len(logs)}.log")
-        return racer(lake, logs[-1], until, len(logs), "guard")
+        # a replacement runs past its own start-up even when the race's time is nearly up
+        ends = max(until, time.time() + START_UP + 3)
+        return racer(lake, logs[-1], ends, len(logs), "guard")
 
     writers = [start() for _ in range(WRITERS)]
     kills = 0
-    while time.time() < until - 2:
+    # on a loaded machine start-ups are slow: the race goes on (up to 2 minutes more) until
+    # three writers were killed inside their units, so the test always shows what it claims
+    while time.time() < until - 2 or (kills < MIN_KILLS and time.time() < until + 120):
         time.sleep(chance.uniform(1.0, 3.0))
         # a writer past its start-up and its first unit, so killed somewhere in its units
         started = [n for n, writer in enumerate(writers) if _size(Path(writer.args[4])) > 0]
@@ -115,7 +121,7 @@ def test_writers_killed_at_random_points_leave_a_sound_lake_and_no_lock(
         conn.execute("CALL ducklake_delete_orphaned_files('lake', cleanup_all => true)")
         found = violations(conn, acks, exact_versions=False)
     print(f"killed {kills} writers:", found, dict(acks.outcomes))
-    assert kills >= 3
+    assert kills >= MIN_KILLS
     assert found == dict.fromkeys(found, 0), (found, acks.outcomes)
     assert sum(n for key, n in acks.outcomes.items() if key.endswith(":ok")) > 10, acks.outcomes
 
