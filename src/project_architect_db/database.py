@@ -7,6 +7,7 @@ closes cleanly (checkpointing the write-ahead log). It is the only module that k
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, Self
@@ -19,7 +20,7 @@ from project_architect_db.core.locks import IntegrityLocks
 from project_architect_db.core.settings import Settings
 from project_architect_db.core.timeouts import TimeoutScope
 from project_architect_db.core.transaction import TransactionScope
-from project_architect_db.exceptions import ConfigurationError, DatabaseNotOpenError
+from project_architect_db.exceptions import ConfigurationError, DatabaseNotOpenError, StorageError
 from project_architect_db.exceptions._usage import sync_with
 from project_architect_db.migration import MigrationManager
 from project_architect_db.queries.analytics.answers import AnalyticsAnswers
@@ -33,7 +34,15 @@ from project_architect_db.repositories.projects import ProjectRepository
 from project_architect_db.repositories.unit_of_work import RepositorySet, UnitOfWork
 from project_architect_db.search import SearchService
 
+if TYPE_CHECKING:
+    from project_architect_db.maintenance.backup import BackupReport
+
 __all__ = ["Database"]
+
+
+def _is_corrupt(error: StorageError) -> bool:
+    text = str(error).lower()
+    return "corrupt" in text or "checksum" in text
 
 
 class Database:
@@ -157,7 +166,15 @@ class Database:
         async def check_schema(engine: AsyncEngine) -> None:
             await MigrationManager(engine).ensure_schema(upgrade=upgrade)
 
-        await self._executor.open(check_schema)
+        try:
+            await self._executor.open(check_schema)
+        except StorageError as error:
+            if not _is_corrupt(error):
+                raise
+            from project_architect_db.maintenance.backup import corrupt_file_error
+
+            settings = self.settings
+            raise corrupt_file_error(settings.database, settings.backup_dir, error) from error
 
     async def close(self) -> None:
         """End the change feeds, checkpoint the write-ahead log into the file and release it.
@@ -294,6 +311,35 @@ class Database:
     async def checkpoint(self) -> None:
         """Write the write-ahead log into the database file now."""
         await self._executor.checkpoint()
+
+    async def backup(
+        self, dest: str | os.PathLike[str] | None = None, *, keep: int | None = None
+    ) -> BackupReport:
+        """Write a verified, consistent copy of the database while readers and writers go on.
+
+        One read transaction is copied into a temporary file, checked (row counts, schema
+        revision, no orphans, gap-free sequences, unique slugs), fsynced and renamed into
+        place, then a manifest ``<backup>.manifest.json`` is written beside it (revision,
+        versions, rows per table, SHA-256). A backup without a manifest is incomplete.
+
+        Args:
+            dest: A folder (the file is named ``<stem>-<UTC time>.duckdb``), or a file name
+                ending in ``.duckdb``. Default: the ``backup_dir`` setting, else
+                ``<database>.backups`` beside the file.
+            keep: Keep only the newest ``keep`` backups of this database in the folder.
+
+        Raises:
+            StorageError: The folder is missing, not writable or full, or the copy did not
+                verify; nothing was kept and earlier backups are untouched.
+            ConfigurationError: ``keep`` is not >= 1, or no ``dest`` for ``:memory:``.
+            DatabaseNotOpenError: The database is not open.
+        """
+        from project_architect_db import __version__
+        from project_architect_db.maintenance.backup import take_backup
+
+        return await take_backup(
+            self._executor, self.settings, dest, keep=keep, library_version=__version__
+        )
 
     def __repr__(self) -> str:
         state = "open" if self._executor.is_open else "closed"

@@ -54,6 +54,11 @@ class Settings(BaseSettings):
         "'.padb/extensions' beside the database file (a user cache folder for ':memory:').",
     )
     load_fts: bool = True
+    backup_dir: Path | None = Field(
+        None,
+        description="Where db.backup() writes and where a corrupt file's advice looks for "
+        "backups; default '<database file>.backups' beside the file.",
+    )
     statement_timeout: float | None = Field(
         None,
         description="Seconds a statement may run before it is interrupted and raises "
