@@ -233,4 +233,5 @@ def corrupt_file_error(
             f"The newest backup is {newest}: restore it with `project-architect-db restore "
             f"{newest} --database {database} --yes` (the damaged file is kept aside)."
         )
-    return StorageError(f"{database} is corrupt ({error}). {advice}", backup=newest)
+    cause = error.__cause__ if error.__cause__ is not None else error
+    return StorageError(f"{database} is corrupt ({cause}). {advice}", backup=newest)
