@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,8 @@ async def test_a_backup_taken_while_32_tasks_write_holds_exactly_the_acknowledge
 ) -> None:
     log: list[dict[str, Any]] = []  # the writers' acknowledgement log
     stop = asyncio.Event()
+    reached = asyncio.Event()
+    wanted = [64]
 
     async def writer(worker: int) -> None:
         number = 0
@@ -46,14 +50,16 @@ async def test_a_backup_taken_while_32_tasks_write_holds_exactly_the_acknowledge
                         conversation.id, {"role": "user", "content": f"{slug}/{turn}"}
                     )
             log.append({"slug": slug, "started": started, "acked": time.monotonic()})
+            if len(log) >= wanted[0]:
+                reached.set()
             number += 1
 
     tasks = [asyncio.create_task(writer(worker)) for worker in range(WRITERS)]
-    while len(log) < 64:
-        await asyncio.sleep(0.01)
+    await reached.wait()
     report = await db.backup(tmp_path / "backups.duckdb")
-    while len(log) < len([e for e in log if e["acked"] <= report.snapshot_window[1]]) + 64:
-        await asyncio.sleep(0.01)  # writers went on during and after the backup
+    reached.clear()
+    wanted[0] = len(log) + 64  # writers go on during and after the backup
+    await reached.wait()
     stop.set()
     await asyncio.gather(*tasks)
 
@@ -168,6 +174,18 @@ async def test_a_destination_folder_that_is_a_file_is_refused(db: Database, tmp_
     with pytest.raises(StorageError, match="is not a folder"):
         await db.backup(tmp_path / "plain")
     assert (tmp_path / "plain").read_text() == "not a folder"
+
+
+def _read_only(folder: Path, on: bool) -> None:
+    """Make ``folder`` unwritable (root ignores permission bits: chattr +i), or undo it."""
+    if os.geteuid() != 0:
+        folder.chmod(0o555 if on else 0o755)
+        return
+    if shutil.which("chattr") is None:
+        pytest.skip("as root an unwritable folder needs chattr +i, which is not installed")
+    done = subprocess.run(["chattr", "+i" if on else "-i", str(folder)], capture_output=True)
+    if done.returncode and on:
+        pytest.skip(f"chattr +i is not supported here: {done.stderr.decode().strip()}")
 
 
 async def test_a_read_only_folder_is_a_storage_error_and_the_earlier_backup_stays(
