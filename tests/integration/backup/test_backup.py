@@ -196,26 +196,12 @@ async def test_a_read_only_folder_is_a_storage_error_and_the_earlier_backup_stay
     await fill(db, 2)
     first = await db.backup(folder)
     digest = first.manifest.sha256
-    if os.geteuid() == 0:  # root ignores permission bits: make the folder immutable
-        import shutil
-        import subprocess
-
-        if (
-            not shutil.which("chattr")
-            or subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode
-        ):
-            pytest.skip("an immutable folder (chattr +i) is not available here as root")
-        undo = ["chattr", "-i", str(folder)]
-    else:
-        folder.chmod(0o555)
-        undo = []
+    _read_only(folder, True)
     try:
         with pytest.raises(StorageError, match="Cannot write the backup"):
             await db.backup(folder)
     finally:
-        if undo:
-            subprocess.run(undo, check=True)
-        folder.chmod(0o755)
+        _read_only(folder, False)
     assert backups_in(folder) == [first.path]
     assert read_manifest(first.path).sha256 == digest
 
