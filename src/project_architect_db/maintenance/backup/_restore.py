@@ -117,9 +117,13 @@ def _ensure_not_open(database: Path) -> None:
 
     try:
         duckdb.connect(str(database), read_only=True).close()
+    except duckdb.ConnectionException as error:  # open in this process, another configuration
+        raise DatabaseLockedError(
+            f"{database} is open in this process: close it, then restore.", path=str(database)
+        ) from error
     except duckdb.IOException as error:
         text = str(error).lower()
-        if "lock" in text:
+        if "could not set lock" in text or "conflicting lock" in text:
             raise DatabaseLockedError(
                 f"{database} is open in another process: stop it, then restore.",
                 path=str(database),
