@@ -23,34 +23,6 @@ async def fill(db: Database, projects: int = 20) -> None:
         )
 
 
-def differences(left: Path, right: Path) -> dict[str, int]:
-    """Rows in one file and not the other, per table (EXCEPT ALL both ways), plain duckdb."""
-    found: dict[str, int] = {}
-    with duckdb.connect(":memory:") as duck:
-        duck.execute(f"ATTACH '{left}' AS l (READ_ONLY)")
-        duck.execute(f"ATTACH '{right}' AS r (READ_ONLY)")
-        tables = {
-            database: sorted(
-                f"{schema}.{table}"
-                for schema, table in duck.execute(
-                    "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ?",
-                    [database],
-                ).fetchall()
-            )
-            for database in ("l", "r")
-        }
-        assert tables["l"] == tables["r"]
-        assert tables["l"], "no tables compared"
-        for table in tables["l"]:
-            count = duck.execute(
-                f"SELECT (SELECT count(*) FROM (FROM l.{table} EXCEPT ALL FROM r.{table})) + "
-                f"(SELECT count(*) FROM (FROM r.{table} EXCEPT ALL FROM l.{table}))"
-            ).fetchone()[0]
-            if count:
-                found[table] = count
-    return found
-
-
 def count(path: Path, table: str) -> int:
     """Rows of ``table`` in the file at ``path`` (read-only, plain duckdb)."""
     with duckdb.connect(str(path), read_only=True) as duck:

@@ -16,7 +16,8 @@ import pytest
 
 from project_architect_db import ConfigurationError, Database, StorageError
 from project_architect_db.maintenance.backup import backups_in, read_manifest
-from tests.integration.backup.helpers import count, differences, fill
+from tests.integration.backup.helpers import count, fill
+from tests.integration.maintenance.helpers import identical
 
 WRITERS = 32
 
@@ -136,7 +137,7 @@ async def test_a_backup_restores_row_for_row_into_a_fresh_file(
         report.path, restored, library_version=__version__, known_revisions={"0001", "0002"}
     )
     assert result.replaced is None
-    assert differences(Path(db.settings.database), restored) == {}
+    assert identical(Path(db.settings.database), restored)
     assert count(restored, "messages") == 30
 
 

@@ -22,7 +22,8 @@ from project_architect_db import (
 )
 from project_architect_db.maintenance.backup import BackupReport, read_manifest, restore
 from project_architect_db.maintenance.backup._restore import restore_file
-from tests.integration.backup.helpers import count, differences, fill
+from tests.integration.backup.helpers import count, fill
+from tests.integration.maintenance.helpers import identical
 
 KNOWN = {"0001", "0002"}
 
@@ -70,7 +71,7 @@ async def test_a_corrupt_file_is_refused_at_open_naming_the_backup_and_restore_f
 
     result = await _restore(report.path, source, overwrite=True)
     assert result.replaced is not None and result.replaced.exists()  # kept aside
-    assert differences(pristine, source) == {}
+    assert identical(pristine, source)
     async with Database.open(source, load_fts=False) as db:
         assert await db.projects.count() == 40
 
