@@ -111,6 +111,10 @@ class Database:
 
         Raises:
             ConfigurationError: An argument is invalid.
+
+        Opening (``async with``) a file DuckDB finds corrupt (a checksum mismatch) raises
+        ``StorageError`` naming the newest backup in ``backup_dir`` (default
+        ``<file>.backups``) and the ``project-architect-db restore`` command to run.
         """
         overrides: dict[str, Any] = dict(options)
         for key, value in (
