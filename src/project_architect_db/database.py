@@ -35,7 +35,7 @@ from project_architect_db.repositories.unit_of_work import RepositorySet, UnitOf
 from project_architect_db.search import SearchService
 
 if TYPE_CHECKING:
-    from project_architect_db.maintenance.backup import BackupReport
+    from project_architect_db.maintenance.backup import BackupReport, BackupSchedule
 
 __all__ = ["Database"]
 
@@ -80,6 +80,9 @@ class Database:
         )
         # one per database: it remembers the answers it has built (see answers/_base.py)
         self._analytics = AnalyticsAnswers(executor)
+        #: The scheduled backups while open with ``backup_every`` (``None`` otherwise):
+        #: ``last_report``, ``last_error``, ``failures``, ``check()`` raises the last failure.
+        self.backup_schedule: BackupSchedule | None = None
 
     # -- opening and closing ---------------------------------------------------------------
     @classmethod
@@ -138,6 +141,14 @@ class Database:
                 for item in error.errors()
             )
             raise ConfigurationError(f"Invalid database settings: {problems}.") from error
+        if resolved.backup_every is not None and (
+            resolved.read_only or (resolved.in_memory and resolved.backup_dir is None)
+        ):
+            raise ConfigurationError(
+                "backup_every needs a writable database and a folder for the backups: open "
+                "it without read_only (one process backs it up), and give backup_dir for "
+                "an in-memory database."
+            )
         if resolved.read_only and resolved.in_memory:
             raise ConfigurationError(
                 "An in-memory database cannot be opened read-only: it starts empty. Give a "
@@ -179,6 +190,14 @@ class Database:
 
             settings = self.settings
             raise corrupt_file_error(settings.database, settings.backup_dir, error) from error
+        if self.settings.backup_every is not None and self.backup_schedule is None:
+            from project_architect_db.maintenance.backup import BackupSchedule
+
+            keep = self.settings.backup_keep
+            self.backup_schedule = BackupSchedule(
+                lambda: self.backup(keep=keep), self.settings.backup_every
+            )
+            self.backup_schedule.start()
 
     async def close(self) -> None:
         """End the change feeds, checkpoint the write-ahead log into the file and release it.
@@ -187,6 +206,9 @@ class Database:
         ``async for`` ends normally (see :meth:`changes`). A transaction committing when
         ``close()`` starts is delivered in full first; later commits are not delivered.
         """
+        schedule, self.backup_schedule = self.backup_schedule, None
+        if schedule is not None:
+            await schedule.stop()
         try:
             # a transaction publishing right now (inside the commit lock) is delivered whole
             await self._executor.drain_commits()

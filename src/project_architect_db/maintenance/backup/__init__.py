@@ -41,11 +41,13 @@ from project_architect_db.maintenance.backup._restore import (
     newest_backup,
     restore_file,
 )
+from project_architect_db.maintenance.backup._schedule import BackupSchedule
 from project_architect_db.maintenance.backup._take import BackupJob, BackupReport
 
 __all__ = [
     "MANIFEST_SUFFIX",
     "BackupReport",
+    "BackupSchedule",
     "Manifest",
     "RestoreReport",
     "backups_in",
