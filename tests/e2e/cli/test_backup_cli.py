@@ -54,7 +54,8 @@ def test_backup_then_restore_round_trips_and_keeps_rotates(tmp_path: Path) -> No
     again = runner.invoke(app, ["restore", str(second["backup"]), "-d", str(source), "--yes"])
     assert again.exit_code == 0, again.output
     assert "kept as" in again.output
-    assert "backed up" in runner.invoke(app, ["backup", "-d", str(source)]).output
+    plain = runner.invoke(app, ["backup", str(folder), "-d", str(source), "--keep", "1"])
+    assert "backed up" in plain.output and "removed the older backup" in plain.output
 
 
 def test_backup_of_a_missing_database_exits_with_the_missing_file_code(tmp_path: Path) -> None:
