@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from project_architect_db.exceptions import StorageError
+from project_architect_db.maintenance._compact import _fsync_folder as fsync_folder
 
 __all__ = [
     "MANIFEST_SUFFIX",
@@ -128,18 +129,6 @@ def fsync_file(path: Path) -> None:
     """Flush a file's data to the disk."""
     with open(path, "rb") as handle:
         os.fsync(handle.fileno())
-
-
-def fsync_folder(folder: Path) -> None:
-    """Make renames in ``folder`` durable (a no-op where folders cannot be opened)."""
-    try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - Windows
-        return
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def write_manifest(backup: Path, manifest: Manifest) -> Path:
