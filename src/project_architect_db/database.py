@@ -7,6 +7,7 @@ closes cleanly (checkpointing the write-ahead log). It is the only module that k
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, Self
@@ -19,7 +20,7 @@ from project_architect_db.core.locks import IntegrityLocks
 from project_architect_db.core.settings import Settings
 from project_architect_db.core.timeouts import TimeoutScope
 from project_architect_db.core.transaction import TransactionScope
-from project_architect_db.exceptions import ConfigurationError, DatabaseNotOpenError
+from project_architect_db.exceptions import ConfigurationError, DatabaseNotOpenError, StorageError
 from project_architect_db.exceptions._usage import sync_with
 from project_architect_db.migration import MigrationManager
 from project_architect_db.queries.analytics.answers import AnalyticsAnswers
@@ -34,7 +35,15 @@ from project_architect_db.repositories.projects import ProjectRepository
 from project_architect_db.repositories.unit_of_work import RepositorySet, UnitOfWork
 from project_architect_db.search import SearchService
 
+if TYPE_CHECKING:
+    from project_architect_db.maintenance.backup import BackupReport, BackupSchedule
+
 __all__ = ["Database"]
+
+
+def _is_corrupt(error: StorageError) -> bool:
+    text = str(error).lower()
+    return "corrupt" in text or "checksum" in text
 
 
 class Database:
@@ -79,6 +88,9 @@ class Database:
         )
         # one per database: it remembers the answers it has built (see answers/_base.py)
         self._analytics = AnalyticsAnswers(executor)
+        #: The scheduled backups while open with ``backup_every`` (``None`` otherwise):
+        #: ``last_report``, ``last_error``, ``failures``, ``check()`` raises the last failure.
+        self.backup_schedule: BackupSchedule | None = None
 
     # -- opening and closing ---------------------------------------------------------------
     @classmethod
@@ -110,6 +122,10 @@ class Database:
 
         Raises:
             ConfigurationError: An argument is invalid.
+
+        Opening (``async with``) a file DuckDB finds corrupt (a checksum mismatch) raises
+        ``StorageError`` naming the newest backup in ``backup_dir`` (default
+        ``<file>.backups``) and the ``project-architect-db restore`` command to run.
         """
         overrides: dict[str, Any] = dict(options)
         for key, value in (
@@ -133,6 +149,14 @@ class Database:
                 for item in error.errors()
             )
             raise ConfigurationError(f"Invalid database settings: {problems}.") from error
+        if resolved.backup_every is not None and (
+            resolved.read_only or (resolved.in_memory and resolved.backup_dir is None)
+        ):
+            raise ConfigurationError(
+                "backup_every needs a writable database and a folder for the backups: open "
+                "it without read_only (one process backs it up), and give backup_dir for "
+                "an in-memory database."
+            )
         if resolved.read_only and resolved.in_memory:
             raise ConfigurationError(
                 "An in-memory database cannot be opened read-only: it starts empty. Give a "
@@ -165,7 +189,23 @@ class Database:
         async def check_schema(engine: AsyncEngine) -> None:
             await MigrationManager(engine).ensure_schema(upgrade=upgrade)
 
-        await self._executor.open(check_schema)
+        try:
+            await self._executor.open(check_schema)
+        except StorageError as error:
+            if not _is_corrupt(error):
+                raise
+            from project_architect_db.maintenance.backup import corrupt_file_error
+
+            settings = self.settings
+            raise corrupt_file_error(settings.database, settings.backup_dir, error) from error
+        if self.settings.backup_every is not None and self.backup_schedule is None:
+            from project_architect_db.maintenance.backup import BackupSchedule
+
+            keep = self.settings.backup_keep
+            self.backup_schedule = BackupSchedule(
+                lambda: self.backup(keep=keep), self.settings.backup_every
+            )
+            self.backup_schedule.start()
 
     async def close(self) -> None:
         """End the change feeds, checkpoint the write-ahead log into the file and release it.
@@ -174,6 +214,9 @@ class Database:
         ``async for`` ends normally (see :meth:`changes`). A transaction committing when
         ``close()`` starts is delivered in full first; later commits are not delivered.
         """
+        schedule, self.backup_schedule = self.backup_schedule, None
+        if schedule is not None:
+            await schedule.stop()
         try:
             # a transaction publishing right now (inside the commit lock) is delivered whole
             await self._executor.drain_commits()
@@ -302,6 +345,35 @@ class Database:
     async def checkpoint(self) -> None:
         """Write the write-ahead log into the database file now."""
         await self._executor.checkpoint()
+
+    async def backup(
+        self, dest: str | os.PathLike[str] | None = None, *, keep: int | None = None
+    ) -> BackupReport:
+        """Write a verified, consistent copy of the database while readers and writers go on.
+
+        One read transaction is copied into a temporary file, checked (row counts, schema
+        revision, no orphans, gap-free sequences, unique slugs), fsynced and renamed into
+        place, then a manifest ``<backup>.manifest.json`` is written beside it (revision,
+        versions, rows per table, SHA-256). A backup without a manifest is incomplete.
+
+        Args:
+            dest: A folder (the file is named ``<stem>-<UTC time>.duckdb``), or a file name
+                ending in ``.duckdb``. Default: the ``backup_dir`` setting, else
+                ``<database>.backups`` beside the file.
+            keep: Keep only the newest ``keep`` backups of this database in the folder.
+
+        Raises:
+            StorageError: The folder is missing, not writable or full, or the copy did not
+                verify; nothing was kept and earlier backups are untouched.
+            ConfigurationError: ``keep`` is not >= 1, or no ``dest`` for ``:memory:``.
+            DatabaseNotOpenError: The database is not open.
+        """
+        from project_architect_db import __version__
+        from project_architect_db.maintenance.backup import take_backup
+
+        return await take_backup(
+            self._executor, self.settings, dest, keep=keep, library_version=__version__
+        )
 
     def __repr__(self) -> str:
         state = "open" if self._executor.is_open else "closed"

@@ -13,7 +13,16 @@ from __future__ import annotations
 
 import typer
 
-from project_architect_db.cli import bench, demo, lake, maintenance, migrate, seed, selftest
+from project_architect_db.cli import (
+    backup,
+    bench,
+    demo,
+    lake,
+    maintenance,
+    migrate,
+    seed,
+    selftest,
+)
 from project_architect_db.cli._common import Command, Group
 
 __all__ = ["app", "main"]
@@ -27,6 +36,7 @@ app = typer.Typer(
     cls=Group,
 )
 maintenance.register(app)
+backup.register(app)
 app.command("seed", cls=Command)(seed.seed)
 app.command("demo", cls=Command)(demo.demo)
 app.command("benchmark", cls=Command)(bench.benchmark)

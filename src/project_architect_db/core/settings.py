@@ -75,6 +75,19 @@ class Settings(BaseSettings):
         "'.padb/extensions' beside the database file (a user cache folder for ':memory:').",
     )
     load_fts: bool = True
+    backup_dir: Path | None = Field(
+        None,
+        description="Where db.backup() writes and where a corrupt file's advice looks for "
+        "backups; default '<database file>.backups' beside the file.",
+    )
+    backup_every: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = Field(
+        None,
+        description="Back up every this many seconds while the database is open (into "
+        "backup_dir), in the background; None: no scheduled backups.",
+    )
+    backup_keep: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="Scheduled backups keep only the newest this many; None: all."
+    )
     statement_timeout: float | None = Field(
         None,
         description="Seconds a statement may run before it is interrupted and raises "

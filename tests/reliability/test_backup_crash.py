@@ -1,0 +1,133 @@
+"""A backup killed at any moment, or out of space, never harms the source or earlier backups."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from project_architect_db import Database, StorageError, __version__
+from project_architect_db.maintenance.backup import backups_in, read_manifest
+from project_architect_db.maintenance.backup._restore import check_backup
+from tests.integration.maintenance.helpers import content
+from tests.reliability._figures import FigureBook
+
+HERE = Path(__file__).parent
+TRIALS = 24
+
+
+async def _source(path: Path) -> None:
+    async with Database.open(path, load_fts=False) as db:
+        for chunk in range(6):
+            ids = await db.projects.bulk_create(
+                [{"name": f"P {chunk}-{i}", "description": "d" * 300} for i in range(500)]
+            )
+            conversation = await db.conversations.create({"project_id": ids[0]})
+            await db.conversations.add_messages(
+                conversation.id,
+                [{"role": "user", "content": f"m {n} " * 40} for n in range(2000)],
+            )
+
+
+def _child(args: dict[str, Any]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, str(HERE / "_backup_child.py"), json.dumps(args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _checked(backup: Path) -> str:
+    with duckdb.connect(":memory:") as duck:
+        manifest = check_backup(
+            duck, backup, library_version=__version__, known_revisions={"0001", "0002"}
+        )
+    return manifest.sha256
+
+
+@pytest.mark.subprocess
+def test_sigkill_at_random_points_of_a_backup(tmp_path: Path, figures: FigureBook) -> None:
+    source, folder = tmp_path / "src.duckdb", tmp_path / "backups"
+    folder.mkdir()
+    asyncio.run(_source(source))
+    expected = content(source)
+    args = {"db": str(source), "dest": str(folder), "mode": "plain"}
+
+    # one whole backup: how long the work takes once the database is open
+    first = _child(args)
+    assert first.stdout is not None and json.loads(first.stdout.readline())["t"] == "open"
+    started = time.monotonic()
+    out, err = first.communicate(timeout=300)
+    duration = time.monotonic() - started
+    assert json.loads(out)["t"] == "done", err
+    complete = {path: _checked(path) for path in backups_in(folder)}
+    assert len(complete) == 1
+
+    rng = random.Random(20261207)
+    outcomes = {"killed": 0, "finished": 0, "partial_files_refused": 0}
+    for trial in range(TRIALS):
+        process = _child(args)
+        assert process.stdout is not None
+        assert json.loads(process.stdout.readline())["t"] == "open", process.stderr
+        time.sleep(rng.uniform(0, duration * 1.2))
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            outcomes["killed"] += 1
+        else:
+            outcomes["finished"] += 1
+        process.communicate(timeout=300)
+        assert content(source) == expected, f"trial {trial}: the source changed"
+        for path, digest in complete.items():  # every earlier backup is intact
+            assert _checked(path) == digest, f"trial {trial}: {path} was damaged"
+        for path in backups_in(folder):  # and every complete one checks out
+            complete.setdefault(path, _checked(path))
+        for name in os.listdir(folder):
+            path = folder / name
+            if name.endswith(".duckdb") and path not in complete and ".tmp-" not in name:
+                with pytest.raises(StorageError):  # renamed, killed before its manifest
+                    _checked(path)
+                outcomes["partial_files_refused"] += 1
+
+    last = _child(args)  # the next backup removes what the killed ones left
+    out, err = last.communicate(timeout=300)
+    assert json.loads(out.splitlines()[-1])["t"] == "done", err
+    assert not [name for name in os.listdir(folder) if ".tmp-" in name]
+    assert outcomes["killed"] >= TRIALS // 2, outcomes
+    figures.add("backup under SIGKILL", **outcomes)
+
+
+@pytest.mark.subprocess
+def test_a_full_disk_during_a_backup_is_a_storage_error_and_nothing_is_lost(
+    tmp_path: Path,
+) -> None:
+    source, folder = tmp_path / "src.duckdb", tmp_path / "backups"
+    folder.mkdir()
+    asyncio.run(_source(source))
+    expected = content(source)
+    earlier = _child({"db": str(source), "dest": str(folder), "mode": "plain"})
+    out, err = earlier.communicate(timeout=300)
+    assert json.loads(out.splitlines()[-1])["t"] == "done", err
+    (kept,) = backups_in(folder)
+    digest = read_manifest(kept).sha256
+
+    limit = kept.stat().st_size // 3  # the copy cannot grow past a third of its size
+    full = _child({"db": str(source), "dest": str(folder), "mode": "fsize", "limit": limit})
+    out, err = full.communicate(timeout=300)
+    result = json.loads(out.splitlines()[-1])
+    assert result["t"] == "error", (result, err)
+    assert result["library"] and result["class"] == "StorageError", result
+    assert "full" in result["message"] or "File too large" in result["message"], result
+    assert content(source) == expected
+    assert backups_in(folder) == [kept] and _checked(kept) == digest
+    assert sorted(os.listdir(folder)) == sorted([kept.name, f"{kept.name}.manifest.json"])
