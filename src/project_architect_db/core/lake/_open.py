@@ -54,18 +54,20 @@ def is_object_store(data_path: str | None) -> bool:
 
 
 def install_lake_extensions(directory: Path, settings: Settings | None = None) -> None:
-    """Install the lake's extensions from their wheels (blocking): postgres and ducklake, and
-    httpfs when the data path is on object storage.
+    """Install the lake's extensions from their wheels (blocking).
+
+    postgres and ducklake always; httpfs as well when the data path is on object storage.
 
     Raises:
         ExtensionError: A wheel is missing: the message says to install the ``[lake]`` extra.
     """
-    for name in _extensions(settings):
+    names = _extensions(settings)
+    for name in names:
         try:
             install_extension(name, directory)
         except ExtensionError as error:
             raise ExtensionError(
-                f"Opening this lake needs the DuckDB extensions {', '.join(_extensions(settings))}: "
+                f"Opening this lake needs the DuckDB extensions {', '.join(names)}: "
                 f"{LAKE_EXTRA} ({error})"
             ) from error
 
