@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -89,6 +90,7 @@ def main(commits: int) -> None:
         duck.close()
     finally:
         stop_local_postgres(server)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
