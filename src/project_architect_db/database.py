@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Generator
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, Self
 
@@ -20,8 +21,14 @@ from project_architect_db.core.locks import IntegrityLocks
 from project_architect_db.core.settings import Settings
 from project_architect_db.core.timeouts import TimeoutScope
 from project_architect_db.core.transaction import TransactionScope
-from project_architect_db.exceptions import ConfigurationError, DatabaseNotOpenError, StorageError
+from project_architect_db.exceptions import (
+    ConfigurationError,
+    DatabaseNotOpenError,
+    ReadOnlyError,
+    StorageError,
+)
 from project_architect_db.exceptions._usage import sync_with
+from project_architect_db.maintenance import DEFAULT_RETENTION, LakeMaintenanceReport, maintain_lake
 from project_architect_db.migration import MigrationManager
 from project_architect_db.queries.analytics.answers import AnalyticsAnswers
 from project_architect_db.repositories._context import RepositoryContext
@@ -374,6 +381,33 @@ class Database:
         return await take_backup(
             self._executor, self.settings, dest, keep=keep, library_version=__version__
         )
+
+    async def maintain_lake(
+        self, *, older_than: timedelta = DEFAULT_RETENTION, dry_run: bool = False
+    ) -> LakeMaintenanceReport:
+        """Merge a lake's small files and expire snapshots and files older than ``older_than``.
+
+        What ``db-vacuum`` runs on a lake (see :func:`project_architect_db.maintenance.
+        maintain_lake`): snapshots younger than ``older_than``, and every file they need, are
+        kept, so running readers and ``as_of`` reads within the retention are never broken.
+
+        Raises:
+            ConfigurationError: The database is a DuckDB file (compact it with ``db-vacuum``
+                or :func:`project_architect_db.maintenance.compact`), or ``older_than`` <= 0.
+            ReadOnlyError: The lake was opened read-only.
+        """
+        if not self.settings.is_lake:
+            raise ConfigurationError(
+                "maintain_lake() runs DuckLake's compaction and snapshot expiry, and this "
+                "database is a DuckDB file: compact a file with `project-architect-db "
+                "db-vacuum` (project_architect_db.maintenance.compact) once it is closed."
+            )
+        if self.settings.read_only:
+            raise ReadOnlyError(
+                "This lake was opened read-only, and its maintenance writes to the catalog "
+                "(even a dry run lists orphans through a write): open it writable to maintain it."
+            )
+        return await maintain_lake(self.engine, older_than=older_than, dry_run=dry_run)
 
     def __repr__(self) -> str:
         state = "open" if self._executor.is_open else "closed"

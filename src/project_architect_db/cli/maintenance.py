@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -23,10 +24,11 @@ from project_architect_db.cli._common import (
     require_schema,
     run,
 )
-from project_architect_db.core.settings import is_in_memory
+from project_architect_db.core.settings import is_in_memory, is_lake
+from project_architect_db.maintenance import DEFAULT_RETENTION
 
 if TYPE_CHECKING:
-    from project_architect_db.maintenance import CompactionReport
+    from project_architect_db.maintenance import CompactionReport, LakeMaintenanceReport
 
 __all__ = ["analyze", "init", "register", "reset", "vacuum"]
 
@@ -183,15 +185,36 @@ def analyze(database: DatabaseOption = "architect.duckdb", as_json: JsonOption =
     out.print(indexes)
 
 
-def vacuum(database: DatabaseOption = "architect.duckdb", as_json: JsonOption = False) -> None:
+def vacuum(
+    database: DatabaseOption = "architect.duckdb",
+    as_json: JsonOption = False,
+    older_than: Annotated[
+        float,
+        typer.Option(
+            "--older-than",
+            help="On a lake: days of snapshots (time travel) and replaced files to keep.",
+            min=0.0,
+        ),
+    ] = DEFAULT_RETENTION.days,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="On a lake: say what would be done, change nothing.")
+    ] = False,
+) -> None:
     """Compact the file: rewrite it without free blocks, so deleted data gives space back.
 
     The copy is written beside the file, verified (tables, rows, indexes, schema revision) and
     swapped in atomically: an interruption leaves the original as it was. Needs the file closed
-    by every other process and free space for one copy.
+    by every other process and free space for one copy. On a lake: DuckLake's flush of inlined
+    rows, merge of small files, expiry of snapshots older than --older-than days and deletion
+    of the files nothing needs any more; other processes may keep working.
 
     Example: project-architect-db db-vacuum --database architect.duckdb
     """
+    if is_lake(database):
+        _vacuum_lake(database, as_json, timedelta(days=older_than), dry_run)
+        return
+    if dry_run:
+        fail("--dry-run is for a lake; a file's compaction is all or nothing", ExitCode.USAGE)
     require_file(database)
     refuse_empty_file(database)
 
@@ -217,6 +240,30 @@ def vacuum(database: DatabaseOption = "architect.duckdb", as_json: JsonOption = 
         return
     console().print(
         f"[bold]{database}[/]: {before:,} -> {after:,} bytes ({reclaimed:,} bytes reclaimed)"
+    )
+
+
+def _vacuum_lake(database: str, as_json: bool, older_than: timedelta, dry_run: bool) -> None:
+    from project_architect_db import Database
+
+    if older_than <= timedelta(0):
+        fail("--older-than must be more than 0 days", ExitCode.USAGE)
+
+    async def main() -> LakeMaintenanceReport:
+        async with Database.open(database) as db:
+            return await db.maintain_lake(older_than=older_than, dry_run=dry_run)
+
+    report = run(main)
+    if as_json:
+        print_json(report.as_dict())
+        return
+    verb = "would" if dry_run else "did"
+    merged = sum(m.files_processed for m in report.merged)
+    console().print(
+        f"[bold]lake[/] ({verb}, cut-off {report.cutoff:%Y-%m-%d %H:%M} UTC): "
+        f"flush {len(report.flushed)} table(s), merge {merged} file(s) of "
+        f"{len(report.merged)} table(s), expire {len(report.expired_snapshots)} snapshot(s), "
+        f"delete {len(report.deleted_files)} old and {len(report.orphaned_files)} orphaned file(s)"
     )
 
 

@@ -390,7 +390,7 @@ async def connection_setup(settings: Settings) -> tuple[list[str], dict[str, Any
         await to_thread(install_extension, "fts", directory)
         init_sql.append("LOAD fts")
     if settings.is_lake:
-        await to_thread(install_lake_extensions, directory)
+        await to_thread(install_lake_extensions, directory, settings)
         init_sql.extend(lake_init_sql(settings))
     if init_sql:
         config["extension_directory"] = str(directory)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["LAKE_PREFIX", "Settings", "is_in_memory", "is_lake"]
@@ -63,6 +63,21 @@ class Settings(BaseSettings):
         description="Where a lake's Parquet files live (a folder every process shares); "
         "required with a 'ducklake:' database, ignored otherwise.",
     )
+    s3_key_id: str | None = Field(
+        None, description="Access key id for an 's3://' data path (PADB_S3_KEY_ID)."
+    )
+    s3_secret: SecretStr | None = Field(
+        None, description="Secret key for an 's3://' data path (PADB_S3_SECRET); never shown."
+    )
+    s3_region: str | None = Field(None, description="Region of an 's3://' data path's bucket.")
+    s3_endpoint: str | None = Field(
+        None,
+        description="host:port of an S3-compatible server (MinIO, R2, moto); AWS when unset.",
+    )
+    s3_url_style: Literal["vhost", "path"] | None = Field(
+        None, description="'path' for most S3-compatible servers; DuckDB's default otherwise."
+    )
+    s3_use_ssl: bool = Field(True, description="HTTPS to the S3 endpoint (false: plain HTTP).")
     read_only: bool = False
     threads: Annotated[int, Field(ge=1, le=1024)] | None = None
     memory_limit: str | None = Field(None, description="DuckDB memory_limit, e.g. '2GB'.")

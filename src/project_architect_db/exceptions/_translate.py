@@ -160,6 +160,24 @@ def _simple(
     return build
 
 
+def _http(error: BaseException) -> ProjectArchitectDBError:
+    """A remote file (a lake's data path on S3) refused: say which setting to fix."""
+    text = _text(error)
+    lowered = text.lower()
+    if "nosuchbucket" in lowered:
+        return StorageError(
+            f"The bucket of the data path does not exist ({text}). Create the bucket, or fix "
+            "the data path (data_path= or PADB_DATA_PATH)."
+        )
+    if "http code 403" in lowered or "forbidden" in lowered:
+        return StorageError(
+            f"The object store refused the credentials ({text}). Check s3_key_id and s3_secret "
+            "(PADB_S3_KEY_ID, PADB_S3_SECRET), s3_region and s3_endpoint, and that the key may "
+            "read and write the bucket."
+        )
+    return StorageError(f"A remote file could not be read or written: {text}.")
+
+
 _invalid_sql = _simple(InvalidQueryError, "The query is invalid for this database")
 _bad_value = _simple(ValidationError, "A value does not fit its column")
 _internal_error = _simple(
@@ -218,7 +236,7 @@ DUCKDB_ERRORS: dict[type[BaseException], Callable[[BaseException], ProjectArchit
     ),
     duckdb.Error: _generic,
     duckdb.FatalException: _internal,
-    duckdb.HTTPException: _simple(StorageError, "A remote file could not be read"),
+    duckdb.HTTPException: _http,
     duckdb.IOException: _io,
     duckdb.IntegrityError: _constraint,
     duckdb.InternalError: _internal,

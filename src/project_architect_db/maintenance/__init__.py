@@ -1,4 +1,7 @@
-"""Maintenance of a database file as a whole: compaction (what ``db-vacuum`` runs).
+"""Maintenance of a database as a whole: what ``db-vacuum`` runs.
+
+On a file, :func:`compact`; on a lake, :func:`maintain_lake` (DuckLake's merge, snapshot
+expiry and file clean-up).
 
 DuckDB reuses the blocks that deleted rows free, but never gives them back to the file system:
 a file only shrinks when it is written anew. :func:`compact` does that safely, beside the
@@ -15,5 +18,19 @@ Examples:
 from __future__ import annotations
 
 from project_architect_db.maintenance._compact import TEMP_SUFFIX, CompactionReport, compact
+from project_architect_db.maintenance._lake import (
+    DEFAULT_RETENTION,
+    LakeMaintenanceReport,
+    TableFiles,
+    maintain_lake,
+)
 
-__all__ = ["TEMP_SUFFIX", "CompactionReport", "compact"]
+__all__ = [
+    "DEFAULT_RETENTION",
+    "TEMP_SUFFIX",
+    "CompactionReport",
+    "LakeMaintenanceReport",
+    "TableFiles",
+    "compact",
+    "maintain_lake",
+]

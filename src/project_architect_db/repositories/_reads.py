@@ -28,6 +28,12 @@ from project_architect_db.queries.sorting import (
     keyset_condition,
     parse_order,
 )
+from project_architect_db.repositories._as_of import (
+    AsOf,
+    as_of_by_id,
+    refuse_on_file,
+    snapshot_errors,
+)
 from project_architect_db.repositories._native_read import NativeGet
 from project_architect_db.repositories._page_shapes import page_shape
 from project_architect_db.repositories._pages import page_statement, page_window
@@ -69,17 +75,31 @@ class ReadOperations(Generic[ReadT]):
         """``rows`` (processed, ``Row._mapping``) as Read records, made as ``get`` makes one."""
         return records_of(self.read_schema, rows)
 
-    async def get(self, id: uuid.UUID | str) -> ReadT:
-        """The row with ``id``.
+    async def get(self, id: uuid.UUID | str, *, as_of: AsOf | None = None) -> ReadT:
+        """The row with ``id``; on a lake, ``as_of=`` reads it as a past snapshot saw it.
+
+        ``as_of`` is a snapshot id (``ducklake_snapshots()``) or an aware datetime.
 
         Raises:
-            NotFoundError: No such row.
+            NotFoundError: No such row (then), or no snapshot at ``as_of``.
             ValidationError: ``id`` is not a UUID.
+            InvalidQueryError: ``as_of`` on a DuckDB file, or not an int nor an aware datetime.
         """
-        found = await self._context.get_record(self._get_by_id, _as_id(id))
+        if as_of is not None:
+            found = await self._get_as_of(_as_id(id), as_of)
+        else:
+            found = await self._context.get_record(self._get_by_id, _as_id(id))
         if found is None:
             raise NotFoundError(f"No {singular(self._table.name)} with id {id}.")
-        return found  # type: ignore[no-any-return]
+        return found
+
+    async def _get_as_of(self, row_id: uuid.UUID, as_of: AsOf) -> ReadT | None:
+        refuse_on_file(self._context.executor.settings.is_lake)
+        statement = as_of_by_id(self._table, as_of, row_id)
+        with snapshot_errors(as_of):
+            async with self._context.reading() as reader:
+                rows = (await reader.execute(statement, {"row_id": row_id})).all()
+        return self._read_many(rows)[0] if rows else None
 
     async def get_or_none(self, id: uuid.UUID | str) -> ReadT | None:
         """The row with ``id``, or ``None``."""

@@ -29,6 +29,7 @@ __all__ = [
     "LAKE_EXTRA",
     "check_data_path",
     "install_lake_extensions",
+    "is_object_store",
     "lake_errors",
     "lake_init_sql",
 ]
@@ -38,20 +39,35 @@ LAKE_ALIAS = "padb_lake"
 #: What installs the extensions a lake needs.
 LAKE_EXTRA = "pip install 'project-architect-db[lake]'"
 _EXTENSIONS = ("postgres", "ducklake")
+_OBJECT_STORES = ("s3://", "s3a://", "s3n://")
+_SECRET = "padb_lake_s3"
 
 
-def install_lake_extensions(directory: Path) -> None:
-    """Install the postgres and ducklake extensions from their wheels (blocking).
+def _extensions(settings: Settings | None) -> tuple[str, ...]:
+    remote = settings is not None and is_object_store(settings.data_path)
+    return (*_EXTENSIONS, "httpfs") if remote else _EXTENSIONS
+
+
+def is_object_store(data_path: str | None) -> bool:
+    """Whether a lake's data path is on S3-compatible object storage (``s3://...``)."""
+    return data_path is not None and data_path.lower().startswith(_OBJECT_STORES)
+
+
+def install_lake_extensions(directory: Path, settings: Settings | None = None) -> None:
+    """Install the lake's extensions from their wheels (blocking).
+
+    postgres and ducklake always; httpfs as well when the data path is on object storage.
 
     Raises:
         ExtensionError: A wheel is missing: the message says to install the ``[lake]`` extra.
     """
-    for name in _EXTENSIONS:
+    names = _extensions(settings)
+    for name in names:
         try:
             install_extension(name, directory)
         except ExtensionError as error:
             raise ExtensionError(
-                f"Opening a lake needs the DuckDB extensions postgres and ducklake: "
+                f"Opening this lake needs the DuckDB extensions {', '.join(names)}: "
                 f"{LAKE_EXTRA} ({error})"
             ) from error
 
@@ -67,10 +83,33 @@ def lake_init_sql(settings: Settings) -> list[str]:
     if settings.read_only:
         options.append("READ_ONLY")
     return [
-        *(f"LOAD {name}" for name in _EXTENSIONS),
+        *(f"LOAD {name}" for name in _extensions(settings)),
+        *_s3_secret(settings),
         f"ATTACH IF NOT EXISTS {_quoted(settings.database)} AS {LAKE_ALIAS} ({', '.join(options)})",
         f"USE {LAKE_ALIAS}",
     ]
+
+
+def _s3_secret(settings: Settings) -> list[str]:
+    """``CREATE SECRET`` for an ``s3://`` data path, from the ``s3_*`` settings.
+
+    The statement holds the secret key, so it is run and never shown: no error message, log
+    or repr of the library includes it (DuckDB's ``duckdb_secrets()`` redacts it too).
+    """
+    if not is_object_store(settings.data_path) or settings.s3_key_id is None:
+        return []
+    parts = ["TYPE s3", f"KEY_ID {_quoted(settings.s3_key_id)}"]
+    if settings.s3_secret is not None:
+        parts.append(f"SECRET {_quoted(settings.s3_secret.get_secret_value())}")
+    for keyword, value in (
+        ("REGION", settings.s3_region),
+        ("ENDPOINT", settings.s3_endpoint),
+        ("URL_STYLE", settings.s3_url_style),
+    ):
+        if value is not None:
+            parts.append(f"{keyword} {_quoted(value)}")
+    parts.append(f"USE_SSL {'true' if settings.s3_use_ssl else 'false'}")
+    return [f"CREATE SECRET IF NOT EXISTS {_SECRET} ({', '.join(parts)})"]
 
 
 def check_data_path(settings: Settings) -> None:
@@ -90,6 +129,11 @@ def check_data_path(settings: Settings) -> None:
             "in. Every process opening this lake must give the same one."
         )
     if "://" in data_path:
+        if not is_object_store(data_path):
+            raise ConfigurationError(
+                f"The lake's data path {data_path!r} is a URL this library does not open; "
+                "give a local folder or an 's3://bucket/prefix/' (S3 or S3-compatible)."
+            )
         return
     folder = Path(data_path).expanduser()
     if folder.exists() and not folder.is_dir():
