@@ -53,7 +53,10 @@ class Database:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.locks = IntegrityLocks()
+        self.locks = _lake_locks() if settings.is_lake else IntegrityLocks()
+        #: On a writable lake, the catalog's advisory locks (``core/lake/_unit.py``), held by
+        #: ``self.locks``; opened by :meth:`connect`, closed by :meth:`close`.
+        self._guard: Any = None
         self.change_hub = ChangeHub()
 
         def unit_of_work(session: AsyncSession, commit_lock: asyncio.Lock) -> UnitOfWork:
@@ -166,6 +169,29 @@ class Database:
             await MigrationManager(engine).ensure_schema(upgrade=upgrade)
 
         await self._executor.open(check_schema)
+        if self.settings.is_lake and not self.settings.read_only:
+            try:
+                await self._open_guard()
+            except BaseException:
+                await self._executor.close()
+                raise
+
+    async def _open_guard(self) -> None:
+        """One :class:`~project_architect_db.core.lake.LakeGuard` per database (its locks)."""
+        from project_architect_db.core.lake._guard import LakeGuard
+        from project_architect_db.core.lake._unit import GuardedLocks, ensure_stamps
+
+        assert isinstance(self.locks, GuardedLocks)
+        guard = await LakeGuard.connect(
+            str(self.settings.database), pool_size=self.settings.pool_size + 2
+        )
+        try:
+            await ensure_stamps(guard)
+        except BaseException:
+            await guard.close()
+            raise
+        self._guard = guard
+        self.locks.attach(guard)
 
     async def close(self) -> None:
         """End the change feeds, checkpoint the write-ahead log into the file and release it.
@@ -180,7 +206,13 @@ class Database:
         finally:  # ended even if close() is cancelled while it waits
             self.change_hub.close()
         await self._search.close()
-        await self._executor.close()
+        try:
+            await self._executor.close()
+        finally:
+            guard, self._guard = self._guard, None
+            if guard is not None:
+                self.locks.attach(None)  # type: ignore[attr-defined]
+                await guard.close()
 
     # -- what the application uses ---------------------------------------------------------
     @property
@@ -306,3 +338,10 @@ class Database:
     def __repr__(self) -> str:
         state = "open" if self._executor.is_open else "closed"
         return f"<Database {self.settings.database!r} {state}>"
+
+
+def _lake_locks() -> IntegrityLocks:
+    """The integrity locks of a lake: in-process, and in the catalog once the guard opens."""
+    from project_architect_db.core.lake._unit import GuardedLocks
+
+    return GuardedLocks()
