@@ -121,4 +121,6 @@ async def main(lake: list[str], log: Path, until: float, seed: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(json.loads(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])))
+    asyncio.run(
+        main(json.loads(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]))
+    )

@@ -42,9 +42,13 @@ async def seed(lake: Lake, extensions: Path, projects: int = 6) -> None:
                 await db.conversations.create({"project_id": made.id})
 
 
-def racer(lake: Lake, extensions: Path, log: Path, until: float, number: int) -> subprocess.Popen[bytes]:
+def racer(
+    lake: Lake, extensions: Path, log: Path, until: float, number: int
+) -> subprocess.Popen[bytes]:
     spec = json.dumps([lake.catalog, lake.data_path, str(extensions)])
-    return python("-m", "tests.lake._racer", spec, str(log), str(until), str(number), stderr=subprocess.PIPE)
+    return python(
+        "-m", "tests.lake._racer", spec, str(log), str(until), str(number), stderr=subprocess.PIPE
+    )
 
 
 def finish(processes: list[subprocess.Popen[bytes]]) -> None:
@@ -67,7 +71,9 @@ def check(lake: Lake, extensions: Path, acks: Acks, *, exact_versions: bool) -> 
             "conversation_id, CAST(project_id AS VARCHAR) AS project_id, sequence",
             "documents": "CAST(id AS VARCHAR) AS id, CAST(project_id AS VARCHAR) AS project_id, path",
         }.items():
-            conn.execute(f"CREATE VIEW memory.main.{name} AS SELECT {columns} FROM lake.main.{name}")
+            conn.execute(
+                f"CREATE VIEW memory.main.{name} AS SELECT {columns} FROM lake.main.{name}"
+            )
         return violations(conn, acks, exact_versions=exact_versions)
     finally:
         conn.close()

@@ -86,20 +86,25 @@ class UnitHold:
         wait = self._wait
         function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
         sql = f"SELECT {function}({ident})"
-        if self._connection is None:
+        first = self._connection is None
+        if first:
             self._connection = await self._guard.acquire(wait)
             sql = f"BEGIN; SET LOCAL lock_timeout = '{max(1, round(wait * 1000))}ms'; {sql}"
-        await self._run(sql, key, wait)
+        else:  # a refused lock must not abort the locks already held
+            sql = f"SAVEPOINT padb_take; {sql}; RELEASE SAVEPOINT padb_take"
+        await self._run(sql, key, wait, first=first)
         self._held[ident] = exclusive or self._held.get(ident, False)
         if late:
             await self._check_stamp(tx, ident, key, exclusive=exclusive)
 
-    async def _run(self, sql: str, key: Hashable, wait: float) -> None:
+    async def _run(self, sql: str, key: Hashable, wait: float, *, first: bool) -> None:
         try:
             await self._connection.execute(sql)
         except asyncpg.LockNotAvailableError as error:
+            await self._recover(first)
             raise lock_timeout_error(f"another unit held {key}", wait) from error
         except asyncpg.DeadlockDetectedError as error:
+            await self._recover(first)
             raise ConflictError(
                 f"Two units waited on each other for {key} (PostgreSQL found the deadlock); "
                 "nothing of this one was written. Run the unit of work again."
@@ -110,6 +115,23 @@ class UnitHold:
         except Exception as error:
             self._lost = True
             raise catalog_error(error, self._guard.info) from error
+
+    async def _recover(self, first: bool) -> None:
+        """After a refused lock: the lock transaction stays usable (or ends, if it held none)."""
+        connection = self._connection
+        try:
+            if first:
+                await connection.execute("ROLLBACK")
+                self._connection = None
+                await self._guard.release(connection)
+            else:
+                await connection.execute(
+                    "ROLLBACK TO SAVEPOINT padb_take; RELEASE SAVEPOINT padb_take"
+                )
+        except Exception:  # the session is gone: the unit's end terminates it
+            self._lost = True
+            if first:
+                self._connection = connection
 
     async def _check_stamp(
         self, tx: Transaction, ident: int, key: Hashable, *, exclusive: bool
@@ -223,4 +245,3 @@ class GuardedLocks(IntegrityLocks):
         unit = self._units.pop(id(owner), None)
         if unit is not None:
             await unit.end(committed=committed)
-
