@@ -21,7 +21,6 @@ import asyncpg
 import duckdb
 import pytest
 
-from project_architect_db import Database
 from tests.integration.lakeguard._lake import Acks, violations
 from tests.integration.lakeguard.conftest import kill, python
 from tests.lake.conftest import Lake
@@ -69,7 +68,8 @@ def check(lake: Lake, extensions: Path, acks: Acks, *, exact_versions: bool) -> 
             "conversations": "CAST(id AS VARCHAR) AS id, CAST(project_id AS VARCHAR) AS project_id",
             "messages": "CAST(id AS VARCHAR) AS id, CAST(conversation_id AS VARCHAR) AS "
             "conversation_id, CAST(project_id AS VARCHAR) AS project_id, sequence",
-            "documents": "CAST(id AS VARCHAR) AS id, CAST(project_id AS VARCHAR) AS project_id, path",
+            "documents": "CAST(id AS VARCHAR) AS id, "
+            "CAST(project_id AS VARCHAR) AS project_id, path",
         }.items():
             conn.execute(
                 f"CREATE VIEW memory.main.{name} AS SELECT {columns} FROM lake.main.{name}"

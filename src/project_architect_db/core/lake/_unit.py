@@ -151,10 +151,10 @@ class UnitHold:
             self._snapshot = int(await tx.run_native(lambda duck: duck.execute(sql).fetchone()[0]))
         if stamp > self._snapshot:
             raise ConflictError(
-                f"Another unit of work (of this or another process) committed holding {key} after this transaction's "
-                f"snapshot (lake snapshot {stamp} > {self._snapshot}), so this one cannot see "
-                "its writes. Nothing was written: run the unit of work again (take the keys "
-                "first: write before reading in a unit of work)."
+                f"A unit of work (of this or another process) holding {key} committed after "
+                f"this transaction's snapshot (lake snapshot {stamp} > {self._snapshot}), so "
+                "this one cannot see its writes. Nothing was written: run the unit of work "
+                "again (take the keys first: write before reading in a unit of work)."
             )
 
     async def end(self, *, committed: bool) -> None:
