@@ -118,8 +118,9 @@ def test_writers_killed_at_random_points_leave_a_lake_that_opens_sound(
     writers = [start() for _ in range(WRITERS)]
     kills = 0
     while time.time() < until - 2:
-        time.sleep(chance.uniform(1.0, 3.0))
-        started = [n for n, w in enumerate(writers) if Path(w.args[4]).exists()]
+        time.sleep(chance.uniform(2.0, 4.0))
+        # a writer past its start-up and its first unit, so killed somewhere in its units
+        started = [n for n, w in enumerate(writers) if _size(Path(w.args[4])) > 0]
         if started:
             victim = chance.choice(started)
             kill(writers[victim])
@@ -142,4 +143,8 @@ def test_writers_killed_at_random_points_leave_a_lake_that_opens_sound(
     print(f"killed {kills} writers:", found, dict(acks.outcomes))
     assert kills >= 3
     assert found == dict.fromkeys(found, 0), (found, acks.outcomes)
-    assert sum(n for key, n in acks.outcomes.items() if key.endswith(":ok")) > 10, acks.outcomes
+    assert sum(n for key, n in acks.outcomes.items() if key.endswith(":ok")) > 5, acks.outcomes
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
