@@ -217,3 +217,57 @@ async def test_a_read_only_lake_takes_no_catalog_lock(
     async with lake.open(extension_directory=extension_directory, read_only=True) as reader:
         assert reader.locks.guard is None  # type: ignore[attr-defined]
         assert await reader.projects.count() == 1
+
+
+async def _kill_lock_holders(lake: Lake) -> None:
+    """End the catalog sessions holding advisory locks (the units' guard sessions)."""
+    conn = await _catalog(lake)
+    try:
+        await conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+            "AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await conn.close()
+    await asyncio.sleep(0.2)
+
+
+async def test_a_guard_session_ended_inside_a_unit_is_a_typed_error(
+    two: tuple[Database, Database], lake: Lake
+) -> None:
+    one, _ = two
+    made = await one.projects.create({"name": "Watched", "slug": "watched"})
+    # ended before the commit: the commit stands, the caller is told to check what it guarded
+    with pytest.raises(DatabaseError, match="ended before the unit did"):
+        async with one.transaction() as tx:
+            await tx.projects.update(made.id, {"name": "committed without its locks"})
+            await _kill_lock_holders(lake)
+    assert (await one.projects.get(made.id)).name == "committed without its locks"
+    # ended before a later key: that key cannot be taken, nothing is written
+    with pytest.raises(DatabaseError, match="cannot be reached or failed"):
+        async with one.transaction() as tx:
+            await tx.projects.update(made.id, {"name": "never"})
+            await _kill_lock_holders(lake)
+            await tx.projects.create({"name": "Later", "slug": "later"})
+    assert (await one.projects.get(made.id)).name == "committed without its locks"
+    await one.projects.create({"name": "Next", "slug": "next"})  # a fresh session serves it
+    assert await _advisory_locks(lake) == 0
+
+
+async def test_a_cancelled_wait_leaves_no_key_held(
+    two: tuple[Database, Database], lake: Lake
+) -> None:
+    one, other = two
+    made = await one.projects.create({"name": "Wait", "slug": "wait"})
+    talk = await one.conversations.create({"project_id": made.id})
+    async with one.transaction() as tx:
+        await tx.conversations.delete(talk.id)
+        waiting = asyncio.create_task(
+            other.conversations.add_message(talk.id, {"role": "user", "content": "x"})
+        )
+        await asyncio.sleep(0.5)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+    assert await _advisory_locks(lake) == 0
+    assert await other.conversations.count() == 0
