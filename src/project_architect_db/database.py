@@ -69,7 +69,10 @@ class Database:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.locks = IntegrityLocks()
+        self.locks = _lake_locks() if settings.is_lake else IntegrityLocks()
+        #: On a writable lake, the catalog's advisory locks (``core/lake/_unit.py``), held by
+        #: ``self.locks``; opened by :meth:`connect`, closed by :meth:`close`.
+        self._guard: Any = None
         self.change_hub = ChangeHub()
 
         def unit_of_work(session: AsyncSession, commit_lock: asyncio.Lock) -> UnitOfWork:
@@ -205,6 +208,14 @@ class Database:
 
             settings = self.settings
             raise corrupt_file_error(settings.database, settings.backup_dir, error) from error
+        if self.settings.is_lake and not self.settings.read_only:
+            from project_architect_db.core.lake._unit import open_guard
+
+            try:
+                self._guard = await open_guard(self.settings, self.locks)
+            except BaseException:
+                await self._executor.close()
+                raise
         if self.settings.backup_every is not None and self.backup_schedule is None:
             from project_architect_db.maintenance.backup import BackupSchedule
 
@@ -230,7 +241,13 @@ class Database:
         finally:  # ended even if close() is cancelled while it waits
             self.change_hub.close()
         await self._search.close()
-        await self._executor.close()
+        try:
+            await self._executor.close()
+        finally:
+            guard, self._guard = self._guard, None
+            if guard is not None:
+                self.locks.attach(None)  # type: ignore[attr-defined]
+                await guard.close()
 
     # -- what the application uses ---------------------------------------------------------
     @property
@@ -412,3 +429,10 @@ class Database:
     def __repr__(self) -> str:
         state = "open" if self._executor.is_open else "closed"
         return f"<Database {self.settings.database!r} {state}>"
+
+
+def _lake_locks() -> IntegrityLocks:
+    """The integrity locks of a lake: in-process, and in the catalog once the guard opens."""
+    from project_architect_db.core.lake._unit import GuardedLocks
+
+    return GuardedLocks()

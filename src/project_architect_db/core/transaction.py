@@ -11,7 +11,7 @@ session concurrently.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar, cast
 
@@ -55,6 +55,7 @@ class Transaction(UnitCallbacks):
         self.owner = asyncio.current_task()
         self.closed = False
         self._commit_lock = commit_lock
+        self._end_async: list[Callable[[bool], Awaitable[None]]] = []
         #: Orders this transaction's start against commits (see ``core/locks.py``).
         self.sequence = next_sequence()
 
@@ -88,24 +89,35 @@ class Transaction(UnitCallbacks):
                 "This transaction has ended; open a new one with `async with db.transaction()`."
             )
 
+    def on_end_async(self, callback: Callable[[bool], Awaitable[None]]) -> None:
+        """Await ``callback(committed)`` once the DuckDB transaction has ended (a lake's locks).
+
+        It runs after the COMMIT (or rollback) and before the ``on_end`` callbacks; an error it
+        raises after a commit reaches the caller (the commit stands).
+        """
+        self._end_async.append(callback)
+
     async def commit(self) -> None:
         """Commit the unit of work and run the after-commit callbacks."""
         self._check_open()
         self.closed = True
+        committed = False
         try:
             if self._after_commit and self._commit_lock is not None:
                 async with self._commit_lock:
                     await self.session.commit()
+                    committed = True
                     self._run_after_commit()
             else:
                 await self.session.commit()
+                committed = True
                 self._run_after_commit()
         finally:
             self._after_commit.clear()
             try:
                 await self.session.close()
             finally:
-                self._finish()
+                await self._end(committed)
 
     async def rollback(self) -> None:
         """Discard the unit of work."""
@@ -119,7 +131,15 @@ class Transaction(UnitCallbacks):
             try:
                 await self.session.close()
             finally:
-                self._finish()
+                await self._end(False)
+
+    async def _end(self, committed: bool) -> None:
+        callbacks, self._end_async = self._end_async, []
+        try:
+            for callback in callbacks:
+                await callback(committed)
+        finally:
+            self._finish()
 
 
 TxT = TypeVar("TxT", bound=Transaction)

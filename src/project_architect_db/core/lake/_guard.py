@@ -137,6 +137,36 @@ class LakeGuard:
         """Whether :meth:`close` has run."""
         return self._closed
 
+    @property
+    def pool(self) -> Any:
+        """The asyncpg pool (one-statement catalog work outside a hold)."""
+        return self._pool
+
+    @property
+    def info(self) -> ConnInfo:
+        """The catalog's connection info (for error messages)."""
+        return self._info
+
+    @property
+    def lock_timeout(self) -> float:
+        """Seconds a unit waits for its locks before ``ConflictError``."""
+        return self._lock_timeout
+
+    async def acquire(self, wait: float) -> Any:
+        """A pool connection for a hold taken key by key (``core/lake/_unit.py``).
+
+        Raises:
+            ConflictError: Every connection stayed busy for ``wait`` seconds.
+            DatabaseNotOpenError: The guard is closed.
+            DatabaseError: The catalog cannot be reached.
+        """
+        return await self._acquire(wait)
+
+    async def release(self, connection: Any) -> None:
+        """Give back a connection from :meth:`acquire` whose transaction has ended."""
+        if not self._closed:
+            await self._pool.release(connection)
+
     @asynccontextmanager
     async def hold(
         self,
