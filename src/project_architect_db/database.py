@@ -13,22 +13,20 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, Self
 
-import pydantic
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from project_architect_db.core.executor import Executor
 from project_architect_db.core.locks import IntegrityLocks
-from project_architect_db.core.settings import Settings
+from project_architect_db.core.settings import Settings, resolve_settings
 from project_architect_db.core.timeouts import TimeoutScope
 from project_architect_db.core.transaction import TransactionScope
 from project_architect_db.exceptions import (
-    ConfigurationError,
     DatabaseNotOpenError,
-    ReadOnlyError,
     StorageError,
 )
 from project_architect_db.exceptions._usage import sync_with
 from project_architect_db.maintenance import DEFAULT_RETENTION, LakeMaintenanceReport, maintain_lake
+from project_architect_db.maintenance._lake import refuse_maintenance
 from project_architect_db.migration import MigrationManager
 from project_architect_db.queries.analytics.answers import AnalyticsAnswers
 from project_architect_db.repositories._context import RepositoryContext
@@ -148,31 +146,7 @@ class Database:
         ):
             if value is not None:
                 overrides[key] = value
-        try:
-            if settings is None:
-                resolved = Settings(**overrides)
-            else:
-                resolved = Settings(**(settings.model_dump() | overrides))
-        except pydantic.ValidationError as error:
-            problems = "; ".join(
-                f"{'.'.join(map(str, item['loc'])) or 'settings'}: {item['msg']}"
-                for item in error.errors()
-            )
-            raise ConfigurationError(f"Invalid database settings: {problems}.") from error
-        if resolved.backup_every is not None and (
-            resolved.read_only or (resolved.in_memory and resolved.backup_dir is None)
-        ):
-            raise ConfigurationError(
-                "backup_every needs a writable database and a folder for the backups: open "
-                "it without read_only (one process backs it up), and give backup_dir for "
-                "an in-memory database."
-            )
-        if resolved.read_only and resolved.in_memory:
-            raise ConfigurationError(
-                "An in-memory database cannot be opened read-only: it starts empty. Give a "
-                "file path, or drop read_only."
-            )
-        return cls(resolved)
+        return cls(resolve_settings(settings, overrides))
 
     async def __aenter__(self) -> Self:
         await self.connect()
@@ -413,17 +387,7 @@ class Database:
                 or :func:`project_architect_db.maintenance.compact`), or ``older_than`` <= 0.
             ReadOnlyError: The lake was opened read-only.
         """
-        if not self.settings.is_lake:
-            raise ConfigurationError(
-                "maintain_lake() runs DuckLake's compaction and snapshot expiry, and this "
-                "database is a DuckDB file: compact a file with `project-architect-db "
-                "db-vacuum` (project_architect_db.maintenance.compact) once it is closed."
-            )
-        if self.settings.read_only:
-            raise ReadOnlyError(
-                "This lake was opened read-only, and its maintenance writes to the catalog "
-                "(even a dry run lists orphans through a write): open it writable to maintain it."
-            )
+        refuse_maintenance(self.settings)
         return await maintain_lake(self.engine, older_than=older_than, dry_run=dry_run)
 
     def __repr__(self) -> str:

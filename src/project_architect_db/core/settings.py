@@ -5,12 +5,15 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
+import pydantic
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["LAKE_PREFIX", "Settings", "is_in_memory", "is_lake"]
+from project_architect_db.exceptions import ConfigurationError
+
+__all__ = ["LAKE_PREFIX", "Settings", "is_in_memory", "is_lake", "resolve_settings"]
 
 _MEMORY = ":memory:"
 #: A database string starting with this is a DuckLake catalog, attached rather than opened.
@@ -185,3 +188,36 @@ def _check_lake_string(value: str) -> None:
         )
     if "'" in value:
         raise ValueError("the lake's catalog string may not contain a single quote (')")
+
+
+def resolve_settings(base: Settings | None, overrides: dict[str, Any]) -> Settings:
+    """``base`` (or the environment's settings) with ``overrides``, checked as a whole.
+
+    Raises:
+        ConfigurationError: a field is invalid (every problem named), or the fields do not go
+            together (scheduled backups of a read-only database; a read-only ``:memory:``).
+    """
+    try:
+        resolved = (
+            Settings(**overrides) if base is None else Settings(**(base.model_dump() | overrides))
+        )
+    except pydantic.ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(map(str, item['loc'])) or 'settings'}: {item['msg']}"
+            for item in error.errors()
+        )
+        raise ConfigurationError(f"Invalid database settings: {problems}.") from error
+    if resolved.backup_every is not None and (
+        resolved.read_only or (resolved.in_memory and resolved.backup_dir is None)
+    ):
+        raise ConfigurationError(
+            "backup_every needs a writable database and a folder for the backups: open "
+            "it without read_only (one process backs it up), and give backup_dir for "
+            "an in-memory database."
+        )
+    if resolved.read_only and resolved.in_memory:
+        raise ConfigurationError(
+            "An in-memory database cannot be opened read-only: it starts empty. Give a "
+            "file path, or drop read_only."
+        )
+    return resolved

@@ -33,10 +33,17 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from project_architect_db.exceptions import ConfigurationError
+from project_architect_db.core.settings import Settings
+from project_architect_db.exceptions import ConfigurationError, ReadOnlyError
 from project_architect_db.exceptions._translate import translating
 
-__all__ = ["DEFAULT_RETENTION", "LakeMaintenanceReport", "TableFiles", "maintain_lake"]
+__all__ = [
+    "DEFAULT_RETENTION",
+    "LakeMaintenanceReport",
+    "TableFiles",
+    "maintain_lake",
+    "refuse_maintenance",
+]
 
 #: How long snapshots (and so time travel) and replaced files are kept by default.
 DEFAULT_RETENTION = timedelta(days=7)
@@ -98,6 +105,26 @@ class LakeMaintenanceReport:
             "deleted_files": list(self.deleted_files),
             "orphaned_files": list(self.orphaned_files),
         }
+
+
+def refuse_maintenance(settings: Settings) -> None:
+    """Refuse :func:`maintain_lake` on a DuckDB file or a lake opened read-only.
+
+    Raises:
+        ConfigurationError: ``settings`` are a DuckDB file's (compact a file instead).
+        ReadOnlyError: the lake was opened read-only.
+    """
+    if not settings.is_lake:
+        raise ConfigurationError(
+            "maintain_lake() runs DuckLake's compaction and snapshot expiry, and this "
+            "database is a DuckDB file: compact a file with `project-architect-db "
+            "db-vacuum` (project_architect_db.maintenance.compact) once it is closed."
+        )
+    if settings.read_only:
+        raise ReadOnlyError(
+            "This lake was opened read-only, and its maintenance writes to the catalog "
+            "(even a dry run lists orphans through a write): open it writable to maintain it."
+        )
 
 
 async def maintain_lake(
