@@ -36,7 +36,7 @@ from fastapi import FastAPI, Request, Response
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 
-from fastapi_integration import create_app  # noqa: E402
+from fastapi_integration import create_app
 
 #: The response header naming the worker process that served the request.
 WORKER_HEADER = "X-Worker-Pid"

@@ -25,18 +25,21 @@ async def main(prefix: str) -> None:
             projects += [project for project in batch if project.slug.startswith(prefix)]
         print(f"projects: {len(projects)}")
 
-        # %% their conversations and messages: sequences gap-free per conversation
+        # %% their conversations and messages, in one transaction: one snapshot of the lake, so
+        # each conversation's message_count matches the messages read beside it while the
+        # workers keep appending (two separate reads could see two different commits)
         total = 0
-        gap_free = True
-        for project in projects:
-            page = await db.conversations.list(project_id=project.id, limit=100)
-            for conversation in page.items:
-                messages = await db.conversations.messages(conversation.id, limit=100)
-                sequences = [m.sequence for m in messages.items]
-                gap_free &= sequences == list(range(1, len(sequences) + 1))
-                gap_free &= conversation.message_count == len(sequences)
-                total += len(sequences)
-        print(f"messages: {total}, sequences gap-free: {gap_free}")
+        consistent = True
+        async with db.transaction() as tx:
+            for project in projects:
+                page = await tx.conversations.list(project_id=project.id, limit=100)
+                for conversation in page.items:
+                    messages = await tx.conversations.messages(conversation.id, limit=100)
+                    sequences = [m.sequence for m in messages.items]
+                    consistent &= sequences == list(range(1, len(sequences) + 1))
+                    consistent &= conversation.message_count == len(sequences)
+                    total += len(sequences)
+        print(f"messages: {total}, sequences gap-free and counted: {consistent}")
 
         # %% an analytics answer over the same snapshot the workers write
         portfolio = await db.analytics.portfolio().rows()  # projects by status and phase

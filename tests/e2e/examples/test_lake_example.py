@@ -12,10 +12,13 @@ import asyncio
 import contextlib
 import json
 import os
+import random
+import re
 import signal
 import socket
 import subprocess
 import sys
+import textwrap
 import time
 import uuid
 from collections.abc import Iterator
@@ -33,10 +36,11 @@ pytestmark = pytest.mark.subprocess
 ROOT = Path(__file__).resolve().parents[3]
 LAKE_EXAMPLES = ROOT / "examples" / "lake"
 WORKERS = 4
-PROJECTS = 8
-MESSAGES = 4  # per project's conversation
+PROJECTS = 6
+MESSAGES = 3  # per project's conversation
 STARTUP = 90.0  # seconds for 4 workers to open the lake on a loaded machine
 HEADER = "x-worker-pid"
+RETRIES = 60  # a retryable conflict is resent up to this many times
 
 
 def lake_env(lake: LakeTarget) -> dict[str, str]:
@@ -113,16 +117,19 @@ class Traffic:
 async def send(
     client: httpx.AsyncClient, traffic: Traffic, method: str, url: str, **kwargs: Any
 ) -> httpx.Response:
-    """One request; a 409 the app marks retryable (DuckLake's per-table conflict) is resent."""
-    for _ in range(20):
+    """One request; a 409 the app marks retryable (DuckLake's per-table conflict) is resent.
+
+    Backing off with jitter, as a client of the app would: the writers that met a conflict
+    spread out instead of meeting again.
+    """
+    for attempt in range(RETRIES):
         response = await client.request(method, url, **kwargs)
         traffic.pids.add(response.headers[HEADER])
-        if response.status_code == 409 and response.json().get("retryable"):
-            traffic.retries += 1
-            await asyncio.sleep(0.05)
-            continue
-        return response
-    raise AssertionError(f"{method} {url} still conflicting after 20 tries")
+        if response.status_code != 409 or not response.json().get("retryable"):
+            return response
+        traffic.retries += 1
+        await asyncio.sleep(random.uniform(0, min(0.05 * 2**attempt, 1.0)))
+    raise AssertionError(f"{method} {url} still conflicting after {RETRIES} tries")
 
 
 def fresh_client(base_url: str) -> httpx.AsyncClient:
@@ -185,8 +192,8 @@ async def read_everything(base_url: str, created: list[tuple[str, str]]) -> dict
     seen: dict[str, int] = {}
     traffic = Traffic()
     async with fresh_client(base_url) as client:
-        for _ in range(60):
-            project_id, conversation_id = created[len(seen) % len(created)]
+        for attempt in range(60):
+            _, conversation_id = created[attempt % len(created)]
             listing = await send(client, traffic, "GET", "/projects", params={"limit": 100})
             pid = listing.headers[HEADER]
             messages = await send(
@@ -203,6 +210,35 @@ async def read_everything(base_url: str, created: list[tuple[str, str]]) -> dict
     return seen
 
 
+async def refused_across_workers(
+    base_url: str, created: list[tuple[str, str]], prefix: str
+) -> list[tuple[int, str, str]]:
+    """A taken slug and a stale ``expected_version``, each sent to whichever worker answers.
+
+    Sent one by one, so each request starts after the previous one committed, on any worker:
+    what the first worker wrote is what the next one checks against.
+    """
+    project_id = created[0][0]
+    async with fresh_client(base_url) as client:
+        answers = [
+            await client.post("/projects", json={"name": "again", "slug": f"{prefix}-0"}),
+            await client.patch(
+                f"/projects/{project_id}", json={"name": "first", "expected_version": 1}
+            ),
+            await client.patch(
+                f"/projects/{project_id}", json={"name": "second", "expected_version": 1}
+            ),
+            await client.get(f"/projects/{uuid.uuid4()}"),
+        ]
+    return [(a.status_code, a.json().get("error", ""), a.headers[HEADER]) for a in answers]
+
+
+async def after_writes(env: dict[str, str], prefix: str) -> list[tuple[int, str, str]]:
+    """The CLI's ``db-analyze`` and the notebook, at once, once the writes are acknowledged."""
+    commands = [cli(env, "db-analyze", "--json"), notebook(prefix)]
+    return list(await asyncio.gather(*(beside(command, env) for command in commands)))
+
+
 def test_four_workers_a_cli_and_a_notebook_share_one_lake(
     padb_lake: LakeTarget, tmp_path: Path
 ) -> None:
@@ -215,27 +251,111 @@ def test_four_workers_a_cli_and_a_notebook_share_one_lake(
     with serving(env, tmp_path / "uvicorn.log") as base_url:
         outcome = asyncio.run(drive(base_url, env, prefix))
         seen = asyncio.run(read_everything(base_url, outcome["created"]))
+        refusals = asyncio.run(refused_across_workers(base_url, outcome["created"], prefix))
         # a CLI command and the notebook after the writes, the workers still serving
-        analyzed = run(cli(env, "db-analyze", "--json"), env)
-        after = run(notebook(prefix), env)
+        analyzed, after = asyncio.run(after_writes(env, prefix))
 
     traffic: Traffic = outcome["traffic"]
     assert len(traffic.pids) > 1, f"one worker served every write: {traffic.pids}"
     assert len(seen) > 1, f"one worker served every read: {seen}"
+    assert [(status, error) for status, error, _ in refusals] == [
+        (409, "AlreadyExistsError"),
+        (200, ""),
+        (409, "ConflictError"),  # the first PATCH moved the project to version 2
+        (404, "NotFoundError"),
+    ]
     code, out, err = outcome["cli_during"]
     assert code == 0, err
     assert "current: 0002  head: 0002  (up to date)" in out
     code, out, err = outcome["notebook_during"]
     assert code == 0, err
-    assert "sequences gap-free: True" in out  # whatever it caught mid-way was whole
-    assert analyzed.returncode == 0, analyzed.stderr
-    rows = {table["table"]: table["rows"] for table in json.loads(analyzed.stdout)["tables"]}
+    assert "sequences gap-free and counted: True" in out  # whatever it caught mid-way was whole
+    code, out, err = analyzed
+    assert code == 0, err
+    rows = {table["table"]: table["rows"] for table in json.loads(out)["tables"]}
     assert rows["projects"] == PROJECTS
     assert rows["messages"] == PROJECTS * MESSAGES
-    assert after.returncode == 0, after.stderr
-    assert after.stdout.splitlines() == [
+    code, out, err = after
+    assert code == 0, err
+    assert out.splitlines() == [
         f"projects: {PROJECTS}",
-        f"messages: {PROJECTS * MESSAGES}, sequences gap-free: True",
+        f"messages: {PROJECTS * MESSAGES}, sequences gap-free and counted: True",
         f"portfolio: draft/requirements={PROJECTS}",
         "ReadOnlyError: The database was opened read-only, so it cannot be written. ",
     ]
+
+
+def test_the_notebook_without_a_data_path_exits_with_what_to_set(padb_lake: LakeTarget) -> None:
+    env = lake_env(padb_lake)
+    del env["PADB_DATA_PATH"]
+    result = run(notebook(""), env)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("error: ConfigurationError: ")
+    assert "data_path" in result.stderr or "PADB_DATA_PATH" in result.stderr
+
+
+def test_the_notebook_on_a_catalog_database_that_does_not_exist_says_so(
+    padb_lake: LakeTarget,
+) -> None:
+    env = lake_env(padb_lake)
+    padb_lake.data_path.mkdir(parents=True)  # the data folder is there, the catalog is not
+    missing = f"padb_missing_{uuid.uuid4().hex[:8]}"
+    env["PADB_DATABASE"] = re.sub(r"dbname=\S+", f"dbname={missing}", padb_lake.catalog)
+    result = run(notebook(""), env)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("error: CatalogUnavailableError: ")
+    assert missing in result.stderr
+
+
+#: Four processes opening one fresh lake at the same instant (what ``uvicorn --workers 4`` does
+#: when nobody ran ``migrate upgrade`` first).
+FIRST_OPEN = textwrap.dedent(
+    """
+    import sys
+import textwrap
+    import project_architect_db as padb
+
+    async def main() -> None:
+        sys.stdin.readline()  # the start signal: every process is imported and waiting
+        try:
+            async with padb.Database.open(sys.argv[1], data_path=sys.argv[2]):
+                print("opened", flush=True)
+        except padb.ProjectArchitectDBError as error:
+            print(f"{type(error).__name__}: {error}", flush=True)
+
+    print("ready", flush=True)
+    padb.run(main())
+    """
+)
+
+
+def open_at_once(lake: LakeTarget, env: dict[str, str], processes: int) -> list[str]:
+    """What each of ``processes`` processes says after opening ``lake`` at the same instant."""
+    command = [sys.executable, "-c", FIRST_OPEN, lake.catalog, str(lake.data_path)]
+    opening = [
+        subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        for _ in range(processes)
+    ]
+    for process in opening:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "ready"
+    for process in opening:
+        assert process.stdin is not None
+        process.stdin.write("\n")
+        process.stdin.flush()
+    return [process.communicate(timeout=120)[0].strip() for process in opening]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="library bug (core/lake opening, left to lakewire/the integrator): processes opening "
+    "a fresh lake at once race DuckLake's catalog initialisation in PostgreSQL; the losers get "
+    "an untyped DatabaseError 'Failed to initialize DuckLake: ... duplicate key value violates "
+    "unique constraint pg_type_typname_nsp_index' instead of waiting or retrying (the same race "
+    "and its retry fix: PostHog/duckgres#755). Workaround in the example: migrate upgrade first.",
+)
+def test_four_processes_opening_a_fresh_lake_at_once_all_open_it(padb_lake: LakeTarget) -> None:
+    env = lake_env(padb_lake)
+    assert open_at_once(padb_lake, env, WORKERS) == ["opened"] * WORKERS
