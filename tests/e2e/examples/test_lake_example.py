@@ -160,13 +160,13 @@ async def create_project_with_chat(
 
 
 async def beside(command: list[str], env: dict[str, str]) -> tuple[int, str, str]:
-    """Run a process beside the app (the CLI, the notebook) while the driver writes."""
-    process = await asyncio.create_subprocess_exec(
-        *command, cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    out, err = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+    """Run a process beside the app (the CLI, the notebook) while the driver writes.
+
+    ``subprocess.run`` on a thread, not asyncio's subprocess transport: the process is waited
+    for by its own ``Popen``, so nothing is left for the garbage collector to warn about.
+    """
+    result = await asyncio.to_thread(run, command, env)
+    return result.returncode, result.stdout, result.stderr
 
 
 async def drive(base_url: str, env: dict[str, str], prefix: str) -> dict[str, Any]:
