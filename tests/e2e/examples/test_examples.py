@@ -331,12 +331,20 @@ def test_example_runs_and_prints_its_results(name: str) -> None:
     CHECKS[name](result.stdout)
 
 
+#: Scripts that need a running lake (PostgreSQL): tests/e2e/examples/test_lake_example.py runs
+#: them as real processes, the app under ``uvicorn --workers 4``.
+LAKE_SCRIPTS = {"lake/lake_app.py", "lake/lake_notebook.py"}
+
+
 def test_every_example_is_tested_and_listed_in_the_readme() -> None:
     scripts = {path.relative_to(EXAMPLES).as_posix() for path in EXAMPLES.glob("*/*.py")}
-    assert scripts == set(CHECKS)
+    assert scripts - LAKE_SCRIPTS == set(CHECKS)
+    assert scripts >= LAKE_SCRIPTS
     readme = (EXAMPLES / "README.md").read_text(encoding="utf-8")
-    for name in scripts:
+    for name in scripts - LAKE_SCRIPTS:
         assert f"python examples/{name}" in readme, name
+    assert "uvicorn --app-dir examples/lake lake_app:app --workers 4" in readme
+    assert "python examples/lake/lake_notebook.py" in readme
 
 
 def test_an_example_writes_to_the_database_file_it_is_given(tmp_path: Path) -> None:
