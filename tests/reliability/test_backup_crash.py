@@ -76,7 +76,10 @@ def test_sigkill_at_random_points_of_a_backup(tmp_path: Path, figures: FigureBoo
 
     rng = random.Random(20261207)
     outcomes = {"killed": 0, "finished": 0, "partial_files_refused": 0}
-    for trial in range(TRIALS):
+    trial = 0
+    # a loaded machine's timings vary: trials go on (up to 3x) until half of them were kills
+    while trial < TRIALS or (outcomes["killed"] < TRIALS // 2 and trial < 3 * TRIALS):
+        trial += 1
         process = _child(args)
         assert process.stdout is not None
         assert json.loads(process.stdout.readline())["t"] == "open", process.stderr

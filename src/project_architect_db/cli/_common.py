@@ -256,8 +256,7 @@ async def migration_engine(database: str) -> AsyncIterator[AsyncEngine]:
     """An engine on ``database`` that does not check the schema (migrations need that)."""
     from pydantic import ValidationError as SettingsError
 
-    from project_architect_db.core.engine import create_engine
-    from project_architect_db.core.executor import connection_setup
+    from project_architect_db.core.engine import connection_setup, create_engine
     from project_architect_db.core.lake import lake_errors
     from project_architect_db.core.settings import Settings
     from project_architect_db.exceptions._translate import translating

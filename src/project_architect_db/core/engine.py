@@ -2,19 +2,41 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import random
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from sqlalchemy import text
 from sqlalchemy.dialects import registry
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from project_architect_db.core._adapter import AsyncAdaptedConnection
 from project_architect_db.core._sqlalchemy import check_installed_sqlalchemy
+from project_architect_db.core._worker import to_thread
+from project_architect_db.core.extensions import default_extension_directory, install_extension
+from project_architect_db.core.lake import (
+    FIRST_OPEN_ATTEMPTS,
+    check_data_path,
+    install_lake_extensions,
+    is_first_open_race,
+    lake_init_sql,
+)
 from project_architect_db.core.settings import Settings
 from project_architect_db.core.timeouts import StatementTimeouts
+from project_architect_db.exceptions import StorageError
 
-__all__ = ["DRIVER_NAME", "LAKE_DRIVER_NAME", "create_engine", "native_connection", "run_native"]
+__all__ = [
+    "DRIVER_NAME",
+    "LAKE_DRIVER_NAME",
+    "connection_setup",
+    "create_engine",
+    "first_connection",
+    "native_connection",
+    "run_native",
+]
 
 T = TypeVar("T")
 
@@ -88,3 +110,62 @@ async def run_native(connection: AsyncConnection, fn: Callable[[Any], T]) -> T:
     """
     adapted = await native_connection(connection)
     return await adapted.run(fn)
+
+
+def _missing_folder(database: str) -> str | None:
+    """The folder that should hold ``database`` when it does not exist, else ``None``."""
+    folder = os.path.dirname(os.path.abspath(os.path.expanduser(database)))
+    return None if os.path.isdir(folder) else folder
+
+
+async def connection_setup(settings: Settings) -> tuple[list[str], dict[str, Any]]:
+    """What each new connection runs, and its DuckDB settings; extensions installed first.
+
+    Raises:
+        StorageError: A database file's folder (or a lake's data path) is unusable.
+        ExtensionError: An extension's wheel is missing.
+    """
+    init_sql: list[str] = []
+    config: dict[str, Any] = {"autoinstall_known_extensions": False}
+    if settings.is_lake:
+        await to_thread(check_data_path, settings)
+    elif not settings.in_memory:
+        folder = await to_thread(_missing_folder, settings.database)
+        if folder is not None:
+            raise StorageError(
+                f"Cannot create or open {settings.database}: the folder {folder} does not "
+                "exist (or is not a folder). Create it first, or choose another path."
+            )
+    # a lake's extensions live in the user's cache folder, as those of ":memory:"
+    directory = settings.extension_directory or default_extension_directory(
+        ":memory:" if settings.is_lake else settings.database
+    )
+    if settings.load_fts:  # search's stemmer, on a file and on a lake alike
+        await to_thread(install_extension, "fts", directory)
+        init_sql.append("LOAD fts")
+    if settings.is_lake:
+        await to_thread(install_lake_extensions, directory, settings)
+        init_sql.extend(lake_init_sql(settings))
+    if init_sql:
+        config["extension_directory"] = str(directory)
+    return init_sql, config
+
+
+async def first_connection(engine: AsyncEngine, settings: Settings) -> None:
+    """Open the first connection; on a fresh lake, again after losing the catalog race.
+
+    Processes opening a fresh lake at the same instant race to create DuckLake's catalog; the
+    losers' ATTACH fails while the winner's catalog is committed (``is_first_open_race``), and
+    opening again attaches it. Waits grow (50 ms, 100 ms, ...) with jitter so the retries of
+    several losers do not meet again.
+    """
+    for attempt in range(1, FIRST_OPEN_ATTEMPTS + 1):
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+            return
+        except Exception as error:
+            last = attempt == FIRST_OPEN_ATTEMPTS
+            if last or not settings.is_lake or not is_first_open_race(error):
+                raise
+            await asyncio.sleep(0.05 * attempt * (1 + random.random()))

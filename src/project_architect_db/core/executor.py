@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Generic, TypeVar
@@ -33,16 +32,11 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from project_architect_db.core._callbacks import shielded
-from project_architect_db.core._worker import to_thread
 from project_architect_db.core.autocommit import AutocommitReader, kept_readers
 from project_architect_db.core.driver import AsyncDuckDBDialect
-from project_architect_db.core.engine import create_engine
-from project_architect_db.core.extensions import default_extension_directory, install_extension
+from project_architect_db.core.engine import connection_setup, create_engine, first_connection
 from project_architect_db.core.lake import (
-    check_data_path,
-    install_lake_extensions,
     lake_errors,
-    lake_init_sql,
 )
 from project_architect_db.core.locks import IntegrityLocks
 from project_architect_db.core.native_write import NativeWrites
@@ -55,24 +49,17 @@ from project_architect_db.core.timeouts import StatementTimeouts
 from project_architect_db.core.transaction import Transaction, TransactionScope
 from project_architect_db.exceptions import (
     DatabaseNotOpenError,
-    StorageError,
     UnsupportedOnLakeError,
 )
 from project_architect_db.exceptions._translate import translate, translating
 
-__all__ = ["Executor", "UnitFactory", "connection_setup"]
+__all__ = ["Executor", "UnitFactory"]
 
 T = TypeVar("T")
 TxT = TypeVar("TxT", bound=Transaction)
 
 #: Makes the unit of work of one transaction from its session and the commit lock.
 UnitFactory = Callable[[AsyncSession, asyncio.Lock], TxT]
-
-
-def _missing_folder(database: str) -> str | None:
-    """The folder that should hold ``database`` when it does not exist, else ``None``."""
-    folder = os.path.dirname(os.path.abspath(os.path.expanduser(database)))
-    return None if os.path.isdir(folder) else folder
 
 
 class Executor(Generic[TxT]):
@@ -145,8 +132,7 @@ class Executor(Generic[TxT]):
                 with translating(), lake_errors(settings):
                     # The first connection surfaces a locked, missing or corrupt file (or an
                     # unreachable lake catalog) right here.
-                    async with engine.connect() as connection:
-                        await connection.execute(text("SELECT 1"))
+                    await first_connection(engine, settings)
                 if prepare is not None:
                     await prepare(engine)
         except BaseException:
@@ -362,39 +348,6 @@ class _Reading:
             mapped = translate(exc)
             if mapped is not exc:
                 raise mapped from exc
-
-
-async def connection_setup(settings: Settings) -> tuple[list[str], dict[str, Any]]:
-    """What each new connection runs, and its DuckDB settings; extensions installed first.
-
-    Raises:
-        StorageError: A database file's folder (or a lake's data path) is unusable.
-        ExtensionError: An extension's wheel is missing.
-    """
-    init_sql: list[str] = []
-    config: dict[str, Any] = {"autoinstall_known_extensions": False}
-    if settings.is_lake:
-        await to_thread(check_data_path, settings)
-    elif not settings.in_memory:
-        folder = await to_thread(_missing_folder, settings.database)
-        if folder is not None:
-            raise StorageError(
-                f"Cannot create or open {settings.database}: the folder {folder} does not "
-                "exist (or is not a folder). Create it first, or choose another path."
-            )
-    # a lake's extensions live in the user's cache folder, as those of ":memory:"
-    directory = settings.extension_directory or default_extension_directory(
-        ":memory:" if settings.is_lake else settings.database
-    )
-    if settings.load_fts:  # search's stemmer, on a file and on a lake alike
-        await to_thread(install_extension, "fts", directory)
-        init_sql.append("LOAD fts")
-    if settings.is_lake:
-        await to_thread(install_lake_extensions, directory, settings)
-        init_sql.extend(lake_init_sql(settings))
-    if init_sql:
-        config["extension_directory"] = str(directory)
-    return init_sql, config
 
 
 async def _checkpoint(engine: AsyncEngine) -> None:

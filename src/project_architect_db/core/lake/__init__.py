@@ -24,10 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 from project_architect_db.core.lake._dialect import AsyncDuckLakeDialect, LakeDDLCompiler
 from project_architect_db.core.lake._open import (
+    FIRST_OPEN_ATTEMPTS,
     LAKE_ALIAS,
     LAKE_EXTRA,
     check_data_path,
     install_lake_extensions,
+    is_first_open_race,
     lake_errors,
     lake_init_sql,
 )
@@ -70,6 +72,7 @@ _LAZY = {
 
 __all__ = [
     "CHANNEL",
+    "FIRST_OPEN_ATTEMPTS",
     "LAKE_ALIAS",
     "LAKE_EXTRA",
     "AsyncDuckLakeDialect",
@@ -86,6 +89,7 @@ __all__ = [
     "delete_keys",
     "insert_keys",
     "install_lake_extensions",
+    "is_first_open_race",
     "lake_errors",
     "lake_init_sql",
     "lock_id",

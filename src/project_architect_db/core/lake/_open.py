@@ -30,6 +30,8 @@ __all__ = [
     "check_data_path",
     "install_lake_extensions",
     "is_object_store",
+    "FIRST_OPEN_ATTEMPTS",
+    "is_first_open_race",
     "lake_errors",
     "lake_init_sql",
 ]
@@ -182,6 +184,26 @@ def _lake_error(text: str, catalog: str) -> Exception | None:
         f"Cannot reach the lake's PostgreSQL catalog {catalog!r} ({text}). Check that the "
         "server runs, that the database exists (CREATE DATABASE ...) and that the user may "
         "connect; then open the lake again."
+    )
+
+
+#: Attempts at the first connection of a lake whose DuckLake catalog another process is
+#: creating at the same instant (see :func:`is_first_open_race`).
+FIRST_OPEN_ATTEMPTS = 6
+
+
+def is_first_open_race(error: BaseException) -> bool:
+    """Whether ``error`` is a lost race to create a fresh lake's DuckLake catalog.
+
+    Processes opening a fresh lake at the same instant (``uvicorn --workers 4`` before anyone
+    ran ``migrate``) each create DuckLake's ``ducklake_*`` tables in PostgreSQL; the losers'
+    ATTACH fails with "Failed to initialize DuckLake ... duplicate key value violates unique
+    constraint" or "already exists". By then the winner's catalog is there: opening again
+    attaches it (the same race and fix: PostHog/duckgres#755).
+    """
+    text = str(getattr(error, "orig", None) or error).lower()
+    return "failed to initialize ducklake" in text and (
+        "duplicate key value" in text or "already exists" in text
     )
 
 
