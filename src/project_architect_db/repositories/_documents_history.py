@@ -33,6 +33,7 @@ from project_architect_db.models import Document, DocumentVersion
 from project_architect_db.repositories._arrow import new_ids
 from project_architect_db.repositories._integrity import resolve_parents
 from project_architect_db.repositories._lake import insert_rows
+from project_architect_db.repositories._lake_writes import claim_natural_keys
 from project_architect_db.repositories.base import AsyncRepository
 from project_architect_db.repositories.changes import ChangeKind
 from project_architect_db.schemas import DocumentCreate, DocumentVersionRead, content_digest
@@ -127,7 +128,7 @@ async def revise(
         return current
     if "path" in values:  # a lake has no UNIQUE (project_id, path) index to refuse a taken one
         moved = {"project_id": current.project_id, "path": values["path"]}
-        await repo._claim(tx, [moved], own_id=row_id)
+        await claim_natural_keys(repo, tx, [moved], own_id=row_id)
     kept = versions._table
     (version_row,) = await insert_rows(  # RETURNING, or read back on a lake
         tx,

@@ -36,8 +36,12 @@ from project_architect_db.repositories._integrity import (
     cascade_delete,
     resolve_parents,
 )
-from project_architect_db.repositories._lake import insert_rows, key_filter, unique_keys
-from project_architect_db.repositories._native_create import _with_defaults, create_natively
+from project_architect_db.repositories._lake_writes import (
+    claim_natural_keys,
+    create_on_lake,
+    upsert_on_lake,
+)
+from project_architect_db.repositories._native_create import create_natively
 from project_architect_db.repositories._native_read import (
     NativePointRead,
     NativeStatement,
@@ -186,28 +190,13 @@ class AsyncRepository(
             return self._read(await create_natively(self, writes, dict(values)))
         async with self._context.transaction() as tx:
             await resolve_parents(tx, self._context.locks, self.model, [values])
-            lake = self._context.lake
-            if lake is not None:  # no RETURNING, no UNIQUE index (repositories/_lake.py)
-                full = _with_defaults(self._table, dict(values))
-                await self._claim(tx, [full])
-                if "id" in values:  # an id given by the caller: no primary key holds it
-                    await lake.claim(tx, self._table, ("id",), [(values["id"],)])
-                (row,) = await insert_rows(tx, self._table, [full])
+            if self._context.lake is not None:  # no RETURNING, no UNIQUE index
+                row = await create_on_lake(self, tx, values)
             else:
                 statement = insert(self._table).values(values).returning(self._table)
                 row = (await tx.execute(statement)).one()
             self._emit(tx, ChangeKind.CREATED, [row])
         return self._read(row)
-
-    async def _claim(
-        self, tx: Transaction, rows: list[dict[str, Any]], own_id: uuid.UUID | None = None
-    ) -> None:
-        """On a lake, claim the natural keys ``rows`` set (a file's UNIQUE index does this)."""
-        lake = self._context.lake
-        names = self.natural_key
-        keys = unique_keys(names, rows)
-        if lake is not None and keys:
-            await lake.claim(tx, self._table, names, keys, own_id=own_id)
 
     # -- update ------------------------------------------------------------------------------
     async def update(
@@ -249,7 +238,7 @@ class AsyncRepository(
             locks = self._context.locks
             await locks.shared(tx, row_id)
             locks.check_not_deleted(tx, row_id, singular(self._table.name))
-            await self._claim(tx, [values], own_id=row_id)
+            await claim_natural_keys(self, tx, [values], own_id=row_id)
             row = await self._apply_update(tx, row_id, values, expected_version)
             if values:
                 self._emit(tx, ChangeKind.UPDATED, [row])
@@ -376,7 +365,7 @@ class AsyncRepository(
         if writes is not None:  # one hop (see _native_create.py)
             return self._read(await create_natively(self, writes, dict(values), key))
         if self._context.lake is not None:
-            return await self._upsert_on_lake(values, key)
+            return self._read(await upsert_on_lake(self, values, key))
         table = self._table
         statement = upsert_insert(table).values(values)
         keep = {"id", "created_at", "version", *key}
@@ -395,29 +384,6 @@ class AsyncRepository(
             row = (await tx.execute(statement_)).one()
             created = not self._versioned or row.version == 1
             self._emit(tx, ChangeKind.CREATED if created else ChangeKind.UPDATED, [row])
-        return self._read(row)
-
-    async def _upsert_on_lake(self, values: dict[str, Any], key: tuple[str, ...]) -> ReadT:
-        """``upsert`` on a lake: claim the key, then update the row that has it, or insert."""
-        lake = self._context.lake
-        assert lake is not None
-        table = self._table
-        full = _with_defaults(table, dict(values))
-        (key_values,) = unique_keys(key, [full])
-        async with self._context.transaction() as tx:
-            await resolve_parents(tx, self._context.locks, self.model, [values])
-            await lake.claim(tx, table, key, [key_values], refuse_taken=False)
-            found = select(table.c.id).where(key_filter(table, key, key_values))
-            current = (await tx.execute(found)).first()
-            if current is None:
-                (row,) = await insert_rows(tx, table, [full])
-                kind = ChangeKind.CREATED
-            else:
-                keep = {"id", "created_at", "version", *key}
-                changes = {name: value for name, value in values.items() if name not in keep}
-                row = await self._apply_update(tx, current.id, changes, None)
-                kind = ChangeKind.UPDATED
-            self._emit(tx, kind, [row])
         return self._read(row)
 
     def _conflict_target(self, on: Sequence[str] | None) -> tuple[str, ...]:
