@@ -172,8 +172,9 @@ def test_ctrl_c_during_seed_exits_130_and_leaves_the_database_whole(
         # the load has begun once DuckDB writes the WAL; interrupt at different points after it
         wal = Path(f"{path}.wal")
         deadline = time.monotonic() + 120
+        # (looked at often: an automatic checkpoint may remove the WAL soon after a commit)
         while not wal.exists() and seeding.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
+            time.sleep(0.002)
         time.sleep(wait)
         seeding.send_signal(signal.SIGINT)
         stdout, stderr = seeding.communicate(timeout=120)
