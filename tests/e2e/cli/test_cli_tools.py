@@ -168,6 +168,8 @@ def test_ctrl_c_during_seed_exits_130_and_leaves_the_database_whole(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            # as in a shell: Ctrl-C's default action, whatever this worker process inherited
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         # the load has begun once DuckDB writes the WAL; interrupt at different points after it
         wal = Path(f"{path}.wal")
