@@ -36,7 +36,7 @@ import duckdb
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks._lake import local_postgres, stop_local_postgres  # noqa: E402
+from benchmarks._lake import local_postgres, stop_local_postgres, summed  # noqa: E402
 from tests.integration.lakeguard._lake import Lake, create_schema  # noqa: E402
 
 from project_architect_db.core.lake import LakeGuard, insert_keys  # noqa: E402
@@ -137,10 +137,7 @@ def throughput(
         )
         for n in range(processes)
     ]
-    results = [json.loads(child.communicate()[0]) for child in children]
-    total = {key: sum(r[key] for r in results) for key in results[0]}
-    total["messages_per_s"] = round(total["messages"] / seconds, 1)
-    return total
+    return summed(children, seconds)
 
 
 def main() -> None:

@@ -40,7 +40,7 @@ import duckdb
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks._lake import local_postgres, stop_local_postgres  # noqa: E402
+from benchmarks._lake import local_postgres, stop_local_postgres, summed  # noqa: E402
 
 from project_architect_db import Database  # noqa: E402
 from project_architect_db.exceptions import ConflictError  # noqa: E402
@@ -164,10 +164,7 @@ def throughput(spec: dict[str, str], processes: int, seconds: float, mode: str) 
                 [sys.executable, __file__, "--writer", *arguments], stdout=subprocess.PIPE
             )
         )
-    results = [json.loads(child.communicate()[0]) for child in children]
-    total: dict[str, Any] = {key: sum(r[key] for r in results) for key in results[0]}
-    total["messages_per_s"] = round(total["messages"] / seconds, 2)
-    return total
+    return summed(children, seconds)
 
 
 def main() -> None:
