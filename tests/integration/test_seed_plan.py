@@ -15,7 +15,7 @@ import pytest
 
 from project_architect_db import Database
 from project_architect_db.cli._seed_progress import TABLE, SeedPlan, read_plan, write_plan
-from project_architect_db.cli.seed import seed_database
+from project_architect_db.cli.seed import plan_on_file, seed_database
 from project_architect_db.datagen import (
     ROWS_PER_BATCH,
     batch_count,
@@ -89,6 +89,33 @@ def test_an_empty_or_missing_marker_means_no_seed_stopped_midway(tmp_path: Path)
         assert read_plan(duck) is None  # a marker with no row: nothing was committed
         write_plan(duck, _plan(done=3, rows=30))  # finished: the marker goes
         assert read_plan(duck) is None
+
+
+def test_after_a_stop_the_file_says_what_was_committed_not_the_last_callback(
+    tmp_path: Path,
+) -> None:
+    # a Ctrl-C between a batch's COMMIT and its on_commit callback: memory says 1, the file 2
+    path = tmp_path / "stopped.duckdb"
+    with duckdb.connect(str(path)) as duck:
+        write_plan(duck, _plan(done=2, rows=20))
+    assert plan_on_file(str(path), _plan(done=1, rows=10)) == _plan(done=2, rows=20)
+
+
+def test_after_a_stop_no_marker_means_no_resume_advice(tmp_path: Path) -> None:
+    path = tmp_path / "finished.duckdb"
+    with duckdb.connect(str(path)) as duck:
+        write_plan(duck, _plan(done=3, rows=30))  # the last batch committed: the marker goes
+    assert plan_on_file(str(path), _plan(done=2, rows=20)) is None
+
+
+def test_after_a_stop_an_unreadable_file_falls_back_to_what_memory_knows(
+    tmp_path: Path,
+) -> None:
+    known = _plan(done=1, rows=10)
+    assert plan_on_file(str(tmp_path / "gone.duckdb"), known) is known  # no file at all
+    broken = tmp_path / "broken.duckdb"
+    broken.write_bytes(b"not a duckdb file" * 512)
+    assert plan_on_file(str(broken), known) is known
 
 
 def test_batch_counts_and_the_default_batch_size() -> None:

@@ -18,6 +18,7 @@ import enum
 import functools
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -198,6 +199,24 @@ class _SeedState:
         self.plan = plan
 
 
+def plan_on_file(database: str, known: SeedPlan | None) -> SeedPlan | None:
+    """The plan a stopped seed left in ``database``'s marker, or ``known`` if it cannot be read.
+
+    A Ctrl-C can land after a batch's COMMIT and before ``on_commit`` records it in memory; the
+    marker is written in the batch's own transaction, so the file says what it holds. No marker
+    means nothing was committed or the seed finished (both need no resume advice).
+    """
+    import duckdb
+
+    if not Path(database).is_file():
+        return known
+    try:
+        with duckdb.connect(database, read_only=True) as duck:
+            return read_plan(duck)
+    except duckdb.Error:
+        return known
+
+
 def _stopped_message(database: str, plan: SeedPlan) -> str:
     return (
         f"the seed stopped after committing {plan.describe()}; {database} holds those batches "
@@ -334,8 +353,9 @@ def seed(
     try:
         counts, seconds = run(main)
     except typer.Exit as stop:
-        plan = state.plan
-        if stop.exit_code and plan is not None and plan.done and not plan.finished:
+        known = state.plan if stop.exit_code else None
+        plan = None if known is None else plan_on_file(database, known)
+        if plan is not None and plan.done and not plan.finished:
             # plain write, as run()'s own Ctrl-C message
             sys.stderr.write(_stopped_message(database, plan) + "\n")
         raise
