@@ -263,3 +263,13 @@ async def test_a_file_refuses_nothing_and_keeps_its_in_process_feed(tmp_path: Pa
             (item,) = await take(feed, 1)
     assert key(item)[2] == str(made.id)
     assert isinstance(uuid.UUID(key(item)[2]), uuid.UUID)
+
+
+async def test_a_bulk_create_is_logged_whole_one_change_per_row(db: Database) -> None:
+    async with db.changes(aggregates="projects") as feed:
+        made = await db.projects.bulk_create(
+            [{"name": f"b{n}", "slug": f"b{n}"} for n in range(40)]
+        )
+        items = await take(feed, 40)
+    assert [key(item)[2] for item in items] == [str(row_id) for row_id in made]
+    assert {item.version for item in items if isinstance(item, Change)} == {1}

@@ -57,21 +57,11 @@ __all__ = ["LOG", "LakeChangeHub", "create_log"]
 LOG = "padb_lake_changes"
 """The lake table of committed changes, one row per :class:`Change`."""
 
+_FEW = 16
 _COLUMNS = "aggregate, id, kind, version, project_id, committed_at, cascaded"
 _CREATE = (
     f"CREATE TABLE IF NOT EXISTS {LAKE_ALIAS}.main.{LOG} (aggregate VARCHAR, id UUID, "
     "kind VARCHAR, version BIGINT, project_id UUID, committed_at TIMESTAMPTZ, cascaded VARCHAR)"
-)
-_SCHEMA = pa.schema(
-    [
-        ("aggregate", pa.string()),
-        ("id", pa.string()),
-        ("kind", pa.string()),
-        ("version", pa.int64()),
-        ("project_id", pa.string()),
-        ("committed_at", pa.timestamp("us", tz="UTC")),
-        ("cascaded", pa.string()),
-    ]
 )
 
 
@@ -121,8 +111,9 @@ class LakeChangeHub(ChangeHub):
             return
         # a pump starting now must not begin after this commit: its subscribers wait for it
         await self._listening.wait()
-        batch = _rows(changes, datetime.now(UTC))
-        await tx.run_native(lambda duck: _insert(duck, batch))
+        rows = [_row(change) for change in changes]
+        now = datetime.now(UTC)
+        await tx.run_native(lambda duck: _insert(duck, rows, now))
 
     # -- subscribers -------------------------------------------------------------------------
     def subscribe(
@@ -246,21 +237,15 @@ async def create_log(engine: AsyncEngine) -> None:
             await asyncio.sleep(0.05 * (attempt + 1))
 
 
-def _rows(changes: list[Change], committed_at: datetime) -> pa.Table:
-    return pa.Table.from_pylist(
-        [
-            {
-                "aggregate": change.aggregate,
-                "id": str(change.id),
-                "kind": str(change.kind),
-                "version": change.version,
-                "project_id": None if change.project_id is None else str(change.project_id),
-                "committed_at": committed_at,
-                "cascaded": _cascade_text(change),
-            }
-            for change in changes
-        ],
-        schema=_SCHEMA,
+def _row(change: Change) -> tuple[Any, ...]:
+    project_id = change.project_id
+    return (
+        change.aggregate,
+        str(change.id),
+        str(change.kind),
+        change.version,
+        None if project_id is None else str(project_id),
+        _cascade_text(change),
     )
 
 
@@ -271,12 +256,28 @@ def _cascade_text(change: Change) -> str | None:
     return json.dumps({"counts": dict(change.cascaded), "ids": ids})
 
 
-def _insert(duck: duckdb.DuckDBPyConnection, batch: pa.Table) -> None:
+def _insert(
+    duck: duckdb.DuckDBPyConnection, rows: list[tuple[Any, ...]], committed_at: datetime
+) -> None:
+    """The rows into the log: one ``VALUES`` statement for a few, an Arrow scan for many."""
+    table = f"{LAKE_ALIAS}.main.{LOG}"
+    if len(rows) <= _FEW:  # a unit's usual few rows
+        values = ", ".join(["(?, ?::UUID, ?, ?, ?::UUID, ?, ?)"] * len(rows))
+        duck.execute(
+            f"INSERT INTO {table} VALUES {values}",
+            [value for row in rows for value in (*row[:5], committed_at, row[5])],
+        )
+        return
+    names = ["aggregate", "id", "kind", "version", "project_id", "cascaded"]
+    batch = pa.Table.from_arrays(
+        [pa.array(column) for column in zip(*rows, strict=True)], names=names
+    )
     duck.register("padb_change_batch", batch)
     try:
         duck.execute(
-            f"INSERT INTO {LAKE_ALIAS}.main.{LOG} SELECT aggregate, id::UUID, kind, version, "
-            "project_id::UUID, committed_at, cascaded FROM padb_change_batch"
+            f"INSERT INTO {table} SELECT aggregate, id::UUID, kind, version, "
+            "project_id::UUID, ?, cascaded FROM padb_change_batch",
+            [committed_at],
         )
     finally:
         duck.unregister("padb_change_batch")
