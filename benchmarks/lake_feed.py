@@ -54,13 +54,18 @@ asyncio.run(main(*sys.argv[1:4], sys.argv[4], int(sys.argv[5])))
 """
 
 
-async def delivery(db: Database, spec: list[str], project: str, commits: int) -> list[float]:
-    child = subprocess.Popen(
+def start_writer(spec: list[str], project: str, commits: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
         [sys.executable, "-c", WRITER, *spec, project, str(commits)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
     )
-    assert child.stdin is not None and child.stdout is not None
+
+
+async def delivery(db: Database, spec: list[str], project: str, commits: int) -> list[float]:
+    child = start_writer(spec, project, commits)
+    assert child.stdin is not None
+    assert child.stdout is not None
     assert (await asyncio.to_thread(child.stdout.readline)).strip() == b"ready"
     arrived: list[float] = []
     async with db.changes(aggregates="projects") as feed:
