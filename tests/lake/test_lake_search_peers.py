@@ -122,3 +122,16 @@ async def test_merges_of_both_processes_keep_every_row_findable(db: Database, pe
     assert await peer("search", "lakehouse") == expected
     await asyncio.gather(db.search.merge(), peer("merge"))
     assert await paths(db, "lakehouse") == expected
+
+
+async def test_first_searches_of_both_processes_at_once_share_one_index(
+    db: Database, peer: Peer
+) -> None:
+    await peer("doc", "a.md", "parquet files")
+    await peer("message", "parquet compaction")
+    ours, theirs, messages = await asyncio.gather(
+        paths(db, "parquet"), peer("search", "parquet"), db.search.messages("parquet")
+    )
+    assert ours == theirs == ["a.md"]
+    assert len(messages) == 1
+    assert await peer("search_messages", "compaction") == [str(messages[0].id)]
