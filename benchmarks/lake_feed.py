@@ -20,6 +20,7 @@ import asyncio
 import json
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -124,6 +125,8 @@ async def main(commits: int) -> None:
             f"{_ms(without, 1):.1f} ms CPU; ratio wall {_ms(with_log, 0) / _ms(without, 0):.2f}x "
             f"CPU {_ms(with_log, 1) / _ms(without, 1):.2f}x ({len(with_log)} rounds)"
         )
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"subscriber process peak RSS {rss:.0f} MB")
     finally:
         stop_local_postgres(server)
         shutil.rmtree(folder, ignore_errors=True)

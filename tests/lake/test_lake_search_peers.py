@@ -97,16 +97,12 @@ async def test_documents_another_process_commits_are_found_at_once(
     assert await paths(db, "graphql") == ["b.md"]
 
 
-async def test_messages_another_process_appends_are_found_at_once(
-    db: Database, peer: Peer
-) -> None:
+async def test_messages_another_process_appends_are_found_at_once(db: Database, peer: Peer) -> None:
     assert await db.search.messages("kafka") == []
     made = await peer("message", "kafka consumer lag")
     assert [str(hit.id) for hit in await db.search.messages("kafka")] == [made]
     again = await peer("message", "kafka rebalance")
-    assert sorted(str(hit.id) for hit in await db.search.messages("kafka")) == sorted(
-        [made, again]
-    )
+    assert sorted(str(hit.id) for hit in await db.search.messages("kafka")) == sorted([made, again])
 
 
 async def test_merges_of_both_processes_keep_every_row_findable(db: Database, peer: Peer) -> None:
