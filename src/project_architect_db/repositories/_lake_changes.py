@@ -116,21 +116,11 @@ class LakeChangeHub(ChangeHub):
         await tx.run_native(lambda duck: _insert(duck, rows, now))
 
     # -- subscribers -------------------------------------------------------------------------
-    def subscribe(
-        self,
-        *,
-        aggregates: Iterable[str] | str | None = None,
-        project_id: uuid.UUID | None = None,
-        max_queue: int = 10_000,
-    ) -> Subscription:
-        """A new subscription; the first one starts listening to the lake."""
-        subscription = super().subscribe(
-            aggregates=aggregates, project_id=project_id, max_queue=max_queue
-        )
+    def _subscribed(self) -> None:
+        """The first subscription starts listening to the lake."""
         if self._pump is None:
             self._listening = listening = asyncio.Event()
             self._pump = asyncio.get_running_loop().create_task(self._run(listening))
-        return subscription
 
     def _left(self, subscription: Subscription) -> None:
         """The last subscription gone, stop listening (a new one starts again)."""

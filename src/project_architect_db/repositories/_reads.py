@@ -196,10 +196,7 @@ class ReadOperations(Generic[ReadT]):
             at_clause(as_of)  # checked before any read
         # one statement reads on its own; a page with its total reads from one snapshot
         async with self._context.reading(snapshot=with_total) as reader:
-            if as_of is not None:
-                rows = await self._page_as_of(reader, where, keys, limit + 1, offset, after, as_of)
-            else:
-                rows = await self._page_rows(reader, where, keys, limit + 1, offset, after, True)
+            rows = await self._page_rows(reader, where, keys, limit + 1, offset, after, True, as_of)
             if len(rows) <= limit and as_of is None:  # the window did not hold the page
                 rows = await self._page_rows(reader, where, keys, limit + 1, offset, after, False)
             total = None
@@ -219,22 +216,6 @@ class ReadOperations(Generic[ReadT]):
             offset=offset,
         )
 
-    async def _page_as_of(
-        self,
-        reader: Reader,
-        where: Sequence[Any],
-        keys: Sequence[SortKey],
-        limit: int,
-        offset: int,
-        after: Sequence[Any] | None,
-        as_of: AsOf,
-    ) -> Sequence[Any]:
-        statement = page_as_of(
-            self._table, where, keys, as_of, limit=limit, offset=offset, after=after
-        )
-        with snapshot_errors(as_of):
-            return await reader.records(statement, self.read_schema)
-
     async def _page_rows(
         self,
         reader: Reader,
@@ -244,12 +225,21 @@ class ReadOperations(Generic[ReadT]):
         offset: int,
         after: Sequence[Any] | None,
         window: bool,
+        as_of: AsOf | None = None,
     ) -> Sequence[Any]:
         """The page within its first key's window (``[]``: none applies), or the plain page.
+
+        ``as_of`` (a lake): the plain page as of that snapshot (``_as_of.page_as_of``).
 
         Outside a transaction the page's statement is compiled once per shape of page
         (``_page_shapes.py``); otherwise, or for a shape that cannot be, it is built.
         """
+        if as_of is not None:
+            past = page_as_of(
+                self._table, where, keys, as_of, limit=limit, offset=offset, after=after
+            )
+            with snapshot_errors(as_of):
+                return await reader.records(past, self.read_schema)
         schema = self.read_schema
         if reader.native:
             executor = self._context.executor

@@ -295,7 +295,11 @@ class ChangeHub:
             max_queue,
         )
         self._subscriptions.add(subscription)
+        self._subscribed()
         return subscription
+
+    def _subscribed(self) -> None:
+        """A subscription was added (a lake's hub starts listening)."""
 
     def emit(self, tx: LockOwner, make: Callable[[], Iterable[Change]]) -> None:
         """Publish ``make()`` once ``tx`` commits, if anyone subscribes (a lake logs it)."""
