@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, Self
@@ -71,7 +71,9 @@ class Database:
         #: On a writable lake, the catalog's advisory locks (``core/lake/_unit.py``), held by
         #: ``self.locks``; opened by :meth:`connect`, closed by :meth:`close`.
         self._guard: Any = None
-        self.change_hub = ChangeHub()
+        self.change_hub = (
+            _lake_hub(settings, lambda: self.engine) if settings.is_lake else ChangeHub()
+        )
 
         def unit_of_work(session: AsyncSession, commit_lock: asyncio.Lock) -> UnitOfWork:
             return UnitOfWork(session, context, commit_lock=commit_lock)
@@ -184,9 +186,11 @@ class Database:
             raise corrupt_file_error(settings.database, settings.backup_dir, error) from error
         if self.settings.is_lake and not self.settings.read_only:
             from project_architect_db.core.lake._unit import open_guard
+            from project_architect_db.repositories._lake_changes import create_log
 
             try:
                 self._guard = await open_guard(self.settings, self.locks)
+                await create_log(self.engine)
             except BaseException:
                 await self._executor.close()
                 raise
@@ -213,7 +217,7 @@ class Database:
             # a transaction publishing right now (inside the commit lock) is delivered whole
             await self._executor.drain_commits()
         finally:  # ended even if close() is cancelled while it waits
-            self.change_hub.close()
+            await self.change_hub.aclose()
         await self._search.close()
         try:
             await self._executor.close()
@@ -393,6 +397,13 @@ class Database:
     def __repr__(self) -> str:
         state = "open" if self._executor.is_open else "closed"
         return f"<Database {self.settings.database!r} {state}>"
+
+
+def _lake_hub(settings: Settings, engine: Callable[[], AsyncEngine]) -> ChangeHub:
+    """A lake's change feed: every process's commits, from the lake's log."""
+    from project_architect_db.repositories._lake_changes import LakeChangeHub
+
+    return LakeChangeHub(str(settings.database), engine)
 
 
 def _lake_locks() -> IntegrityLocks:

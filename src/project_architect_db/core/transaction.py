@@ -56,6 +56,7 @@ class Transaction(UnitCallbacks):
         self.closed = False
         self._commit_lock = commit_lock
         self._end_async: list[Callable[[bool], Awaitable[None]]] = []
+        self._before_commit: list[Callable[[], Awaitable[None]]] = []
         #: Orders this transaction's start against commits (see ``core/locks.py``).
         self.sequence = next_sequence()
 
@@ -97,9 +98,23 @@ class Transaction(UnitCallbacks):
         """
         self._end_async.append(callback)
 
+    def before_commit_async(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Await ``callback()`` inside the transaction, just before its COMMIT (a lake's log).
+
+        If it raises, the transaction is rolled back and the error reaches the caller.
+        """
+        self._before_commit.append(callback)
+
     async def commit(self) -> None:
         """Commit the unit of work and run the after-commit callbacks."""
         self._check_open()
+        callbacks, self._before_commit = self._before_commit, []
+        try:
+            for callback in callbacks:
+                await callback()
+        except BaseException:
+            await self.rollback()
+            raise
         self.closed = True
         committed = False
         try:

@@ -1,47 +1,39 @@
-"""``as_of`` reads on a lake: a row as a past snapshot of the lake saw it (DuckLake time travel).
+"""``as_of`` reads on a lake: a row, or a page, as a past snapshot of the lake saw it.
 
-DuckLake keeps every snapshot until ``db-vacuum`` expires it (7 days by default), and answers
-``SELECT ... FROM t AT (VERSION => n)`` / ``AT (TIMESTAMP => ts)``. The statement is a textual
-SELECT typed with the table's own columns, so its rows pass the same result processors and
-make the same ``Read`` records as a current read. A DuckDB file keeps no past versions.
+The statement of ``get(id, as_of=)`` is a textual SELECT typed with the table's own columns,
+so its rows pass the same result processors and make the same ``Read`` records as a current
+read. A page (``list(as_of=)``) is the plain page statement with the table's ``AT (...)``
+clause as a FROM hint (the lake dialect renders it, ``core/lake/_dialect.py``). The checks,
+the errors and the analytics' path are in ``core/lake/_snapshot.py``.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import datetime
+from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Table, bindparam, text
+from sqlalchemy import Select, Table, bindparam, func, select, text
 from sqlalchemy.sql.selectable import TextualSelect
 
-from project_architect_db.exceptions import InvalidQueryError, NotFoundError
+from project_architect_db.core.lake._snapshot import (
+    AsOf,
+    at_clause,
+    refuse_on_file,
+    snapshot_errors,
+)
+from project_architect_db.queries.sorting import SortKey
+from project_architect_db.repositories._pages import after_cursor
 
-__all__ = ["AsOf", "as_of_by_id", "at_clause", "refuse_on_file", "snapshot_errors"]
-
-#: A lake snapshot id (``ducklake_snapshots()``), or a time-zone-aware moment.
-AsOf = int | datetime
-
-
-def at_clause(as_of: AsOf) -> str:
-    """``AT (...)`` for ``as_of``; the values are checked, never user text pasted in.
-
-    Raises:
-        InvalidQueryError: Not a non-negative int nor an aware datetime.
-    """
-    if isinstance(as_of, int) and not isinstance(as_of, bool) and as_of >= 0:
-        return f"AT (VERSION => {int(as_of)})"
-    if isinstance(as_of, datetime):
-        if as_of.tzinfo is None:
-            raise InvalidQueryError(
-                "as_of needs a time-zone-aware datetime (e.g. datetime.now(UTC)); a naive one "
-                "would depend on the machine's clock zone."
-            )
-        return f"AT (TIMESTAMP => TIMESTAMPTZ '{as_of.isoformat()}')"
-    raise InvalidQueryError(
-        f"as_of must be a snapshot id (an int >= 0) or an aware datetime, not {as_of!r}."
-    )
+__all__ = [
+    "AsOf",
+    "as_of_by_id",
+    "at_clause",
+    "count_as_of",
+    "page_as_of",
+    "refuse_on_file",
+    "snapshot_errors",
+]
 
 
 def as_of_by_id(table: Table, as_of: AsOf, row_id: uuid.UUID) -> TextualSelect:
@@ -52,30 +44,28 @@ def as_of_by_id(table: Table, as_of: AsOf, row_id: uuid.UUID) -> TextualSelect:
     return statement.columns(*table.c)
 
 
-def refuse_on_file(is_lake: bool) -> None:
-    """Time travel needs a lake.
+def page_as_of(
+    table: Table,
+    where: Sequence[Any],
+    keys: Sequence[SortKey],
+    as_of: AsOf,
+    *,
+    limit: int,
+    offset: int,
+    after: Sequence[Any] | None,
+) -> Select[Any]:
+    """A page of ``table`` as of ``as_of``: the plain page, the table read ``AT (...)``."""
+    conditions = list(where)
+    if after is not None:
+        conditions.extend(after_cursor(keys, after))
+    statement = select(table).where(*conditions).order_by(*(key.order() for key in keys))
+    statement = statement.limit(limit).offset(offset)
+    return statement.with_hint(table, at_clause(as_of), dialect_name="duckdb")
 
-    Raises:
-        InvalidQueryError: The database is a DuckDB file.
-    """
-    if not is_lake:
-        raise InvalidQueryError(
-            "as_of reads a past snapshot, and a DuckDB file keeps none (each commit replaces "
-            "the rows). Open the data as a lake (ducklake:postgres:...) for time travel, or "
-            "keep the history yourself (db.changes() sees every commit; export a copy)."
-        )
 
-
-@contextmanager
-def snapshot_errors(as_of: AsOf) -> Iterator[None]:
-    """DuckLake's "No snapshot found" as a ``NotFoundError`` that says why."""
-    try:
-        yield
-    except Exception as error:  # translated or not, DuckDB's text is in the message
-        if "no snapshot found" not in str(error).lower():
-            raise
-        raise NotFoundError(
-            f"The lake has no snapshot at {as_of!r}: it is before the lake's first commit, "
-            "after its latest, or expired by db-vacuum (snapshots older than its retention, "
-            "7 days by default, are removed)."
-        ) from error
+def count_as_of(table: Table, where: Sequence[Any], as_of: AsOf | None) -> Select[Any]:
+    """How many rows of ``table`` match ``where`` (as of ``as_of``, unless ``None``)."""
+    statement = select(func.count()).select_from(table).where(*where)
+    if as_of is None:
+        return statement
+    return statement.with_hint(table, at_clause(as_of), dialect_name="duckdb")

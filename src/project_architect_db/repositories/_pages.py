@@ -73,7 +73,7 @@ from sqlalchemy.types import TypeEngine
 from project_architect_db.queries.sorting import SortKey, keyset_condition
 from project_architect_db.repositories._native_read import PREPARE
 
-__all__ = ["WINDOW_ROWS", "page_statement", "page_window"]
+__all__ = ["WINDOW_ROWS", "after_cursor", "page_statement", "page_window"]
 
 #: Rows of the table a window spans, per 64 rows the page asks for (``limit + 1 + offset``).
 WINDOW_ROWS = 4096
@@ -113,7 +113,7 @@ def _reads_only(table: Table, clauses: Sequence[Any]) -> bool:
     )
 
 
-def _after(keys: Sequence[SortKey], values: Sequence[Any]) -> list[Any]:
+def after_cursor(keys: Sequence[SortKey], values: Sequence[Any]) -> list[Any]:
     """Rows after the cursor: the keyset ``OR`` plus the first key's bound, for zonemaps."""
     first = keys[0]
     bound = first.column <= values[0] if first.descending else first.column >= values[0]
@@ -141,7 +141,7 @@ def page_statement(
     """
     conditions = list(where)
     if after is not None:
-        conditions.extend(_after(keys, after))
+        conditions.extend(after_cursor(keys, after))
     order = [key.order() for key in keys]
     owner = _owner(table, conditions)
     rest = [] if owner is None else conditions[:owner] + conditions[owner + 1 :]
@@ -292,7 +292,7 @@ def page_window(
         return None
     conditions = list(where)
     if after is not None:
-        conditions.extend(_after(keys, after))
+        conditions.extend(after_cursor(keys, after))
     owner = _owner(table, conditions)
     if owner is not None and _reads_only(table, conditions[:owner] + conditions[owner + 1 :]):
         return None

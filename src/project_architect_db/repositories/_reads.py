@@ -31,6 +31,9 @@ from project_architect_db.queries.sorting import (
 from project_architect_db.repositories._as_of import (
     AsOf,
     as_of_by_id,
+    at_clause,
+    count_as_of,
+    page_as_of,
     refuse_on_file,
     snapshot_errors,
 )
@@ -139,6 +142,7 @@ class ReadOperations(Generic[ReadT]):
         offset: int = 0,
         cursor: str | None = None,
         with_total: bool = False,
+        as_of: AsOf | None = None,
         **conditions: Any,
     ) -> Page[ReadT]:
         """One page of rows matching the filters.
@@ -162,10 +166,16 @@ class ReadOperations(Generic[ReadT]):
             cursor: ``next_cursor`` of the previous page (keyset pagination: stable while
                 rows are inserted, and about as fast on page 1000 as on page 1).
             with_total: Also count every matching row (one more query).
+            as_of: On a lake, the page as a past snapshot saw it: a snapshot id or an aware
+                datetime, as for :meth:`get` (the table's rows then; a custom filter's
+                subquery on another table reads that table as it is now).
             **conditions: Keyword filters, e.g. ``status="active"``, ``stars__gte=10``.
 
         Raises:
-            InvalidQueryError: Unknown field or operator, bad page arguments, foreign cursor.
+            InvalidQueryError: Unknown field or operator, bad page arguments, foreign cursor;
+                ``as_of`` on a DuckDB file, or not an int nor an aware datetime.
+            NotFoundError: The lake has no snapshot at ``as_of`` (before its first commit,
+                after its latest, or expired by ``db-vacuum``).
         """
         if not isinstance(limit, int) or isinstance(limit, bool) or not 0 <= limit <= MAX_PAGE_SIZE:
             raise InvalidQueryError(f"limit must be an integer from 0 to {MAX_PAGE_SIZE}.")
@@ -181,14 +191,17 @@ class ReadOperations(Generic[ReadT]):
             if not keyset_ok:
                 keyset_condition(keys, [])  # raises the explanation
             after = decode_cursor(self.model, keys, cursor)
+        if as_of is not None:
+            refuse_on_file(self._context.executor.settings.is_lake)
+            at_clause(as_of)  # checked before any read
         # one statement reads on its own; a page with its total reads from one snapshot
         async with self._context.reading(snapshot=with_total) as reader:
-            rows = await self._page_rows(reader, where, keys, limit + 1, offset, after, True)
-            if len(rows) <= limit:  # no window, or it did not hold the page: the plain page
+            rows = await self._page_rows(reader, where, keys, limit + 1, offset, after, True, as_of)
+            if len(rows) <= limit and as_of is None:  # the window did not hold the page
                 rows = await self._page_rows(reader, where, keys, limit + 1, offset, after, False)
             total = None
             if with_total:
-                count = select(func.count()).select_from(self._table).where(*where)
+                count = count_as_of(self._table, where, as_of)
                 total = int((await reader.execute(count)).scalar_one())
         more = len(rows) > limit
         rows = rows[:limit]
@@ -212,12 +225,21 @@ class ReadOperations(Generic[ReadT]):
         offset: int,
         after: Sequence[Any] | None,
         window: bool,
+        as_of: AsOf | None = None,
     ) -> Sequence[Any]:
         """The page within its first key's window (``[]``: none applies), or the plain page.
+
+        ``as_of`` (a lake): the plain page as of that snapshot (``_as_of.page_as_of``).
 
         Outside a transaction the page's statement is compiled once per shape of page
         (``_page_shapes.py``); otherwise, or for a shape that cannot be, it is built.
         """
+        if as_of is not None:
+            past = page_as_of(
+                self._table, where, keys, as_of, limit=limit, offset=offset, after=after
+            )
+            with snapshot_errors(as_of):
+                return await reader.records(past, self.read_schema)
         schema = self.read_schema
         if reader.native:
             executor = self._context.executor

@@ -138,9 +138,10 @@ class AsyncRepository(
     ) -> None:
         """Publish one change per row once ``tx`` commits (rows built lazily if callable).
 
-        ``cascade`` (for a delete of one row) is what went with the row.
+        ``cascade`` (for a delete of one row) is what went with the row. On a lake the hub
+        logs them in the transaction instead, for every process (``_lake_changes.py``).
         """
-        tx.after_commit(self._publisher(kind, rows, cascade))
+        self._context.changes.emit(tx, self._changes_of(kind, rows, cascade))
 
     def _publisher(
         self,
@@ -148,18 +149,31 @@ class AsyncRepository(
         rows: Sequence[Any] | Callable[[], Sequence[Any]],
         cascade: Cascade | None = None,
     ) -> Callable[[], None]:
-        """What :meth:`_emit` runs after the commit (native units register it themselves)."""
+        """What a native unit runs after its commit (a file's one-hop writes)."""
         changes = self._context.changes
+        make = self._changes_of(kind, rows, cascade)
+
+        def publish() -> None:
+            if changes.subscribers:
+                changes.publish(make())
+
+        return publish
+
+    def _changes_of(
+        self,
+        kind: ChangeKind,
+        rows: Sequence[Any] | Callable[[], Sequence[Any]],
+        cascade: Cascade | None = None,
+    ) -> Callable[[], list[Change]]:
+        """The rows' changes, built when called (only if someone will read them)."""
         aggregate = self._table.name
         project_column = self.project_column
         cascaded = cascade.counts if cascade is not None else {}
         cascaded_ids = cascade.ids if cascade is not None else {}
 
-        def publish() -> None:
-            if not changes.subscribers:
-                return
+        def make() -> list[Change]:
             items = rows() if callable(rows) else rows
-            changes.publish(
+            return [
                 Change(
                     aggregate,
                     row.id,
@@ -170,9 +184,9 @@ class AsyncRepository(
                     cascaded_ids=cascaded_ids,
                 )
                 for row in items
-            )
+            ]
 
-        return publish
+        return make
 
     # -- create ------------------------------------------------------------------------------
     async def create(self, data: CreateT | Mapping[str, Any]) -> ReadT:

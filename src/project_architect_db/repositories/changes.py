@@ -25,11 +25,14 @@ import itertools
 import threading
 import uuid
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from project_architect_db.core.locks import LockOwner
 
 __all__ = ["MAX_CASCADED_IDS", "Change", "ChangeHub", "ChangeKind", "Gap", "Subscription"]
 
@@ -155,6 +158,7 @@ class Subscription:
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self._lock = threading.Lock()
         self._last_sequence = 0
+        self._error: BaseException | None = None
         self.closed = False
 
     def wants(self, change: Change) -> bool:
@@ -181,6 +185,24 @@ class Subscription:
                 self._queue.append(Gap(missed, self._last_sequence))
             self._queue.append(change)
             self._wake()
+
+    def _offer_gap(self, missed: int) -> None:
+        """Changes this subscription wanted may be lost (a lake feed's catch-up ran out)."""
+        with self._lock:
+            if self.closed:
+                return
+            self._queue.append(Gap(missed, self._last_sequence))
+            self._wake()
+
+    def _fail(self, error: BaseException) -> None:
+        """End the subscription with ``error``: raised once the queued changes are read."""
+        with self._lock:
+            if self.closed:
+                return
+            self._error = error
+            self.closed = True
+            self._wake()
+        self._hub._left(self)
 
     def _wake(self) -> None:
         """Release every waiting reader (called with ``_lock`` held)."""
@@ -210,6 +232,8 @@ class Subscription:
                         self._last_sequence = item.sequence
                     return item
                 if self.closed:
+                    if self._error is not None:
+                        raise self._error
                     raise StopAsyncIteration
                 loop = asyncio.get_running_loop()
                 waiter: asyncio.Future[None] = loop.create_future()
@@ -231,7 +255,7 @@ class Subscription:
                 return
             self.closed = True
             self._wake()
-        self._hub._subscriptions.discard(self)
+        self._hub._left(self)
 
     async def __aenter__(self) -> Subscription:
         return self
@@ -240,7 +264,7 @@ class Subscription:
         self.close()
 
     def __del__(self) -> None:  # a subscriber that forgot close() stops receiving
-        self._hub._subscriptions.discard(self)
+        self._hub._left(self)
 
 
 class ChangeHub:
@@ -271,11 +295,26 @@ class ChangeHub:
             max_queue,
         )
         self._subscriptions.add(subscription)
+        self._subscribed()
         return subscription
 
-    def publish(self, changes: Iterable[Change]) -> list[Change]:
+    def _subscribed(self) -> None:
+        """A subscription was added (a lake's hub starts listening)."""
+
+    def emit(self, tx: LockOwner, make: Callable[[], Iterable[Change]]) -> None:
+        """Publish ``make()`` once ``tx`` commits, if anyone subscribes (a lake logs it)."""
+
+        def publish() -> None:
+            if self._subscriptions:
+                self.publish(make())
+
+        tx.after_commit(publish)
+
+    def publish(
+        self, changes: Iterable[Change], committed_at: datetime | None = None
+    ) -> list[Change]:
         """Number and deliver one committed transaction's changes (never waits)."""
-        committed_at = datetime.now(UTC)
+        committed_at = committed_at or datetime.now(UTC)
         numbered = [
             Change(
                 c.aggregate,
@@ -298,10 +337,28 @@ class ChangeHub:
                     subscription._offer(change)
         return numbered
 
+    def _left(self, subscription: Subscription) -> None:
+        """``subscription`` ended (closed, failed or forgotten)."""
+        self._subscriptions.discard(subscription)
+
+    def gap(self, missed: int) -> None:
+        """Tell every subscription that up to ``missed`` commits' changes were lost."""
+        for subscription in list(self._subscriptions):
+            subscription._offer_gap(missed)
+
+    def fail(self, error: BaseException) -> None:
+        """End every subscription with ``error`` (raised after what it has queued)."""
+        for subscription in list(self._subscriptions):
+            subscription._fail(error)
+
     def close(self) -> None:
         """End every open subscription: each delivers what it has queued, then stops."""
         for subscription in list(self._subscriptions):
             subscription.close()
+
+    async def aclose(self) -> None:
+        """:meth:`close`, and stop what feeds the hub (a lake's listener)."""
+        self.close()
 
     @property
     def subscribers(self) -> int:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import uuid
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
@@ -22,7 +23,12 @@ from datetime import UTC
 from typing import Any, Protocol
 
 from project_architect_db.core.transaction import Transaction
-from project_architect_db.exceptions import InvalidQueryError, ReadOnlyError, ValidationError
+from project_architect_db.exceptions import (
+    ConflictError,
+    InvalidQueryError,
+    ReadOnlyError,
+    ValidationError,
+)
 from project_architect_db.search import _index
 from project_architect_db.search._delta import DeltaCache
 from project_architect_db.search._index import Outcome
@@ -36,6 +42,8 @@ __all__ = ["MAX_LIMIT", "MAX_QUERY_CHARS", "SearchService"]
 logger = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 1000
+#: Merges tried when another process changed a lake's shared index first (DuckLake conflict).
+MERGE_ATTEMPTS = 5
 MAX_LIMIT = 1000
 
 DOCUMENTS = IndexSpec(
@@ -248,7 +256,12 @@ class SearchService:
                 await tx.run_native(run)
 
         async with self._lock(spec):
-            await asyncio.ensure_future(build())
+            try:
+                await asyncio.ensure_future(build())
+            except ConflictError:
+                # on a lake, another process built the shared index at the same moment
+                if not await self._has_index(spec):
+                    raise
         self._indexed.add(spec.table)
 
     async def _ensure_index(self, spec: IndexSpec) -> None:
@@ -281,7 +294,16 @@ class SearchService:
                 await tx.run_native(lambda con: _index.merge_index(con, spec))
 
         async with self._lock(spec):
-            await asyncio.ensure_future(merge())
+            for attempt in range(1, MERGE_ATTEMPTS + 1):
+                try:
+                    await asyncio.ensure_future(merge())
+                    return
+                except ConflictError:
+                    # on a lake, another process merged into the shared index first: what
+                    # it left is merged from the newer snapshot
+                    if attempt == MERGE_ATTEMPTS:
+                        raise
+                    await asyncio.sleep(0.05 * attempt * (1 + random.random()))
 
     def _maybe_merge(self, spec: IndexSpec, delta: int) -> None:
         if self._read_only or self._closed or delta < self.rebuild_threshold:

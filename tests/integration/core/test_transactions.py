@@ -221,3 +221,22 @@ def test_run_executes_a_coroutine_on_uvloop() -> None:
         return type(asyncio.get_running_loop()).__module__
 
     assert padb.run(loop_name()).startswith("uvloop")
+
+
+async def test_a_failing_before_commit_callback_rolls_the_unit_back(database: Database) -> None:
+    ran: list[str] = []
+
+    async def fails() -> None:
+        ran.append("before")
+        raise RuntimeError("log refused")
+
+    with pytest.raises(RuntimeError, match="log refused"):
+        async with database.transaction() as tx:
+            await tx.projects.create({"name": "Gone", "slug": "gone"})
+            tx.before_commit_async(fails)
+            tx.after_commit(lambda: ran.append("after"))
+    assert ran == ["before"]  # never reported as committed
+    assert await database.projects.count() == 0
+    async with database.transaction() as tx:  # the database goes on
+        await tx.projects.create({"name": "Kept", "slug": "kept"})
+    assert await database.projects.count() == 1

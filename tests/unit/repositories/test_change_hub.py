@@ -6,7 +6,10 @@ import asyncio
 import threading
 import uuid
 
-from project_architect_db.repositories.changes import Change, ChangeHub, ChangeKind
+import pytest
+
+from project_architect_db.exceptions import CatalogUnavailableError, TransactionError
+from project_architect_db.repositories.changes import Change, ChangeHub, ChangeKind, Gap
 
 
 def _change() -> Change:
@@ -69,3 +72,45 @@ async def test_a_change_offered_after_close_is_dropped() -> None:
     items = [item async for item in subscription]
     assert len(items) == 1
     assert items[0].sequence == 1
+
+
+async def test_a_gap_reaches_every_subscription_after_what_it_read() -> None:
+    hub = ChangeHub()
+    one, two = hub.subscribe(), hub.subscribe(aggregates="documents")
+    hub.publish([_change()])
+    first = await anext(one)
+    assert isinstance(first, Change)
+    hub.gap(7)
+    gap = await anext(one)
+    assert isinstance(gap, Gap)
+    assert (gap.missed, gap.after_sequence) == (7, first.sequence)
+    assert (await anext(two)) == Gap(7, 0)  # filters do not hide a gap
+    one.close()
+    hub.gap(1)  # a closed subscription gets nothing more
+    with pytest.raises(StopAsyncIteration):
+        await anext(one)
+
+
+async def test_a_failed_hub_ends_subscriptions_with_the_error_after_their_queue() -> None:
+    hub = ChangeHub()
+    subscription = hub.subscribe()
+    hub.publish([_change()])
+    hub.fail(CatalogUnavailableError("catalog gone"))
+    assert subscription.closed and hub.subscribers == 0
+    assert isinstance(await anext(subscription), Change)  # what was queued comes first
+    for _ in range(2):  # then the error, each time it is read
+        with pytest.raises(CatalogUnavailableError, match="catalog gone"):
+            await anext(subscription)
+    hub.fail(CatalogUnavailableError("again"))  # nothing left to end: no error
+    subscription._fail(CatalogUnavailableError("late"))  # a closed one keeps its error
+    with pytest.raises(CatalogUnavailableError, match="catalog gone"):
+        await anext(subscription)
+
+
+async def test_a_lake_hub_refuses_changes_outside_a_transaction() -> None:
+    from project_architect_db.repositories._lake_changes import LakeChangeHub
+
+    hub = LakeChangeHub("dbname=x host=/nowhere user=u", lambda: None)  # type: ignore[arg-type,return-value]
+    with pytest.raises(TransactionError, match="must run in a transaction"):
+        hub.emit(object(), list)  # type: ignore[arg-type]
+    await hub.aclose()  # never listened: nothing to stop

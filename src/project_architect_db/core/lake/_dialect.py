@@ -16,12 +16,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from duckdb_sqlalchemy import DuckDBDDLCompiler
+from duckdb_sqlalchemy import DuckDBCompiler, DuckDBDDLCompiler
 from sqlalchemy.engine import URL
 
 from project_architect_db.core.driver import AsyncDuckDBDialect
 
-__all__ = ["AsyncDuckLakeDialect", "LakeDDLCompiler"]
+__all__ = ["AsyncDuckLakeDialect", "LakeCompiler", "LakeDDLCompiler"]
+
+
+class LakeCompiler(DuckDBCompiler):  # type: ignore[misc]
+    """SQL for a lake: a table's FROM hint ``AT (...)`` is DuckLake's time travel clause.
+
+    ``select(t).with_hint(t, "AT (VERSION => 3)")`` reads ``t`` as of snapshot 3 (the
+    repositories' ``as_of`` pages, ``repositories/_as_of.py``); any other hint is dropped.
+    """
+
+    def format_from_hint_text(self, sqltext: str, table: Any, hint: str, iscrud: bool) -> str:
+        """``<table> AT (...)``; PostgreSQL's ``ONLY`` and others as its compiler has them."""
+        if hint.startswith("AT ("):
+            return f"{sqltext} {hint}"
+        return str(super().format_from_hint_text(sqltext, table, hint, iscrud))
 
 
 class LakeDDLCompiler(DuckDBDDLCompiler):  # type: ignore[misc]
@@ -38,6 +52,7 @@ class AsyncDuckLakeDialect(AsyncDuckDBDialect):
     driver = "aioducklake"
     supports_statement_cache = True
     ddl_compiler = LakeDDLCompiler
+    statement_compiler = LakeCompiler
     # DuckLake refuses RETURNING on INSERT, UPDATE and DELETE: SQLAlchemy then never adds one
     # of its own, and the repositories read written rows back instead (repositories/_lake.py).
     insert_returning = False

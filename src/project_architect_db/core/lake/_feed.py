@@ -16,9 +16,9 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import duckdb
@@ -26,9 +26,11 @@ import duckdb
 from project_architect_db.core.lake._conninfo import ConnInfo, parse_conninfo
 from project_architect_db.core.lake._guard import CHANNEL
 from project_architect_db.core.lake._pgerrors import catalog_error
-from project_architect_db.exceptions import ConfigurationError
+from project_architect_db.exceptions import CatalogUnavailableError, ConfigurationError
 
 __all__ = ["LakeCommit", "LakeFeed", "LakeGap"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,7 @@ class LakeFeed:
         self._woken = asyncio.Event()
         self._ready: collections.deque[LakeCommit | LakeGap] = collections.deque()
         self._closed = False
+        self._lost = False
 
     @classmethod
     async def open(
@@ -82,6 +85,7 @@ class LakeFeed:
         catalog: str = "lake",
         max_behind: int = 1000,
         poll_interval: float = 5.0,
+        after: int | None = None,
     ) -> LakeFeed:
         """Listen on the catalog of ``conninfo``; deliver the commits after the newest one now.
 
@@ -92,6 +96,8 @@ class LakeFeed:
             catalog: The lake's name in ``lake``.
             max_behind: Snapshots a subscriber may lag before they become one ``LakeGap``.
             poll_interval: Seconds between reads when no notification arrives.
+            after: Deliver the commits after this snapshot instead (a feed resumed after its
+                catalog session ended).
 
         Raises:
             ConfigurationError: A bad conninfo or setting, or no such lake in ``lake``.
@@ -101,12 +107,19 @@ class LakeFeed:
         if max_behind < 1 or not poll_interval > 0:
             raise ConfigurationError("max_behind must be >= 1 and poll_interval positive.")
         cursor = lake.cursor()
-        last = await asyncio.to_thread(_newest, cursor, catalog)
-        listener = await _listen(info)
+        try:
+            last = await asyncio.to_thread(_newest, cursor, catalog)
+            listener = await _listen(info)
+        except BaseException:
+            cursor.close()
+            raise
+        if after is not None:
+            last = min(after, last)
         feed = cls(
             listener, cursor, catalog, last=last, max_behind=max_behind, poll_interval=poll_interval
         )
         await listener.add_listener(CHANNEL, feed._wake)
+        listener.add_termination_listener(feed._ended)
         return feed
 
     @property
@@ -121,11 +134,35 @@ class LakeFeed:
         while not self._ready:
             if self._closed:
                 raise StopAsyncIteration
+            if self._lost:
+                raise CatalogUnavailableError(
+                    "The change feed's session with the lake catalog ended (server restarted "
+                    "or connection killed): open the feed again with after=feed.last_seen to "
+                    "go on without losing a commit."
+                )
             self._woken.clear()
             await self._read()
             if not self._ready:
                 await self._wait()
         return self._ready.popleft()
+
+    async def batch(self) -> list[LakeCommit | LakeGap]:
+        """The next commit (waiting for one), and every other one already read after it."""
+        items = [await self.__anext__()]
+        while self._ready:
+            items.append(self._ready.popleft())
+        return items
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(cursor, *args)`` on the feed's own connection to the lake, in a thread.
+
+        Raises:
+            CatalogUnavailableError: The read failed (the catalog is down or unreachable).
+        """
+        try:
+            return await asyncio.to_thread(fn, self._lake, *args)
+        except duckdb.Error as error:
+            raise _unreadable(error) from error
 
     async def close(self) -> None:
         """Stop listening (idempotent); an ``async for`` over the feed then ends."""
@@ -143,7 +180,7 @@ class LakeFeed:
     async def _read(self) -> None:
         if self._closed:
             return
-        rows = await asyncio.to_thread(_since, self._lake, self._catalog, self._last)
+        rows = await self.read(_since, self._catalog, self._last)
         if not rows:
             return
         first, newest = rows[0][0], rows[-1][0]
@@ -157,6 +194,19 @@ class LakeFeed:
 
     def _wake(self, *_: object) -> None:
         self._woken.set()
+
+    def _ended(self, *_: object) -> None:
+        if not self._closed:
+            self._lost = True
+            self._woken.set()
+
+
+def _unreadable(error: duckdb.Error) -> CatalogUnavailableError:
+    return CatalogUnavailableError(
+        f"The change feed could not read the lake ({error}): the catalog is down or "
+        "unreachable. Open the feed again with after=feed.last_seen once it is back: no commit "
+        "is lost."
+    )
 
 
 async def _listen(info: ConnInfo) -> Any:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, Self, TypeVar
 
 import pyarrow as pa
 
+from project_architect_db.core.lake._snapshot import AsOf, at_clause, run_at_snapshot
 from project_architect_db.core.transaction import Transaction, current_transaction
 from project_architect_db.exceptions import InvalidQueryError, ProjectArchitectDBError
 from project_architect_db.queries.analytics._rows import (
@@ -53,6 +55,27 @@ class Runnable:
 
     _source: Source | None
     _native: NativeRunner | None
+    _as_of: AsOf | None = None
+
+    def as_of(self, as_of: AsOf) -> Self:
+        """The same query, answered as a lake was at a past snapshot (DuckLake time travel).
+
+        Every table the query reads (joins and subqueries included) is read as of the same
+        snapshot: the lake is attached once more, read-only, at ``as_of`` for the query.
+
+        Args:
+            as_of: A snapshot id (``ducklake_snapshots()``) or a time-zone-aware datetime.
+
+        Raises:
+            InvalidQueryError: ``as_of`` is not an int >= 0 nor an aware datetime; running it
+                on a DuckDB file (it keeps no past snapshots).
+            NotFoundError: When run: the lake has no snapshot at ``as_of`` (before its first
+                commit, after its latest, or expired by ``db-vacuum``).
+        """
+        at_clause(as_of)  # checked now, not when run
+        clone = copy.copy(self)
+        clone._as_of = as_of
+        return clone
 
     def _prepare(self) -> tuple[str, list[Any]]:
         raise NotImplementedError
@@ -72,6 +95,13 @@ class Runnable:
                 "db.analytics.query(Model), or call .bind(db.transaction)."
             )
         sql, params = self._prepare()
+        as_of = self._as_of
+        if as_of is not None:
+            now = fn
+
+            def fn(job: tuple[Any, str, list[Any]]) -> T:
+                return run_at_snapshot(job[0], as_of, lambda cursor: now((cursor, sql, params)))
+
         # the executor translates errors at both entry points
         if self._native is not None and current_transaction() is None:
             # One read statement needs no unit of work: one hop on a kept connection is

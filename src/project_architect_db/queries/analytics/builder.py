@@ -80,6 +80,7 @@ class Analytics(Runnable):
         clone._state = self._state.copy(**changes)
         clone._source = self._source
         clone._native = self._native
+        clone._as_of = self._as_of
         return clone
 
     def bind(self, source: Source) -> Analytics:
