@@ -197,6 +197,14 @@ class SearchService:
         """Wait until all committed so far is embedded: see :meth:`SemanticSearch.embedded`."""
         await self.semantic.embedded(timeout)
 
+    async def reset_embeddings(self) -> None:
+        """Drop the stored vectors, to change embedders (:meth:`SemanticSearch.reset_embeddings`).
+
+        Raises:
+            ReadOnlyError: The database is read-only.
+        """
+        await self.semantic.reset_embeddings()
+
     async def rebuild(self, table: str | None = None) -> None:
         """Rebuild the index of ``"documents"``, ``"messages"`` or both now (e.g. after a load).
 

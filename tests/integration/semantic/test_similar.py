@@ -63,7 +63,9 @@ async def test_a_written_message_is_found_with_its_conversation(db: Database) ->
     assert hits[0].version is None and hits[0].document_id is None
 
 
-async def test_rows_are_not_found_before_they_are_embedded(target: str, extension_directory) -> None:
+async def test_rows_are_not_found_before_they_are_embedded(
+    target: str, extension_directory
+) -> None:
     words = Words()
     async with Database.open(target, extension_directory=extension_directory, embedder=words) as db:
         assert await db.search.similar("anything") == []  # first use: records the model
@@ -87,7 +89,10 @@ async def test_filters_keep_only_matching_rows(db: Database) -> None:
     later = await db.search.similar("cache layer", since=datetime.now(UTC) + timedelta(days=1))
     earlier = await db.search.similar("cache layer", until=datetime(2000, 1, 1))
     naive_window = await db.search.similar(
-        "cache layer", since=datetime(2000, 1, 1), until=datetime(2999, 1, 1), project_id=str(atlas.id)
+        "cache layer",
+        since=datetime(2000, 1, 1),
+        until=datetime(2999, 1, 1),
+        project_id=str(atlas.id),
     )
 
     assert {h.project_id for h in by_project} == {atlas.id}
