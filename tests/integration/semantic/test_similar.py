@@ -246,6 +246,21 @@ async def test_a_commit_wakes_the_queue_without_embedded(db: Database) -> None:
     assert [h.snippet for h in hits] == ["written after the first use"]
 
 
+async def test_a_database_that_never_used_semantic_search_embeds_nothing(
+    db: Database, words: Words
+) -> None:
+    await project_with(db, quiet="nobody asked for vectors")
+    for _ in range(400):  # the one check after the first commit of the process
+        if db.search.semantic._unused:
+            break
+        await asyncio.sleep(0.05)
+    await project_with(db, again="still nobody")
+
+    assert db.search.semantic._unused and words.calls == []
+    await db.search.embedded()  # the first use embeds what was written before
+    assert len(await db.search.similar("nobody", k=5)) == 2
+
+
 async def test_non_latin_text_is_embedded_and_found(db: Database) -> None:
     await project_with(
         db, ja="データベース 設計 レビュー", ru="релиз сломался из-за миграции", en="english"

@@ -85,6 +85,9 @@ class SemanticSearch:
         self._task: asyncio.Task[None] | None = None
         self._again = False
         self._closed = False
+        #: Semantic search was never used in this database: commits do not wake the queue
+        #: (checked once, after the first commit; the first similar()/embedded() clears it).
+        self._unused = False
 
     @property
     def embedder(self) -> Embedder | None:
@@ -221,7 +224,7 @@ class SemanticSearch:
         """Start the background queue if this database uses semantic search (after commits)."""
         if aggregate not in (None, "documents", "messages"):
             return
-        if self._embedder is None or self._read_only or self._lake or self._closed:
+        if self._embedder is None or self._read_only or self._lake or self._closed or self._unused:
             return
         if self._task is not None and not self._task.done():
             self._again = True
@@ -245,7 +248,9 @@ class SemanticSearch:
     async def _background(self, embedder: Embedder) -> None:
         try:
             if self._recorded is None and not await self._has_record():
-                return  # semantic search never used here: nothing to keep fresh
+                # never used here: nothing to keep fresh (unless a call just recorded the model)
+                self._unused = self._recorded is None
+                return
             await self._check_model(embedder)
             self._again = True
             while self._again:
@@ -292,6 +297,7 @@ class SemanticSearch:
 
                     await run_alone(self._in_transaction(record))
                     self._recorded = given
+                    self._unused = False
         if self._recorded != given:
             raise _mismatch(self._recorded, given)
 
