@@ -18,7 +18,7 @@ import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from project_architect_db.core.transaction import Transaction
@@ -31,6 +31,7 @@ from project_architect_db.search._snippet import candidate_words, make_snippet
 from project_architect_db.search._sql import IndexSpec
 from project_architect_db.search.models import DocumentHit, MessageHit
 from project_architect_db.search.semantic import SemanticSearch, SimilarHit
+from project_architect_db.search.semantic.service import Scope
 
 __all__ = ["MAX_LIMIT", "MAX_QUERY_CHARS", "SearchService"]
 
@@ -188,10 +189,28 @@ class SearchService:
         ]
 
     async def similar(
-        self, query: str | Sequence[float], k: int = 10, **filters: Any
+        self,
+        query: str | Sequence[float],
+        k: int = 10,
+        *,
+        scope: Scope = "all",
+        project_id: uuid.UUID | str | None = None,
+        conversation_id: uuid.UUID | str | None = None,
+        doc_type: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[SimilarHit]:
         """Chunks closest in meaning to ``query``: see :meth:`SemanticSearch.similar`."""
-        return await self.semantic.similar(query, k, **filters)
+        return await self.semantic.similar(
+            query,
+            k,
+            scope=scope,
+            project_id=project_id,
+            conversation_id=conversation_id,
+            doc_type=doc_type,
+            since=since,
+            until=until,
+        )
 
     async def embedded(self, timeout: float | None = None) -> None:  # noqa: ASYNC109 - contract
         """Wait until all committed so far is embedded: see :meth:`SemanticSearch.embedded`."""
