@@ -91,6 +91,7 @@ class SemanticSearch:
         self._unused = False
         #: Keep each table's vectors in memory (``_matrix.py``); False: scan them in SQL.
         self.memory_vectors = True
+        self._woken = False
         self._matrices = {s.table: Matrix(s) for s in (DOCUMENTS, MESSAGES)}
 
     @property
@@ -160,7 +161,9 @@ class SemanticSearch:
         vector = await self._query_vector(query)
         if vector is None:  # nothing was ever embedded here
             return []
-        self.wake()
+        if not self._woken:  # the first search drains what waits (a backlog, a crash's)
+            self._woken = True
+            self.wake()
         hits: list[SimilarHit] = []
         async with self._executor.transaction() as tx:
             for source in sources:
