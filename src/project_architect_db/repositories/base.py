@@ -7,6 +7,7 @@ Core (compiled once per shape and cached); bulk paths go through Arrow (see ``_b
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -141,7 +142,10 @@ class AsyncRepository(
         ``cascade`` (for a delete of one row) is what went with the row. On a lake the hub
         logs them in the transaction instead, for every process (``_lake_changes.py``).
         """
-        self._context.changes.emit(tx, self._changes_of(kind, rows, cascade))
+        changes = self._context.changes
+        changes.emit(tx, self._changes_of(kind, rows, cascade))
+        if changes.on_commit is not None:  # the semantic queue wakes (not on a lake)
+            tx.after_commit(functools.partial(changes.on_commit, self._table.name))
 
     def _publisher(
         self,
@@ -153,7 +157,11 @@ class AsyncRepository(
         changes = self._context.changes
         make = self._changes_of(kind, rows, cascade)
 
+        aggregate = self._table.name
+
         def publish() -> None:
+            if changes.on_commit is not None:
+                changes.on_commit(aggregate)
             if changes.subscribers:
                 changes.publish(make())
 

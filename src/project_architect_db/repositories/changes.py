@@ -273,6 +273,10 @@ class ChangeHub:
     def __init__(self) -> None:
         self._subscriptions: set[Subscription] = set()
         self._sequence = itertools.count(1)
+        #: Called with a table's name after each commit that changed its rows, subscribers
+        #: or not (one call per repository per commit: cheap). The semantic search queue
+        #: wakes on it.
+        self.on_commit: Callable[[str], None] | None = None
 
     def subscribe(
         self,

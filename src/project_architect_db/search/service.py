@@ -17,18 +17,13 @@ import contextlib
 import logging
 import random
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from project_architect_db.core.transaction import Transaction
-from project_architect_db.exceptions import (
-    ConflictError,
-    InvalidQueryError,
-    ReadOnlyError,
-    ValidationError,
-)
+from project_architect_db.exceptions import ConflictError, InvalidQueryError, ReadOnlyError
 from project_architect_db.search import _index
 from project_architect_db.search._delta import DeltaCache
 from project_architect_db.search._index import Outcome
@@ -36,6 +31,9 @@ from project_architect_db.search._memory import BuildMemory
 from project_architect_db.search._snippet import candidate_words, make_snippet
 from project_architect_db.search._sql import IndexSpec
 from project_architect_db.search.models import DocumentHit, MessageHit
+from project_architect_db.search.semantic import SemanticSearch, SimilarHit
+from project_architect_db.search.semantic._query import as_uuid as _uuid
+from project_architect_db.search.semantic.service import Scope
 
 __all__ = ["MAX_LIMIT", "MAX_QUERY_CHARS", "SearchService"]
 
@@ -92,6 +90,7 @@ class SearchService:
             build (``None``: DuckDB's default).
         markers: What wraps a match in a snippet.
         snippet_chars: About how long a snippet is.
+        semantic: Semantic search (``similar`` / ``embedded``); default: off.
     """
 
     def __init__(
@@ -105,6 +104,7 @@ class SearchService:
         memory_limit: str | None = None,
         markers: tuple[str, str] = ("**", "**"),
         snippet_chars: int = 160,
+        semantic: SemanticSearch | None = None,
     ) -> None:
         self._executor = executor
         self._read_only = read_only
@@ -121,6 +121,8 @@ class SearchService:
         self._indexed: set[str] = set()
         #: Each table's changed rows, tokenized once (``_delta.py``).
         self._deltas = {spec.table: DeltaCache() for spec in (DOCUMENTS, MESSAGES)}
+        #: Vectors beside BM25 (``search/semantic/``).
+        self.semantic = semantic or SemanticSearch(executor, "semantic search is off here")
 
     # -- public API --------------------------------------------------------------------------
     async def documents(
@@ -190,6 +192,42 @@ class SearchService:
             for row in outcome.rows
         ]
 
+    async def similar(
+        self,
+        query: str | Sequence[float],
+        k: int = 10,
+        *,
+        scope: Scope = "all",
+        project_id: uuid.UUID | str | None = None,
+        conversation_id: uuid.UUID | str | None = None,
+        doc_type: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[SimilarHit]:
+        """Chunks closest in meaning to ``query``: see :meth:`SemanticSearch.similar`."""
+        return await self.semantic.similar(
+            query,
+            k,
+            scope=scope,
+            project_id=project_id,
+            conversation_id=conversation_id,
+            doc_type=doc_type,
+            since=since,
+            until=until,
+        )
+
+    async def embedded(self, timeout: float | None = None) -> None:  # noqa: ASYNC109 - contract
+        """Wait until all committed so far is embedded: see :meth:`SemanticSearch.embedded`."""
+        await self.semantic.embedded(timeout)
+
+    async def reset_embeddings(self) -> None:
+        """Drop the stored vectors, to change embedders (:meth:`SemanticSearch.reset_embeddings`).
+
+        Raises:
+            ReadOnlyError: The database is read-only.
+        """
+        await self.semantic.reset_embeddings()
+
     async def rebuild(self, table: str | None = None) -> None:
         """Rebuild the index of ``"documents"``, ``"messages"`` or both now (e.g. after a load).
 
@@ -228,8 +266,9 @@ class SearchService:
         return specs
 
     async def close(self) -> None:
-        """Cancel background rebuilds (called by ``Database.close``)."""
+        """Cancel background rebuilds and embedding (called by ``Database.close``)."""
         self._closed = True
+        await self.semantic.close()
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
@@ -360,15 +399,6 @@ class SearchService:
             if candidate_words([text], matched, limit=1, exact=True):
                 return make_snippet(text, is_match, width=self.snippet_chars, markers=self.markers)
         return make_snippet(texts[0], is_match, width=self.snippet_chars, markers=self.markers)
-
-
-def _uuid(value: uuid.UUID | str | None) -> uuid.UUID | None:
-    if value is None or isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise ValidationError(f"{str(value)[:60]!r} is not a valid id (a UUID).") from None
 
 
 def _text(value: Any, name: str) -> str | None:
