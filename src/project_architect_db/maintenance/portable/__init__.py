@@ -1,0 +1,120 @@
+"""The whole database as Parquet files in one folder, with a manifest, and back.
+
+Parquet is what moves data to a lake, another machine or another DuckDB version:
+:func:`export_parquet` (``db.export_parquet()``, ``project-architect-db export``) writes one
+consistent snapshot of every table while writers go on (see ``_export.py``);
+:func:`import_parquet` (``Database.import_parquet()``, ``project-architect-db import``) checks
+the folder against its manifest and builds a new database file from it (see ``_import.py``).
+
+Examples:
+    >>> import project_architect_db as padb
+    >>> async def main() -> None:
+    ...     async with padb.Database.open("architect.duckdb") as db:
+    ...         await db.export_parquet("export-2026-12-07")
+    ...     await padb.Database.import_parquet("export-2026-12-07", "copy.duckdb")
+    >>> padb.run(main())  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from project_architect_db.core._worker import to_thread
+from project_architect_db.core.executor import Executor
+from project_architect_db.core.settings import Settings
+from project_architect_db.maintenance.portable._export import ExportJob, ExportReport
+from project_architect_db.maintenance.portable._import import ImportJob
+from project_architect_db.maintenance.portable._manifest import (
+    FORMAT_VERSION,
+    MANIFEST_NAME,
+    ExportManifest,
+    TableFile,
+    read_export_manifest,
+)
+
+__all__ = [
+    "FORMAT_VERSION",
+    "MANIFEST_NAME",
+    "ExportManifest",
+    "ExportReport",
+    "ImportReport",
+    "TableFile",
+    "export_parquet",
+    "import_parquet",
+    "read_export_manifest",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    """What an import did.
+
+    Attributes:
+        database: The database file written.
+        folder: The export it came from.
+        manifest: The export's manifest.
+        replaced: Where the file it replaced was kept (``None``: there was none).
+    """
+
+    database: Path
+    folder: Path
+    manifest: ExportManifest
+    replaced: Path | None
+
+
+async def _in_thread(fn: Callable[[], Any], interrupt: Callable[[], None]) -> Any:
+    """Run ``fn`` in a worker thread; a cancellation interrupts it and waits for its clean-up."""
+    task = asyncio.ensure_future(to_thread(fn))
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        interrupt()
+        with contextlib.suppress(BaseException):
+            await task  # the thread removes its temporary files before it ends
+        raise
+
+
+async def export_parquet(
+    executor: Executor[Any],
+    settings: Settings,
+    folder: str | os.PathLike[str],
+    *,
+    library_version: str,
+) -> ExportReport:
+    """Export the open database into ``folder`` (see :meth:`Database.export_parquet`)."""
+    connection = await executor.run_native_read(lambda duck: duck.cursor())
+    source = ":memory:" if settings.in_memory else settings.database
+    job = ExportJob(connection, folder, source=source, library_version=library_version)
+    report: ExportReport = await _in_thread(job.run, job.interrupt)
+    return report
+
+
+async def import_parquet(
+    folder: str | os.PathLike[str],
+    database: str | os.PathLike[str],
+    *,
+    overwrite: bool,
+    known_revisions: Collection[str],
+    upgrade: Callable[[Path], Awaitable[None]],
+) -> ImportReport:
+    """Build ``database`` from the export in ``folder`` (see :meth:`Database.import_parquet`).
+
+    ``upgrade(path)`` migrates the built file to the library's revision before it is renamed
+    into place.
+    """
+    job = ImportJob(folder, database, overwrite=overwrite, known_revisions=known_revisions)
+    manifest: ExportManifest = await to_thread(job.check)
+    try:
+        await _in_thread(lambda: job.build(manifest), job.interrupt)
+        await upgrade(job.temp)
+        replaced: Path | None = await to_thread(job.publish)
+    except BaseException:
+        job.discard()
+        raise
+    return ImportReport(job.database, job.folder, manifest, replaced)
