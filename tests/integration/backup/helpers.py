@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from project_architect_db import Database
 
@@ -27,3 +31,15 @@ def count(path: Path, table: str) -> int:
     """Rows of ``table`` in the file at ``path`` (read-only, plain duckdb)."""
     with duckdb.connect(str(path), read_only=True) as duck:
         return int(duck.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+
+def read_only_folder(folder: Path, on: bool) -> None:
+    """Make ``folder`` unwritable (root ignores permission bits: chattr +i), or undo it."""
+    if os.geteuid() != 0:
+        folder.chmod(0o555 if on else 0o755)
+        return
+    if shutil.which("chattr") is None:
+        pytest.skip("as root an unwritable folder needs chattr +i, which is not installed")
+    done = subprocess.run(["chattr", "+i" if on else "-i", str(folder)], capture_output=True)
+    if done.returncode and on:
+        pytest.skip(f"chattr +i is not supported here: {done.stderr.decode().strip()}")

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,7 @@ import pytest
 
 from project_architect_db import ConfigurationError, Database, StorageError
 from project_architect_db.maintenance.backup import backups_in, read_manifest
-from tests.integration.backup.helpers import count, fill
+from tests.integration.backup.helpers import count, fill, read_only_folder
 from tests.integration.maintenance.helpers import identical
 
 WRITERS = 32
@@ -178,18 +176,6 @@ async def test_a_destination_folder_that_is_a_file_is_refused(db: Database, tmp_
     assert (tmp_path / "plain").read_text() == "not a folder"
 
 
-def _read_only(folder: Path, on: bool) -> None:
-    """Make ``folder`` unwritable (root ignores permission bits: chattr +i), or undo it."""
-    if os.geteuid() != 0:
-        folder.chmod(0o555 if on else 0o755)
-        return
-    if shutil.which("chattr") is None:
-        pytest.skip("as root an unwritable folder needs chattr +i, which is not installed")
-    done = subprocess.run(["chattr", "+i" if on else "-i", str(folder)], capture_output=True)
-    if done.returncode and on:
-        pytest.skip(f"chattr +i is not supported here: {done.stderr.decode().strip()}")
-
-
 async def test_a_read_only_folder_is_a_storage_error_and_the_earlier_backup_stays(
     db: Database, tmp_path: Path
 ) -> None:
@@ -198,12 +184,12 @@ async def test_a_read_only_folder_is_a_storage_error_and_the_earlier_backup_stay
     await fill(db, 2)
     first = await db.backup(folder)
     digest = first.manifest.sha256
-    _read_only(folder, True)
+    read_only_folder(folder, True)
     try:
         with pytest.raises(StorageError, match="Cannot write the backup"):
             await db.backup(folder)
     finally:
-        _read_only(folder, False)
+        read_only_folder(folder, False)
     assert backups_in(folder) == [first.path]
     assert read_manifest(first.path).sha256 == digest
 

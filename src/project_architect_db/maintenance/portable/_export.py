@@ -127,7 +127,8 @@ def _sequence(
     high: int,
     cycle: bool,
 ) -> str:
-    # the sequence goes on where the source's stopped (its DDL would restart it)
+    # past the last value the source issued (its DDL would restart it); DuckDB reports a
+    # reloaded sequence's next value as its last, so this may skip one: never a repeat
     begin = start if last is None else last + increment
     return (
         f"CREATE SEQUENCE {_identifier(schema)}.{_identifier(name)} INCREMENT BY {increment} "
