@@ -119,8 +119,7 @@ class FileCopies:
 
         Examples:
             >>> import project_architect_db as padb
-            >>> padb.run(padb.Database.import_parquet("exports/2026-12-07", "copy.duckdb"))
-            ... # doctest: +SKIP
+            >>> padb.run(padb.Database.import_parquet("exports/1", "copy.duckdb"))  # doctest: +SKIP
         """
         from project_architect_db.maintenance.portable import import_parquet
         from project_architect_db.migration import known_revisions
