@@ -101,6 +101,7 @@ class FileCopies:
         database: str | os.PathLike[str],
         *,
         overwrite: bool = False,
+        **options: Any,
     ) -> ImportReport:
         """Build the database file ``database`` from an export made by :meth:`export_parquet`.
 
@@ -109,23 +110,34 @@ class FileCopies:
         is migrated up, then it is renamed into place. A replaced file is kept aside as
         ``<file>.replaced-<time>``.
 
+        ``database`` may also be a lake (``"ducklake:postgres:..."``, with ``data_path`` and
+        any other :meth:`open` option in ``options``): the rows of an export at the lake's
+        schema revision go into its empty tables in one lake transaction.
+
         Raises:
             StorageError: The export is incomplete or damaged, or the destination's folder is
                 missing, not writable or full; nothing was left behind.
             MigrationError: A newer library wrote the export (format version or schema
                 revision): upgrade project-architect-db.
-            AlreadyExistsError: ``database`` exists and ``overwrite`` is false.
+            AlreadyExistsError: ``database`` exists and ``overwrite`` is false; a lake's
+                tables already hold rows.
             DatabaseLockedError: ``database`` is open in a process.
 
         Examples:
             >>> import project_architect_db as padb
             >>> padb.run(padb.Database.import_parquet("exports/1", "copy.duckdb"))  # doctest: +SKIP
         """
-        from project_architect_db.maintenance.portable import import_parquet
+        from project_architect_db.maintenance.portable import import_into_lake, import_parquet
         from project_architect_db.migration import known_revisions
 
+        if os.fspath(database).startswith("ducklake:"):
+            async with cls.open(os.fspath(database), **options) as lake:
+                return await import_into_lake(
+                    lake._executor, folder, known_revisions=known_revisions()
+                )
+
         async def upgrade(path: Path) -> None:
-            async with cls.open(path, upgrade=True, load_fts=False):
+            async with cls.open(path, upgrade=True, load_fts=False, **options):
                 pass
 
         return await import_parquet(

@@ -29,7 +29,8 @@ from project_architect_db.core._worker import to_thread
 from project_architect_db.core.executor import Executor
 from project_architect_db.core.settings import Settings
 from project_architect_db.maintenance.portable._export import ExportJob, ExportReport
-from project_architect_db.maintenance.portable._import import ImportJob
+from project_architect_db.maintenance.portable._import import ImportJob, checked_export
+from project_architect_db.maintenance.portable._lake import load_into_lake
 from project_architect_db.maintenance.portable._manifest import (
     FORMAT_VERSION,
     MANIFEST_NAME,
@@ -46,6 +47,7 @@ __all__ = [
     "ImportReport",
     "TableFile",
     "export_parquet",
+    "import_into_lake",
     "import_parquet",
     "read_export_manifest",
 ]
@@ -56,13 +58,13 @@ class ImportReport:
     """What an import did.
 
     Attributes:
-        database: The database file written.
+        database: The database file written, or the lake's catalog string.
         folder: The export it came from.
         manifest: The export's manifest.
         replaced: Where the file it replaced was kept (``None``: there was none).
     """
 
-    database: Path
+    database: Path | str
     folder: Path
     manifest: ExportManifest
     replaced: Path | None
@@ -118,3 +120,20 @@ async def import_parquet(
         job.discard()
         raise
     return ImportReport(job.database, job.folder, manifest, replaced)
+
+
+async def import_into_lake(
+    executor: Executor[Any], folder: str | os.PathLike[str], *, known_revisions: Collection[str]
+) -> ImportReport:
+    """Load the export in ``folder`` into the open, empty lake of ``executor``, one transaction.
+
+    Raises:
+        StorageError: The export is incomplete or damaged.
+        MigrationError: A newer library wrote it, or it is at another revision than the lake.
+        AlreadyExistsError: The lake already holds rows.
+    """
+    source = Path(os.fspath(folder)).expanduser().absolute()  # noqa: ASYNC240 - no I/O
+    manifest: ExportManifest = await to_thread(checked_export, source, known_revisions)
+    async with executor.transaction() as tx:
+        await tx.run_native(lambda duck: load_into_lake(duck, str(source), manifest))
+    return ImportReport(executor.settings.database, source, manifest, None)

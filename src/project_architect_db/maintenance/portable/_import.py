@@ -36,7 +36,7 @@ from project_architect_db.maintenance.portable._manifest import (
     read_export_manifest,
 )
 
-__all__ = ["ImportJob"]
+__all__ = ["ImportJob", "checked_export"]
 
 
 class ImportJob:
@@ -67,9 +67,7 @@ class ImportJob:
             AlreadyExistsError: The destination exists and ``overwrite`` is false.
             DatabaseLockedError: The destination is open in a process.
         """
-        manifest = read_export_manifest(self.folder)
-        check_revision(manifest, self.folder, self.known_revisions)
-        check_files(self.folder, manifest)
+        manifest = checked_export(self.folder, self.known_revisions)
         if not self.database.parent.is_dir():
             raise StorageError(
                 f"The folder {self.database.parent} does not exist: create it (or choose "
@@ -170,6 +168,19 @@ class ImportJob:
         for leftover in (self.temp, Path(f"{self.temp}.wal")):
             with contextlib.suppress(OSError):
                 leftover.unlink(missing_ok=True)
+
+
+def checked_export(folder: Path, known_revisions: Collection[str]) -> ExportManifest:
+    """The manifest of the export in ``folder``, once it and every file check out.
+
+    Raises:
+        StorageError: The export is incomplete or damaged.
+        MigrationError: A newer library wrote it.
+    """
+    manifest = read_export_manifest(folder)
+    check_revision(manifest, folder, known_revisions)
+    check_files(folder, manifest)
+    return manifest
 
 
 class _Mismatch(StorageError):
