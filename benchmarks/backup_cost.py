@@ -71,6 +71,19 @@ async def _writers(
     return latencies
 
 
+async def sample_conversations(db: Database) -> list[Any]:
+    """1000 conversation ids the writers append to."""
+    async with db.transaction() as tx:
+        return await tx.run_native(  # type: ignore[no-any-return]
+            lambda duck: [
+                row[0]
+                for row in duck.execute(
+                    "SELECT id FROM conversations USING SAMPLE 1000 ROWS"
+                ).fetchall()
+            ]
+        )
+
+
 def _quantiles(values: list[float]) -> tuple[float, float]:
     cut = statistics.quantiles(values, n=100)
     return cut[49] * 1000, cut[98] * 1000
@@ -113,15 +126,7 @@ async def main(args: argparse.Namespace) -> None:
         folder.mkdir()
         print(f"load {os.getloadavg()}; source {args.source} ({library.stat().st_size:,} bytes)")
         async with Database.open(library, load_fts=False, memory_limit="3GB") as db:
-            async with db.transaction() as tx:
-                conversations = await tx.run_native(
-                    lambda duck: [
-                        row[0]
-                        for row in duck.execute(
-                            "SELECT id FROM conversations USING SAMPLE 1000 ROWS"
-                        ).fetchall()
-                    ]
-                )
+            conversations = await sample_conversations(db)
             for number in range(args.rounds):
                 out = work / f"raw-{number}.duckdb"
                 raw_wall, raw_cpu = _raw_copy(raw, out)

@@ -35,7 +35,7 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.backup_cost import _quantiles, _rss_mb, _writers
+from benchmarks.backup_cost import _quantiles, _rss_mb, _writers, sample_conversations
 
 import project_architect_db as padb
 from project_architect_db import Database
@@ -136,15 +136,7 @@ async def main(args: argparse.Namespace) -> None:
         shutil.copyfile(args.source, raw)
         print(f"load {os.getloadavg()}; source {args.source} ({library.stat().st_size:,} bytes)")
         async with Database.open(library, load_fts=False, memory_limit="3GB") as db:
-            async with db.transaction() as tx:
-                conversations = await tx.run_native(
-                    lambda duck: [
-                        row[0]
-                        for row in duck.execute(
-                            "SELECT id FROM conversations USING SAMPLE 1000 ROWS"
-                        ).fetchall()
-                    ]
-                )
+            conversations = await sample_conversations(db)
             for number in range(args.rounds):
                 raw_export = _raw_export(raw, work / f"raw-{number}")
                 figures = await _round(db, work, number, conversations, args.writers)

@@ -36,7 +36,11 @@ class FileCopies:
         async def __aexit__(self, *exc_info: object) -> None: ...
 
     async def backup(
-        self, dest: str | os.PathLike[str] | None = None, *, keep: int | None = None
+        self,
+        dest: str | os.PathLike[str] | None = None,
+        *,
+        keep: int | None = None,
+        low_priority: bool = True,
     ) -> BackupReport:
         """Write a verified, consistent copy of the database while readers and writers go on.
 
@@ -50,6 +54,10 @@ class FileCopies:
                 ending in ``.duckdb``. Default: the ``backup_dir`` setting, else
                 ``<database>.backups`` beside the file.
             keep: Keep only the newest ``keep`` backups of this database in the folder.
+            low_priority: Yield the CPU to the application while copying: DuckDB's
+                ``threads`` is 1 for the database while the copy runs, and the copy's thread
+                runs at the lowest priority. Writers barely slow down; the backup takes
+                longer. ``False``: the fastest copy (nothing else to serve, as in the CLI).
 
         Raises:
             StorageError: The folder is missing, not writable or full, or the copy did not
@@ -61,10 +69,17 @@ class FileCopies:
         from project_architect_db.maintenance.backup import take_backup
 
         return await take_backup(
-            self._executor, self.settings, dest, keep=keep, library_version=__version__
+            self._executor,
+            self.settings,
+            dest,
+            keep=keep,
+            library_version=__version__,
+            low_priority=low_priority,
         )
 
-    async def export_parquet(self, folder: str | os.PathLike[str]) -> ExportReport:
+    async def export_parquet(
+        self, folder: str | os.PathLike[str], *, low_priority: bool = True
+    ) -> ExportReport:
         """Export every table to Parquet in ``folder``, one consistent snapshot, writers going on.
 
         One file per table and ``manifest.json`` (format version, library, DuckDB and schema
@@ -74,6 +89,7 @@ class FileCopies:
 
         Args:
             folder: A new folder (or an empty one) in an existing folder.
+            low_priority: Yield the CPU to the application while copying (as :meth:`backup`).
 
         Raises:
             StorageError: The parent folder is missing, not writable or full; nothing was left.
@@ -91,7 +107,11 @@ class FileCopies:
         from project_architect_db.maintenance.portable import export_parquet
 
         return await export_parquet(
-            self._executor, self.settings, folder, library_version=__version__
+            self._executor,
+            self.settings,
+            folder,
+            library_version=__version__,
+            low_priority=low_priority,
         )
 
     @classmethod

@@ -47,7 +47,7 @@ def export(
         from project_architect_db import Database
 
         async with Database.open(database, load_fts=False) as db:
-            return await db.export_parquet(folder)
+            return await db.export_parquet(folder, low_priority=False)
 
     report = run(main)
     manifest = report.manifest

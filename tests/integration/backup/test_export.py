@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -27,18 +26,10 @@ from project_architect_db.maintenance.portable import (
 )
 from project_architect_db.maintenance.portable._export import ExportJob
 from project_architect_db.migration import MigrationManager
-from tests.integration.backup.helpers import fill, read_only_folder
+from tests.integration.backup.helpers import AcknowledgingWriters, fill, read_only_folder
 from tests.integration.maintenance.helpers import content, fragmented, identical
 
 WRITERS = 8
-
-
-@pytest.fixture
-async def db(tmp_path: Path, extension_directory: Path) -> Any:
-    async with Database.open(
-        tmp_path / "src.duckdb", extension_directory=extension_directory, load_fts=False
-    ) as database:
-        yield database
 
 
 @pytest.fixture
@@ -107,41 +98,17 @@ async def test_search_indexes_are_rebuilt_and_sequences_and_views_carried(
 async def test_an_export_taken_while_8_tasks_write_holds_exactly_its_snapshot(
     db: Database, tmp_path: Path
 ) -> None:
-    log: list[dict[str, Any]] = []  # the writers' acknowledgement log
-    stop, reached, wanted = asyncio.Event(), asyncio.Event(), [32]
-
-    async def writer(worker: int) -> None:
-        number = 0
-        while not stop.is_set():
-            slug, started = f"w{worker}-{number}", time.monotonic()
-            async with db.transaction() as tx:
-                project = await tx.projects.create({"name": slug, "slug": slug})
-                conversation = await tx.conversations.create({"project_id": project.id})
-                for turn in range(3):
-                    await tx.conversations.add_message(
-                        conversation.id, {"role": "user", "content": f"{slug}/{turn}"}
-                    )
-            log.append({"slug": slug, "started": started, "acked": time.monotonic()})
-            if len(log) >= wanted[0]:
-                reached.set()
-            number += 1
-
-    tasks = [asyncio.create_task(writer(worker)) for worker in range(WRITERS)]
-    await reached.wait()
+    writers = AcknowledgingWriters(db, WRITERS)
+    await writers.until(32)
     report = await db.export_parquet(tmp_path / "export")
-    reached.clear()
-    wanted[0] = len(log) + 32  # the writers go on during and after the export
-    await reached.wait()
-    stop.set()
-    await asyncio.gather(*tasks)
+    await writers.until(32)  # the writers go on during and after the export
+    await writers.finish()
 
     folder = report.folder
     with duckdb.connect(":memory:") as duck:
         slugs = {
             row[0]
-            for row in duck.execute(
-                f"SELECT slug FROM '{folder}/main_projects.parquet'"
-            ).fetchall()
+            for row in duck.execute(f"SELECT slug FROM '{folder}/main_projects.parquet'").fetchall()
         }
         per_project = dict(
             duck.execute(
@@ -150,9 +117,7 @@ async def test_an_export_taken_while_8_tasks_write_holds_exactly_its_snapshot(
                 f"JOIN '{folder}/main_messages.parquet' m ON m.conversation_id = c.id GROUP BY 1"
             ).fetchall()
         )
-    before, after = report.snapshot_window
-    acked_before = {e["slug"] for e in log if e["acked"] < before}
-    began_after = {e["slug"] for e in log if e["started"] > after}
+    acked_before, began_after, _ = writers.split(report.snapshot_window)
     assert acked_before and began_after
     assert acked_before <= slugs, "an acknowledged transaction is missing from the export"
     assert not slugs & began_after, "a transaction that began after the snapshot is in it"
@@ -322,9 +287,7 @@ async def test_an_existing_destination_is_kept_without_overwrite(
     assert target.read_bytes() == b"precious"
 
 
-async def test_a_destination_open_in_this_process_is_refused(
-    db: Database, exported: Path
-) -> None:
+async def test_a_destination_open_in_this_process_is_refused(db: Database, exported: Path) -> None:
     with pytest.raises(DatabaseLockedError, match="open in this process"):
         await Database.import_parquet(exported, db.settings.database, overwrite=True)
     assert len((await db.projects.list()).items) == 5

@@ -101,6 +101,7 @@ async def take_backup(
     *,
     keep: int | None = None,
     library_version: str,
+    low_priority: bool = True,
 ) -> BackupReport:
     """Back up the open database into ``dest`` (see :meth:`Database.backup`)."""
     if keep is not None and (isinstance(keep, bool) or not isinstance(keep, int) or keep < 1):
@@ -108,7 +109,14 @@ async def take_backup(
     target = await to_thread(_target, settings, dest)
     connection = await executor.run_native_read(lambda duck: duck.cursor())
     source = "memory.duckdb" if settings.in_memory else settings.database
-    job = BackupJob(connection, target, source=source, keep=keep, library_version=library_version)
+    job = BackupJob(
+        connection,
+        target,
+        source=source,
+        keep=keep,
+        library_version=library_version,
+        low_priority=low_priority,
+    )
     task = asyncio.ensure_future(to_thread(job.run))
     try:
         return await asyncio.shield(task)

@@ -88,11 +88,18 @@ async def export_parquet(
     folder: str | os.PathLike[str],
     *,
     library_version: str,
+    low_priority: bool = True,
 ) -> ExportReport:
     """Export the open database into ``folder`` (see :meth:`Database.export_parquet`)."""
     connection = await executor.run_native_read(lambda duck: duck.cursor())
     source = ":memory:" if settings.in_memory else settings.database
-    job = ExportJob(connection, folder, source=source, library_version=library_version)
+    job = ExportJob(
+        connection,
+        folder,
+        source=source,
+        library_version=library_version,
+        low_priority=low_priority,
+    )
     report: ExportReport = await _in_thread(job.run, job.interrupt)
     return report
 

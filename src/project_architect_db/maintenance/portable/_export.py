@@ -28,6 +28,7 @@ from typing import Any
 
 from project_architect_db.exceptions import AlreadyExistsError, StorageError
 from project_architect_db.exceptions._translate import translating
+from project_architect_db.maintenance._priority import copying
 from project_architect_db.maintenance.backup._manifest import (
     TEMP_MARK,
     fsync_file,
@@ -161,8 +162,10 @@ class ExportJob:
         *,
         source: str,
         library_version: str,
+        low_priority: bool = True,
     ) -> None:
         self.connection = connection
+        self.low_priority = low_priority
         self.target = Path(os.fspath(folder)).expanduser().absolute()
         self.source = source
         self.library_version = library_version
@@ -172,15 +175,17 @@ class ExportJob:
     def interrupt(self) -> None:
         """Stop the running statement (called from the event loop on cancellation)."""
         self._interrupted.set()
-        self.connection.interrupt()
+        with contextlib.suppress(Exception):  # the export may have ended and closed it
+            self.connection.interrupt()
 
     def run(self) -> ExportReport:
         started = time.monotonic()
         try:
             self._prepare()
             try:
-                window, manifest = self._copy()
-                self._publish(manifest)
+                with copying(self.connection, self.source, low_priority=self.low_priority):
+                    window, manifest = self._copy()
+                    self._publish(manifest)
             except BaseException:
                 shutil.rmtree(self.temp, ignore_errors=True)
                 raise
