@@ -130,9 +130,10 @@ class FileCopies:
         is migrated up, then it is renamed into place. A replaced file is kept aside as
         ``<file>.replaced-<time>``.
 
-        ``database`` may also be a lake (``"ducklake:postgres:..."``, with ``data_path`` and
-        any other :meth:`open` option in ``options``): the rows of an export at the lake's
-        schema revision go into its empty tables in one lake transaction.
+        ``options`` are :meth:`open` options for the new file (``memory_limit`` also bounds
+        the build). ``database`` may also be a lake (``"ducklake:postgres:..."``, with
+        ``data_path`` and any other :meth:`open` option in ``options``): the rows of an export
+        at the lake's schema revision go into its empty tables in one lake transaction.
 
         Raises:
             StorageError: The export is incomplete or damaged, or the destination's folder is
@@ -166,4 +167,5 @@ class FileCopies:
             overwrite=overwrite,
             known_revisions=known_revisions(),
             upgrade=upgrade,
+            memory_limit=options.get("memory_limit"),
         )

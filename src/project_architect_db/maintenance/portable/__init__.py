@@ -111,13 +111,20 @@ async def import_parquet(
     overwrite: bool,
     known_revisions: Collection[str],
     upgrade: Callable[[Path], Awaitable[None]],
+    memory_limit: str | None = None,
 ) -> ImportReport:
     """Build ``database`` from the export in ``folder`` (see :meth:`Database.import_parquet`).
 
     ``upgrade(path)`` migrates the built file to the library's revision before it is renamed
-    into place.
+    into place. ``memory_limit`` bounds DuckDB while it builds the file.
     """
-    job = ImportJob(folder, database, overwrite=overwrite, known_revisions=known_revisions)
+    job = ImportJob(
+        folder,
+        database,
+        overwrite=overwrite,
+        known_revisions=known_revisions,
+        memory_limit=memory_limit,
+    )
     manifest: ExportManifest = await to_thread(job.check)
     try:
         await _in_thread(lambda: job.build(manifest), job.interrupt)

@@ -49,12 +49,14 @@ class ImportJob:
         *,
         overwrite: bool,
         known_revisions: Collection[str],
+        memory_limit: str | None = None,
     ) -> None:
         self.folder = Path(os.fspath(folder)).expanduser()
         self.database = Path(os.fspath(database)).expanduser().absolute()
         self.overwrite = overwrite
         self.known_revisions = known_revisions
         self.temp = self.database.with_name(f".{self.database.name}{TEMP_MARK}{os.getpid()}")
+        self.config: dict[str, Any] = {} if memory_limit is None else {"memory_limit": memory_limit}
         self.connection: Any = None
 
     def check(self) -> ExportManifest:
@@ -95,7 +97,7 @@ class ImportJob:
         self.discard()
         try:
             with translating():
-                self.connection = duckdb.connect(str(self.temp))
+                self.connection = duckdb.connect(str(self.temp), config=self.config)
                 try:
                     self._load(self.connection, manifest)
                 finally:
