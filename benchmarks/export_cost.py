@@ -70,8 +70,11 @@ def _raw_export(path: Path, out: Path) -> tuple[float, float]:
 def _raw_import(source: Path, folder: Path, out: Path) -> tuple[float, float]:
     with duckdb.connect(str(source), read_only=True) as duck:
         tables = _tables(duck)
-        ddl = [row[0] for row in duck.execute(f"SELECT sql FROM duckdb_tables() WHERE {SKIP}")]
-        indexes = [row[0] for row in duck.execute("SELECT sql FROM duckdb_indexes()")]
+        ddl = [
+            row[0]
+            for row in duck.execute(f"SELECT sql FROM duckdb_tables() WHERE {SKIP}").fetchall()
+        ]
+        indexes = [row[0] for row in duck.execute("SELECT sql FROM duckdb_indexes()").fetchall()]
     wall, cpu = time.perf_counter(), time.process_time()
     with duckdb.connect(str(out), config={"memory_limit": "3GB"}) as duck:
         for statement in ddl:

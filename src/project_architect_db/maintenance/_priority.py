@@ -1,4 +1,8 @@
-"""Copies of a database (backups, exports): one at a time, yielding the CPU to the application.
+"""Copies of a database (backups, exports): their connection, one at a time, yielding the CPU.
+
+**Their connection** is a cursor of a reader connection held for the whole copy: a pooled
+connection given back may be closed by the pool, and closing a DuckDB connection closes its
+cursors ("Connection already closed!" under writers, before this).
 
 **One at a time per database in a process.** Two at once fail: the catalog functions a copy
 reads (``duckdb_tables()``) open a transaction in every attached database, including the other
@@ -16,14 +20,20 @@ on the thread, which ends with the copy). The setting is restored when the copy 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import sys
 import threading
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, TypeVar
 
-__all__ = ["copying"]
+from project_architect_db.core._worker import to_thread
+from project_architect_db.core.executor import Executor
+
+__all__ = ["copying", "held_cursor", "in_thread"]
+
+T = TypeVar("T")
 
 _LOCKS_LOCK = threading.Lock()
 _LOCKS: dict[str, threading.Lock] = {}
@@ -63,3 +73,22 @@ def copying(connection: Any, database: str, *, low_priority: bool) -> Iterator[N
                 restorer.execute(f"SET threads = {before}")
         finally:
             restorer.close()
+
+
+@contextlib.asynccontextmanager
+async def held_cursor(executor: Executor[Any]) -> AsyncIterator[Any]:
+    """A DuckDB cursor on the open database; its parent stays checked out until the copy ends."""
+    async with executor.readers.holding() as held:
+        yield await held.connection.run(lambda duck: duck.cursor())
+
+
+async def in_thread(fn: Callable[[], T], interrupt: Callable[[], None]) -> T:
+    """Run ``fn`` in a worker thread; a cancellation interrupts it and waits for its clean-up."""
+    task = asyncio.ensure_future(to_thread(fn))
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        interrupt()
+        with contextlib.suppress(BaseException):
+            await task  # the thread removes its temporary files before it ends
+        raise

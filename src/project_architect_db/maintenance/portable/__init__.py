@@ -17,8 +17,6 @@ Examples:
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
@@ -28,6 +26,7 @@ from typing import Any
 from project_architect_db.core._worker import to_thread
 from project_architect_db.core.executor import Executor
 from project_architect_db.core.settings import Settings
+from project_architect_db.maintenance._priority import held_cursor, in_thread
 from project_architect_db.maintenance.portable._export import ExportJob, ExportReport
 from project_architect_db.maintenance.portable._import import ImportJob, checked_export
 from project_architect_db.maintenance.portable._lake import load_into_lake
@@ -70,18 +69,6 @@ class ImportReport:
     replaced: Path | None
 
 
-async def _in_thread(fn: Callable[[], Any], interrupt: Callable[[], None]) -> Any:
-    """Run ``fn`` in a worker thread; a cancellation interrupts it and waits for its clean-up."""
-    task = asyncio.ensure_future(to_thread(fn))
-    try:
-        return await asyncio.shield(task)
-    except asyncio.CancelledError:
-        interrupt()
-        with contextlib.suppress(BaseException):
-            await task  # the thread removes its temporary files before it ends
-        raise
-
-
 async def export_parquet(
     executor: Executor[Any],
     settings: Settings,
@@ -91,17 +78,16 @@ async def export_parquet(
     low_priority: bool = True,
 ) -> ExportReport:
     """Export the open database into ``folder`` (see :meth:`Database.export_parquet`)."""
-    connection = await executor.run_native_read(lambda duck: duck.cursor())
     source = ":memory:" if settings.in_memory else settings.database
-    job = ExportJob(
-        connection,
-        folder,
-        source=source,
-        library_version=library_version,
-        low_priority=low_priority,
-    )
-    report: ExportReport = await _in_thread(job.run, job.interrupt)
-    return report
+    async with held_cursor(executor) as connection:
+        job = ExportJob(
+            connection,
+            folder,
+            source=source,
+            library_version=library_version,
+            low_priority=low_priority,
+        )
+        return await in_thread(job.run, job.interrupt)
 
 
 async def import_parquet(
@@ -127,7 +113,7 @@ async def import_parquet(
     )
     manifest: ExportManifest = await to_thread(job.check)
     try:
-        await _in_thread(lambda: job.build(manifest), job.interrupt)
+        await in_thread(lambda: job.build(manifest), job.interrupt)
         await upgrade(job.temp)
         replaced: Path | None = await to_thread(job.publish)
     except BaseException:
