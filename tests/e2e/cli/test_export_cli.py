@@ -35,6 +35,10 @@ def test_export_then_import_round_trips_and_refuses_to_overwrite(tmp_path: Path)
     assert again.exit_code == 0, again.output
     assert Path(json.loads(again.output)["replaced"]).is_file()
     assert identical(source, copy)
+    plain = runner.invoke(app, ["import", str(folder), "-d", str(copy), "--yes"])
+    assert plain.exit_code == 0 and "kept as" in plain.output, plain.output
+    second = runner.invoke(app, ["export", str(tmp_path / "again"), "-d", str(source)])
+    assert second.exit_code == 0 and "exported" in second.output, second.output
 
 
 def test_export_refuses_a_missing_database_and_a_used_folder(tmp_path: Path) -> None:

@@ -78,6 +78,11 @@ async def test_search_indexes_are_rebuilt_and_sequences_and_views_carried(
 ) -> None:
     source = tmp_path / "src.duckdb"
     await fragmented(source, extension_directory)  # fts indexes, a sequence at 10, a view
+    with duckdb.connect(str(source)) as duck:  # a schema of the application's own
+        duck.execute("CREATE SCHEMA extra")
+        duck.execute("CREATE TABLE extra.notes (id INTEGER PRIMARY KEY, body VARCHAR)")
+        duck.execute("CREATE INDEX ix_notes_body ON extra.notes (body)")
+        duck.execute("INSERT INTO extra.notes VALUES (1, 'one'), (2, 'two')")
     async with Database.open(source, extension_directory=extension_directory) as db:
         report = await db.export_parquet(tmp_path / "export")
     assert not [table for table in report.manifest.rows if "search" in table or "fts" in table]
