@@ -7,7 +7,6 @@ closes cleanly (checkpointing the write-ahead log). It is the only module that k
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable, Generator
 from datetime import timedelta
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, NoReturn, Self
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from project_architect_db._copies import FileCopies
 from project_architect_db.core.executor import Executor
 from project_architect_db.core.locks import IntegrityLocks
 from project_architect_db.core.settings import Settings, resolve_settings
@@ -42,7 +42,7 @@ from project_architect_db.search import SearchService
 from project_architect_db.search.semantic import Embedder, SemanticSearch, resolve_embedder
 
 if TYPE_CHECKING:
-    from project_architect_db.maintenance.backup import BackupReport, BackupSchedule
+    from project_architect_db.maintenance.backup import BackupSchedule
 
 __all__ = ["Database"]
 
@@ -52,7 +52,7 @@ def _is_corrupt(error: StorageError) -> bool:
     return "corrupt" in text or "checksum" in text
 
 
-class Database:
+class Database(FileCopies):
     """A DuckDB database opened by the library.
 
     Examples:
@@ -366,35 +366,6 @@ class Database:
     async def checkpoint(self) -> None:
         """Write the write-ahead log into the database file now."""
         await self._executor.checkpoint()
-
-    async def backup(
-        self, dest: str | os.PathLike[str] | None = None, *, keep: int | None = None
-    ) -> BackupReport:
-        """Write a verified, consistent copy of the database while readers and writers go on.
-
-        One read transaction is copied into a temporary file, checked (row counts, schema
-        revision, no orphans, gap-free sequences, unique slugs), fsynced and renamed into
-        place, then a manifest ``<backup>.manifest.json`` is written beside it (revision,
-        versions, rows per table, SHA-256). A backup without a manifest is incomplete.
-
-        Args:
-            dest: A folder (the file is named ``<stem>-<UTC time>.duckdb``), or a file name
-                ending in ``.duckdb``. Default: the ``backup_dir`` setting, else
-                ``<database>.backups`` beside the file.
-            keep: Keep only the newest ``keep`` backups of this database in the folder.
-
-        Raises:
-            StorageError: The folder is missing, not writable or full, or the copy did not
-                verify; nothing was kept and earlier backups are untouched.
-            ConfigurationError: ``keep`` is not >= 1, or no ``dest`` for ``:memory:``.
-            DatabaseNotOpenError: The database is not open.
-        """
-        from project_architect_db import __version__
-        from project_architect_db.maintenance.backup import take_backup
-
-        return await take_backup(
-            self._executor, self.settings, dest, keep=keep, library_version=__version__
-        )
 
     async def maintain_lake(
         self, *, older_than: timedelta = DEFAULT_RETENTION, dry_run: bool = False

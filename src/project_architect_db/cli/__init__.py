@@ -20,6 +20,7 @@ from project_architect_db.cli import (
     lake,
     maintenance,
     migrate,
+    portable,
     seed,
     selftest,
 )
@@ -37,6 +38,7 @@ app = typer.Typer(
 )
 maintenance.register(app)
 backup.register(app)
+portable.register(app)
 app.command("seed", cls=Command)(seed.seed)
 app.command("demo", cls=Command)(demo.demo)
 app.command("benchmark", cls=Command)(bench.benchmark)

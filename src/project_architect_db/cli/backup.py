@@ -55,7 +55,7 @@ def backup(
         from project_architect_db import Database
 
         async with Database.open(database, load_fts=False) as db:
-            return await db.backup(dest, keep=keep)
+            return await db.backup(dest, keep=keep, low_priority=False)
 
     report = run(main)
     if as_json:

@@ -17,6 +17,7 @@ from project_architect_db.migration.manager import (
     SchemaAction,
     SchemaState,
     decide,
+    known_revisions,
 )
 
 __all__ = [
@@ -27,4 +28,5 @@ __all__ = [
     "SchemaAction",
     "SchemaState",
     "decide",
+    "known_revisions",
 ]

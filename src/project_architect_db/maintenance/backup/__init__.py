@@ -16,7 +16,6 @@ Examples:
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 from pathlib import Path
@@ -26,6 +25,7 @@ from project_architect_db.core._worker import to_thread
 from project_architect_db.core.executor import Executor
 from project_architect_db.core.settings import Settings
 from project_architect_db.exceptions import ConfigurationError, StorageError
+from project_architect_db.maintenance._priority import held_cursor, in_thread
 from project_architect_db.maintenance.backup._manifest import (
     MANIFEST_SUFFIX,
     Manifest,
@@ -101,22 +101,23 @@ async def take_backup(
     *,
     keep: int | None = None,
     library_version: str,
+    low_priority: bool = True,
 ) -> BackupReport:
     """Back up the open database into ``dest`` (see :meth:`Database.backup`)."""
     if keep is not None and (isinstance(keep, bool) or not isinstance(keep, int) or keep < 1):
         raise ConfigurationError(f"keep must be a whole number >= 1, not {keep!r}.")
     target = await to_thread(_target, settings, dest)
-    connection = await executor.run_native_read(lambda duck: duck.cursor())
     source = "memory.duckdb" if settings.in_memory else settings.database
-    job = BackupJob(connection, target, source=source, keep=keep, library_version=library_version)
-    task = asyncio.ensure_future(to_thread(job.run))
-    try:
-        return await asyncio.shield(task)
-    except asyncio.CancelledError:
-        job.interrupt()
-        with contextlib.suppress(BaseException):
-            await task  # the thread removes its temporary file before it ends
-        raise
+    async with held_cursor(executor) as connection:
+        job = BackupJob(
+            connection,
+            target,
+            source=source,
+            keep=keep,
+            library_version=library_version,
+            low_priority=low_priority,
+        )
+        return await in_thread(job.run, job.interrupt)
 
 
 async def restore(

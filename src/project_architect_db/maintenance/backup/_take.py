@@ -33,6 +33,7 @@ from typing import Any
 
 from project_architect_db.exceptions import StorageError
 from project_architect_db.exceptions._translate import translating
+from project_architect_db.maintenance._priority import copying
 from project_architect_db.maintenance.backup._manifest import (
     TEMP_MARK,
     Manifest,
@@ -122,8 +123,10 @@ class BackupJob:
         source: str,
         keep: int | None,
         library_version: str,
+        low_priority: bool = True,
     ) -> None:
         self.connection = connection
+        self.low_priority = low_priority
         self.target = target
         self.source = source
         self.keep = keep
@@ -135,17 +138,19 @@ class BackupJob:
     def interrupt(self) -> None:
         """Stop the running statement (called from the event loop on cancellation)."""
         self._interrupted.set()
-        self.connection.interrupt()
+        with contextlib.suppress(Exception):  # the backup may have ended and closed it
+            self.connection.interrupt()
 
     def run(self) -> BackupReport:
         started = time.monotonic()
         folder = self.target.parent
         remove_dead_temporaries(folder)
         try:
-            with translating():
-                window, rows, revision = self._copy()
-                self._verify(rows, revision)
-            manifest = self._publish(rows, revision)
+            with copying(self.connection, self.source, low_priority=self.low_priority):
+                with translating():
+                    window, rows, revision = self._copy()
+                    self._verify(rows, revision)
+                manifest = self._publish(rows, revision)
         except BaseException:
             self._remove_temporary()
             raise

@@ -15,7 +15,11 @@ from __future__ import annotations
 
 from project_architect_db.migration.manager._manager import MigrationManager
 from project_architect_db.migration.manager._scripts import FILE_TEMPLATE as FILE_TEMPLATE
-from project_architect_db.migration.manager._scripts import SCRIPT_LOCATION, VERSIONS_DIRECTORY
+from project_architect_db.migration.manager._scripts import (
+    SCRIPT_LOCATION,
+    VERSIONS_DIRECTORY,
+    known_revisions,
+)
 from project_architect_db.migration.manager._state import LIBRARY_UPGRADE as LIBRARY_UPGRADE
 from project_architect_db.migration.manager._state import UPGRADE_COMMAND as UPGRADE_COMMAND
 from project_architect_db.migration.manager._state import VERSION_TABLE as VERSION_TABLE
@@ -34,4 +38,5 @@ __all__ = [
     "SchemaAction",
     "SchemaState",
     "decide",
+    "known_revisions",
 ]

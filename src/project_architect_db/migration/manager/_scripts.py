@@ -71,3 +71,16 @@ def _mtime(path: Path) -> int:
         return path.stat().st_mtime_ns
     except OSError:
         return -1
+
+
+def known_revisions() -> frozenset[str]:
+    """Every revision of the library's own revision folder (any other one is newer)."""
+    from project_architect_db.migration import manager as defaults
+
+    script = ScriptDirectory(
+        str(defaults.SCRIPT_LOCATION),
+        file_template=FILE_TEMPLATE,
+        version_locations=[str(defaults.VERSIONS_DIRECTORY)],
+        messaging_opts={"quiet": True},
+    )
+    return frozenset(revision.revision for revision in script.walk_revisions())
