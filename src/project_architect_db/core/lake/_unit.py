@@ -89,8 +89,7 @@ class UnitHold:
             held = self._held.get(ident)
             if held or (held is not None and not exclusive):
                 continue
-            before = wanted.get(ident)
-            wanted[ident] = (key, exclusive or (before is not None and before[1]))
+            wanted[ident] = (key, exclusive or wanted.get(ident, (key, False))[1])
         if not wanted:
             return
         late = tx.snapshot_taken()
