@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Table
@@ -19,6 +20,8 @@ from project_architect_db.core.lake._open import COMMIT_RETRIES
 from project_architect_db.exceptions import AlreadyExistsError, IntegrityError
 from project_architect_db.models.base import Base
 from project_architect_db.repositories._lake_writes import create_on_lake
+
+from .conftest import Lake
 
 
 async def test_a_created_row_is_the_row_a_read_gives_back(lake_database: Database) -> None:
@@ -108,3 +111,21 @@ async def test_a_lake_connection_retries_a_lost_commit_race_soon(lake_database: 
         )
     assert [str(v) for v in values] == ["5", "20"]
     assert "SET ducklake_retry_wait_ms = 5" in COMMIT_RETRIES
+
+
+async def test_an_append_after_another_process_deleted_the_project_is_refused(
+    lake: Lake, extension_directory: Path
+) -> None:
+    async with (
+        lake.open(extension_directory=extension_directory) as mine,
+        lake.open(extension_directory=extension_directory) as theirs,
+    ):
+        project = await mine.projects.create({"name": "A", "slug": "a"})
+        chat = await mine.conversations.create({"project_id": project.id})
+        await mine.conversations.add_message(chat.id, {"role": "user", "content": "one"})
+        # the project is now remembered and locked with the conversation's keys
+        await theirs.projects.delete(project.id)
+        with pytest.raises(IntegrityError, match="No conversation"):
+            await mine.conversations.add_message(chat.id, {"role": "user", "content": "two"})
+        assert await mine.conversations.count() == 0
+        assert await theirs.conversations.count() == 0

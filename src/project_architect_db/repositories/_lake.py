@@ -30,6 +30,7 @@ from sqlalchemy import Table, Uuid, and_, insert, select, tuple_
 from sqlalchemy.engine import Dialect
 
 from project_architect_db.core.locks import IntegrityLocks
+from project_architect_db.core.native_write import Parents
 from project_architect_db.core.transaction import Transaction
 from project_architect_db.exceptions import AlreadyExistsError, ConflictError, IntegrityError
 from project_architect_db.repositories._lake_rows import stored_rows
@@ -92,6 +93,9 @@ class InProcessLakeIntegrity:
 
     def __init__(self, locks: IntegrityLocks) -> None:
         self._locks = locks
+        #: conversation id -> its project's (conversations never move): an append locks the
+        #: project with its other keys, before its snapshot (``lock_conversation``)
+        self.parents = Parents()
 
     async def claim(
         self,
@@ -138,9 +142,9 @@ class InProcessLakeIntegrity:
         locks.mark_deleted(tx, claimed)
         if not refuse_taken:
             return
-        error = await taken_error(tx, table, names, keys, own_id)
-        if error is not None:
-            raise error
+        taken = await taken_error(tx, table, names, keys, own_id)
+        if taken is not None:
+            raise taken
 
 
 async def taken_error(

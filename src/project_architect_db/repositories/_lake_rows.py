@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Table, exists, insert, literal, or_, select
 from sqlalchemy.engine import Dialect
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import CursorResult
 
 from project_architect_db.core.transaction import Transaction
 from project_architect_db.repositories._native_read import NativeRow
@@ -75,7 +78,7 @@ async def insert_unless_taken(
     values = select(*(literal(row[name], table.c[name].type) for name in names))
     if keys:
         values = values.where(~exists().where(or_(*keys)))
-    result = await tx.execute(insert(table).from_select(names, values))
+    result = cast("CursorResult[Any]", await tx.execute(insert(table).from_select(names, values)))
     if result.rowcount == 0:
         return None
     dialect = tx.session.bind.dialect  # type: ignore[union-attr]

@@ -68,9 +68,9 @@ async def create_on_lake(
     row = await insert_unless_taken(tx, table, full, matches)
     if row is None:  # a stored row has one of the keys: say which
         for claimed_names, claimed in claims:
-            error = await taken_error(tx, table, claimed_names, claimed)
-            if error is not None:
-                raise error
+            taken = await taken_error(tx, table, claimed_names, claimed)
+            if taken is not None:
+                raise taken
         raise AssertionError("unreachable: the insert matched a key the look did not find")
     return row
 

@@ -104,7 +104,7 @@ async def test_many_waits_on_a_key_held_elsewhere_and_times_out(database: Databa
 
     holder = asyncio.create_task(hold())
     await taken.wait()
-    with pytest.raises(ConflictError, match="Waited 0.2 s"):
+    with pytest.raises(ConflictError, match=r"Waited 0\.2 s"):
         async with database.transaction() as tx:
             await database.locks.many(tx, [("space", False), ("key", False)])
     release.set()
