@@ -51,10 +51,6 @@ MANY_KEYS = 64
 _views = itertools.count(1)
 
 
-def _key(table: Table, names: Sequence[str], values: Sequence[Any]) -> Hashable:
-    return ("lake-unique", table.name, tuple(names), tuple(values))
-
-
 def unique_keys(names: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
     """The natural-key values of ``rows`` that carry every column of the key (``names``)."""
     if not names:
@@ -122,7 +118,8 @@ class InProcessLakeIntegrity:
             )
         locks = self._locks
         space = ("lake-unique-space", table.name, tuple(names))
-        claimed = [_key(table, names, key) for key in keys]
+        prefix = ("lake-unique", table.name, tuple(names))  # _key's, made once for many keys
+        claimed: list[Hashable] = [(*prefix, tuple(key)) for key in keys]
         if len(keys) > MANY_KEYS:
             await locks.exclusive(tx, space)
         else:  # one catalog round trip for all of them
