@@ -29,8 +29,9 @@ from sqlalchemy.sql.visitors import replacement_traverse
 from project_architect_db.core._sqlalchemy import cache_key
 from project_architect_db.core.statements import StatementCache
 from project_architect_db.queries.sorting import SortKey
+from project_architect_db.repositories._lake import is_lake_dialect
 from project_architect_db.repositories._native_read import NativeStatement
-from project_architect_db.repositories._pages import page_statement, page_window
+from project_architect_db.repositories._pages import lake_page, page_statement, page_window
 
 __all__ = ["PageShape", "page_shape"]
 
@@ -92,6 +93,8 @@ def _build(
             bindparam(f"padb_a{index}", type_=key.column.type) for index, key in enumerate(keys)
         ]
     build = page_window if window else page_statement
+    if is_lake_dialect(dialect) and not window:
+        build = lake_page
     statement = build(table, template, keys, limit=limit, offset=offset, after=cursor)
     if statement is None:
         return None

@@ -173,6 +173,30 @@ def page_statement(
     return _by_rowid(table, conditions, keys, limit=limit, offset=offset)
 
 
+def lake_page(
+    table: Table,
+    where: Sequence[Any],
+    keys: Sequence[SortKey],
+    *,
+    limit: int,
+    offset: int = 0,
+    after: Sequence[Any] | None = None,
+) -> Select[Any]:
+    """The page as written: ``SELECT * ... WHERE ... ORDER BY keys LIMIT ... OFFSET ...``.
+
+    On a lake. A file's rewrites (:func:`page_statement`: rowids first, then their rows; a
+    window near the start first, :func:`page_window`) pay off through a file's zonemaps and
+    indexes; on a lake each scan of a table is more catalog and file work (its inlined rows
+    are in PostgreSQL), so the page is one scan, as hand-written SQL reads it.
+    """
+    conditions = list(where)
+    if after is not None:
+        conditions.extend(_after(keys, after))
+    statement = select(table).where(*conditions).order_by(*(key.order() for key in keys))
+    statement = statement.limit(limit)
+    return statement.offset(offset) if offset else statement
+
+
 def _by_rowid(
     table: Table, conditions: Sequence[Any], keys: Sequence[SortKey], *, limit: int, offset: int
 ) -> Select[Any]:
