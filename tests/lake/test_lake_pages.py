@@ -1,4 +1,4 @@
-"""Pages on a lake: one plain ``ORDER BY ... LIMIT`` (``_pages.lake_page``), as on a file."""
+"""Pages on a lake: one plain ``ORDER BY ... LIMIT`` (``page_statement(plain=True)``)."""
 
 from __future__ import annotations
 

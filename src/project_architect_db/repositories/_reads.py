@@ -36,7 +36,7 @@ from project_architect_db.repositories._as_of import (
 )
 from project_architect_db.repositories._native_read import NativeGet
 from project_architect_db.repositories._page_shapes import page_shape
-from project_architect_db.repositories._pages import lake_page, page_statement, page_window
+from project_architect_db.repositories._pages import page_statement, page_window
 from project_architect_db.repositories._read_records import records_of
 from project_architect_db.schemas.common import Page, ReadSchema
 
@@ -183,7 +183,7 @@ class ReadOperations(Generic[ReadT]):
             after = decode_cursor(self.model, keys, cursor)
         # one statement reads on its own; a page with its total reads from one snapshot
         async with self._context.reading(snapshot=with_total) as reader:
-            # on a lake: the plain page at once (``_pages.lake_page``)
+            # on a lake: the plain page at once (``page_statement(plain=True)``)
             window = self._context.lake is None
             rows = await self._page_rows(reader, where, keys, limit + 1, offset, after, window)
             if (
@@ -239,9 +239,8 @@ class ReadOperations(Generic[ReadT]):
             if found is not None:
                 shape, parameters = found
                 return await reader.compiled_records(shape.statement.shape, parameters, schema)
-        build = page_window if window else page_statement
-        if self._context.lake is not None:
-            build = lake_page
+        lake = self._context.lake is not None
+        build = page_window if window else functools.partial(page_statement, plain=lake)
         statement = build(self._table, where, keys, limit=limit, offset=offset, after=after)
         return [] if statement is None else await reader.records(statement, schema)
 
