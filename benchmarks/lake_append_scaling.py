@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -68,7 +67,7 @@ def connect(spec: dict[str, str]) -> duckdb.DuckDBPyConnection:
     wait = int(spec.get("retry_wait_ms", "0"))
     if wait:  # DuckLake's commit retries (its default: 100 ms, x1.5, 10 times)
         conn.execute(f"SET ducklake_retry_wait_ms = {wait}")
-        conn.execute("SET ducklake_retry_backoff = 1.2; SET ducklake_max_retry_count = 50")
+        conn.execute("SET ducklake_retry_backoff = 1.5; SET ducklake_max_retry_count = 20")
     return conn
 
 
@@ -122,23 +121,11 @@ def conversations(spec: dict[str, str], count: int) -> list[str]:
 
 def throughput(spec: dict[str, str], processes: int, seconds: float, mode: str) -> dict[str, Any]:
     start_up = 15.0  # processes importing and attaching on a loaded machine
-    until = time.time() + start_up + seconds
-    children = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                __file__,
-                "--writer",
-                json.dumps(spec),
-                json.dumps(conversations(spec, 2)),
-                str(until),
-                mode,
-            ],
-            stdout=subprocess.PIPE,
-        )
-        for _ in range(processes)
-    ]
-    return summed(children, seconds)
+    until = str(time.time() + start_up + seconds)
+    own = [json.dumps(conversations(spec, 2)) for _ in range(processes)]
+    command = [sys.executable, __file__, "--writer", json.dumps(spec)]
+    out = subprocess.PIPE
+    return summed([subprocess.Popen([*command, c, until, mode], stdout=out) for c in own], seconds)
 
 
 def main() -> None:
@@ -149,47 +136,48 @@ def main() -> None:
         "--retry-wait-ms",
         type=int,
         default=0,
-        help="DuckLake's first commit retry wait (0: its default, 100 ms); backoff 1.2, 50 tries",
+        help="DuckLake's first commit retry wait (0: its default, 100 ms); then x1.5, 20 tries",
     )
     options = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="padb-bench-lakescale-"))
-    server = local_postgres(folder)
-    try:
-        extensions = folder / "extensions"
-        install_lake_extensions(extensions)
-        spec = {
-            "catalog": f"ducklake:postgres:{server.conninfo}",
-            "data_path": str(folder / "lake-data"),
-            "extensions": str(extensions),
-            "retry_wait_ms": str(options.retry_wait_ms),
-        }
-        conn = connect(spec)
-        for statement in SCHEMA:
-            conn.execute(statement)
-        conn.close()
-        report: dict[str, Any] = {
-            "load_before": os.getloadavg(),
-            "cpus": os.cpu_count(),
-            "retry_wait_ms": options.retry_wait_ms or "DuckLake's default (100)",
-        }
-        for mode in options.modes.split(","):
-            for processes in (1, 4):
-                report[f"{processes}_{mode}"] = throughput(spec, processes, options.seconds, mode)
-            one, four = report[f"1_{mode}"], report[f"4_{mode}"]
-            report[f"4/1 {mode}"] = round(
-                four["messages_per_s"] / max(one["messages_per_s"], 1e-9), 2
-            )
-        report["load_after"] = os.getloadavg()
-        print(json.dumps(report, indent=2))
-    finally:
-        stop_local_postgres(server)
-        shutil.rmtree(folder, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix="padb-bench-lakescale-") as name:
+        folder = Path(name)
+        server = local_postgres(folder)
+        try:
+            print(json.dumps(run(folder, server.conninfo, options), indent=2))
+        finally:
+            stop_local_postgres(server)
+
+
+def run(folder: Path, conninfo: str, options: argparse.Namespace) -> dict[str, Any]:
+    extensions = folder / "extensions"
+    install_lake_extensions(extensions)
+    spec = {
+        "catalog": f"ducklake:postgres:{conninfo}",
+        "data_path": str(folder / "lake-data"),
+        "extensions": str(extensions),
+        "retry_wait_ms": str(options.retry_wait_ms),
+    }
+    conn = connect(spec)
+    for statement in SCHEMA:
+        conn.execute(statement)
+    conn.close()
+    report: dict[str, Any] = {
+        "load_before": os.getloadavg(),
+        "cpus": os.cpu_count(),
+        "retry_wait_ms": options.retry_wait_ms or "DuckLake's default (100)",
+    }
+    for mode in options.modes.split(","):
+        for processes in (1, 4):
+            report[f"{processes}_{mode}"] = throughput(spec, processes, options.seconds, mode)
+        one, four = report[f"1_{mode}"], report[f"4_{mode}"]
+        report[f"4/1 {mode}"] = round(four["messages_per_s"] / max(one["messages_per_s"], 1e-9), 2)
+    report["load_after"] = os.getloadavg()
+    return report
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--writer"]:
-        spec_json, mine_json, until_text, mode = sys.argv[2:6]
-        result = writer(json.loads(spec_json), json.loads(mine_json), float(until_text), mode)
-        print(json.dumps(result))
-    else:
+    if sys.argv[1:2] != ["--writer"]:
         main()
+    else:  # one writer process: spec, its conversations, the end time, the mode
+        spec, mine, until, mode = sys.argv[2:6]
+        print(json.dumps(writer(json.loads(spec), json.loads(mine), float(until), mode)))
