@@ -3,9 +3,9 @@
 A lake has no ``RETURNING``, no ``ON CONFLICT`` and no UNIQUE index (``core/lake``). So, on a
 lake only:
 
-* **written rows are read back**: an ``INSERT`` runs without ``RETURNING`` and the rows are
-  selected by their ids in the same transaction, which sees its own writes
-  (:func:`insert_rows`); a cascade selects the child ids, then deletes them;
+* **written rows are made client-side**: an ``INSERT`` runs without ``RETURNING`` and the
+  rows are made from their values as a ``SELECT`` would return them (:func:`insert_rows`,
+  ``_lake_rows.py``); a cascade selects the child ids, then deletes them;
 * **unique keys are claimed** before a write instead of being enforced by an index:
   :class:`LakeIntegrity` is the one hook, called by ``create``, ``update``, ``upsert`` and
   ``bulk_create`` with the natural key (slug, url, (project, path)) of each row written.
