@@ -43,6 +43,7 @@ sys.path.insert(0, str(REPO))
 from benchmarks._lake import local_postgres, stop_local_postgres, summed  # noqa: E402
 
 from project_architect_db import Database  # noqa: E402
+from project_architect_db.core.lake._open import COMMIT_RETRIES  # noqa: E402
 from project_architect_db.exceptions import ConflictError  # noqa: E402
 
 CONVERSATIONS = 8
@@ -61,6 +62,8 @@ def raw_connection(spec: dict[str, str]) -> duckdb.DuckDBPyConnection:
     conn.execute("LOAD ducklake; LOAD postgres")
     conn.execute(f"ATTACH '{spec['catalog']}' AS lake (DATA_PATH '{spec['data_path']}')")
     conn.execute("USE lake")
+    for statement in COMMIT_RETRIES:  # the library's commit retries, so both retry alike
+        conn.execute(statement)
     return conn
 
 

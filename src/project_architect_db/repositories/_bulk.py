@@ -30,7 +30,6 @@ from project_architect_db.repositories._integrity import (
     native_parent_fetch,
     resolve_parents,
 )
-from project_architect_db.repositories._lake import unique_keys
 from project_architect_db.repositories.changes import ChangeKind
 from project_architect_db.schemas.common import CreateSchema
 
@@ -289,7 +288,9 @@ class BulkOperations(Generic[ReadT]):
             parents = await self._resolve_bulk_parents(tx, rows)
             table, make_ids = self._arrow_rows(rows, parents)
             await self._claim_on_lake(tx, table)
-            if any(getattr(row, "id", None) is not None for row in rows):
+            if "id" in self.create_schema.model_fields and any(
+                getattr(row, "id", None) is not None for row in rows
+            ):
                 await self._claim_on_lake(tx, table, ("id",))  # given ids: no primary key
             await self._insert_arrow(tx, table)
             ids = _Ids(make_ids)
@@ -384,7 +385,10 @@ class BulkOperations(Generic[ReadT]):
         names = tuple(key if key is not None else self.natural_key)
         if lake is None or not names:
             return
-        keys = unique_keys(names, table.select(list(names)).to_pylist())
+        # column by column (10k rows as dicts took ~40 ms); a key column absent: no row has it
+        present = set(names) <= set(table.column_names)
+        columns = [table.column(name).to_pylist() for name in names] if present else []
+        keys = list(zip(*columns, strict=True)) if present else []
         await lake.claim(tx, self._table, names, keys, refuse_taken=refuse_taken)
 
 

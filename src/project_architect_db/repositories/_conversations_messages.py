@@ -34,7 +34,7 @@ append committed gets DuckDB's write-write conflict as a retryable ``ConflictErr
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -42,6 +42,7 @@ import pyarrow as pa
 from sqlalchemy import Table, func, insert, literal, select, update
 
 from project_architect_db.core.locks import IntegrityLocks
+from project_architect_db.core.native_write import Parents
 from project_architect_db.core.transaction import Transaction
 from project_architect_db.exceptions import IntegrityError
 from project_architect_db.models import Attachment, Conversation, Message
@@ -95,20 +96,28 @@ def writes_key(conversation_id: uuid.UUID) -> tuple[str, uuid.UUID]:
 
 
 async def lock_conversation(
-    tx: Transaction, locks: IntegrityLocks, conversation_id: uuid.UUID
+    tx: Transaction,
+    locks: IntegrityLocks,
+    conversation_id: uuid.UUID,
+    parents: Parents | None = None,
 ) -> datetime | None:
     """Serialise this transaction's writes to the conversation and fence its deletion.
 
     Its project is fenced too, *before* the conversation row is written: a cascading delete
     of the project deletes that row, so the two must not run at once (DuckDB would fail one
-    of them with a write-write conflict).
+    of them with a write-write conflict). With ``parents`` (a lake's: a conversation never
+    moves to another project) a project seen before is locked with the conversation's keys, in
+    one catalog round trip and before the lake transaction's snapshot (a key taken after it
+    costs a stamp check: ``core/lake/_unit.py``); the row read then confirms it.
 
     Returns:
         The conversation's ``awaiting_reply_since``, read under the lock (``None`` also when
         the conversation does not exist).
     """
-    await locks.exclusive(tx, writes_key(conversation_id))
-    await locks.shared(tx, conversation_id)
+    known = None if parents is None else parents.get(conversation_id)
+    keys: list[tuple[Hashable, bool]] = [(writes_key(conversation_id), True)]
+    keys += [(key, False) for key in (conversation_id, known) if key is not None]
+    await locks.many(tx, keys)
     locks.check_not_deleted(tx, conversation_id, "conversation")
     conversations: Table = Conversation.__table__  # type: ignore[assignment]
     found = (
@@ -120,8 +129,10 @@ async def lock_conversation(
     ).one_or_none()
     if found is None:
         return None
-    await locks.shared(tx, found.project_id)
+    await locks.shared(tx, found.project_id)  # held already when it was known
     locks.check_not_deleted(tx, found.project_id, "project")
+    if parents is not None:
+        parents.remember(conversation_id, found.project_id)
     awaiting: datetime | None = found.awaiting_reply_since
     return awaiting
 
@@ -144,7 +155,9 @@ async def append_messages(
     Raises:
         IntegrityError: The conversation (or its project) does not exist.
     """
-    awaiting = await lock_conversation(tx, locks, conversation_id)
+    lake = messages._context.lake
+    parents = getattr(lake, "parents", None)
+    awaiting = await lock_conversation(tx, locks, conversation_id, parents)
     now = datetime.now(UTC)
     stamps = [record.created_at or now for record in records]
     asked: list[

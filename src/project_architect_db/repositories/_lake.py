@@ -3,9 +3,9 @@
 A lake has no ``RETURNING``, no ``ON CONFLICT`` and no UNIQUE index (``core/lake``). So, on a
 lake only:
 
-* **written rows are read back**: an ``INSERT`` runs without ``RETURNING`` and the rows are
-  selected by their ids in the same transaction, which sees its own writes
-  (:func:`insert_rows`); a cascade selects the child ids, then deletes them;
+* **written rows are made client-side**: an ``INSERT`` runs without ``RETURNING`` and the
+  rows are made from their values as a ``SELECT`` would return them (:func:`insert_rows`,
+  ``_lake_rows.py``); a cascade selects the child ids, then deletes them;
 * **unique keys are claimed** before a write instead of being enforced by an index:
   :class:`LakeIntegrity` is the one hook, called by ``create``, ``update``, ``upsert`` and
   ``bulk_create`` with the natural key (slug, url, (project, path)) of each row written.
@@ -30,8 +30,10 @@ from sqlalchemy import Table, Uuid, and_, insert, select, tuple_
 from sqlalchemy.engine import Dialect
 
 from project_architect_db.core.locks import IntegrityLocks
+from project_architect_db.core.native_write import Parents
 from project_architect_db.core.transaction import Transaction
 from project_architect_db.exceptions import AlreadyExistsError, ConflictError, IntegrityError
+from project_architect_db.repositories._lake_rows import stored_rows
 from project_architect_db.repositories._native_create import _with_defaults
 
 __all__ = [
@@ -47,10 +49,6 @@ __all__ = [
 #: Past this many keys a claim is a bulk write's: one lock on the key space, one join.
 MANY_KEYS = 64
 _views = itertools.count(1)
-
-
-def _key(table: Table, names: Sequence[str], values: Sequence[Any]) -> Hashable:
-    return ("lake-unique", table.name, tuple(names), tuple(values))
 
 
 def unique_keys(names: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
@@ -91,6 +89,9 @@ class InProcessLakeIntegrity:
 
     def __init__(self, locks: IntegrityLocks) -> None:
         self._locks = locks
+        #: conversation id -> its project's (conversations never move): an append locks the
+        #: project with its other keys, before its snapshot (``lock_conversation``)
+        self.parents = Parents()
 
     async def claim(
         self,
@@ -117,13 +118,13 @@ class InProcessLakeIntegrity:
             )
         locks = self._locks
         space = ("lake-unique-space", table.name, tuple(names))
-        claimed = [_key(table, names, key) for key in keys]
+        prefix = ("lake-unique", table.name, tuple(names))  # _key's, made once for many keys
+        claimed: list[Hashable] = [(*prefix, tuple(key)) for key in keys]
         if len(keys) > MANY_KEYS:
             await locks.exclusive(tx, space)
-        else:
-            await locks.shared(tx, space)
-            for lock_key in sorted(claimed, key=repr):
-                await locks.exclusive(tx, lock_key)
+        else:  # one catalog round trip for all of them
+            ordered = sorted(claimed, key=repr)
+            await locks.many(tx, [(space, False), *((key, True) for key in ordered)])
         try:
             for lock_key in claimed:
                 # written by a transaction that committed after this one's snapshot was taken
@@ -138,14 +139,28 @@ class InProcessLakeIntegrity:
         locks.mark_deleted(tx, claimed)
         if not refuse_taken:
             return
-        taken = await _taken(tx, table, names, keys, own_id)
+        taken = await taken_error(tx, table, names, keys, own_id)
         if taken is not None:
-            pairs: zip[tuple[str, Any]] = zip(names, taken[1:], strict=True)
-            values = ", ".join(f"{name}={value!r}" for name, value in pairs)
-            raise AlreadyExistsError(
-                f"A {table.name} row with the same unique key already exists ({values}): use "
-                "a different value, or upsert to update the existing row."
-            )
+            raise taken
+
+
+async def taken_error(
+    tx: Transaction,
+    table: Table,
+    names: Sequence[str],
+    keys: Sequence[tuple[Any, ...]],
+    own_id: uuid.UUID | None = None,
+) -> AlreadyExistsError | None:
+    """The error for a row (other than ``own_id``) already having one of ``keys``, if any."""
+    taken = await _taken(tx, table, names, keys, own_id)
+    if taken is None:
+        return None
+    pairs: zip[tuple[str, Any]] = zip(names, taken[1:], strict=True)
+    values = ", ".join(f"{name}={value!r}" for name, value in pairs)
+    return AlreadyExistsError(
+        f"A {table.name} row with the same unique key already exists ({values}): use "
+        "a different value, or upsert to update the existing row."
+    )
 
 
 async def _taken(
@@ -199,16 +214,15 @@ async def insert_rows(tx: Transaction, table: Table, values: list[dict[str, Any]
     """Insert ``values`` and return the stored rows, in order: ``INSERT ... RETURNING``.
 
     On a lake, which refuses ``RETURNING``: the column defaults are applied here, the rows
-    inserted, then read back by id (the transaction sees its own writes).
+    inserted, and made from their values as a ``SELECT`` would return them
+    (:func:`~project_architect_db.repositories._lake_rows.stored_rows`: no read-back).
     """
     # the session's engine says it without a hop (tx.connection() would be one)
     if not is_lake_dialect(getattr(tx.session.bind, "dialect", None)):
         return list(await tx.execute(insert(table).values(values).returning(table)))
     values = [_with_defaults(table, dict(row)) for row in values]
     await tx.execute(insert(table).values(values))
-    ids = [row["id"] for row in values]
-    by_id = {row.id: row for row in await tx.execute(select(table).where(table.c.id.in_(ids)))}
-    return [by_id[row_id] for row_id in ids]
+    return stored_rows(table, tx.session.bind.dialect, values)  # type: ignore[union-attr]
 
 
 def key_filter(table: Table, names: Sequence[str], key: tuple[Any, ...]) -> Any:

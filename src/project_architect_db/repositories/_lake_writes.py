@@ -1,7 +1,7 @@
 """A repository's ``create`` and ``upsert`` on a lake: no RETURNING, no UNIQUE index.
 
-DuckLake refuses both (docs/architecture.md "DuckLake"), so a written row is read back by its
-id (:func:`~project_architect_db.repositories._lake.insert_rows`) and the natural keys a file's
+DuckLake refuses both (docs/architecture.md "DuckLake"), so a written row is made from its
+values (:mod:`~project_architect_db.repositories._lake_rows`) and the natural keys a file's
 UNIQUE index would hold are claimed first, through the database's
 :class:`~project_architect_db.repositories._lake.LakeIntegrity`.
 """
@@ -14,7 +14,13 @@ from sqlalchemy import select
 
 from project_architect_db.core.transaction import Transaction
 from project_architect_db.repositories._integrity import resolve_parents
-from project_architect_db.repositories._lake import insert_rows, key_filter, unique_keys
+from project_architect_db.repositories._lake import (
+    insert_rows,
+    key_filter,
+    taken_error,
+    unique_keys,
+)
+from project_architect_db.repositories._lake_rows import insert_unless_taken
 from project_architect_db.repositories._native_create import _with_defaults
 from project_architect_db.repositories.changes import ChangeKind
 
@@ -41,14 +47,31 @@ async def claim_natural_keys(
 async def create_on_lake(
     repository: AsyncRepository[Any, Any, Any, Any], tx: Transaction, values: dict[str, Any]
 ) -> Any:
-    """Insert one row on a lake (its keys claimed, a caller's id too) and read it back."""
+    """Insert one row on a lake (its keys claimed, a caller's id too) and return it as stored.
+
+    The keys are locked first (every process), then one ``INSERT ... SELECT ... WHERE NOT
+    EXISTS`` looks for a taken key and inserts (``_lake_rows.insert_unless_taken``); only a
+    refused insert looks again, for the error's key.
+    """
     lake = repository._context.lake
     assert lake is not None
-    full = _with_defaults(repository._table, dict(values))
-    await claim_natural_keys(repository, tx, [full])
+    table = repository._table
+    full = _with_defaults(table, dict(values))
+    names = repository.natural_key
+    keys = unique_keys(names, [full])
+    claims = [(names, keys)] if keys else []
     if "id" in values:  # an id given by the caller: no primary key holds it
-        await lake.claim(tx, repository._table, ("id",), [(values["id"],)])
-    (row,) = await insert_rows(tx, repository._table, [full])
+        claims.append((("id",), [(values["id"],)]))
+    for claimed_names, claimed in claims:
+        await lake.claim(tx, table, claimed_names, claimed, refuse_taken=False)
+    matches = [key_filter(table, n, key) for n, claimed in claims for key in claimed]
+    row = await insert_unless_taken(tx, table, full, matches)
+    if row is None:  # a stored row has one of the keys: say which
+        for claimed_names, claimed in claims:
+            taken = await taken_error(tx, table, claimed_names, claimed)
+            if taken is not None:
+                raise taken
+        raise AssertionError("unreachable: the insert matched a key the look did not find")
     return row
 
 

@@ -19,6 +19,7 @@ list expanded at execution, a value rendered into the SQL) fall back to building
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Hashable, Sequence
 from typing import Any
 
@@ -29,6 +30,7 @@ from sqlalchemy.sql.visitors import replacement_traverse
 from project_architect_db.core._sqlalchemy import cache_key
 from project_architect_db.core.statements import StatementCache
 from project_architect_db.queries.sorting import SortKey
+from project_architect_db.repositories._lake import is_lake_dialect
 from project_architect_db.repositories._native_read import NativeStatement
 from project_architect_db.repositories._pages import page_statement, page_window
 
@@ -91,7 +93,9 @@ def _build(
         cursor = [
             bindparam(f"padb_a{index}", type_=key.column.type) for index, key in enumerate(keys)
         ]
-    build = page_window if window else page_statement
+    build = (
+        page_window if window else functools.partial(page_statement, plain=is_lake_dialect(dialect))
+    )
     statement = build(table, template, keys, limit=limit, offset=offset, after=cursor)
     if statement is None:
         return None

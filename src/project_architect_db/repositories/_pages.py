@@ -128,8 +128,14 @@ def page_statement(
     limit: int,
     offset: int = 0,
     after: Sequence[Any] | None = None,
+    plain: bool = False,
 ) -> Select[Any]:
     """``SELECT * FROM table WHERE ... ORDER BY keys LIMIT limit OFFSET offset``, rewritten.
+
+    ``plain=True`` (a lake) keeps it as written: the rewrites below (rowids first, then their
+    rows; a page window is tried before, :func:`page_window`) pay off through a file's
+    zonemaps and indexes, while on a lake each scan is more catalog and file work (its inlined
+    rows are in PostgreSQL), so the page is one scan, as hand-written SQL reads it.
 
     Args:
         table: The table the page reads.
@@ -138,11 +144,15 @@ def page_statement(
         limit: Rows to return (the caller asks one more to see whether a next page exists).
         offset: Rows to skip.
         after: A cursor's sort-key values: only rows after them.
+        plain: Keep the statement as written (a lake's page).
     """
     conditions = list(where)
     if after is not None:
         conditions.extend(after_cursor(keys, after))
     order = [key.order() for key in keys]
+    if plain:
+        statement = select(table).where(*conditions).order_by(*order).limit(limit)
+        return statement.offset(offset) if offset else statement
     owner = _owner(table, conditions)
     rest = [] if owner is None else conditions[:owner] + conditions[owner + 1 :]
     # A condition naming another table (a custom filter's) would join it to the CTE: such a

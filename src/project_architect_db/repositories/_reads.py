@@ -196,8 +196,12 @@ class ReadOperations(Generic[ReadT]):
             at_clause(as_of)  # checked before any read
         # one statement reads on its own; a page with its total reads from one snapshot
         async with self._context.reading(snapshot=with_total) as reader:
-            rows = await self._page_rows(reader, where, keys, limit + 1, offset, after, True, as_of)
-            if len(rows) <= limit and as_of is None:  # the window did not hold the page
+            # on a lake: the plain page at once (``page_statement(plain=True)``)
+            window = self._context.lake is None and as_of is None
+            rows = await self._page_rows(
+                reader, where, keys, limit + 1, offset, after, window, as_of
+            )
+            if window and len(rows) <= limit:  # the window did not hold the page: the plain page
                 rows = await self._page_rows(reader, where, keys, limit + 1, offset, after, False)
             total = None
             if with_total:
@@ -257,7 +261,8 @@ class ReadOperations(Generic[ReadT]):
             if found is not None:
                 shape, parameters = found
                 return await reader.compiled_records(shape.statement.shape, parameters, schema)
-        build = page_window if window else page_statement
+        lake = self._context.lake is not None
+        build = page_window if window else functools.partial(page_statement, plain=lake)
         statement = build(self._table, where, keys, limit=limit, offset=offset, after=after)
         return [] if statement is None else await reader.records(statement, schema)
 

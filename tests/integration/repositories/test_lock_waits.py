@@ -80,3 +80,33 @@ async def test_a_cancelled_waiter_leaves_no_lock_behind(database: Database) -> N
     await holder
     assert database.locks.held == 0
     assert (await database.projects.get(project.id)).name == "Gone"
+
+
+async def test_many_takes_each_key_in_its_mode_until_the_unit_ends(database: Database) -> None:
+    async with database.transaction() as tx:
+        await database.locks.many(tx, [("space", False), ("key", True), ("key", False)])
+        assert database.locks.held == 2
+        assert database.locks._locks["key"].writer == id(tx)
+        assert id(tx) in database.locks._locks["space"].readers
+    assert database.locks.held == 0
+
+
+async def test_many_waits_on_a_key_held_elsewhere_and_times_out(database: Database) -> None:
+    database.locks.timeout = 0.2
+    release = asyncio.Event()
+    taken = asyncio.Event()
+
+    async def hold() -> None:
+        async with database.transaction() as tx:
+            await database.locks.exclusive(tx, "key")
+            taken.set()
+            await release.wait()
+
+    holder = asyncio.create_task(hold())
+    await taken.wait()
+    with pytest.raises(ConflictError, match=r"Waited 0\.2 s"):
+        async with database.transaction() as tx:
+            await database.locks.many(tx, [("space", False), ("key", False)])
+    release.set()
+    await holder
+    assert database.locks.held == 0

@@ -78,6 +78,22 @@ def _quoted(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+COMMIT_RETRIES = (
+    "SET ducklake_retry_wait_ms = 5",
+    "SET ducklake_retry_backoff = 1.5",
+    "SET ducklake_max_retry_count = 20",
+)
+"""How DuckLake retries a commit that lost the race for the next snapshot id.
+
+Two processes committing at once both try to write snapshot ``n + 1``; the loser checks the
+winner's changes and, when they do not conflict (two inserts), commits again as ``n + 2``.
+DuckLake's defaults wait 100 ms before that retry (x1.5 each time, 10 tries): with 4 writer
+processes most commits lost a race and slept, and 4 writers made fewer inserts per second than
+one (``benchmarks/lake_append_scaling.py``: 34 -> 8 msg/s). A retry needs no rewrite of any
+file, only the catalog's few statements, so the first wait here is 5 ms (still x1.5, at most
+20 tries: about 33 s in all before DuckLake's "Transaction conflict")."""
+
+
 def lake_init_sql(settings: Settings) -> list[str]:
     """The statements every connection of a lake runs: load, attach once, ``USE``."""
     assert settings.data_path is not None  # checked by check_data_path before
@@ -89,6 +105,7 @@ def lake_init_sql(settings: Settings) -> list[str]:
         *_s3_secret(settings),
         f"ATTACH IF NOT EXISTS {_quoted(settings.database)} AS {LAKE_ALIAS} ({', '.join(options)})",
         f"USE {LAKE_ALIAS}",
+        *COMMIT_RETRIES,
     ]
 
 

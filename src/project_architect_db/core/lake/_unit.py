@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 import asyncpg
@@ -78,25 +78,39 @@ class UnitHold:
         self._snapshot: int | None = None
         self._lost = False
 
-    async def take(self, tx: Transaction, key: Hashable, *, exclusive: bool) -> None:
-        """Hold ``key`` until the unit ends; refuse it if its stamp is past the snapshot."""
-        ident = lock_id(lock_key(key))
-        if self._held.get(ident, False) or (ident in self._held and not exclusive):
+    async def take(self, tx: Transaction, keys: Sequence[tuple[Hashable, bool]]) -> None:
+        """Hold ``keys`` (``(key, exclusive)`` pairs) until the unit ends: one round trip.
+
+        A key whose stamp is past the transaction's snapshot refuses the unit.
+        """
+        wanted: dict[int, tuple[Hashable, bool]] = {}
+        for key, exclusive in keys:
+            ident = lock_id(lock_key(key))
+            held = self._held.get(ident)
+            if held or (held is not None and not exclusive):
+                continue
+            wanted[ident] = (key, exclusive or wanted.get(ident, (key, False))[1])
+        if not wanted:
             return
         late = tx.snapshot_taken()
         wait = self._wait
-        function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-        sql = f"SELECT {function}({ident})"
+        sql = "; ".join(
+            f"SELECT pg_advisory_xact_lock{'' if exclusive else '_shared'}({ident})"
+            for ident, (_, exclusive) in wanted.items()
+        )
         first = self._connection is None
         if first:
             self._connection = await self._guard.acquire(wait)
             sql = f"BEGIN; SET LOCAL lock_timeout = '{max(1, round(wait * 1000))}ms'; {sql}"
         else:  # a refused lock must not abort the locks already held
             sql = f"SAVEPOINT padb_take; {sql}; RELEASE SAVEPOINT padb_take"
-        await self._run(sql, key, wait, first=first)
-        self._held[ident] = exclusive or self._held.get(ident, False)
+        named = ", ".join(str(key) for key, _ in wanted.values())
+        await self._run(sql, named, wait, first=first)
+        for ident, (_, exclusive) in wanted.items():
+            self._held[ident] = exclusive or self._held.get(ident, False)
         if late:
-            await self._check_stamp(tx, ident, key, exclusive=exclusive)
+            for ident, (key, exclusive) in wanted.items():
+                await self._check_stamp(tx, ident, key, exclusive=exclusive)
 
     async def _run(self, sql: str, key: Hashable, wait: float, *, first: bool) -> None:
         try:
@@ -220,14 +234,23 @@ class GuardedLocks(IntegrityLocks):
     async def shared(self, owner: LockOwner, key: Hashable) -> None:
         """The in-process shared lock, then the key's shared catalog lock."""
         await super().shared(owner, key)
-        await self._take(owner, key, exclusive=False)
+        await self._take(owner, [(key, False)])
 
     async def exclusive(self, owner: LockOwner, key: Hashable) -> None:
         """The in-process exclusive lock, then the key's exclusive catalog lock."""
         await super().exclusive(owner, key)
-        await self._take(owner, key, exclusive=True)
+        await self._take(owner, [(key, True)])
 
-    async def _take(self, owner: LockOwner, key: Hashable, *, exclusive: bool) -> None:
+    async def many(self, owner: LockOwner, keys: Sequence[tuple[Hashable, bool]]) -> None:
+        """The in-process locks one by one, then every catalog lock in one round trip."""
+        for key, exclusive in keys:
+            if exclusive:
+                await IntegrityLocks.exclusive(self, owner, key)
+            else:
+                await IntegrityLocks.shared(self, owner, key)
+        await self._take(owner, keys)
+
+    async def _take(self, owner: LockOwner, keys: Sequence[tuple[Hashable, bool]]) -> None:
         guard = self.guard
         if guard is None:
             return
@@ -240,7 +263,7 @@ class GuardedLocks(IntegrityLocks):
         if unit is None:
             unit = self._units[id(owner)] = UnitHold(guard, self.timeout)
             owner.on_end_async(lambda committed: self._end(owner, committed))
-        await unit.take(owner, key, exclusive=exclusive)
+        await unit.take(owner, keys)
 
     async def _end(self, owner: Transaction, committed: bool) -> None:
         unit = self._units.pop(id(owner), None)
