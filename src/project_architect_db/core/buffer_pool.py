@@ -50,6 +50,9 @@ _CACHED = (
     "'EXTERNAL_FILE_CACHE')), 0), coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory()"
 )
 _LIMIT = "SELECT current_setting('memory_limit')"
+_FLOOR = 8 * 1024**2
+"""The lowest limit a trim sets (a stream alone in a fresh process has its blocks as almost all
+of DuckDB's memory: the target would be about 0)."""
 
 
 def size_bytes(text: str) -> int:
@@ -107,12 +110,13 @@ class CacheBudget:
 def _evict_to(duck: Any, target: int, configured: str | None) -> bool:
     """Lower ``memory_limit`` to ``target`` bytes and put it back; whether it was lowered.
 
-    Not when the limit is already at or under ``target``. When DuckDB cannot free enough (the
+    Not when the limit is already at or under ``target`` (at least :data:`_FLOOR`). When DuckDB cannot free enough (the
     memory is pinned by running queries) it refuses the lower limit and keeps the old one: the
     cache stays as it is, nothing fails.
     """
     current = str(duck.execute(_LIMIT).fetchone()[0])
-    if target <= 0 or size_bytes(current) <= target:
+    target = max(target, _FLOOR)
+    if size_bytes(current) <= target:
         return False
     try:
         duck.execute(f"SET memory_limit = '{target}B'")
