@@ -285,10 +285,14 @@ async def _revise_many(
     view = f"padb_doc_revisions_{next(_views)}"
     assignments = ", ".join(f'"{name}" = n."{name}"' for name in fields)
     copy = (
+        # n MATERIALIZED: with the join to the previous versions, DuckDB 1.5 may push a filter
+        # on a UUID into the Arrow scan, which it does not implement ("Unimplemented type UUID
+        # for Arrow Filter Pushdown")
         "INSERT INTO document_versions (id, document_id, project_id, version, title, content, "
-        "content_hash, size_bytes, created_at, previous_created_at) SELECT n.version_id, d.id, "
+        "content_hash, size_bytes, created_at, previous_created_at) "
+        f'WITH n AS MATERIALIZED (SELECT * FROM "{view}") SELECT n.version_id, d.id, '
         "d.project_id, d.version, d.title, d.content, d.content_hash, d.size_bytes, "
-        f'd.updated_at, p.created_at FROM documents d JOIN "{view}" n ON d.id = n.id AND '
+        "d.updated_at, p.created_at FROM documents d JOIN n ON d.id = n.id AND "
         "d.version = n.version LEFT JOIN document_versions p ON p.document_id = d.id AND "
         "p.version = d.version - 1"
     )

@@ -22,7 +22,9 @@ from project_architect_db.core.buffer_pool import CacheBudget, restore_limit, si
 CACHED = "SELECT sum(memory_usage_bytes) FROM duckdb_memory() WHERE tag = 'BASE_TABLE'"
 LIMIT = "SELECT current_setting('memory_limit')"
 # a hash aggregate of ~200 MB: fails under a lowered limit when nothing can spill
-BIG = "SELECT count(*) FROM (SELECT range % 2000000 AS g, list(range) FROM range(6000000) GROUP BY g)"
+BIG = (
+    "SELECT count(*) FROM (SELECT range % 2000000 AS g, list(range) FROM range(6000000) GROUP BY g)"
+)
 
 
 def _cached(con: Any) -> int:

@@ -23,7 +23,9 @@ from project_architect_db.repositories import _bulk_reads
 from project_architect_db.schemas import ProjectCreate
 
 LIMIT = "SELECT current_setting('memory_limit')"
-BIG = "SELECT count(*) FROM (SELECT range % 2000000 AS g, list(range) FROM range(6000000) GROUP BY g)"
+BIG = (
+    "SELECT count(*) FROM (SELECT range % 2000000 AS g, list(range) FROM range(6000000) GROUP BY g)"
+)
 
 
 class _Counting(CacheBudget):
