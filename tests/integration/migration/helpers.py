@@ -36,18 +36,18 @@ EngineFactory = Callable[..., AsyncEngine]
 
 #: A second revision as a developer would write it: a nullable column and an index on it,
 #: through batch mode (the table is rebuilt, as DuckDB needs for most changes).
-REVISION_0003 = '''
+REVISION_0013 = '''
 """Add an archive reason to projects.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0013
+Revises: 0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0013"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
@@ -66,18 +66,18 @@ def downgrade() -> None:
 
 #: A second revision that rebuilds ``projects`` (dropping the original table inside the
 #: transaction) and then fails on an execution error.
-FAILING_0003 = '''
+FAILING_0013 = '''
 """Rebuild projects, then fail.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0013
+Revises: 0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0013"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -20,7 +20,7 @@ async def test_upgrade_creates_every_table_and_records_the_head(engine: AsyncEng
 
     catalog = await schema(engine)
     assert [row[0] for row in catalog["tables"]] == sorted([*TABLES, "alembic_version"])
-    assert await manager.current() == await manager.head() == "0002"
+    assert await manager.current() == await manager.head() == "0004"
 
 
 async def test_a_database_at_head_has_no_autogenerate_difference(engine: AsyncEngine) -> None:
