@@ -25,7 +25,7 @@ from project_architect_db.maintenance.backup._restore import restore_file
 from tests.integration.backup.helpers import count, fill
 from tests.integration.maintenance.helpers import identical
 
-KNOWN = {"0001", "0002"}
+KNOWN = {"0001", "0002", "0004"}
 
 
 async def _backed_up(tmp_path: Path, projects: int = 5) -> tuple[Path, BackupReport]:
