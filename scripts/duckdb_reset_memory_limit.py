@@ -21,6 +21,7 @@ QUERY = (
 
 
 def attempt(restore: str) -> str:
+    """Lower the limit to 50 MB, restore it with ``restore``, run a query that needs more."""
     # no temporary directory: nothing can spill, so the limit decides
     con = duckdb.connect(config={"temp_directory": ""})
     default = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]  # type: ignore[index]
@@ -36,6 +37,7 @@ def attempt(restore: str) -> str:
 
 
 def main() -> int:
+    """Both ways of restoring; exit 1 while ``RESET`` leaves the limit low."""
     print(f"DuckDB {duckdb.__version__}")
     reset = attempt("RESET memory_limit")
     print(reset)

@@ -110,9 +110,9 @@ class CacheBudget:
 def _evict_to(duck: Any, target: int, configured: str | None) -> bool:
     """Lower ``memory_limit`` to ``target`` bytes and put it back; whether it was lowered.
 
-    Not when the limit is already at or under ``target`` (at least :data:`_FLOOR`). When DuckDB cannot free enough (the
-    memory is pinned by running queries) it refuses the lower limit and keeps the old one: the
-    cache stays as it is, nothing fails.
+    Not when the limit is already at or under ``target`` (at least :data:`_FLOOR`). When
+    DuckDB cannot free enough (the memory is pinned by running queries) it refuses the lower
+    limit and keeps the old one: the cache stays as it is, nothing fails.
     """
     current = str(duck.execute(_LIMIT).fetchone()[0])
     target = max(target, _FLOOR)

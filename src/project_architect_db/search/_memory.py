@@ -4,11 +4,11 @@ DuckDB has one buffer pool per database instance and no per-query limit. With it
 (80 % of RAM), the first build at 10M messages grew the process to 20.6 GB: the sort of the
 postings and the batches' temporary tables take what the pool allows before they spill. So a
 build lowers the instance's ``memory_limit`` to ``build_memory_limit`` (never raises it), and
-puts back what it was when the last running build ends (with ``SET``: DuckDB 1.5.5's ``RESET``
-leaves the buffer pool at the lowered limit). Not when the database has no ``temp_directory`` (nothing could
-spill: the limit would fail the build instead of bounding it). Queries that run meanwhile
-share the lowered limit: sorts, joins and aggregates spill to the temporary directory instead
-of growing.
+puts back what it was when the last running build ends (with ``SET``: DuckDB 1.5.5's
+``RESET`` leaves the buffer pool at the lowered limit). Not when the database has no
+``temp_directory`` (nothing could spill: the limit would fail the build instead of bounding
+it). Queries that run meanwhile share the lowered limit: sorts, joins and aggregates spill to
+the temporary directory instead of growing.
 """
 
 from __future__ import annotations

@@ -200,7 +200,7 @@ class FirstInBucket(Expr):
     def build(self, ctx: Resolver) -> ColumnElement[Any]:
         """``previous IS NULL OR date_trunc(u, previous) <> date_trunc(u, field)``."""
         self.check(ctx)
-        unit = literal_column(f"'{self.unit}'")
+        unit: ColumnElement[Any] = literal_column(f"'{self.unit}'")
         previous = ctx.column(self.previous)
         here = func.date_trunc(unit, ctx.column(self.field))
         first: ColumnElement[Any] = or_(previous.is_(None), func.date_trunc(unit, previous) != here)
