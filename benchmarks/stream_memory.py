@@ -34,27 +34,11 @@ import threading
 import time
 from typing import Any
 
-MB = 1_000_000
-CHUNK = 5000  # the library's STREAM_CHUNK
+from measure_memory import CHUNK, MB, _keyset_sql, _rss  # the library's chunk SQL, raw
+
 CONTESTANTS = ("library", "library unbudgeted", "raw keyset", "raw keyset budget")
 CONCURRENT = "SELECT status, count(*), avg(duration_seconds) FROM builds GROUP BY status"
 MEMORY = "SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory()"
-
-
-def _rss() -> int:
-    import psutil
-
-    return int(psutil.Process().memory_info().rss)
-
-
-def _keyset_sql(after: bool) -> str:
-    """The library's chunk SQL (``_bulk_reads._chunk`` in id order), for raw DuckDB."""
-    bound = "WHERE id > $1" if after else ""
-    return (
-        f"SELECT * FROM projects {bound} {'AND' if after else 'WHERE'} id <= "
-        f"(SELECT max(id) FROM (SELECT id FROM projects {bound} ORDER BY id "
-        f"LIMIT {CHUNK})) ORDER BY id"
-    )
 
 
 class _Concurrent:
