@@ -205,7 +205,7 @@ def test_a_restored_file_that_does_not_check_out_puts_the_old_one_back(tmp_path:
     source, report = asyncio.run(_backed_up(tmp_path))
     before = source.read_bytes()
     wrong = dataclasses.replace(read_manifest(report.path), revision="0001")
-    with pytest.raises(StorageError, match="schema revision 0002, but 0001"):
+    with pytest.raises(StorageError, match="schema revision 0004, but 0001"):
         restore_file(report.path, source, wrong, overwrite=True)
     assert source.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir() if "replaced" in p.name] == []
