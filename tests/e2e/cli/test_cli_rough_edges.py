@@ -278,7 +278,7 @@ def test_db_vacuum_json_reports_rows_and_revision(fragmented_file: Path) -> None
     assert _code(result) == 0, _out(result)
     report = json.loads(_out(result))
     assert report["bytes_reclaimed"] == report["bytes_before"] - report["bytes_after"] > 0
-    assert report["revision"] == "0002"
+    assert report["revision"] == "0004"
     assert report["rows"]["main.projects"] == 40
 
 
