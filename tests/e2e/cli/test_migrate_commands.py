@@ -153,8 +153,8 @@ def test_history_json_lists_every_revision_marking_current_and_head(migrated: Pa
     assert latest["revision"] == HEAD
     assert latest["is_current"] is True
     assert latest["is_head"] is True
-    assert latest["down_revision"] == "0001"
-    assert latest["message"].startswith("Reply links")
+    assert latest["down_revision"] == "0002"
+    assert latest["message"].startswith("Version links")
     assert revisions[-1]["down_revision"] is None
     assert revisions[-1]["message"].startswith("Initial schema")
     assert Path(latest["path"]).parent == VERSIONS_DIRECTORY
