@@ -66,7 +66,7 @@ class MigrationManager:
         ...         manager = MigrationManager(db.engine)
         ...         return await manager.current(), await manager.head()
         >>> padb.run(main())
-        ('0002', '0002')
+        ('0004', '0004')
     """
 
     def __init__(
