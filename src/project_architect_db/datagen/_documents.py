@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 
 from project_architect_db.datagen import _text as text
-from project_architect_db.datagen._columns import _digests, _json, _table
+from project_architect_db.datagen._columns import _digests, _json, _Masked, _table
 from project_architect_db.datagen._context import _Context
 from project_architect_db.datagen._draws import (
     _US_PER_DAY,
@@ -127,6 +127,9 @@ class _Documents(_Context):
         # History row for version k (1..n-1) is written when version k+1 replaces it.
         ver_doc = np.repeat(np.arange(D, dtype=np.int64), versions)
         ver_created = revised[:, 1:].ravel()
+        # version k's predecessor is version k - 1 (created at revised[:, k - 1]); none for k = 1
+        ver_previous = revised[:, :-1].ravel()
+        first = np.tile(np.arange(1, n, dtype=np.int32) == 1, D)
         ver_ids = _assign_ids(self.id_gen, ver_created)
         document_versions = _table(
             "document_versions",
@@ -140,6 +143,7 @@ class _Documents(_Context):
                 "content_hash": ver_hash,
                 "size_bytes": ver_size,
                 "created_at": ver_created,
+                "previous_created_at": _Masked(ver_previous, first),
             },
             ver_ids.order,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import BigInteger, Index, Text
@@ -79,6 +80,11 @@ class DocumentVersion(UUIDPrimaryKey, CreatedAt, Base):
     content: Mapped[str] = mapped_column(Text)
     content_hash: Mapped[str]
     size_bytes: Mapped[int] = mapped_column(BigInteger)
+    # The created_at of the document's version before this one (NULL for its first), set by
+    # the writes that copy a revision: ``document_churn`` counts a document once per period
+    # from it (this row is its first in the period when the previous one is in another),
+    # instead of a count(DISTINCT document_id) per period (85 % of the answer at 1M rows).
+    previous_created_at: Mapped[datetime | None]
 
     document: Mapped[Document] = many_to_one(
         "DocumentVersion", "document_id", "Document", back_populates="versions"

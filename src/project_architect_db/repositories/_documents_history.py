@@ -3,7 +3,9 @@
 See the module docstring of ``documents.py`` for the design. Two write paths share it:
 
 * :func:`revise` changes one document (``update``): it copies the current state into a
-  ``document_versions`` row numbered with the current version, then applies the change with
+  ``document_versions`` row numbered with the current version (with the ``created_at`` of the
+  row numbered one less as its ``previous_created_at``: ``document_churn`` counts from it), then
+  applies the change with
   ``version = version + 1`` (``WHERE version = <read version>``, so a concurrent change is a
   ``ConflictError``, never a lost revision).
 * :func:`sync_documents` upserts a batch by ``(project_id, path)`` (``upsert``,
@@ -25,7 +27,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import pyarrow as pa
 from pydantic_core import to_json
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from project_architect_db.core.transaction import Transaction
 from project_architect_db.exceptions import ConflictError, NotFoundError
@@ -130,6 +132,11 @@ async def revise(
         moved = {"project_id": current.project_id, "path": values["path"]}
         await claim_natural_keys(repo, tx, [moved], own_id=row_id)
     kept = versions._table
+    previous = await tx.execute(
+        select(kept.c.created_at).where(
+            kept.c.document_id == current.id, kept.c.version == current.version - 1
+        )
+    )
     (version_row,) = await insert_rows(  # RETURNING, or read back on a lake
         tx,
         kept,
@@ -143,6 +150,7 @@ async def revise(
                 "content_hash": current.content_hash,
                 "size_bytes": current.size_bytes,
                 "created_at": current.updated_at,
+                "previous_created_at": previous.scalar_one_or_none(),
             }
         ],
     )
@@ -277,10 +285,16 @@ async def _revise_many(
     view = f"padb_doc_revisions_{next(_views)}"
     assignments = ", ".join(f'"{name}" = n."{name}"' for name in fields)
     copy = (
+        # n MATERIALIZED: with the join to the previous versions, DuckDB 1.5 may push a filter
+        # on a UUID into the Arrow scan, which it does not implement ("Unimplemented type UUID
+        # for Arrow Filter Pushdown")
         "INSERT INTO document_versions (id, document_id, project_id, version, title, content, "
-        "content_hash, size_bytes, created_at) SELECT n.version_id, d.id, d.project_id, "
-        "d.version, d.title, d.content, d.content_hash, d.size_bytes, d.updated_at "
-        f'FROM documents d JOIN "{view}" n ON d.id = n.id AND d.version = n.version'
+        "content_hash, size_bytes, created_at, previous_created_at) "
+        f'WITH n AS MATERIALIZED (SELECT * FROM "{view}") SELECT n.version_id, d.id, '
+        "d.project_id, d.version, d.title, d.content, d.content_hash, d.size_bytes, "
+        "d.updated_at, p.created_at FROM documents d JOIN n ON d.id = n.id AND "
+        "d.version = n.version LEFT JOIN document_versions p ON p.document_id = d.id AND "
+        "p.version = d.version - 1"
     )
     apply = (
         f"UPDATE documents SET {assignments}, version = documents.version + 1, "

@@ -166,3 +166,5 @@ class DocumentVersionRead(ReadSchema):
     content_hash: str
     size_bytes: int
     created_at: datetime
+    #: The ``created_at`` of the document's version before this one; None for version 1.
+    previous_created_at: datetime | None = None

@@ -246,7 +246,7 @@ def test_four_workers_a_cli_and_a_notebook_share_one_lake(
     env = lake_env(padb_lake)
     migrated = run(cli(env, "migrate", "upgrade"), env)
     assert migrated.returncode == 0, migrated.stderr
-    assert "-> 0002" in migrated.stdout
+    assert "-> 0004" in migrated.stdout
     prefix = f"w{uuid.uuid4().hex[:8]}"
 
     with serving(env, tmp_path / "uvicorn.log") as base_url:
@@ -267,7 +267,7 @@ def test_four_workers_a_cli_and_a_notebook_share_one_lake(
     ]
     code, out, err = outcome["cli_during"]
     assert code == 0, err
-    assert "current: 0002  head: 0002  (up to date)" in out
+    assert "current: 0004  head: 0004  (up to date)" in out
     code, out, err = outcome["notebook_during"]
     assert code == 0, err
     assert "sequences gap-free and counted: True" in out  # whatever it caught mid-way was whole

@@ -109,6 +109,7 @@ def generate(seed: int = 7) -> Dataset:
             doc_id = uuid.uuid4()
             updated = created
             for v in range(1, versions + 1):
+                previous = None if v == 1 else updated  # the writes keep the one before's
                 updated = updated + timedelta(days=rng.randrange(0, 8), seconds=rng.randrange(999))
                 data.versions.append(
                     {
@@ -121,6 +122,7 @@ def generate(seed: int = 7) -> Dataset:
                         "content_hash": "0" * 64,
                         "size_bytes": rng.randrange(10, 5000),
                         "created_at": updated,
+                        "previous_created_at": previous,
                     }
                 )
             data.documents.append(

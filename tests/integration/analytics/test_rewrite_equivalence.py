@@ -28,6 +28,9 @@ PROJECTS = 240
 REPLY_LINKS = importlib.import_module(
     "project_architect_db.migration.versions.20261207_0002_reply_links"
 )
+VERSION_LINKS = importlib.import_module(
+    "project_architect_db.migration.versions.20261207_0004_version_links"
+)
 BASE = "TIMESTAMP '2026-01-01'"
 
 
@@ -46,8 +49,9 @@ def _h(expr: str, modulo: int) -> str:
 
 
 def dataset_sql(p: int = PROJECTS, *, links: bool = True) -> list[str]:
-    """The dataset's INSERTs; ``links``: then fill the reply links as a bulk load must (the
-    set-based statements of revision 0002), for a file at the current head."""
+    """The dataset's INSERTs; ``links``: then fill the reply and version links as a bulk load
+    must (the set-based statements of revisions 0002 and 0004), for a file at the current
+    head."""
     phases = ["requirements", "architecture", "design", "implementation", "deployment"]
     return [
         # names tie from 200 on (Project 0 twice, ...): ORDER BY name, id decides
@@ -141,7 +145,15 @@ def dataset_sql(p: int = PROJECTS, *, links: bool = True) -> list[str]:
             JOIN (SELECT id, project_id, row_number() OVER (ORDER BY id) - 1 AS n
                   FROM repositories) r ON r.n = {_h("e", 3 * p)}
             WHERE r.n % 6 <> 1""",
-        *((REPLY_LINKS.BACKFILL_ASKED_AT, REPLY_LINKS.BACKFILL_AWAITING) if links else ()),
+        *(
+            (
+                REPLY_LINKS.BACKFILL_ASKED_AT,
+                REPLY_LINKS.BACKFILL_AWAITING,
+                VERSION_LINKS.BACKFILL_PREVIOUS,
+            )
+            if links
+            else ()
+        ),
     ]
 
 

@@ -63,7 +63,7 @@ async def test_a_file_exported_and_imported_equals_the_source_row_for_row(
     assert imported.replaced is None
     manifest = read_export_manifest(report.folder)
     assert manifest == report.manifest == imported.manifest
-    assert manifest.revision == "0002" and manifest.format_version == FORMAT_VERSION
+    assert manifest.revision == "0004" and manifest.format_version == FORMAT_VERSION
     assert manifest.library_version == __version__
     assert manifest.duckdb_version == duckdb.__version__
     assert manifest.rows["main.messages"] == 18 and "main.alembic_version" in manifest.rows

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from project_architect_db.core.engine import create_engine
 from project_architect_db.core.settings import Settings
 from tests.integration.migration.helpers import (
-    FAILING_0004,
-    REVISION_0004,
+    FAILING_0013,
+    REVISION_0013,
     EngineFactory,
     dispose,
     write_versions,
@@ -21,15 +21,15 @@ from tests.integration.migration.helpers import (
 
 
 @pytest.fixture
-def versions_0004(tmp_path: Path) -> Path:
-    """A revision folder holding the package's revisions plus the test revision 0004."""
-    return write_versions(tmp_path / "versions", ("20261208_0004_archive_reason.py", REVISION_0004))
+def versions_0013(tmp_path: Path) -> Path:
+    """A revision folder holding the package's revisions plus the test revision 0013."""
+    return write_versions(tmp_path / "versions", ("20261208_0013_archive_reason.py", REVISION_0013))
 
 
 @pytest.fixture
 def failing_versions(tmp_path: Path) -> Path:
-    """A revision folder whose 0004 fails halfway."""
-    return write_versions(tmp_path / "failing", ("20261208_0004_fails.py", FAILING_0004))
+    """A revision folder whose 0013 fails halfway."""
+    return write_versions(tmp_path / "failing", ("20261208_0013_fails.py", FAILING_0013))
 
 
 @pytest.fixture

@@ -89,7 +89,8 @@ async def test_a_file_without_the_links_says_to_migrate(populated: Path) -> None
     with pytest.raises(SchemaOutdatedError, match="migrate") as info:
         async with Database.open(populated, read_only=True, load_fts=False):
             pass
-    assert (info.value.current, info.value.head) == ("0001", "0003")
+    assert info.value.current == "0001"
+    assert info.value.head not in (None, "0001")  # 0002 or a later revision
 
 
 async def test_a_writable_open_also_refuses_until_asked_to_upgrade(populated: Path) -> None:

@@ -16,6 +16,7 @@ from project_architect_db.queries.filters import Filter
 
 _FUNCTIONS: Mapping[str, Callable[[ColumnElement[Any]], ColumnElement[Any]]] = {
     "count_distinct": lambda arg: func.count(arg.distinct()),
+    "count_if": func.count_if,  # a BOOLEAN argument; BIGINT, as count()
     "sum": func.sum,
     "avg": func.avg,
     "min": func.min,

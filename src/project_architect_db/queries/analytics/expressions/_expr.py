@@ -6,7 +6,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import ColumnElement, func, literal_column
+from sqlalchemy import ColumnElement, func, literal_column, or_
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.sqltypes import JSON, DateTime
 from sqlalchemy.types import TypeDecorator
@@ -169,6 +169,46 @@ class Duration(Expr):
     def default_name(self) -> str:
         """``<start>_to_<end>_seconds``."""
         return f"{self.start}_to_{self.end}_seconds".replace(".", "_")
+
+
+@dataclass(frozen=True, slots=True)
+class FirstInBucket(Expr):
+    """Whether a row's ``previous`` instant is NULL or in another bucket than ``field``'s.
+
+    Counted per bucket of ``field`` (``count_if``), it counts the chains (a document's versions,
+    each storing its predecessor's instant in ``previous``) that reach the bucket: ``count(
+    DISTINCT key)`` without the distinct, when each chain's instants only grow.
+    """
+
+    field: str
+    previous: str
+    unit: str
+
+    def __post_init__(self) -> None:
+        Bucket(self.field, self.unit)  # the unit is one of BUCKETS
+
+    def shape(self) -> Hashable:
+        """``("first_in_bucket", field, previous, unit)``."""
+        return ("first_in_bucket", self.field, self.previous, self.unit)
+
+    def check(self, ctx: Resolver) -> None:
+        """Both fields are instants."""
+        for name in (self.field, self.previous):
+            if not _is_instant(ctx.column(name)):
+                raise InvalidQueryError(f"{name} is not a timestamp; only instants bucket.")
+
+    def build(self, ctx: Resolver) -> ColumnElement[Any]:
+        """``previous IS NULL OR date_trunc(u, previous) <> date_trunc(u, field)``."""
+        self.check(ctx)
+        unit: ColumnElement[Any] = literal_column(f"'{self.unit}'")
+        previous = ctx.column(self.previous)
+        here = func.date_trunc(unit, ctx.column(self.field))
+        first: ColumnElement[Any] = or_(previous.is_(None), func.date_trunc(unit, previous) != here)
+        return first
+
+    def default_name(self) -> str:
+        """``first_in_<unit>``."""
+        return f"first_in_{self.unit}"
 
 
 def _is_instant(column: InstrumentedAttribute[Any]) -> bool:
