@@ -20,6 +20,7 @@ from project_architect_db.cli import (
     lake,
     maintenance,
     migrate,
+    search,
     seed,
     selftest,
 )
@@ -39,6 +40,7 @@ maintenance.register(app)
 backup.register(app)
 app.command("seed", cls=Command)(seed.seed)
 app.command("demo", cls=Command)(demo.demo)
+app.command("search", cls=Command)(search.search)
 app.command("benchmark", cls=Command)(bench.benchmark)
 selftest.register(app)
 app.add_typer(migrate.app, name="migrate")

@@ -1,0 +1,230 @@
+"""``db.search.hybrid``: BM25 and vectors fused into one ranking (reciprocal rank fusion).
+
+Each source is asked for its best candidates under the same filters: BM25 over documents and
+over messages (``db.search.documents`` / ``messages``: always fresh, so a row committed but not
+embedded yet is still found), and the vectors (``db.search.similar``; a row's best chunk stands
+for it). The lists are fused by reciprocal rank fusion (``_fusion.rrf``), chosen by measurement
+on the evaluation set (docs/architecture.md, "Hybrid search and context"). A hit carries its
+place and score in each list, so a caller can see why it ranks where it does.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from project_architect_db.exceptions import InvalidQueryError
+from project_architect_db.search._fusion import rrf
+from project_architect_db.search._snippet import normalize, snippet_window
+from project_architect_db.search._sql import by_id, id_params
+from project_architect_db.search._stopwords import STOPWORDS
+
+if TYPE_CHECKING:
+    from project_architect_db.search.semantic import SimilarHit
+    from project_architect_db.search.service import SearchService
+
+__all__ = ["MAX_K", "HybridHit", "HybridSearch", "Scope"]
+
+Scope = Literal["all", "documents", "messages"]
+Key = tuple[str, uuid.UUID]
+
+#: The most hits one call returns.
+MAX_K = 100
+#: Candidates asked of each source: enough that a row ranked low by one source and high by
+#: the other still meets in the fusion (measured: deeper lists change no top-10 on the set).
+_DEPTH = 50
+_RRF_C = 60
+_WORD = re.compile(r"\w{2,}")
+_STOP = frozenset(STOPWORDS)
+
+
+class HybridHit(BaseModel):
+    """One row found by hybrid search, with the parts its fused score is made of."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["document", "message"]
+    #: The document's or the message's id.
+    id: uuid.UUID
+    project_id: uuid.UUID
+    #: The message's conversation (None for documents).
+    conversation_id: uuid.UUID | None
+    #: The document's version the passage comes from (None for messages).
+    version: int | None
+    #: The chunk the vectors matched (None when only BM25 found the row).
+    chunk: int | None
+    #: Character offsets of the passage in the row's text (``content``): the matched chunk,
+    #: else the window around the first word matching the query.
+    start: int
+    end: int
+    #: The fused score (reciprocal rank fusion); higher is better.
+    score: float
+    #: Place (from 1) and BM25 score in the row's BM25 list (None: not among its candidates).
+    bm25_rank: int | None
+    bm25_score: float | None
+    #: Place (from 1) and cosine similarity in the vector list (None: not among its candidates,
+    #: or not embedded yet).
+    vector_rank: int | None
+    vector_score: float | None
+    #: A short window of the passage (BM25 hits: matches wrapped in the markers).
+    snippet: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Lists:
+    bm25: dict[Key, tuple[int, float, Any]]
+    vector: dict[Key, tuple[int, float, SimilarHit]]
+
+
+class HybridSearch:
+    """The fusion behind ``db.search.hybrid`` (state lives in the ``SearchService``)."""
+
+    def __init__(self, service: SearchService) -> None:
+        self._service = service
+
+    async def search(
+        self,
+        query: str,
+        k: int,
+        *,
+        scope: Scope,
+        filters: Mapping[str, Any],
+    ) -> list[HybridHit]:
+        """The ``k`` best rows for ``query`` by fused rank (see ``SearchService.hybrid``)."""
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
+            raise InvalidQueryError(f"k must be an integer from 1 to {MAX_K}.")
+        if scope not in ("all", "documents", "messages"):
+            raise InvalidQueryError(
+                f"scope must be 'all', 'documents' or 'messages' (got {scope!r})."
+            )
+        depth = max(_DEPTH, 2 * k)
+        # the vectors first: they validate the query (empty, too long, no embedder) and say
+        # which scopes the filters leave
+        vector = await self._vector(query, depth, scope, filters)
+        bm25 = await self._bm25(query, depth, scope, filters)
+        lists = _Lists(bm25, vector)
+        fused = rrf(
+            {
+                "bm25": sorted(bm25, key=lambda key: bm25[key][0]),
+                "vector": sorted(vector, key=lambda key: vector[key][0]),
+            },
+            c=_RRF_C,
+        )
+        top = list(fused.items())[:k]
+        texts = await self._texts([key for key, _ in top if key not in vector])
+        return [self._hit(key, score, lists, texts.get(key), query) for key, score in top]
+
+    async def _vector(
+        self, query: str, depth: int, scope: Scope, filters: Mapping[str, Any]
+    ) -> dict[Key, tuple[int, float, SimilarHit]]:
+        hits = await self._service.similar(query, k=depth * 2, scope=scope, **filters)
+        best: dict[Key, tuple[int, float, SimilarHit]] = {}
+        for hit in hits:  # hits come best first: a row's first chunk is its best
+            key = (hit.kind, hit.id)
+            if key not in best and len(best) < depth:
+                best[key] = (len(best) + 1, hit.score, hit)
+        return best
+
+    async def _bm25(
+        self, query: str, depth: int, scope: Scope, filters: Mapping[str, Any]
+    ) -> dict[Key, tuple[int, float, Any]]:
+        service = self._service
+        found: list[tuple[Key, float, Any]] = []
+        if scope != "messages" and filters.get("conversation_id") is None:
+            docs = await service.documents(
+                query, project_id=filters.get("project_id"), doc_type=filters.get("doc_type"),
+                limit=depth,
+            )  # fmt: skip
+            docs = await self._in_time(docs, filters)
+            found += [(("document", h.id), h.score, h) for h in docs]
+        if scope != "documents" and filters.get("doc_type") is None:
+            msgs = await service.messages(
+                query,
+                project_id=filters.get("project_id"),
+                conversation_id=filters.get("conversation_id"),
+                limit=depth,
+            )
+            found += [
+                (("message", h.id), h.score, h) for h in msgs if _within(h.created_at, filters)
+            ]
+        # one BM25 list: both tables' scores use the same formula (measured against one list
+        # per table: docs/performance.md)
+        found.sort(key=lambda item: -item[1])
+        return {key: (rank, score, hit) for rank, (key, score, hit) in enumerate(found[:depth], 1)}
+
+    async def _in_time(self, docs: Sequence[Any], filters: Mapping[str, Any]) -> list[Any]:
+        if not docs or (filters.get("since") is None and filters.get("until") is None):
+            return list(docs)
+        ids = [hit.id for hit in docs]
+        rows = await self._fetch("documents", "d.id, d.updated_at", ids)
+        stamps = {row[0]: row[1] for row in rows}
+        return [hit for hit in docs if _within(stamps.get(hit.id), filters)]
+
+    async def _texts(self, keys: Sequence[Key]) -> dict[Key, str]:
+        texts: dict[Key, str] = {}
+        for kind, table in (("document", "documents"), ("message", "messages")):
+            ids = [row_id for row_kind, row_id in keys if row_kind == kind]
+            if ids:
+                for row_id, content in await self._fetch(table, "d.id, d.content", ids):
+                    texts[(kind, row_id)] = content or ""
+        return texts
+
+    async def _fetch(self, table: str, columns: str, ids: Sequence[uuid.UUID]) -> list[Any]:
+        sql = by_id(table, columns, len(ids))
+        params = id_params(ids)
+        async with self._service.executor.transaction() as tx:
+            rows: list[Any] = await tx.run_native(lambda con: con.execute(sql, params).fetchall())
+        return rows
+
+    def _hit(
+        self, key: Key, score: float, lists: _Lists, text: str | None, query: str
+    ) -> HybridHit:
+        bm25 = lists.bm25.get(key)
+        vector = lists.vector.get(key)
+        parts: dict[str, Any] = {
+            "bm25_rank": bm25[0] if bm25 else None,
+            "bm25_score": bm25[1] if bm25 else None,
+            "vector_rank": vector[0] if vector else None,
+            "vector_score": vector[1] if vector else None,
+        }
+        if vector is not None:
+            sim = vector[2]
+            return HybridHit(
+                kind=sim.kind, id=sim.id, project_id=sim.project_id,
+                conversation_id=sim.conversation_id, version=sim.version, chunk=sim.chunk,
+                start=sim.start, end=sim.end, score=score, snippet=sim.snippet, **parts,
+            )  # fmt: skip
+        assert bm25 is not None  # a fused key comes from one list at least
+        hit = bm25[2]
+        start, end = self._window(text or "", query)
+        return HybridHit(
+            kind=key[0], id=hit.id, project_id=hit.project_id,
+            conversation_id=getattr(hit, "conversation_id", None),
+            version=getattr(hit, "version", None), chunk=None, start=start, end=end,
+            score=score, snippet=hit.snippet, **parts,
+        )  # fmt: skip
+
+    def _window(self, text: str, query: str) -> tuple[int, int]:
+        words = {normalize(w) for w in _WORD.findall(query)} - _STOP
+        prefixes = tuple(w[: max(2, len(w) - 2)] if len(w) > 2 else w for w in words)
+        start, end, _ = snippet_window(
+            text,
+            lambda word: bool(prefixes) and word.startswith(prefixes),
+            width=self._service.snippet_chars,
+        )
+        return start, end
+
+
+def _within(stamp: datetime | None, filters: Mapping[str, Any]) -> bool:
+    if stamp is None:
+        return False
+    if stamp.tzinfo is None:  # stored as naive UTC
+        stamp = stamp.replace(tzinfo=UTC)
+    since, until = filters.get("since"), filters.get("until")
+    return (since is None or stamp >= since) and (until is None or stamp < until)
