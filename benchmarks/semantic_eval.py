@@ -124,8 +124,10 @@ async def evaluate(path: Path) -> dict[str, Any]:
         embedded = time.process_time() - started
         rankings: dict[str, list[Sequence[Hashable]]] = {m: [] for m in [*METHODS, "hybrid"]}
         hybrid_cpu = []
+        kept = []
         for case in cases:
             lists = await candidate_lists(db, case["question"])
+            kept.append(lists)
             for method, rank in METHODS.items():
                 rankings[method].append(rank(lists))
             started = time.process_time()
@@ -133,6 +135,14 @@ async def evaluate(path: Path) -> dict[str, Any]:
             hybrid_cpu.append(time.process_time() - started)
             rankings["hybrid"].append([(h.kind, h.id) for h in hits])
     relevant: list[set[Hashable]] = [{corpus.answers[c["id"]]} for c in cases]
+    # the candidate lists, to try other fusions without embedding again (--lists)
+    candidates = {
+        "relevant": [[list(map(str, key)) for key in rel] for rel in relevant],
+        "lists": [
+            {name: [[*map(str, key), value] for key, value in rows] for name, rows in lists.items()}
+            for lists in kept
+        ],
+    }
     everything = list(range(len(cases)))
     groups = {
         "all": everything,
@@ -151,6 +161,7 @@ async def evaluate(path: Path) -> dict[str, Any]:
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
         "groups": {name: len(ids) for name, ids in groups.items()},
         "results": {name: score(rankings, relevant, ids) for name, ids in groups.items()},
+        "candidates": candidates,
     }
 
 
@@ -180,11 +191,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--database", type=Path, help="the database to build (must not exist)")
+    parser.add_argument("--lists", type=Path, help="also write each question's candidate lists")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="padb-eval-") as folder:
         path = args.database or Path(folder) / "eval.duckdb"
         result = asyncio.run(evaluate(path))
+    candidates = result.pop("candidates")
     print(report(result))
+    if args.lists:
+        args.lists.write_text(json.dumps(candidates) + "\n", encoding="utf-8")
     if args.json:
         args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
 

@@ -36,6 +36,8 @@ Key = tuple[str, uuid.UUID]
 
 #: The most hits one call returns.
 MAX_K = 100
+#: The longest query (BM25's limit, ``search/service.py``).
+MAX_QUERY_CHARS = 1000
 #: Candidates asked of each source: enough that a row ranked low by one source and high by
 #: the other still meets in the fusion (measured: deeper lists change no top-10 on the set).
 _DEPTH = 50
@@ -102,6 +104,11 @@ class HybridSearch:
         if scope not in ("all", "documents", "messages"):
             raise InvalidQueryError(
                 f"scope must be 'all', 'documents' or 'messages' (got {scope!r})."
+            )
+        if isinstance(query, str) and len(query) > MAX_QUERY_CHARS:
+            raise InvalidQueryError(
+                f"A hybrid search query may have at most {MAX_QUERY_CHARS} characters (BM25's "
+                f"limit; got {len(query)}): shorten it."
             )
         depth = max(_DEPTH, 2 * k)
         # the vectors first: they validate the query (empty, too long, no embedder) and say
@@ -224,7 +231,11 @@ class HybridSearch:
 def _within(stamp: datetime | None, filters: Mapping[str, Any]) -> bool:
     if stamp is None:
         return False
-    if stamp.tzinfo is None:  # stored as naive UTC
-        stamp = stamp.replace(tzinfo=UTC)
-    since, until = filters.get("since"), filters.get("until")
+    since, until = _aware(filters.get("since")), _aware(filters.get("until"))
+    stamp = _aware(stamp)
     return (since is None or stamp >= since) and (until is None or stamp < until)
+
+
+def _aware(value: datetime | None) -> Any:
+    # stored and accepted naive as UTC (as ``similar`` reads them)
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value

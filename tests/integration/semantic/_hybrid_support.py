@@ -23,12 +23,16 @@ SYNONYMS = {
     "slow": "latency", "sluggish": "latency", "latency": "latency",
     "money": "cost", "bill": "cost", "expensive": "cost", "spend": "cost",
 }  # fmt: skip
+#: Words a model gives little weight to: left out, so meaning words decide.
+STOP = frozenset("a an and at did do how is it of on the to we what when why".split())
 
 
 def vector(text: str) -> list[float]:
     """The text's concepts counted into ``DIMENSION`` buckets, scaled to length 1."""
     out = [0.0] * DIMENSION
     for word in re.findall(r"\w+", text.lower()):
+        if word in STOP:
+            continue
         concept = SYNONYMS.get(word, word)
         out[zlib.crc32(concept.encode()) % DIMENSION] += 1.0
     norm = math.sqrt(sum(v * v for v in out)) or 1.0
