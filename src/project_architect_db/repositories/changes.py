@@ -25,7 +25,7 @@ import itertools
 import threading
 import uuid
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -249,6 +249,10 @@ class ChangeHub:
     def __init__(self) -> None:
         self._subscriptions: set[Subscription] = set()
         self._sequence = itertools.count(1)
+        #: Called with a table's name after each commit that changed its rows, subscribers
+        #: or not (one call per repository per commit: cheap). The semantic search queue
+        #: wakes on it.
+        self.on_commit: Callable[[str], None] | None = None
 
     def subscribe(
         self,

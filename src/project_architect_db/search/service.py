@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -32,6 +32,7 @@ from project_architect_db.search._sql import IndexSpec
 from project_architect_db.search.context import Context, ContextBuilder
 from project_architect_db.search.hybrid import HybridHit, HybridSearch, Scope
 from project_architect_db.search.models import DocumentHit, MessageHit
+from project_architect_db.search.semantic import SemanticSearch, SimilarHit
 
 __all__ = ["MAX_LIMIT", "MAX_QUERY_CHARS", "SearchService"]
 
@@ -86,6 +87,7 @@ class SearchService:
             build (``None``: DuckDB's default).
         markers: What wraps a match in a snippet.
         snippet_chars: About how long a snippet is.
+        semantic: Semantic search (``similar`` / ``embedded``); default: off.
     """
 
     def __init__(
@@ -99,6 +101,7 @@ class SearchService:
         memory_limit: str | None = None,
         markers: tuple[str, str] = ("**", "**"),
         snippet_chars: int = 160,
+        semantic: SemanticSearch | None = None,
     ) -> None:
         self._executor = executor
         self._read_only = read_only
@@ -115,6 +118,8 @@ class SearchService:
         self._indexed: set[str] = set()
         #: Each table's changed rows, tokenized once (``_delta.py``).
         self._deltas = {spec.table: DeltaCache() for spec in (DOCUMENTS, MESSAGES)}
+        #: Vectors beside BM25 (``search/semantic/``).
+        self.semantic = semantic or SemanticSearch(executor, "semantic search is off here")
         self._hybrid = HybridSearch(self)
         self._context = ContextBuilder(self)
 
@@ -190,6 +195,16 @@ class SearchService:
             )
             for row in outcome.rows
         ]
+
+    async def similar(
+        self, query: str | Sequence[float], k: int = 10, **filters: Any
+    ) -> list[SimilarHit]:
+        """Chunks closest in meaning to ``query``: see :meth:`SemanticSearch.similar`."""
+        return await self.semantic.similar(query, k, **filters)
+
+    async def embedded(self, timeout: float | None = None) -> None:  # noqa: ASYNC109 - contract
+        """Wait until all committed so far is embedded: see :meth:`SemanticSearch.embedded`."""
+        await self.semantic.embedded(timeout)
 
     async def hybrid(
         self,
@@ -287,8 +302,9 @@ class SearchService:
         return specs
 
     async def close(self) -> None:
-        """Cancel background rebuilds (called by ``Database.close``)."""
+        """Cancel background rebuilds and embedding (called by ``Database.close``)."""
         self._closed = True
+        await self.semantic.close()
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()

@@ -70,7 +70,7 @@ def test_downgrade_answered_no_changes_nothing(database: str) -> None:
     assert code == ExitCode.ERROR, output
     assert "nothing was changed" in output
     assert "projects" in _tables(database)
-    assert _revision(database) == [("0002",)]
+    assert _revision(database) == [("0003",)]
 
 
 def test_downgrade_without_a_terminal_and_without_yes_refuses(database: str) -> None:
@@ -78,7 +78,7 @@ def test_downgrade_without_a_terminal_and_without_yes_refuses(database: str) -> 
     assert _code(result) == ExitCode.USAGE
     assert "--yes" in _out(result) and "Nothing was changed" in _out(result)
     assert "table projects" in _out(result)  # the plan is printed before the refusal
-    assert _revision(database) == [("0002",)]
+    assert _revision(database) == [("0003",)]
 
 
 def test_downgrade_to_an_unknown_revision_asks_nothing_and_changes_nothing(database: str) -> None:
@@ -86,13 +86,13 @@ def test_downgrade_to_an_unknown_revision_asks_nothing_and_changes_nothing(datab
     assert _code(result) == ExitCode.ERROR
     assert "nonsense" in _out(result) and "left as it was" in _out(result)
     assert "--yes" not in _out(result)
-    assert _revision(database) == [("0002",)]
+    assert _revision(database) == [("0003",)]
 
 
 def test_downgrade_to_the_current_revision_needs_no_confirmation(database: str) -> None:
-    result = _invoke("migrate", "downgrade", "0002", "--database", database)
+    result = _invoke("migrate", "downgrade", "0003", "--database", database)
     assert _code(result) == 0, _out(result)
-    assert _revision(database) == [("0002",)]
+    assert _revision(database) == [("0003",)]
 
 
 def test_downgrade_with_yes_drops_the_tables(database: str) -> None:
@@ -278,7 +278,7 @@ def test_db_vacuum_json_reports_rows_and_revision(fragmented_file: Path) -> None
     assert _code(result) == 0, _out(result)
     report = json.loads(_out(result))
     assert report["bytes_reclaimed"] == report["bytes_before"] - report["bytes_after"] > 0
-    assert report["revision"] == "0002"
+    assert report["revision"] == "0003"
     assert report["rows"]["main.projects"] == 40
 
 

@@ -23,7 +23,7 @@ from tests._holder import hold_open
 
 runner = CliRunner()
 
-HEAD = "0002"
+HEAD = "0003"
 NOT_DUCKDB = b"this is a text file, not a DuckDB database\n"
 PROJECT_ROW = (
     "INSERT INTO projects (id, name, slug, status, phase, tags, tech_stack, architecture, "
@@ -153,8 +153,8 @@ def test_history_json_lists_every_revision_marking_current_and_head(migrated: Pa
     assert latest["revision"] == HEAD
     assert latest["is_current"] is True
     assert latest["is_head"] is True
-    assert latest["down_revision"] == "0001"
-    assert latest["message"].startswith("Reply links")
+    assert latest["down_revision"] == "0002"
+    assert latest["message"].startswith("Semantic search")
     assert revisions[-1]["down_revision"] is None
     assert revisions[-1]["message"].startswith("Initial schema")
     assert Path(latest["path"]).parent == VERSIONS_DIRECTORY
@@ -224,12 +224,12 @@ def test_revision_autogenerates_the_difference_into_the_given_folder(
     assert result.exit_code == 0, result.output
     written = list(folder.glob("*.py"))
     assert len(written) == 1
-    assert written[0].name.endswith("_0003_drop_extra.py")
+    assert written[0].name.endswith("_0004_drop_extra.py")
     assert str(written[0]) in result.stdout.replace("\n", "")
     source = written[0].read_text()
     compile(source, str(written[0]), "exec")
-    assert "revision: str = '0003'" in source
-    assert "down_revision: str | Sequence[str] | None = '0002'" in source
+    assert "revision: str = '0004'" in source
+    assert "down_revision: str | Sequence[str] | None = '0003'" in source
     assert "batch_op.drop_column('extra')" in source
     assert "sa.Column('extra', sa.INTEGER()" in source  # the downgrade puts it back
     # Writing a revision file changes neither the database nor the package.
@@ -249,9 +249,9 @@ def test_revision_without_autogenerate_writes_an_empty_revision(
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     (written,) = folder.glob("*.py")
-    assert written.name.endswith("_0003_manual_step.py")
+    assert written.name.endswith("_0004_manual_step.py")
     source = written.read_text()
-    assert "down_revision: str | Sequence[str] | None = '0002'" in source
+    assert "down_revision: str | Sequence[str] | None = '0003'" in source
     assert "op." not in source.split("def upgrade", 1)[1]
     assert _versions(migrated) == [HEAD]
 

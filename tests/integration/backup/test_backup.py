@@ -103,7 +103,7 @@ async def test_the_manifest_describes_the_backup_and_the_file_is_complete(
     report = await db.backup(tmp_path)
     manifest = json.loads(Path(f"{report.path}.manifest.json").read_text())
     assert manifest["file"] == report.path.name
-    assert manifest["revision"] == "0002"
+    assert manifest["revision"] == "0003"
     assert manifest["rows"]["main.messages"] == 15
     assert manifest["size"] == report.path.stat().st_size
     assert manifest["library_version"] and manifest["duckdb_version"] == duckdb.__version__
@@ -134,7 +134,7 @@ async def test_a_backup_restores_row_for_row_into_a_fresh_file(
     await db.close()
     restored = tmp_path / "restored.duckdb"
     result = await restore(
-        report.path, restored, library_version=__version__, known_revisions={"0001", "0002"}
+        report.path, restored, library_version=__version__, known_revisions={"0001", "0002", "0003"}
     )
     assert result.replaced is None
     assert identical(Path(db.settings.database), restored)

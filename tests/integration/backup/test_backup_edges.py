@@ -86,7 +86,7 @@ async def test_a_file_without_the_schema_backs_up_with_no_revision(tmp_path: Pat
     async with Database.open(":memory:", load_fts=False, upgrade=True) as db:
         await fill(db, 1)
         report = await db.backup(tmp_path / "m.duckdb")
-    assert report.manifest.revision == "0002"
+    assert report.manifest.revision == "0003"
     plain = tmp_path / "plain.duckdb"
     _plain(plain, ["CREATE TABLE t (a INTEGER)", "INSERT INTO t VALUES (1)"])
     with duckdb.connect(":memory:") as duck:
@@ -102,6 +102,6 @@ async def test_restore_into_a_missing_folder_is_a_storage_error(tmp_path: Path) 
             report.path,
             tmp_path / "missing" / "app.duckdb",
             library_version=__version__,
-            known_revisions={"0002"},
+            known_revisions={"0003"},
         )
     assert not (tmp_path / "missing").exists()

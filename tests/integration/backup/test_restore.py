@@ -25,7 +25,7 @@ from project_architect_db.maintenance.backup._restore import restore_file
 from tests.integration.backup.helpers import count, fill
 from tests.integration.maintenance.helpers import identical
 
-KNOWN = {"0001", "0002"}
+KNOWN = {"0001", "0002", "0003"}
 
 
 async def _backed_up(tmp_path: Path, projects: int = 5) -> tuple[Path, BackupReport]:
@@ -205,7 +205,7 @@ def test_a_restored_file_that_does_not_check_out_puts_the_old_one_back(tmp_path:
     source, report = asyncio.run(_backed_up(tmp_path))
     before = source.read_bytes()
     wrong = dataclasses.replace(read_manifest(report.path), revision="0001")
-    with pytest.raises(StorageError, match="schema revision 0002, but 0001"):
+    with pytest.raises(StorageError, match="schema revision 0003, but 0001"):
         restore_file(report.path, source, wrong, overwrite=True)
     assert source.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir() if "replaced" in p.name] == []

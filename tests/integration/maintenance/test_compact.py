@@ -42,7 +42,7 @@ async def test_a_file_with_deleted_rows_shrinks_and_keeps_every_row(
     assert after < before
     assert (report.bytes_before, report.bytes_after) == (before, after)
     assert report.bytes_reclaimed == before - after > 0
-    assert report.revision == "0002"
+    assert report.revision == "0003"
     assert report.rows["main.projects"] == 40
     assert report.rows["main.builds"] == 0
     assert identical(reference, deleted_rows)

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from project_architect_db.core.engine import create_engine
 from project_architect_db.core.settings import Settings
 from tests.integration.migration.helpers import (
-    FAILING_0003,
-    REVISION_0003,
+    FAILING_0004,
+    REVISION_0004,
     EngineFactory,
     dispose,
     write_versions,
@@ -21,15 +21,15 @@ from tests.integration.migration.helpers import (
 
 
 @pytest.fixture
-def versions_0003(tmp_path: Path) -> Path:
-    """A revision folder holding the package's revisions plus the test revision 0003."""
-    return write_versions(tmp_path / "versions", ("20261208_0003_archive_reason.py", REVISION_0003))
+def versions_0004(tmp_path: Path) -> Path:
+    """A revision folder holding the package's revisions plus the test revision 0004."""
+    return write_versions(tmp_path / "versions", ("20261208_0004_archive_reason.py", REVISION_0004))
 
 
 @pytest.fixture
 def failing_versions(tmp_path: Path) -> Path:
-    """A revision folder whose 0003 fails halfway."""
-    return write_versions(tmp_path / "failing", ("20261208_0003_fails.py", FAILING_0003))
+    """A revision folder whose 0004 fails halfway."""
+    return write_versions(tmp_path / "failing", ("20261208_0004_fails.py", FAILING_0004))
 
 
 @pytest.fixture

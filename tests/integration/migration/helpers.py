@@ -31,23 +31,26 @@ from project_architect_db.models import (
 )
 
 TABLES = sorted(Base.metadata.tables)
+#: Revision 0003's tables of semantic search: derived data owned by ``search/semantic``, not
+#: models (no ORM class; the vectors' length belongs to the embedder).
+SEMANTIC_TABLES = ("document_chunks", "message_chunks", "semantic_state")
 
 EngineFactory = Callable[..., AsyncEngine]
 
 #: A second revision as a developer would write it: a nullable column and an index on it,
 #: through batch mode (the table is rebuilt, as DuckDB needs for most changes).
-REVISION_0003 = '''
+REVISION_0004 = '''
 """Add an archive reason to projects.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
@@ -66,18 +69,18 @@ def downgrade() -> None:
 
 #: A second revision that rebuilds ``projects`` (dropping the original table inside the
 #: transaction) and then fails on an execution error.
-FAILING_0003 = '''
+FAILING_0004 = '''
 """Rebuild projects, then fail.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

@@ -43,8 +43,8 @@ def _decide(
     state = SchemaState(frozenset(tables or ()), versions, read_only)
     return decide(
         state,
-        head="0003",
-        known=lambda revision: revision in {"0002", "0003"},
+        head="0004",
+        known=lambda revision: revision in {"0003", "0004"},
         upgrade=upgrade,
         database="app.duckdb",
     )
@@ -53,17 +53,17 @@ def _decide(
 def test_decide_creates_an_empty_database_and_leaves_one_at_head_alone() -> None:
     assert _decide() is SchemaAction.CREATE
     assert _decide(versions=()) is SchemaAction.CREATE  # downgraded to base, nothing left
-    assert _decide({"projects"}, ("0003",)) is SchemaAction.NOTHING
-    assert _decide({"projects"}, ("0003",), read_only=True) is SchemaAction.NOTHING
-    assert _decide({"projects"}, ("0002",), upgrade=True) is SchemaAction.UPGRADE
+    assert _decide({"projects"}, ("0004",)) is SchemaAction.NOTHING
+    assert _decide({"projects"}, ("0004",), read_only=True) is SchemaAction.NOTHING
+    assert _decide({"projects"}, ("0003",), upgrade=True) is SchemaAction.UPGRADE
 
 
 def test_decide_refuses_a_database_behind_with_the_command_to_run() -> None:
     with pytest.raises(SchemaOutdatedError) as info:
-        _decide({"projects"}, ("0002",))
+        _decide({"projects"}, ("0003",))
 
     assert "project-architect-db migrate upgrade --database app.duckdb" in str(info.value)
-    assert (info.value.current, info.value.head) == ("0002", "0003")
+    assert (info.value.current, info.value.head) == ("0003", "0004")
 
 
 def test_decide_refuses_user_tables_at_base_as_behind() -> None:
@@ -76,7 +76,7 @@ def test_decide_refuses_an_unknown_revision_as_newer_than_the_code() -> None:
         _decide({"projects"}, ("0007",), upgrade=True)
 
     assert "pip install -U project-architect-db" in str(info.value)
-    assert (info.value.current, info.value.head) == ("0007", "0003")
+    assert (info.value.current, info.value.head) == ("0007", "0004")
 
 
 def test_decide_refuses_tables_without_a_version_table() -> None:
@@ -91,7 +91,7 @@ def test_decide_refuses_to_migrate_a_read_only_database() -> None:
     with pytest.raises(SchemaOutdatedError, match="writable once"):
         _decide(read_only=True)
     with pytest.raises(SchemaOutdatedError, match="writable once"):
-        _decide({"projects"}, ("0002",), read_only=True, upgrade=True)
+        _decide({"projects"}, ("0003",), read_only=True, upgrade=True)
 
 
 # -- ensure_schema on real databases ----------------------------------------------------------
@@ -102,7 +102,7 @@ async def test_ensure_schema_creates_a_new_database_at_head(engine: AsyncEngine)
 
     await manager.ensure_schema(upgrade=False)
 
-    assert await version_rows(engine) == ["0002"]
+    assert await version_rows(engine) == ["0003"]
     assert await manager.check() == []
 
 
@@ -119,31 +119,31 @@ async def test_ensure_schema_leaves_a_database_at_head_untouched(engine: AsyncEn
 
 
 async def test_ensure_schema_refuses_a_database_behind(
-    engine: AsyncEngine, versions_0003: Path
+    engine: AsyncEngine, versions_0004: Path
 ) -> None:
-    manager = MigrationManager(engine, version_locations=[versions_0003])
-    await manager.upgrade("0002")
+    manager = MigrationManager(engine, version_locations=[versions_0004])
+    await manager.upgrade("0003")
 
     with pytest.raises(SchemaOutdatedError) as info:
         await manager.ensure_schema(upgrade=False)
 
     command = f"project-architect-db migrate upgrade --database {manager.database}"
     assert command in str(info.value)
-    assert (info.value.current, info.value.head) == ("0002", "0003")
-    assert await version_rows(engine) == ["0002"]
+    assert (info.value.current, info.value.head) == ("0003", "0004")
+    assert await version_rows(engine) == ["0003"]
 
 
 async def test_ensure_schema_upgrades_a_database_behind_when_asked(
-    engine: AsyncEngine, versions_0003: Path
+    engine: AsyncEngine, versions_0004: Path
 ) -> None:
-    manager = MigrationManager(engine, version_locations=[versions_0003])
-    await manager.upgrade("0002")
+    manager = MigrationManager(engine, version_locations=[versions_0004])
+    await manager.upgrade("0003")
     await seed(engine)
     contents = await dump(engine)
 
     await manager.ensure_schema(upgrade=True)
 
-    assert await version_rows(engine) == ["0003"]
+    assert await version_rows(engine) == ["0004"]
     assert await dump(engine, without={"archived_reason"}) == contents
 
 
@@ -157,7 +157,7 @@ async def test_ensure_schema_refuses_a_revision_newer_than_the_code(engine: Asyn
             SchemaOutdatedError, match="pip install -U project-architect-db"
         ) as info:
             await manager.ensure_schema(upgrade=upgrade)
-        assert (info.value.current, info.value.head) == ("f00dcafe", "0002")
+        assert (info.value.current, info.value.head) == ("f00dcafe", "0003")
     assert await version_rows(engine) == ["f00dcafe"]
 
 
@@ -178,24 +178,24 @@ async def test_ensure_schema_recreates_a_database_downgraded_to_base(engine: Asy
 
     await manager.ensure_schema(upgrade=False)
 
-    assert await manager.current() == "0002"
+    assert await manager.current() == "0003"
 
 
 async def test_a_read_only_database_behind_must_be_opened_writable_once(
-    make_engine: EngineFactory, tmp_path: Path, versions_0003: Path
+    make_engine: EngineFactory, tmp_path: Path, versions_0004: Path
 ) -> None:
     path = tmp_path / "behind.duckdb"
     writable = make_engine(path)
-    await MigrationManager(writable, version_locations=[versions_0003]).upgrade("0002")
+    await MigrationManager(writable, version_locations=[versions_0004]).upgrade("0003")
     await dispose(writable)
     read_only = make_engine(path, read_only=True)
-    manager = MigrationManager(read_only, version_locations=[versions_0003])
+    manager = MigrationManager(read_only, version_locations=[versions_0004])
 
     for upgrade in (False, True):
         with pytest.raises(SchemaOutdatedError, match="opened read-only") as info:
             await manager.ensure_schema(upgrade=upgrade)
         assert "writable once" in str(info.value)
-        assert (info.value.current, info.value.head) == ("0002", "0003")
+        assert (info.value.current, info.value.head) == ("0003", "0004")
 
 
 async def test_a_read_only_empty_database_must_be_opened_writable_once(
@@ -230,7 +230,7 @@ async def test_concurrent_first_opens_of_one_file_both_succeed(
         MigrationManager(first).ensure_schema(), MigrationManager(second).ensure_schema()
     )
 
-    assert await version_rows(first) == ["0002"]
+    assert await version_rows(first) == ["0003"]
     assert await MigrationManager(second).check() == []
 
 
@@ -242,7 +242,7 @@ async def test_database_open_gives_a_new_database_the_schema(
 ) -> None:
     async with Database.open(target, extension_directory=extension_directory) as db:
         manager = MigrationManager(db.engine)
-        assert await manager.current() == "0002"
+        assert await manager.current() == "0003"
         async with db.engine.connect() as connection:
             for table in TABLES:
                 await connection.execute(text(f"SELECT count(*) FROM {table}"))
@@ -251,7 +251,7 @@ async def test_database_open_gives_a_new_database_the_schema(
 async def test_database_open_refuses_an_outdated_file_and_upgrades_on_request(
     tmp_path: Path,
     extension_directory: Path,
-    versions_0003: Path,
+    versions_0004: Path,
     monkeypatch: pytest.MonkeyPatch,
     make_engine: EngineFactory,
 ) -> None:
@@ -261,15 +261,15 @@ async def test_database_open_refuses_an_outdated_file_and_upgrades_on_request(
     await seed(old)
     contents = await dump(old)
     await dispose(old)
-    # This library version ships revision 0003.
-    monkeypatch.setattr(manager_module, "VERSIONS_DIRECTORY", versions_0003)
+    # This library version ships revision 0004.
+    monkeypatch.setattr(manager_module, "VERSIONS_DIRECTORY", versions_0004)
 
     with pytest.raises(SchemaOutdatedError) as info:
         await Database.open(path, extension_directory=extension_directory)
     assert f"project-architect-db migrate upgrade --database {path}" in str(info.value)
 
     async with Database.open(path, extension_directory=extension_directory, upgrade=True) as db:
-        assert await MigrationManager(db.engine).current() == "0003"
+        assert await MigrationManager(db.engine).current() == "0004"
         assert await dump(db.engine, without={"archived_reason"}) == contents
 
 
@@ -317,7 +317,7 @@ async def test_database_open_read_only_refuses_a_file_without_the_schema(
     async with Database.open(path, extension_directory=extension_directory):
         pass
     async with Database.open(path, read_only=True, extension_directory=extension_directory) as db:
-        assert await MigrationManager(db.engine).current() == "0002"
+        assert await MigrationManager(db.engine).current() == "0003"
 
 
 async def test_stamping_a_database_made_by_create_all_lets_it_open(engine: AsyncEngine) -> None:
@@ -332,6 +332,6 @@ async def test_stamping_a_database_made_by_create_all_lets_it_open(engine: Async
     await manager.stamp("head")
 
     await manager.ensure_schema()
-    assert await manager.current() == "0002"
+    assert await manager.current() == "0003"
     assert await manager.check() == []
     assert await dump(engine) == contents

@@ -17,7 +17,7 @@ from project_architect_db.migration import (
     RevisionInfo,
 )
 from project_architect_db.models import Base
-from tests.integration.migration.helpers import REVISION_0003, dump, seed, write_versions
+from tests.integration.migration.helpers import REVISION_0004, dump, seed, write_versions
 
 
 def _package_files() -> list[tuple[str, int]]:
@@ -28,33 +28,34 @@ async def test_head_reads_no_database(tmp_path: Path) -> None:
     # a URL nobody can connect to: head() must not try
     engine = create_async_engine("duckdb+aioduckdb:///" + str(tmp_path / "no" / "such" / "x.db"))
 
-    assert await MigrationManager(engine).head() == "0002"
+    assert await MigrationManager(engine).head() == "0003"
     await engine.dispose()
 
 
 async def test_current_is_none_before_and_the_revision_after(
-    engine: AsyncEngine, versions_0003: Path
+    engine: AsyncEngine, versions_0004: Path
 ) -> None:
-    manager = MigrationManager(engine, version_locations=[versions_0003])
+    manager = MigrationManager(engine, version_locations=[versions_0004])
     assert await manager.current() is None
 
-    await manager.upgrade("0002")
-    assert await manager.current() == "0002"
-    await manager.upgrade("+1")
+    await manager.upgrade("0003")
     assert await manager.current() == "0003"
+    await manager.upgrade("+1")
+    assert await manager.current() == "0004"
     await manager.downgrade("-1")
-    assert await manager.current() == "0002"
+    assert await manager.current() == "0003"
 
 
 async def test_history_lists_newest_first_marking_current_and_head(
-    engine: AsyncEngine, versions_0003: Path
+    engine: AsyncEngine, versions_0004: Path
 ) -> None:
-    manager = MigrationManager(engine, version_locations=[versions_0003])
-    await manager.upgrade("0002")
+    manager = MigrationManager(engine, version_locations=[versions_0004])
+    await manager.upgrade("0003")
 
     history = await manager.history()
 
     assert [(item.revision, item.down_revision) for item in history] == [
+        ("0004", "0003"),
         ("0003", "0002"),
         ("0002", "0001"),
         ("0001", None),
@@ -63,11 +64,13 @@ async def test_history_lists_newest_first_marking_current_and_head(
         (False, True),
         (True, False),
         (False, False),
+        (False, False),
     ]
     assert history[0].message == "Add an archive reason to projects."
-    assert history[1].message.startswith("Reply links")
-    assert history[2].message.startswith("Initial schema")
-    assert history[2].path == versions_0003.resolve() / "20261123_0001_initial.py"
+    assert history[1].message.startswith("Semantic search")
+    assert history[2].message.startswith("Reply links")
+    assert history[3].message.startswith("Initial schema")
+    assert history[3].path == versions_0004.resolve() / "20261123_0001_initial.py"
     assert all(isinstance(item, RevisionInfo) for item in history)
 
 
@@ -75,16 +78,17 @@ async def test_history_of_an_empty_database_marks_nothing_current(engine: AsyncE
     history = await MigrationManager(engine).history()
 
     assert [(item.revision, item.is_current, item.is_head) for item in history] == [
-        ("0002", False, True),
+        ("0003", False, True),
+        ("0002", False, False),
         ("0001", False, False),
     ]
 
 
 async def test_several_heads_are_a_migration_error(engine: AsyncEngine, tmp_path: Path) -> None:
-    branch = REVISION_0003.replace('"0003"', '"0004"').replace("0003", "0004")
+    branch = REVISION_0004.replace('"0004"', '"0005"').replace("0004", "0005")
     versions = write_versions(
         tmp_path / "branched",
-        ("20261208_0003_a.py", REVISION_0003),
+        ("20261208_0004_a.py", REVISION_0004),
         ("20261208_0004_b.py", branch),
     )
     manager = MigrationManager(engine, version_locations=[versions])
@@ -109,7 +113,7 @@ async def test_a_missing_revision_folder_is_a_migration_error(
 async def test_a_revision_file_with_a_syntax_error_is_a_migration_error(
     engine: AsyncEngine, tmp_path: Path
 ) -> None:
-    versions = write_versions(tmp_path / "bad", ("20261208_0003_bad.py", "revision = (\n"))
+    versions = write_versions(tmp_path / "bad", ("20261208_0004_bad.py", "revision = (\n"))
 
     with pytest.raises(MigrationError, match="SyntaxError"):
         await MigrationManager(engine, version_locations=[versions]).head()
@@ -134,32 +138,32 @@ async def test_autogenerate_writes_the_new_column_and_it_round_trips(
     path = await manager.revision("Add project priority", directory=versions)
 
     assert path.parent == versions.resolve()
-    assert re.fullmatch(r"\d{8}_0003_add_project_priority\.py", path.name)
+    assert re.fullmatch(r"\d{8}_0004_add_project_priority\.py", path.name)
     source = path.read_text()
     assert "batch_op.add_column(sa.Column('priority', sa.Integer(), nullable=True))" in source
     assert "batch_op.create_index(batch_op.f('ix_projects_priority'), ['priority']" in source
     assert "batch_op.drop_column('priority')" in source
-    assert "revision: str = '0003'" in source
+    assert "revision: str = '0004'" in source
     assert _package_files() == before  # nothing written into the package
 
     await manager.upgrade()
-    assert await manager.current() == "0003"
+    assert await manager.current() == "0004"
     assert await manager.check() == []
     assert await dump(engine, without={"priority"}) == contents
-    await manager.downgrade("0002")
+    await manager.downgrade("0003")
     assert await dump(engine) == contents
 
 
 async def test_autogenerate_refuses_a_database_that_is_not_at_head(
-    engine: AsyncEngine, versions_0003: Path
+    engine: AsyncEngine, versions_0004: Path
 ) -> None:
-    manager = MigrationManager(engine, version_locations=[versions_0003])
-    await manager.upgrade("0002")
+    manager = MigrationManager(engine, version_locations=[versions_0004])
+    await manager.upgrade("0003")
 
     with pytest.raises(MigrationError, match="not up to date"):
-        await manager.revision("Anything", directory=versions_0003)
+        await manager.revision("Anything", directory=versions_0004)
 
-    assert len(list(versions_0003.glob("*.py"))) == 3
+    assert len(list(versions_0004.glob("*.py"))) == 4
 
 
 async def test_autogenerate_with_no_change_writes_an_empty_revision(
@@ -174,7 +178,7 @@ async def test_autogenerate_with_no_change_writes_an_empty_revision(
     source = path.read_text()
     assert source.startswith('"""Nothing changed.')
     assert "    pass" in source
-    assert await manager.current() == "0002"  # writing a revision never migrates
+    assert await manager.current() == "0003"  # writing a revision never migrates
 
 
 async def test_a_manual_revision_needs_no_database_and_extends_another_folder(
@@ -185,8 +189,8 @@ async def test_a_manual_revision_needs_no_database_and_extends_another_folder(
     path = await manager.revision("Backfill slugs", autogenerate=False, directory=tmp_path / "x")
 
     assert path.parent == (tmp_path / "x").resolve()
-    assert path.name.endswith("_0003_backfill_slugs.py")
-    assert "down_revision: str | Sequence[str] | None = '0002'" in path.read_text()
+    assert path.name.endswith("_0004_backfill_slugs.py")
+    assert "down_revision: str | Sequence[str] | None = '0003'" in path.read_text()
 
 
 def test_the_package_ships_env_template_and_versions() -> None:

@@ -36,54 +36,54 @@ def _metadata_with_archived_reason() -> sa.MetaData:
 
 
 async def test_upgrade_downgrade_upgrade_keeps_every_row_of_every_table(
-    engine: AsyncEngine, versions_0003: Path
+    engine: AsyncEngine, versions_0004: Path
 ) -> None:
-    manager = MigrationManager(engine, version_locations=[versions_0003])
-    await manager.upgrade("0002")
+    manager = MigrationManager(engine, version_locations=[versions_0004])
+    await manager.upgrade("0003")
     await seed(engine)
-    at_0002 = await dump(engine)
-    assert all(len(rows) == 3 for rows in at_0002.values())
-
-    await manager.upgrade()  # 0003 rebuilds projects in batch mode
     at_0003 = await dump(engine)
-    await manager.downgrade("0002")
-    back_at_0002 = await dump(engine)
-    await manager.upgrade()
-    again_at_0003 = await dump(engine)
+    assert all(len(rows) == 3 for rows in at_0003.values())
 
-    assert await manager.current() == "0003"
-    assert {row["archived_reason"] for row in at_0003["projects"]} == {None}
-    assert _without(at_0003, ADDED) == at_0002
-    assert back_at_0002 == at_0002
-    assert again_at_0003 == at_0003
-    assert set(at_0002) == set(TABLES)
+    await manager.upgrade()  # 0004 rebuilds projects in batch mode
+    at_0004 = await dump(engine)
+    await manager.downgrade("0003")
+    back_at_0003 = await dump(engine)
+    await manager.upgrade()
+    again_at_0004 = await dump(engine)
+
+    assert await manager.current() == "0004"
+    assert {row["archived_reason"] for row in at_0004["projects"]} == {None}
+    assert _without(at_0004, ADDED) == at_0003
+    assert back_at_0003 == at_0003
+    assert again_at_0004 == at_0004
+    assert set(at_0003) == set(TABLES)
 
 
 async def test_each_step_leaves_the_schema_its_revision_describes(
-    engine: AsyncEngine, versions_0003: Path
+    engine: AsyncEngine, versions_0004: Path
 ) -> None:
-    manager = MigrationManager(engine, version_locations=[versions_0003])
-    await manager.upgrade("0002")
-    at_0002 = await schema(engine)
+    manager = MigrationManager(engine, version_locations=[versions_0004])
+    await manager.upgrade("0003")
+    at_0003 = await schema(engine)
 
     await manager.upgrade()
 
     assert await manager.check() != []  # the package models lack the new column...
     assert (
         await MigrationManager(
-            engine, version_locations=[versions_0003], metadata=_metadata_with_archived_reason()
+            engine, version_locations=[versions_0004], metadata=_metadata_with_archived_reason()
         ).check()
         == []
-    )  # ...which the 0003 models have, with its index
-    await manager.downgrade("0002")
-    assert await schema(engine) == at_0002
+    )  # ...which the 0004 models have, with its index
+    await manager.downgrade("0003")
+    assert await schema(engine) == at_0003
     assert await manager.check() == []
 
 
 async def test_a_batch_rebuild_keeps_checks_unique_indexes_and_not_nulls(
-    engine: AsyncEngine, versions_0003: Path
+    engine: AsyncEngine, versions_0004: Path
 ) -> None:
-    manager = MigrationManager(engine, version_locations=[versions_0003])
+    manager = MigrationManager(engine, version_locations=[versions_0004])
     await manager.upgrade()
     await seed(engine, count=1)
     insert = (
@@ -104,7 +104,7 @@ async def test_a_failing_revision_leaves_schema_data_and_version_unchanged(
     engine: AsyncEngine, failing_versions: Path
 ) -> None:
     manager = MigrationManager(engine, version_locations=[failing_versions])
-    await manager.upgrade("0002")
+    await manager.upgrade("0003")
     await seed(engine)
     await execute(engine, "UPDATE conversations SET message_count = 7")
     catalog, contents = await schema(engine), await dump(engine)
@@ -116,7 +116,7 @@ async def test_a_failing_revision_leaves_schema_data_and_version_unchanged(
     assert info.value.__cause__ is not None
     assert await schema(engine) == catalog  # projects not rebuilt, half_done not created
     assert await dump(engine) == contents  # message_count still 7, every row still there
-    assert await version_rows(engine) == ["0002"]
+    assert await version_rows(engine) == ["0003"]
 
 
 async def test_a_failure_in_a_later_revision_also_undoes_the_earlier_ones(
@@ -125,7 +125,7 @@ async def test_a_failure_in_a_later_revision_also_undoes_the_earlier_ones(
     manager = MigrationManager(engine, version_locations=[failing_versions])
 
     with pytest.raises(MigrationError):
-        await manager.upgrade()  # 0002 succeeds, 0003 fails: one transaction for both
+        await manager.upgrade()  # 0003 succeeds, 0004 fails: one transaction for both
 
     assert (await schema(engine))["tables"] == []
     assert await manager.current() is None
@@ -137,13 +137,13 @@ async def test_a_python_error_in_a_revision_becomes_a_migration_error(
     broken = '''
         """Broken.
 
-        Revision ID: 0003
-        Revises: 0002
+        Revision ID: 0004
+        Revises: 0003
         """
         from alembic import op
 
-        revision = "0003"
-        down_revision = "0002"
+        revision = "0004"
+        down_revision = "0003"
 
 
         def upgrade() -> None:
@@ -154,16 +154,16 @@ async def test_a_python_error_in_a_revision_becomes_a_migration_error(
         def downgrade() -> None:
             pass
     '''
-    versions = write_versions(tmp_path / "broken", ("20261208_0003_broken.py", broken))
+    versions = write_versions(tmp_path / "broken", ("20261208_0004_broken.py", broken))
     manager = MigrationManager(engine, version_locations=[versions])
-    await manager.upgrade("0002")
+    await manager.upgrade("0003")
 
     with pytest.raises(MigrationError, match="KeyError") as info:
         await manager.upgrade()
 
     assert isinstance(info.value.__cause__, KeyError)
     assert ("created_before_the_bug",) not in (await schema(engine))["tables"]
-    assert await manager.current() == "0002"
+    assert await manager.current() == "0003"
 
 
 async def test_a_failing_downgrade_leaves_the_database_at_its_revision(
@@ -172,14 +172,14 @@ async def test_a_failing_downgrade_leaves_the_database_at_its_revision(
     irreversible = '''
         """Irreversible.
 
-        Revision ID: 0003
-        Revises: 0002
+        Revision ID: 0004
+        Revises: 0003
         """
         import sqlalchemy as sa
         from alembic import op
 
-        revision = "0003"
-        down_revision = "0002"
+        revision = "0004"
+        down_revision = "0003"
 
 
         def upgrade() -> None:
@@ -190,7 +190,7 @@ async def test_a_failing_downgrade_leaves_the_database_at_its_revision(
             op.execute("DELETE FROM builds")
             raise NotImplementedError("this revision cannot be undone")
     '''
-    versions = write_versions(tmp_path / "irreversible", ("20261208_0003_x.py", irreversible))
+    versions = write_versions(tmp_path / "irreversible", ("20261208_0004_x.py", irreversible))
     manager = MigrationManager(engine, version_locations=[versions])
     await manager.upgrade()
     await seed(engine, count=2)
@@ -200,7 +200,7 @@ async def test_a_failing_downgrade_leaves_the_database_at_its_revision(
         await manager.downgrade("base")
 
     assert await dump(engine) == contents
-    assert await manager.current() == "0003"
+    assert await manager.current() == "0004"
 
 
 async def test_an_unknown_target_revision_is_a_migration_error(engine: AsyncEngine) -> None:

@@ -44,7 +44,7 @@ def test_downgrade_answered_no_on_a_terminal_changes_nothing(database: str) -> N
     result = runner.invoke(app, ["migrate", "downgrade", "base", "-d", database], input="n\n")
     assert result.exit_code == ExitCode.ERROR
     assert "nothing was changed" in result.output
-    assert _revision(database) == [("0002",)]
+    assert _revision(database) == [("0003",)]
 
 
 @pytest.mark.usefixtures("terminal")

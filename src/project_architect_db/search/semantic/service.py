@@ -1,0 +1,344 @@
+"""``db.search.similar`` and ``db.search.embedded``: semantic search over stored vectors.
+
+See docs/architecture.md, "Semantic search: vectors". Semantic search starts in a database
+the first time ``similar()`` or ``embedded()`` is called there with an embedder: the model and
+dimension are recorded, and from then on every commit that touches documents or messages wakes
+the background queue (``_queue.py``), in this process and after every reopen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from project_architect_db.exceptions import (
+    EmbeddingMismatchError,
+    EmbeddingTimeoutError,
+    InvalidVectorError,
+    ReadOnlyError,
+    UnsupportedOnLakeError,
+)
+from project_architect_db.search.semantic import _store
+from project_architect_db.search.semantic._embedder import Embedder, embed, unavailable
+from project_architect_db.search.semantic._query import (
+    MAX_K,
+    MAX_QUERY_CHARS,
+    allowed,
+    check_k,
+    check_text,
+    check_vector,
+    filters_of,
+    sources_of,
+)
+from project_architect_db.search.semantic._queue import drain_pass, run_alone
+from project_architect_db.search.semantic._similar import search
+from project_architect_db.search.semantic._store import DOCUMENTS, MESSAGES
+from project_architect_db.search.semantic.models import SimilarHit
+
+__all__ = ["MAX_K", "MAX_QUERY_CHARS", "SemanticSearch"]
+
+logger = logging.getLogger(__name__)
+
+Scope = Literal["all", "documents", "messages"]
+
+
+class SemanticSearch:
+    """Vectors of documents and messages, kept fresh in the background (``db.search``).
+
+    Args:
+        executor: Where statements run (anything with ``transaction()``).
+        embedder: The embedder, or a sentence saying why there is none.
+        read_only: The database is read-only: nothing is embedded here.
+        lake: The database is a DuckLake lake (not supported yet).
+        batch_rows: Rows embedded per batch (one embedder call, one transaction).
+        window: How far before the high-water mark the queue looks for rows that committed
+            out of stamp order.
+    """
+
+    def __init__(
+        self,
+        executor: Any,
+        embedder: Embedder | str,
+        *,
+        read_only: bool = False,
+        lake: bool = False,
+        batch_rows: int = 64,
+        window: timedelta = timedelta(minutes=10),
+        snippet_chars: int = 200,
+    ) -> None:
+        self._executor = executor
+        self._embedder: Embedder | None = None if isinstance(embedder, str) else embedder
+        self._reason = embedder if isinstance(embedder, str) else ""
+        self._read_only = read_only
+        self._lake = lake
+        self.batch_rows = batch_rows
+        self.window = window
+        self.snippet_chars = snippet_chars
+        #: ``(model, dimension)`` recorded in the database, once read (``None``: not yet).
+        self._recorded: tuple[str, int] | None = None
+        self._lock = asyncio.Lock()  # one drain pass at a time
+        self._task: asyncio.Task[None] | None = None
+        self._again = False
+        self._closed = False
+
+    @property
+    def embedder(self) -> Embedder | None:
+        """The embedder in use (``None``: semantic search is off or not installed)."""
+        return self._embedder
+
+    # -- public API --------------------------------------------------------------------------
+    async def similar(
+        self,
+        query: str | Sequence[float],
+        k: int = 10,
+        *,
+        scope: Scope = "all",
+        project_id: uuid.UUID | str | None = None,
+        conversation_id: uuid.UUID | str | None = None,
+        doc_type: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[SimilarHit]:
+        """The ``k`` chunks closest in meaning to ``query``, best cosine similarity first.
+
+        Args:
+            query: A question (embedded with the embedder) or a vector of the database's
+                dimension.
+            k: How many hits (1..1000).
+            scope: ``"all"``, ``"documents"`` or ``"messages"``. ``conversation_id`` keeps
+                messages only, ``doc_type`` documents only.
+            project_id: Only this project's rows.
+            conversation_id: Only this conversation's messages.
+            doc_type: Only documents of this type.
+            since: Only rows stamped at or after this instant (a message's ``created_at``,
+                a document version's ``updated_at``; naive means UTC).
+            until: Only rows stamped before this instant.
+
+        Rows committed but not embedded yet are not found: ``await db.search.embedded()``
+        waits for them.
+
+        Raises:
+            InvalidQueryError: An empty or too long query, ``k`` or ``scope`` out of range.
+            InvalidVectorError: A vector of the wrong length or with non-finite values.
+            EmbedderUnavailableError: A text query and no embedder.
+            EmbeddingMismatchError: The embedder is not the one the database's vectors use.
+            ReadOnlyError: Read-only, and no vector was ever stored in this database.
+            UnsupportedOnLakeError: The database is a lake.
+
+        Examples:
+            >>> import project_architect_db as padb
+            >>> class Letters:
+            ...     model, dimension = "letters", 2
+            ...     def embed(self, texts, *, kind):
+            ...         return [[t.count("a") + 1.0, t.count("b") + 1.0] for t in texts]
+            >>> async def main() -> list[str]:
+            ...     async with padb.Database.open(":memory:", embedder=Letters()) as db:
+            ...         p = await db.projects.create({"name": "Atlas"})
+            ...         await db.documents.create(
+            ...             {"project_id": p.id, "path": "a.md", "title": "A", "content": "aaaa"})
+            ...         await db.search.embedded()
+            ...         return [h.snippet for h in await db.search.similar("aaa", k=1)]
+            >>> padb.run(main())
+            ['aaaa']
+        """
+        self._refuse_lake()
+        check_k(k)
+        sources = sources_of(scope, conversation_id, doc_type)
+        filters = filters_of(project_id, conversation_id, doc_type, since, until)
+        vector = await self._query_vector(query)
+        if vector is None:  # nothing was ever embedded here
+            return []
+        self.wake()
+        hits: list[SimilarHit] = []
+        chars = self.snippet_chars
+        async with self._executor.transaction() as tx:
+            for source in sources:
+                active = {n: v for n, v in filters.items() if n in allowed(source)}
+                hits += await tx.run_native(
+                    lambda con, s=source, f=active: search(con, s, vector, f, k, chars)
+                )
+        hits.sort(key=lambda h: (-h.score, h.kind, h.id, h.chunk))
+        return hits[:k]
+
+    async def embedded(self, timeout: float | None = None) -> None:  # noqa: ASYNC109 - the contract's name
+        """Wait until every row committed before this call is embedded (tests, scripts).
+
+        The first call in a database starts semantic search there (records the model; the
+        rows written before are embedded now, in batches).
+
+        Raises:
+            EmbeddingTimeoutError: ``timeout`` seconds passed first (what was embedded stays).
+            EmbedderUnavailableError: No embedder.
+            EmbeddingMismatchError: The embedder is not the one the database's vectors use.
+            EmbeddingError: The embedder failed (the rows stay queued).
+            ReadOnlyError: The database is read-only (nothing is embedded here).
+            UnsupportedOnLakeError: The database is a lake.
+        """
+        self._refuse_lake()
+        if self._read_only:
+            raise ReadOnlyError(
+                "The database is read-only: nothing is embedded here. Open it writable to "
+                "embed what is waiting."
+            )
+        embedder = self._require_embedder()
+        await self._check_model(embedder)
+        cutoff = datetime.now(UTC).replace(tzinfo=None)
+        try:
+            async with asyncio.timeout(timeout):
+                await self._drain(embedder, cutoff)
+        except TimeoutError:
+            raise EmbeddingTimeoutError(
+                f"Not everything was embedded within {timeout} s; call embedded() again "
+                "(what was embedded stays)."
+            ) from None
+
+    async def reset_embeddings(self) -> None:
+        """Drop every stored vector and the recorded model (to change embedders).
+
+        Raises:
+            ReadOnlyError: The database is read-only.
+            UnsupportedOnLakeError: The database is a lake.
+        """
+        self._refuse_lake()
+        if self._read_only:
+            raise ReadOnlyError("The database is read-only: its vectors cannot be dropped.")
+
+        def reset(con: Any) -> None:
+            for source in (DOCUMENTS, MESSAGES):
+                con.execute(f"DELETE FROM {source.chunks}")
+            con.execute("DELETE FROM semantic_state")
+
+        async with self._lock:
+            await run_alone(self._in_transaction(reset))
+            self._recorded = None
+
+    def wake(self, aggregate: str | None = None) -> None:
+        """Start the background queue if this database uses semantic search (after commits)."""
+        if aggregate not in (None, "documents", "messages"):
+            return
+        if self._embedder is None or self._read_only or self._lake or self._closed:
+            return
+        if self._task is not None and not self._task.done():
+            self._again = True
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # a commit outside a loop (never in the library): next one wakes
+            return
+        self._task = loop.create_task(self._background(self._embedder))
+
+    async def close(self) -> None:
+        """Stop the background queue (``Database.close``); what waits stays queued."""
+        self._closed = True
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await task
+
+    # -- the queue ---------------------------------------------------------------------------
+    async def _background(self, embedder: Embedder) -> None:
+        try:
+            if self._recorded is None and not await self._has_record():
+                return  # semantic search never used here: nothing to keep fresh
+            await self._check_model(embedder)
+            self._again = True
+            while self._again:
+                self._again = False
+                await self._drain(embedder, None)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the next commit or call retries; nothing is lost
+            logger.exception("Embedding in the background failed")
+
+    async def _drain(self, embedder: Embedder, cutoff: datetime | None) -> None:
+        for source in (DOCUMENTS, MESSAGES):
+            while True:
+                async with self._lock:
+                    first = await run_alone(
+                        drain_pass(self._executor, embedder, source, self.batch_rows, self.window)
+                    )
+                if first is None or (cutoff is not None and first > cutoff):
+                    break
+
+    # -- the model record --------------------------------------------------------------------
+    async def _has_record(self) -> bool:
+        state = await run_alone(self._in_transaction(_store.read_state))
+        row = state.get(_store.MODEL_KEY)
+        if row is not None and row[1] is not None:
+            self._recorded = (str(row[1]), int(row[2]))
+            return True
+        return False
+
+    async def _check_model(self, embedder: Embedder) -> None:
+        """Refuse an embedder other than the recorded one; record it on first use."""
+        given = (embedder.model, embedder.dimension)
+        if self._recorded is None and not await self._has_record():
+            if self._read_only:
+                raise ReadOnlyError(
+                    "No vector was ever stored in this database: open it writable once and "
+                    "call `await db.search.embedded()`."
+                )
+            async with self._lock:
+                if self._recorded is None and not await self._has_record():
+
+                    def record(con: Any) -> None:
+                        _store.record_model(con, *given)
+
+                    await run_alone(self._in_transaction(record))
+                    self._recorded = given
+        if self._recorded != given:
+            raise _mismatch(self._recorded, given)
+
+    async def _in_transaction(self, fn: Any) -> Any:
+        async with self._executor.transaction() as tx:
+            return await tx.run_native(fn)
+
+    # -- searching ---------------------------------------------------------------------------
+    def _require_embedder(self) -> Embedder:
+        if self._embedder is None:
+            raise unavailable(self._reason)
+        return self._embedder
+
+    def _refuse_lake(self) -> None:
+        if self._lake:
+            raise UnsupportedOnLakeError(
+                "Semantic search does not run on a DuckLake lake yet; use db.search.documents() "
+                "/ db.search.messages() (BM25), or a DuckDB file."
+            )
+
+    async def _query_vector(self, query: str | Sequence[float]) -> list[float] | None:
+        if isinstance(query, str):
+            check_text(query)
+            embedder = self._require_embedder()
+            await self._check_model(embedder)
+            return [float(v) for v in (await embed(embedder, [query], "query"))[0]]
+        vector = check_vector(query)
+        if self._recorded is None and not await self._has_record():
+            return None
+        assert self._recorded is not None
+        if self._embedder is not None:
+            await self._check_model(self._embedder)
+        if len(vector) != self._recorded[1]:
+            raise InvalidVectorError(
+                f"The query vector has {len(vector)} numbers; this database's vectors have "
+                f"{self._recorded[1]} (model {self._recorded[0]!r})."
+            )
+        return vector
+
+
+def _mismatch(recorded: tuple[str, int] | None, given: tuple[str, int]) -> EmbeddingMismatchError:
+    assert recorded is not None
+    return EmbeddingMismatchError(
+        f"This database's vectors were made by {recorded[0]!r} ({recorded[1]} dimensions); the "
+        f"embedder in use is {given[0]!r} ({given[1]} dimensions). Open it with the recorded "
+        "embedder, or drop the vectors with `await db.search.reset_embeddings()` and embed "
+        "again with the new one.",
+        recorded=recorded,
+        given=given,
+    )
