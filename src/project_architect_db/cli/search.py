@@ -74,7 +74,7 @@ async def _search(
 ) -> list[dict[str, Any]]:
     from project_architect_db import Database
 
-    filters = {"project_id": project, "conversation_id": conversation}
+    filters: dict[str, Any] = {"project_id": project, "conversation_id": conversation}
     async with Database.open(database) as db:
         if mode != "bm25" and wait:
             await db.search.embedded()
