@@ -1,11 +1,14 @@
-"""``db.search.hybrid``: BM25 and vectors fused into one ranking (reciprocal rank fusion).
+"""``db.search.hybrid``: BM25 and vectors fused into one ranking (a weighted sum of scores).
 
 Each source is asked for its best candidates under the same filters: BM25 over documents and
 over messages (``db.search.documents`` / ``messages``: always fresh, so a row committed but not
 embedded yet is still found), and the vectors (``db.search.similar``; a row's best chunk stands
-for it). The lists are fused by reciprocal rank fusion (``_fusion.rrf``), chosen by measurement
-on the evaluation set (docs/architecture.md, "Hybrid search and context"). A hit carries its
-place and score in each list, so a caller can see why it ranks where it does.
+for it). Each BM25 score is divided by the query's ideal score (the sum of its terms' idf: what
+a row holding every term once at average length scores), so a match on rare words counts more
+than one on common words, whatever the query; cosine similarities are scaled to 0..1 within
+their list. The fused score is the equal-weighted sum. Chosen over reciprocal rank fusion by
+measurement on the evaluation set (docs/architecture.md, "Hybrid search and context"). A hit
+carries its place and score in each list, so a caller can see why it ranks where it does.
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from project_architect_db.exceptions import InvalidQueryError
-from project_architect_db.search._fusion import rrf
+from project_architect_db.search._fusion import min_max, weighted_sum
 from project_architect_db.search._snippet import normalize, snippet_window
-from project_architect_db.search._sql import by_id, id_params
+from project_architect_db.search._sql import _tokenize, by_id, id_params
 from project_architect_db.search._stopwords import STOPWORDS
 
 if TYPE_CHECKING:
@@ -41,7 +44,9 @@ MAX_QUERY_CHARS = 1000
 #: Candidates asked of each source: enough that a row ranked low by one source and high by
 #: the other still meets in the fusion (measured: deeper lists change no top-10 on the set).
 _DEPTH = 50
-_RRF_C = 60
+#: Equal weights: not fitted to the evaluation set (docs/architecture.md).
+_WEIGHTS = {"bm25": 0.5, "vector": 0.5}
+_TABLES = {"document": "documents", "message": "messages"}
 _WORD = re.compile(r"\w{2,}")
 _STOP = frozenset(STOPWORDS)
 
@@ -116,12 +121,13 @@ class HybridSearch:
         vector = await self._vector(query, depth, scope, filters)
         bm25 = await self._bm25(query, depth, scope, filters)
         lists = _Lists(bm25, vector)
-        fused = rrf(
+        ideals = await self._ideals(query, {key[0] for key in bm25})
+        fused = weighted_sum(
             {
-                "bm25": sorted(bm25, key=lambda key: bm25[key][0]),
-                "vector": sorted(vector, key=lambda key: vector[key][0]),
+                "bm25": _scaled(bm25, ideals),
+                "vector": min_max([(key, part[1]) for key, part in vector.items()]),
             },
-            c=_RRF_C,
+            _WEIGHTS,
         )
         top = list(fused.items())[:k]
         texts = await self._texts([key for key, _ in top if key not in vector])
@@ -164,6 +170,27 @@ class HybridSearch:
         # per table: docs/performance.md)
         found.sort(key=lambda item: -item[1])
         return {key: (rank, score, hit) for rank, (key, score, hit) in enumerate(found[:depth], 1)}
+
+    async def _ideals(self, query: str, kinds: set[str]) -> dict[str, float]:
+        """Per kind, the BM25 score of a row holding each query term once at average length.
+
+        That is the sum of the query terms' idf (BM25's tf part is 1 there): a hit's score
+        over it says how much of the query's weight it matched, whatever the query.
+        """
+        ideals: dict[str, float] = {}
+
+        def run(con: Any) -> None:
+            for kind in kinds:
+                schema = f"padb_search_{_TABLES[kind]}"
+                if con.execute(_EXISTS, {"schema": schema}).fetchone()[0]:
+                    value = con.execute(_ideal_sql(schema), {"q": query}).fetchone()[0]
+                    if value:
+                        ideals[kind] = float(value)
+
+        if kinds:
+            async with self._service.executor.transaction() as tx:
+                await tx.run_native(run)
+        return ideals
 
     async def _in_time(self, docs: Sequence[Any], filters: Mapping[str, Any]) -> list[Any]:
         if not docs or (filters.get("since") is None and filters.get("until") is None):
@@ -226,6 +253,43 @@ class HybridSearch:
             width=self._service.snippet_chars,
         )
         return start, end
+
+
+#: The index's schema is created with its tables in one transaction (``_sql.IndexSpec.exists``).
+_EXISTS = (
+    "SELECT count(*) > 0 FROM duckdb_schemas() WHERE schema_name = $schema "
+    "AND database_name = current_database()"
+)
+
+
+def _ideal_sql(schema: str) -> str:
+    # the index's own tokenizer, stopwords, stemmer and idf (``_sql.py``)
+    return (
+        f"WITH w AS (SELECT unnest({_tokenize('$q')}) AS w), "
+        f"q AS (SELECT DISTINCT stem(w, 'porter') AS t FROM w WHERE w <> '' "
+        f"AND w NOT IN (SELECT sw FROM {schema}.stopwords)), "
+        f"st AS (SELECT num_docs FROM {schema}.state) "
+        "SELECT sum(log(((st.num_docs - coalesce(x.df, 0) + 0.5) "
+        "/ (coalesce(x.df, 0) + 0.5)) + 1)) "
+        f"FROM q CROSS JOIN st LEFT JOIN {schema}.dict x ON x.term = q.t"
+    )
+
+
+def _scaled(
+    bm25: Mapping[Key, tuple[int, float, Any]], ideals: Mapping[str, float]
+) -> list[tuple[Key, float]]:
+    """BM25 scores over the query's ideal score, at most 1.
+
+    Without index statistics (a read-only file never indexed), over the kind's best score.
+    """
+    best: dict[str, float] = {}
+    for key, part in bm25.items():
+        best[key[0]] = max(best.get(key[0], 0.0), part[1])
+    scale = {kind: ideals.get(kind) or top for kind, top in best.items()}
+    return [
+        (key, min(1.0, part[1] / scale[key[0]]) if scale[key[0]] > 0 else 0.0)
+        for key, part in bm25.items()
+    ]
 
 
 def _within(stamp: datetime | None, filters: Mapping[str, Any]) -> bool:
