@@ -16,7 +16,7 @@ QUESTION = "why did the release break?"
 ANSWER = "Deployment to production failed: the migration timed out on the invoices table."
 _CHANNEL = (
     "Release notes for 2.4 are on the wiki now.",
-    "Who takes the coffee break rota next week?",
+    "Who takes the on-call rota next week?",
     ANSWER,
     "Dashboards now show weekly active users by region.",
     "We renamed the staging bucket to padb-staging.",
