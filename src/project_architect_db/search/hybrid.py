@@ -27,14 +27,14 @@ from project_architect_db.search._fusion import min_max, weighted_sum
 from project_architect_db.search._snippet import normalize, snippet_window
 from project_architect_db.search._sql import _tokenize, by_id, id_params
 from project_architect_db.search._stopwords import STOPWORDS
+from project_architect_db.search.semantic.service import Scope
 
 if TYPE_CHECKING:
     from project_architect_db.search.semantic import SimilarHit
     from project_architect_db.search.service import SearchService
 
-__all__ = ["MAX_K", "HybridHit", "HybridSearch", "Scope"]
+__all__ = ["MAX_K", "HybridHit", "HybridSearch"]
 
-Scope = Literal["all", "documents", "messages"]
 Key = tuple[str, uuid.UUID]
 
 #: The most hits one call returns.

@@ -30,9 +30,10 @@ from project_architect_db.search._memory import BuildMemory
 from project_architect_db.search._snippet import candidate_words, make_snippet
 from project_architect_db.search._sql import IndexSpec
 from project_architect_db.search.context import Context, ContextBuilder
-from project_architect_db.search.hybrid import HybridHit, HybridSearch, Scope
+from project_architect_db.search.hybrid import HybridHit, HybridSearch
 from project_architect_db.search.models import DocumentHit, MessageHit
 from project_architect_db.search.semantic import SemanticSearch, SimilarHit
+from project_architect_db.search.semantic.service import Scope
 
 __all__ = ["MAX_LIMIT", "MAX_QUERY_CHARS", "SearchService"]
 
@@ -197,10 +198,28 @@ class SearchService:
         ]
 
     async def similar(
-        self, query: str | Sequence[float], k: int = 10, **filters: Any
+        self,
+        query: str | Sequence[float],
+        k: int = 10,
+        *,
+        scope: Scope = "all",
+        project_id: uuid.UUID | str | None = None,
+        conversation_id: uuid.UUID | str | None = None,
+        doc_type: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[SimilarHit]:
         """Chunks closest in meaning to ``query``: see :meth:`SemanticSearch.similar`."""
-        return await self.semantic.similar(query, k, **filters)
+        return await self.semantic.similar(
+            query,
+            k,
+            scope=scope,
+            project_id=project_id,
+            conversation_id=conversation_id,
+            doc_type=doc_type,
+            since=since,
+            until=until,
+        )
 
     async def embedded(self, timeout: float | None = None) -> None:  # noqa: ASYNC109 - contract
         """Wait until all committed so far is embedded: see :meth:`SemanticSearch.embedded`."""
@@ -263,6 +282,14 @@ class SearchService:
             conversation_id=_uuid(conversation_id),
             token_budget=token_budget,
         )
+
+    async def reset_embeddings(self) -> None:
+        """Drop the stored vectors, to change embedders (:meth:`SemanticSearch.reset_embeddings`).
+
+        Raises:
+            ReadOnlyError: The database is read-only.
+        """
+        await self.semantic.reset_embeddings()
 
     async def rebuild(self, table: str | None = None) -> None:
         """Rebuild the index of ``"documents"``, ``"messages"`` or both now (e.g. after a load).

@@ -63,7 +63,9 @@ async def test_a_written_message_is_found_with_its_conversation(db: Database) ->
     assert hits[0].version is None and hits[0].document_id is None
 
 
-async def test_rows_are_not_found_before_they_are_embedded(target: str, extension_directory) -> None:
+async def test_rows_are_not_found_before_they_are_embedded(
+    target: str, extension_directory
+) -> None:
     words = Words()
     async with Database.open(target, extension_directory=extension_directory, embedder=words) as db:
         assert await db.search.similar("anything") == []  # first use: records the model
@@ -87,7 +89,10 @@ async def test_filters_keep_only_matching_rows(db: Database) -> None:
     later = await db.search.similar("cache layer", since=datetime.now(UTC) + timedelta(days=1))
     earlier = await db.search.similar("cache layer", until=datetime(2000, 1, 1))
     naive_window = await db.search.similar(
-        "cache layer", since=datetime(2000, 1, 1), until=datetime(2999, 1, 1), project_id=str(atlas.id)
+        "cache layer",
+        since=datetime(2000, 1, 1),
+        until=datetime(2999, 1, 1),
+        project_id=str(atlas.id),
     )
 
     assert {h.project_id for h in by_project} == {atlas.id}
@@ -241,6 +246,21 @@ async def test_a_commit_wakes_the_queue_without_embedded(db: Database) -> None:
     assert [h.snippet for h in hits] == ["written after the first use"]
 
 
+async def test_a_database_that_never_used_semantic_search_embeds_nothing(
+    db: Database, words: Words
+) -> None:
+    await project_with(db, quiet="nobody asked for vectors")
+    for _ in range(400):  # the one check after the first commit of the process
+        if db.search.semantic._unused:
+            break
+        await asyncio.sleep(0.05)
+    await project_with(db, again="still nobody")
+
+    assert db.search.semantic._unused and words.calls == []
+    await db.search.embedded()  # the first use embeds what was written before
+    assert len(await db.search.similar("nobody", k=5)) == 2
+
+
 async def test_non_latin_text_is_embedded_and_found(db: Database) -> None:
     await project_with(
         db, ja="データベース 設計 レビュー", ru="релиз сломался из-за миграции", en="english"
@@ -291,3 +311,61 @@ async def test_a_vector_of_the_wrong_length_is_refused(db: Database, words: Word
 
 async def test_a_vector_query_before_anything_was_embedded_finds_nothing(db: Database) -> None:
     assert await db.search.similar([0.5] * 64) == []
+
+
+async def test_the_in_memory_matrix_and_the_sql_scan_agree(db: Database) -> None:
+    atlas = await project_with(db, a="alpha beta gamma", b="beta gamma delta", c="gamma delta")
+    other = await project_with(db, d="alpha delta", e="epsilon")
+    conversation = await db.conversations.create({"project_id": other.id, "title": "t"})
+    await db.conversations.add_message(conversation.id, {"role": "user", "content": "beta alpha"})
+    await db.search.embedded()
+    doc = await db.documents.get_by_path(atlas.id, "b.md")
+    await db.search.similar("warm the matrix")
+    await db.documents.update(doc.id, {"content": "zeta eta"})  # replaced after the load
+    await db.documents.delete((await db.documents.get_by_path(other.id, "e.md")).id)
+    await db.search.embedded()
+    cases = [
+        ("alpha gamma", {}),
+        ("delta", {"project_id": atlas.id}),
+        ("beta", {"scope": "messages"}),
+        ("zeta", {"scope": "documents"}),
+        ("epsilon", {}),
+        ("alpha", {"conversation_id": conversation.id}),
+        ("gamma", {"since": datetime(2000, 1, 1, tzinfo=UTC), "until": datetime(2999, 1, 1)}),
+    ]
+
+    semantic = db.search.semantic
+    from_memory = [await db.search.similar(q, 3, **kw) for q, kw in cases]
+    semantic.memory_vectors = False
+    from_sql = [await db.search.similar(q, 3, **kw) for q, kw in cases]
+
+    for memory, sql in zip(from_memory, from_sql, strict=True):
+        assert [(h.id, h.chunk, h.version, h.snippet) for h in memory] == [
+            (h.id, h.chunk, h.version, h.snippet) for h in sql
+        ]
+        assert [h.score for h in memory] == pytest.approx([h.score for h in sql], abs=1e-5)
+    assert from_memory[3][0].snippet == "zeta eta"
+    assert "epsilon" not in {h.snippet for h in from_memory[4]}  # deleted after the load
+
+
+async def test_a_load_that_raced_a_drain_pass_is_not_kept(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await project_with(db, a="first")
+    await db.search.embedded()
+    matrix = db.search.semantic._matrices["documents"]
+    matrix.clear()
+    read = matrix._read
+
+    def read_while_a_pass_commits(con: object, dimension: int) -> object:
+        block = read(con, dimension)
+        matrix.replace([], {}, dimension)  # a drain pass committed during the read
+        return block
+
+    monkeypatch.setattr(matrix, "_read", read_while_a_pass_commits)
+    hits = await db.search.similar("first")  # served from the block it read, not kept
+    assert [h.snippet for h in hits] == ["first"] and matrix.block is None
+
+    monkeypatch.setattr(matrix, "_read", read)
+    await db.search.similar("first")
+    assert matrix.block is not None and len(matrix.block) == 1

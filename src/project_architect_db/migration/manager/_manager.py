@@ -66,7 +66,7 @@ class MigrationManager:
         ...         manager = MigrationManager(db.engine)
         ...         return await manager.current(), await manager.head()
         >>> padb.run(main())
-        ('0002', '0002')
+        ('0003', '0003')
     """
 
     def __init__(
@@ -305,7 +305,7 @@ class MigrationManager:
             message: What the revision does (its docstring and file name slug).
             autogenerate: Fill in the operations from the models.
             directory: Where to write it; default the first version location (the package's).
-            rev_id: The revision id; default the next number (``"0002"``).
+            rev_id: The revision id; default the next number (``"0004"``).
 
         Raises:
             MigrationError: The database is not at head, or Alembic failed.

@@ -21,13 +21,19 @@ import numpy as np
 from project_architect_db.search.semantic import _store
 from project_architect_db.search.semantic._chunks import chunk_spans
 from project_architect_db.search.semantic._embedder import Embedder, embed
+from project_architect_db.search.semantic._matrix import Matrix
 from project_architect_db.search.semantic._store import Pending, Source
 
 __all__ = ["drain_pass"]
 
 
 async def drain_pass(
-    executor: Any, embedder: Embedder, source: Source, batch: int, window: timedelta
+    executor: Any,
+    embedder: Embedder,
+    source: Source,
+    batch: int,
+    window: timedelta,
+    matrix: Matrix | None = None,
 ) -> datetime | None:
     """Embed the oldest ``batch`` waiting rows of ``source``; the first one's stamp, or None.
 
@@ -48,7 +54,12 @@ async def drain_pass(
     texts = _texts(source, rows, spans)
     vectors: np.ndarray | None = await embed(embedder, texts, "passage") if texts else None
     async with executor.transaction() as tx:
-        await tx.run_native(lambda con: _store.write_chunks(con, source, rows, spans, vectors))
+        written = await tx.run_native(
+            lambda con: _store.write_chunks(con, source, rows, spans, vectors)
+        )
+    if matrix is not None:  # after the commit: the kept matrix follows the table
+        ids = [row.id for row in rows]
+        await asyncio.to_thread(matrix.replace, ids, written, embedder.dimension)
     first: datetime = rows[0].stamp
     return first
 

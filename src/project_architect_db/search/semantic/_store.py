@@ -155,8 +155,10 @@ def write_chunks(
     rows: Sequence[Pending],
     spans: Sequence[Sequence[tuple[int, int]]],
     vectors: np.ndarray | None,
-) -> None:
+) -> dict[str, list[Any]]:
     """Replace the chunks of ``rows`` with these, and move the high-water mark.
+
+    Returns the chunks written, as columns (for the in-memory matrix).
 
     ``vectors`` has one row per non-empty span, in order; an empty text keeps one chunk with
     a NULL vector (so it is not waiting any more, and never found).
@@ -210,6 +212,7 @@ def write_chunks(
         "ON CONFLICT (key) DO UPDATE SET hwm = greatest(semantic_state.hwm, excluded.hwm)",
         {"k": source.table, "h": hwm},
     )
+    return columns
 
 
 def _arrow(source: Source, columns: Mapping[str, list[Any]]) -> pa.Table:

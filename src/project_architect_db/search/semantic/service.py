@@ -23,8 +23,9 @@ from project_architect_db.exceptions import (
     ReadOnlyError,
     UnsupportedOnLakeError,
 )
-from project_architect_db.search.semantic import _store
+from project_architect_db.search.semantic import _matrix, _store
 from project_architect_db.search.semantic._embedder import Embedder, embed, unavailable
+from project_architect_db.search.semantic._matrix import Matrix
 from project_architect_db.search.semantic._query import (
     MAX_K,
     MAX_QUERY_CHARS,
@@ -37,7 +38,7 @@ from project_architect_db.search.semantic._query import (
 )
 from project_architect_db.search.semantic._queue import drain_pass, run_alone
 from project_architect_db.search.semantic._similar import search
-from project_architect_db.search.semantic._store import DOCUMENTS, MESSAGES
+from project_architect_db.search.semantic._store import DOCUMENTS, MESSAGES, Source
 from project_architect_db.search.semantic.models import SimilarHit
 
 __all__ = ["MAX_K", "MAX_QUERY_CHARS", "SemanticSearch"]
@@ -85,6 +86,13 @@ class SemanticSearch:
         self._task: asyncio.Task[None] | None = None
         self._again = False
         self._closed = False
+        #: Semantic search was never used in this database: commits do not wake the queue
+        #: (checked once, after the first commit; the first similar()/embedded() clears it).
+        self._unused = False
+        #: Keep each table's vectors in memory (``_matrix.py``); False: scan them in SQL.
+        self.memory_vectors = True
+        self._woken = False
+        self._matrices = {s.table: Matrix(s) for s in (DOCUMENTS, MESSAGES)}
 
     @property
     def embedder(self) -> Embedder | None:
@@ -153,14 +161,15 @@ class SemanticSearch:
         vector = await self._query_vector(query)
         if vector is None:  # nothing was ever embedded here
             return []
-        self.wake()
+        if not self._woken:  # the first search drains what waits (a backlog, a crash's)
+            self._woken = True
+            self.wake()
         hits: list[SimilarHit] = []
-        chars = self.snippet_chars
         async with self._executor.transaction() as tx:
             for source in sources:
                 active = {n: v for n, v in filters.items() if n in allowed(source)}
                 hits += await tx.run_native(
-                    lambda con, s=source, f=active: search(con, s, vector, f, k, chars)
+                    lambda con, s=source, f=active: self._run(con, s, vector, f, k)
                 )
         hits.sort(key=lambda h: (-h.score, h.kind, h.id, h.chunk))
         return hits[:k]
@@ -216,12 +225,14 @@ class SemanticSearch:
         async with self._lock:
             await run_alone(self._in_transaction(reset))
             self._recorded = None
+            for matrix in self._matrices.values():
+                matrix.clear()
 
     def wake(self, aggregate: str | None = None) -> None:
         """Start the background queue if this database uses semantic search (after commits)."""
         if aggregate not in (None, "documents", "messages"):
             return
-        if self._embedder is None or self._read_only or self._lake or self._closed:
+        if self._embedder is None or self._read_only or self._lake or self._closed or self._unused:
             return
         if self._task is not None and not self._task.done():
             self._again = True
@@ -241,11 +252,22 @@ class SemanticSearch:
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await task
 
+    def _run(
+        self, con: Any, source: Source, vector: list[float], filters: dict[str, Any], k: int
+    ) -> list[SimilarHit]:
+        if not self.memory_vectors:
+            return search(con, source, vector, filters, k, self.snippet_chars)
+        assert self._recorded is not None
+        block = self._matrices[source.table].load(con, self._recorded[1])
+        return _matrix.search(con, block, source, vector, filters, k, self.snippet_chars)
+
     # -- the queue ---------------------------------------------------------------------------
     async def _background(self, embedder: Embedder) -> None:
         try:
             if self._recorded is None and not await self._has_record():
-                return  # semantic search never used here: nothing to keep fresh
+                # never used here: nothing to keep fresh (unless a call just recorded the model)
+                self._unused = self._recorded is None
+                return
             await self._check_model(embedder)
             self._again = True
             while self._again:
@@ -260,8 +282,11 @@ class SemanticSearch:
         for source in (DOCUMENTS, MESSAGES):
             while True:
                 async with self._lock:
+                    matrix = self._matrices[source.table]
                     first = await run_alone(
-                        drain_pass(self._executor, embedder, source, self.batch_rows, self.window)
+                        drain_pass(
+                            self._executor, embedder, source, self.batch_rows, self.window, matrix
+                        )
                     )
                 if first is None or (cutoff is not None and first > cutoff):
                     break
@@ -292,6 +317,7 @@ class SemanticSearch:
 
                     await run_alone(self._in_transaction(record))
                     self._recorded = given
+                    self._unused = False
         if self._recorded != given:
             raise _mismatch(self._recorded, given)
 
