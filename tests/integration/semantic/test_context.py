@@ -24,7 +24,7 @@ from project_architect_db.schemas import (
     ProjectCreate,
 )
 from project_architect_db.search.context import MIN_TOKEN_BUDGET, estimate_tokens
-from tests.integration.semantic._hybrid_support import ConceptEmbedder
+from tests.integration.semantic._hybrid_support import ConceptEmbedder, HeldEmbedder
 
 RUNBOOK = (
     "# Deploy runbook\n\n"
@@ -165,3 +165,31 @@ async def test_a_cancelled_context_call_leaves_the_database_usable(db: Database)
         await task
     ctx = await db.search.context("release", project_id=rows["project"])
     assert ctx.passages
+
+
+async def test_rows_not_embedded_yet_give_chunk_sized_windows_and_long_messages_are_cut(
+    target: str, extension_directory: Path
+) -> None:
+    held = HeldEmbedder()  # passages are never embedded here: every hit comes from BM25
+    async with Database.open(target, extension_directory=extension_directory, embedder=held) as db:
+        async with db.transaction() as tx:
+            project = await tx.projects.create(ProjectCreate(name="Atlas"))
+            conv = await tx.conversations.create(ConversationCreate(project_id=project.id))
+            long_chat = ["long message about nothing " * 60 for _ in range(3)]
+            await tx.conversations.add_messages(
+                conv.id, [MessageCreate(role="user", content=t) for t in long_chat]
+            )
+            doc = await tx.documents.create(
+                DocumentCreate(project_id=project.id, path="docs/runbook.md", content=RUNBOOK)
+            )
+        ctx = await db.search.context(
+            "deployment failed migration timeout", project_id=project.id,
+            conversation_id=conv.id, token_budget=400,
+        )  # fmt: skip
+    retrieved = [p for p in ctx.passages if p.source == "retrieved"]
+    assert retrieved[0].id == doc.id
+    assert retrieved[0].text == RUNBOOK[retrieved[0].start : retrieved[0].end]
+    assert "deployment failed" in retrieved[0].text and len(retrieved[0].text) > 200
+    recent = [p for p in ctx.passages if p.source == "recent"]
+    assert recent and recent[-1].end < len(long_chat[0])  # the newest, cut to its third
+    assert ctx.tokens <= 400
