@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from project_architect_db.exceptions import NotFoundError, ValidationError
-from project_architect_db.search._sql import by_id, id_params
+from project_architect_db.search.hybrid import fetch_by_id
 
 if TYPE_CHECKING:
     from project_architect_db.search.hybrid import HybridHit
@@ -269,11 +269,7 @@ class ContextBuilder:
         return found
 
     async def _fetch(self, table: str, columns: str, ids: Sequence[uuid.UUID]) -> list[Any]:
-        sql = by_id(table, columns, len(ids))
-        params = id_params(ids)
-        async with self._service.executor.transaction() as tx:
-            rows: list[Any] = await tx.run_native(lambda con: con.execute(sql, params).fetchall())
-        return rows
+        return await fetch_by_id(self._service, table, columns, ids)
 
 
 def _tokens(number: int, passage: ContextPassage) -> int:

@@ -210,11 +210,7 @@ class HybridSearch:
         return texts
 
     async def _fetch(self, table: str, columns: str, ids: Sequence[uuid.UUID]) -> list[Any]:
-        sql = by_id(table, columns, len(ids))
-        params = id_params(ids)
-        async with self._service.executor.transaction() as tx:
-            rows: list[Any] = await tx.run_native(lambda con: con.execute(sql, params).fetchall())
-        return rows
+        return await fetch_by_id(self._service, table, columns, ids)
 
     def _hit(
         self, key: Key, score: float, lists: _Lists, text: str | None, query: str
@@ -290,6 +286,17 @@ def _scaled(
         (key, min(1.0, part[1] / scale[key[0]]) if scale[key[0]] > 0 else 0.0)
         for key, part in bm25.items()
     ]
+
+
+async def fetch_by_id(
+    service: SearchService, table: str, columns: str, ids: Sequence[uuid.UUID]
+) -> list[Any]:
+    """``columns`` of the rows of ``table`` with these ids (point lookups), in one transaction."""
+    sql = by_id(table, columns, len(ids))
+    params = id_params(ids)
+    async with service.executor.transaction() as tx:
+        rows: list[Any] = await tx.run_native(lambda con: con.execute(sql, params).fetchall())
+    return rows
 
 
 def _within(stamp: datetime | None, filters: Mapping[str, Any]) -> bool:
