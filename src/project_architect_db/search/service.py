@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from project_architect_db.core.transaction import Transaction
-from project_architect_db.exceptions import InvalidQueryError, ReadOnlyError, ValidationError
+from project_architect_db.exceptions import InvalidQueryError, ReadOnlyError
 from project_architect_db.search import _index
 from project_architect_db.search._delta import DeltaCache
 from project_architect_db.search._index import Outcome
@@ -33,6 +33,7 @@ from project_architect_db.search.context import Context, ContextBuilder
 from project_architect_db.search.hybrid import HybridHit, HybridSearch
 from project_architect_db.search.models import DocumentHit, MessageHit
 from project_architect_db.search.semantic import SemanticSearch, SimilarHit
+from project_architect_db.search.semantic._query import as_uuid as _uuid
 from project_architect_db.search.semantic.service import Scope
 
 __all__ = ["MAX_LIMIT", "MAX_QUERY_CHARS", "SearchService"]
@@ -448,15 +449,6 @@ class SearchService:
             if candidate_words([text], matched, limit=1, exact=True):
                 return make_snippet(text, is_match, width=self.snippet_chars, markers=self.markers)
         return make_snippet(texts[0], is_match, width=self.snippet_chars, markers=self.markers)
-
-
-def _uuid(value: uuid.UUID | str | None) -> uuid.UUID | None:
-    if value is None or isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise ValidationError(f"{str(value)[:60]!r} is not a valid id (a UUID).") from None
 
 
 def _text(value: Any, name: str) -> str | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import math
 import threading
 from collections.abc import Awaitable, Sequence
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -166,8 +165,3 @@ async def embed(embedder: Embedder, texts: Sequence[str], kind: EmbeddingKind) -
     if not np.isfinite(matrix).all():
         raise EmbeddingError(f"The embedder {embedder.model!r} returned NaN or infinite values.")
     return matrix
-
-
-def is_finite(values: Sequence[float]) -> bool:
-    """Whether every value is a finite number."""
-    return all(math.isfinite(v) for v in values)

@@ -14,6 +14,7 @@ __all__ = [
     "MAX_K",
     "MAX_QUERY_CHARS",
     "allowed",
+    "as_uuid",
     "check_k",
     "check_text",
     "check_vector",
@@ -84,8 +85,8 @@ def filters_of(
     if doc_type is not None and not isinstance(doc_type, str):
         raise InvalidQueryError("doc_type must be a string.")
     values = {
-        "project_id": _uuid(project_id),
-        "conversation_id": _uuid(conversation_id),
+        "project_id": as_uuid(project_id),
+        "conversation_id": as_uuid(conversation_id),
         "doc_type": getattr(doc_type, "value", doc_type),
         "since": _instant(since, "since"),
         "until": _instant(until, "until"),
@@ -93,7 +94,12 @@ def filters_of(
     return {k: v for k, v in values.items() if v is not None}
 
 
-def _uuid(value: Any) -> uuid.UUID | None:
+def as_uuid(value: Any) -> uuid.UUID | None:
+    """``value`` as a UUID (``None`` stays ``None``).
+
+    Raises:
+        ValidationError: It is not a UUID.
+    """
     if value is None or isinstance(value, uuid.UUID):
         return value
     try:
