@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from project_architect_db.core.transaction import Transaction
-from project_architect_db.exceptions import InvalidQueryError, ReadOnlyError
+from project_architect_db.exceptions import InvalidQueryError, ReadOnlyError, ValidationError
 from project_architect_db.search import _index
 from project_architect_db.search._delta import DeltaCache
 from project_architect_db.search._index import Outcome
