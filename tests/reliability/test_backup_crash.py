@@ -51,7 +51,10 @@ def _child(args: dict[str, Any]) -> subprocess.Popen[str]:
 def _checked(backup: Path) -> str:
     with duckdb.connect(":memory:") as duck:
         manifest = check_backup(
-            duck, backup, library_version=__version__, known_revisions={"0001", "0002", "0003", "0004"}
+            duck,
+            backup,
+            library_version=__version__,
+            known_revisions={"0001", "0002", "0003", "0004"},
         )
     return manifest.sha256
 

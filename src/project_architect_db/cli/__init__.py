@@ -21,6 +21,7 @@ from project_architect_db.cli import (
     maintenance,
     migrate,
     portable,
+    search,
     seed,
     selftest,
 )
@@ -41,6 +42,7 @@ backup.register(app)
 portable.register(app)
 app.command("seed", cls=Command)(seed.seed)
 app.command("demo", cls=Command)(demo.demo)
+app.command("search", cls=Command)(search.search)
 app.command("benchmark", cls=Command)(bench.benchmark)
 selftest.register(app)
 app.add_typer(migrate.app, name="migrate")

@@ -1,7 +1,8 @@
 """``project-architect-db demo``: the whole library in one run, in about half a minute.
 
 Creates (or uses) a database file, migrates it, seeds realistic data with a progress bar, then
-prints analytics answers and full-text search results as tables.
+prints analytics answers and full-text search results as tables, and a question that BM25
+misses and hybrid search finds (with the ``[embeddings]`` extra; without it, how to add it).
 """
 
 from __future__ import annotations
@@ -117,11 +118,13 @@ def demo(
         from rich.markup import escape
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+        from project_architect_db.cli._demo_semantic import show_semantic_search
         from project_architect_db.cli._render import SNIPPET_MARKERS, highlighted
 
         started = time.perf_counter()
         out.rule("[bold]project-architect-db demo")
-        async with Database.open(database) as db:
+        # the seeded rows are not embedded: the semantic step has a small database of its own
+        async with Database.open(database, embedder=False) as db:
             out.print(f"1. created and migrated [bold]{escape(str(database))}[/]")
             dataset = generate_dataset(seed_value, **_sizes(preset))
             counts = dataset.row_counts()
@@ -218,6 +221,7 @@ def demo(
                 for hit in replies
             ]
             out.print(_table(f"messages matching {_MESSAGE_SEARCH!r}", rows, 3))
+        await show_semantic_search(out, _table)
         out.rule(f"done in {time.perf_counter() - started:.1f} s: {escape(str(database))}")
 
     run(main)

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 
-__all__ = ["SCAN_CHARS", "candidate_words", "make_snippet", "normalize"]
+__all__ = ["SCAN_CHARS", "candidate_words", "make_snippet", "normalize", "snippet_window"]
 
 #: How much of a hit's text is scanned for the first match.
 SCAN_CHARS = 20_000
@@ -46,14 +46,13 @@ def candidate_words(
     return found
 
 
-def make_snippet(
-    text: str,
-    is_match: Callable[[str], bool],
-    *,
-    width: int = 160,
-    markers: tuple[str, str] = ("**", "**"),
-) -> str:
-    """About ``width`` characters around the first matching word, matches wrapped in ``markers``."""
+def snippet_window(
+    text: str, is_match: Callable[[str], bool], *, width: int = 160
+) -> tuple[int, int, re.Match[str] | None]:
+    """``(start, end, first match)`` of about ``width`` characters around the first match.
+
+    The window starts the text when no word matches, and is cut between words.
+    """
     end_scan = min(len(text), SCAN_CHARS)
     first = None
     for match in _WORD.finditer(text, 0, end_scan):
@@ -73,6 +72,18 @@ def make_snippet(
     if window_end < len(text):
         space = text.rfind(" ", window_start, window_end)
         window_end = space if space > (first.end() if first else window_start) else window_end
+    return window_start, window_end, first
+
+
+def make_snippet(
+    text: str,
+    is_match: Callable[[str], bool],
+    *,
+    width: int = 160,
+    markers: tuple[str, str] = ("**", "**"),
+) -> str:
+    """About ``width`` characters around the first matching word, matches wrapped in ``markers``."""
+    window_start, window_end, _ = snippet_window(text, is_match, width=width)
     window = text[window_start:window_end]
     out: list[str] = []
     last = 0

@@ -23,13 +23,20 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from project_architect_db.core.transaction import Transaction
-from project_architect_db.exceptions import ConflictError, InvalidQueryError, ReadOnlyError
+from project_architect_db.exceptions import (
+    ConflictError,
+    InvalidQueryError,
+    ReadOnlyError,
+    ValidationError,
+)
 from project_architect_db.search import _index
 from project_architect_db.search._delta import DeltaCache
 from project_architect_db.search._index import Outcome
 from project_architect_db.search._memory import BuildMemory
 from project_architect_db.search._snippet import candidate_words, make_snippet
 from project_architect_db.search._sql import IndexSpec
+from project_architect_db.search.context import Context, ContextBuilder
+from project_architect_db.search.hybrid import HybridHit, HybridSearch
 from project_architect_db.search.models import DocumentHit, MessageHit
 from project_architect_db.search.semantic import SemanticSearch, SimilarHit
 from project_architect_db.search.semantic._query import as_uuid as _uuid
@@ -123,6 +130,13 @@ class SearchService:
         self._deltas = {spec.table: DeltaCache() for spec in (DOCUMENTS, MESSAGES)}
         #: Vectors beside BM25 (``search/semantic/``).
         self.semantic = semantic or SemanticSearch(executor, "semantic search is off here")
+        self._hybrid = HybridSearch(self)
+        self._context = ContextBuilder(self)
+
+    @property
+    def executor(self) -> Runner:
+        """Where searches run (the database's executor)."""
+        return self._executor
 
     # -- public API --------------------------------------------------------------------------
     async def documents(
@@ -219,6 +233,64 @@ class SearchService:
     async def embedded(self, timeout: float | None = None) -> None:  # noqa: ASYNC109 - contract
         """Wait until all committed so far is embedded: see :meth:`SemanticSearch.embedded`."""
         await self.semantic.embedded(timeout)
+
+    async def hybrid(
+        self,
+        query: str,
+        k: int = 10,
+        *,
+        scope: Scope = "all",
+        project_id: uuid.UUID | str | None = None,
+        conversation_id: uuid.UUID | str | None = None,
+        doc_type: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[HybridHit]:
+        """The ``k`` rows best for ``query`` by BM25 and vectors fused (``search/hybrid.py``).
+
+        Filters as in :meth:`similar`. A row not embedded yet is still found through BM25.
+
+        Raises:
+            EmbedderUnavailableError: No embedder is installed or configured.
+            InvalidQueryError: Empty or too long ``query``, ``k`` outside 1..100, bad ``scope``.
+        """
+        filters = {
+            "project_id": _uuid(project_id),
+            "conversation_id": _uuid(conversation_id),
+            "doc_type": _text(doc_type, "doc_type"),
+            "since": since,
+            "until": until,
+        }
+        return await self._hybrid.search(query, k, scope=scope, filters=filters)
+
+    async def context(
+        self,
+        question: str,
+        *,
+        project_id: uuid.UUID | str,
+        conversation_id: uuid.UUID | str | None = None,
+        token_budget: int = 2000,
+    ) -> Context:
+        """The best passages of a project for ``question`` within ``token_budget`` tokens.
+
+        Documents and messages found by :meth:`hybrid`, plus the conversation's last messages
+        when ``conversation_id`` is given, with citations; ``Context.to_prompt()`` renders them.
+        Tokens are estimated conservatively (``search/context.py``).
+
+        Raises:
+            NotFoundError: No such project or conversation.
+            ValidationError: ``token_budget`` below 64, or the conversation is another project's.
+            EmbedderUnavailableError: No embedder is installed or configured.
+        """
+        project = _uuid(project_id)
+        if project is None:
+            raise ValidationError("context() needs a project_id.")
+        return await self._context.build(
+            question,
+            project_id=project,
+            conversation_id=_uuid(conversation_id),
+            token_budget=token_budget,
+        )
 
     async def reset_embeddings(self) -> None:
         """Drop the stored vectors, to change embedders (:meth:`SemanticSearch.reset_embeddings`).

@@ -134,7 +134,10 @@ async def test_a_backup_restores_row_for_row_into_a_fresh_file(
     await db.close()
     restored = tmp_path / "restored.duckdb"
     result = await restore(
-        report.path, restored, library_version=__version__, known_revisions={"0001", "0002", "0003", "0004"}
+        report.path,
+        restored,
+        library_version=__version__,
+        known_revisions={"0001", "0002", "0003", "0004"},
     )
     assert result.replaced is None
     assert identical(Path(db.settings.database), restored)
