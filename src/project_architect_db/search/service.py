@@ -12,10 +12,7 @@ transaction, on the worker), at a cost that follows the change, not the table.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import random
 import uuid
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -24,14 +21,13 @@ from typing import Any, Protocol
 
 from project_architect_db.core.transaction import Transaction
 from project_architect_db.exceptions import (
-    ConflictError,
     InvalidQueryError,
     ReadOnlyError,
     ValidationError,
 )
 from project_architect_db.search import _index
-from project_architect_db.search._delta import DeltaCache
 from project_architect_db.search._index import Outcome
+from project_architect_db.search._keeper import IndexKeeper
 from project_architect_db.search._memory import BuildMemory
 from project_architect_db.search._snippet import candidate_words, make_snippet
 from project_architect_db.search._sql import IndexSpec
@@ -48,7 +44,6 @@ logger = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 1000
 #: Merges tried when another process changed a lake's shared index first (DuckLake conflict).
-MERGE_ATTEMPTS = 5
 MAX_LIMIT = 1000
 
 DOCUMENTS = IndexSpec(
@@ -115,23 +110,39 @@ class SearchService:
     ) -> None:
         self._executor = executor
         self._read_only = read_only
-        self.rebuild_threshold = rebuild_threshold
-        self.build_batch_rows = build_batch_rows
-        self._build_memory = BuildMemory(build_memory_limit, memory_limit)
         self.markers = markers
         self.snippet_chars = snippet_chars
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._closed = False
-        #: Tables whose index has been seen: the library never drops one (a rebuild replaces
-        #: it in one transaction), so later searches skip the check.
-        self._indexed: set[str] = set()
-        #: Each table's changed rows, tokenized once (``_delta.py``).
-        self._deltas = {spec.table: DeltaCache() for spec in (DOCUMENTS, MESSAGES)}
+        #: The indexes' build, checks and background merges (``_keeper.py``).
+        self._keeper = IndexKeeper(
+            executor,
+            (DOCUMENTS.table, MESSAGES.table),
+            read_only=read_only,
+            rebuild_threshold=rebuild_threshold,
+            build_batch_rows=build_batch_rows,
+            build_memory=BuildMemory(build_memory_limit, memory_limit),
+        )
         #: Vectors beside BM25 (``search/semantic/``).
         self.semantic = semantic or SemanticSearch(executor, "semantic search is off here")
         self._hybrid = HybridSearch(self)
         self._context = ContextBuilder(self)
+
+    @property
+    def rebuild_threshold(self) -> int:
+        """How many changed rows start a background merge into an index."""
+        return self._keeper.rebuild_threshold
+
+    @rebuild_threshold.setter
+    def rebuild_threshold(self, rows: int) -> None:
+        self._keeper.rebuild_threshold = rows
+
+    @property
+    def build_batch_rows(self) -> int:
+        """How many rows an index build tokenizes at a time."""
+        return self._keeper.build_batch_rows
+
+    @build_batch_rows.setter
+    def build_batch_rows(self, rows: int) -> None:
+        self._keeper.build_batch_rows = rows
 
     @property
     def executor(self) -> Runner:
@@ -307,7 +318,7 @@ class SearchService:
             ReadOnlyError: The database is read-only.
         """
         for spec in self._specs(table, "built"):
-            await self._build(spec)
+            await self._keeper.build(spec)
 
     async def merge(self, table: str | None = None) -> None:
         """Fold the rows changed since the index saw them into it now.
@@ -322,10 +333,11 @@ class SearchService:
             InvalidQueryError: ``table`` is not a searchable table.
         """
         for spec in self._specs(table, "merged into"):
-            if spec.table in self._indexed or await self._has_index(spec):
-                await self._merge(spec)
+            keeper = self._keeper
+            if spec.table in keeper.indexed or await keeper.has_index(spec):
+                await keeper.merge(spec)
             else:
-                await self._build(spec)
+                await keeper.build(spec)
 
     def _specs(self, table: str | None, what: str) -> list[IndexSpec]:
         if self._read_only:
@@ -338,100 +350,9 @@ class SearchService:
         return specs
 
     async def close(self) -> None:
-        """Cancel background rebuilds and embedding (called by ``Database.close``)."""
-        self._closed = True
+        """Cancel background merges and embedding (called by ``Database.close``)."""
         await self.semantic.close()
-        tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await task  # a cancelled or failed rebuild is moot now
-        self._tasks.clear()
-
-    # -- freshness ---------------------------------------------------------------------------
-    def _lock(self, spec: IndexSpec) -> asyncio.Lock:
-        return self._locks.setdefault(spec.table, asyncio.Lock())
-
-    async def _build(self, spec: IndexSpec) -> None:
-        # A task of its own, so the build is its own transaction even when the caller is
-        # inside one (a transaction is joined only by its own task).
-        async def build() -> None:
-            async with self._executor.transaction() as tx:
-                batch = self.build_batch_rows
-
-                def run(con: Any) -> None:
-                    with self._build_memory.bounded(con):
-                        _index.build_index(con, spec, batch)
-
-                await tx.run_native(run)
-
-        async with self._lock(spec):
-            try:
-                await asyncio.ensure_future(build())
-            except ConflictError:
-                # on a lake, another process built the shared index at the same moment
-                if not await self._has_index(spec):
-                    raise
-        self._indexed.add(spec.table)
-
-    async def _ensure_index(self, spec: IndexSpec) -> None:
-        if spec.table in self._indexed or self._read_only or await self._has_index(spec):
-            return
-        lock = self._lock(spec)
-        if lock.locked():  # another task is building it: wait, then use it
-            async with lock:
-                pass
-            if await self._has_index(spec):
-                return
-        await self._build(spec)
-
-    async def _has_index(self, spec: IndexSpec) -> bool:
-        def exists(con: Any) -> bool:
-            return bool(con.execute(spec.exists(), {"schema": spec.schema}).fetchone()[0])
-
-        async def check() -> bool:
-            async with self._executor.transaction() as tx:
-                return await tx.run_native(exists)
-
-        found = await asyncio.ensure_future(check())
-        if found:
-            self._indexed.add(spec.table)
-        return found
-
-    async def _merge(self, spec: IndexSpec) -> None:
-        async def merge() -> None:
-            async with self._executor.transaction() as tx:
-                await tx.run_native(lambda con: _index.merge_index(con, spec))
-
-        async with self._lock(spec):
-            for attempt in range(1, MERGE_ATTEMPTS + 1):
-                try:
-                    await asyncio.ensure_future(merge())
-                    return
-                except ConflictError:
-                    # on a lake, another process merged into the shared index first: what
-                    # it left is merged from the newer snapshot
-                    if attempt == MERGE_ATTEMPTS:
-                        raise
-                    await asyncio.sleep(0.05 * attempt * (1 + random.random()))
-
-    def _maybe_merge(self, spec: IndexSpec, delta: int) -> None:
-        if self._read_only or self._closed or delta < self.rebuild_threshold:
-            return
-        running = self._tasks.get(spec.table)
-        if running is not None and not running.done():
-            return
-
-        async def merge() -> None:
-            try:
-                await self._merge(spec)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the next search retries; searches stay correct meanwhile
-                logger.exception("Background merge into the %s search index failed", spec.table)
-
-        self._tasks[spec.table] = asyncio.get_running_loop().create_task(merge())
+        await self._keeper.close()
 
     # -- searching ---------------------------------------------------------------------------
     async def _search(
@@ -447,17 +368,17 @@ class SearchService:
             raise InvalidQueryError(f"limit must be an integer from 1 to {MAX_LIMIT}.")
         if not query.strip():
             return None
-        await self._ensure_index(spec)
+        await self._keeper.ensure_index(spec)
         active = {k: v for k, v in filters.items() if v is not None}
 
         def run(con: Any) -> Outcome | None:
-            return _index.run(con, spec, query, active, limit, self._deltas[spec.table])
+            return _index.run(con, spec, query, active, limit, self._keeper.deltas[spec.table])
 
         async with self._executor.transaction() as tx:
             outcome = await tx.run_native(run)
         if outcome is None:
             return None
-        self._maybe_merge(spec, outcome.delta)
+        self._keeper.maybe_merge(spec, outcome.delta)
         return outcome
 
     def _snippet(

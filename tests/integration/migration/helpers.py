@@ -31,6 +31,9 @@ from project_architect_db.models import (
 )
 
 TABLES = sorted(Base.metadata.tables)
+#: Revision 0003's tables of semantic search: derived data owned by ``search/semantic``, not
+#: models (no ORM class; the vectors' length belongs to the embedder).
+SEMANTIC_TABLES = ("document_chunks", "message_chunks", "semantic_state")
 
 EngineFactory = Callable[..., AsyncEngine]
 

@@ -10,7 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from project_architect_db.migration import VERSIONS_DIRECTORY, MigrationManager
 from project_architect_db.models import Base, Project
-from tests.integration.migration.helpers import TABLES, EngineFactory, execute, schema
+from tests.integration.migration.helpers import (
+    SEMANTIC_TABLES,
+    TABLES,
+    EngineFactory,
+    execute,
+    schema,
+)
 
 
 async def test_upgrade_creates_every_table_and_records_the_head(engine: AsyncEngine) -> None:
@@ -19,7 +25,8 @@ async def test_upgrade_creates_every_table_and_records_the_head(engine: AsyncEng
     await manager.upgrade()
 
     catalog = await schema(engine)
-    assert [row[0] for row in catalog["tables"]] == sorted([*TABLES, "alembic_version"])
+    expected = sorted([*TABLES, *SEMANTIC_TABLES, "alembic_version"])
+    assert [row[0] for row in catalog["tables"]] == expected
     assert await manager.current() == await manager.head() == "0004"
 
 
@@ -40,9 +47,9 @@ async def test_the_revision_builds_the_same_catalog_as_create_all(
         await connection.run_sync(Base.metadata.create_all)
 
     got, expected = await schema(migrated), await schema(created)
-    got["tables"].remove(("alembic_version",))
-    got["constraints"] = [row for row in got["constraints"] if row[0] != "alembic_version"]
-    got["columns"] = [row for row in got["columns"] if row[0] != "alembic_version"]
+    not_models = ("alembic_version", *SEMANTIC_TABLES)
+    for key in ("tables", "constraints", "columns"):
+        got[key] = [row for row in got[key] if row[0] not in not_models]
 
     assert got == expected
 

@@ -153,7 +153,7 @@ async def test_a_build_stopped_by_a_statement_timeout_leaves_a_usable_state(
     monkeypatch.undo()
     # Never built: searchable from the live rows, and the next search builds the index.
     assert len(await file_db.search.documents("websocket")) == 6
-    assert "documents" in file_db.search._indexed
+    assert "documents" in file_db.search._keeper.indexed
 
 
 async def test_a_cancelled_build_leaves_a_usable_state(

@@ -27,7 +27,7 @@ async def _indexed(db: Database) -> tuple[uuid.UUID, uuid.UUID]:
 
 
 def _cache(db: Database, table: str) -> DeltaCache:
-    return db.search._deltas[table]
+    return db.search._keeper.deltas[table]
 
 
 async def test_a_changed_row_is_tokenized_once_and_found_by_every_search(db: Database) -> None:

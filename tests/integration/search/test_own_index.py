@@ -268,7 +268,7 @@ async def test_a_merge_cut_by_close_leaves_a_usable_index_on_reopen(
             await db.documents.create({"project_id": project, "path": "c.md", "content": "ibex"})
         ).id
         assert [h.id for h in await db.search.documents("ibex")] == [doc]  # starts a merge
-        assert db.search._tasks  # close() cancels it, wherever it is
+        assert db.search._keeper.tasks  # close() cancels it, wherever it is
     async with Database.open(path, extension_directory=extension_directory) as db:
         assert [h.id for h in await db.search.documents("ibex")] == [doc]
         assert len(await db.search.documents("websocket", limit=100)) == 7

@@ -174,8 +174,8 @@ async def test_search_racing_writes_sees_every_commit(db: Database) -> None:
     await asyncio.gather(*(f(i) for i in range(30) for f in (write, read)))
     hits = await db.search.documents("racing", limit=1000)
     assert len(hits) == 30
-    await asyncio.gather(*db.search._tasks.values())  # a background rebuild ran meanwhile
-    assert db.search._tasks
+    await asyncio.gather(*db.search._keeper.tasks.values())  # a background rebuild ran meanwhile
+    assert db.search._keeper.tasks
     assert len(await db.search.documents("racing", limit=1000)) == 30
 
 
