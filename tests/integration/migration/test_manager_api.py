@@ -73,7 +73,7 @@ async def test_history_lists_newest_first_marking_current_and_head(
     assert history[2].message.startswith("Semantic")
     assert history[3].message.startswith("Reply links")
     assert history[4].message.startswith("Initial schema")
-    assert history[3].path == versions_0013.resolve() / "20261123_0001_initial.py"
+    assert history[4].path == versions_0013.resolve() / "20261123_0001_initial.py"
     assert all(isinstance(item, RevisionInfo) for item in history)
 
 
@@ -82,6 +82,7 @@ async def test_history_of_an_empty_database_marks_nothing_current(engine: AsyncE
 
     assert [(item.revision, item.is_current, item.is_head) for item in history] == [
         ("0004", False, True),
+        ("0003", False, False),
         ("0002", False, False),
         ("0001", False, False),
     ]
@@ -166,7 +167,7 @@ async def test_autogenerate_refuses_a_database_that_is_not_at_head(
     with pytest.raises(MigrationError, match="not up to date"):
         await manager.revision("Anything", directory=versions_0013)
 
-    assert len(list(versions_0013.glob("*.py"))) == 4
+    assert len(list(versions_0013.glob("*.py"))) == 5
 
 
 async def test_autogenerate_with_no_change_writes_an_empty_revision(
