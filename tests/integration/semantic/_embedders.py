@@ -56,9 +56,12 @@ class Slow(Words):
     def __init__(self, seconds: float, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.seconds = seconds
+        #: Passage calls entered (counted before the sleep; ``calls`` counts them after).
+        self.entered = 0
 
     def embed(self, texts: Sequence[str], *, kind: str) -> list[list[float]]:
         if kind == "passage":
+            self.entered += 1
             time.sleep(self.seconds)
         return super().embed(texts, kind=kind)
 

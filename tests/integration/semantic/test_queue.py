@@ -36,7 +36,7 @@ async def main(path):
             await db.conversations.add_message(
                 conversation.id, {{"role": "user", "content": f"crashed message {{i}}"}})
         print("committed", flush=True)
-        while not any(kind == "passage" for kind, _ in slow.calls):
+        while not slow.entered:  # inside the embedder now
             await asyncio.sleep(0.01)
         print("embedding", flush=True)
         await asyncio.sleep(600)
