@@ -65,7 +65,10 @@ def test_sigkill_at_random_points_of_a_backup(tmp_path: Path, figures: FigureBoo
     folder.mkdir()
     asyncio.run(_source(source))
     expected = content(source)
-    args = {"db": str(source), "dest": str(folder), "mode": "plain"}
+    # full speed: 24+ trials timed from one whole backup must fit the suite's timeout on a
+    # loaded machine (a low-priority copy there takes several times longer; its kill points are
+    # the same statements)
+    args = {"db": str(source), "dest": str(folder), "mode": "plain", "fast": True}
 
     # one whole backup: how long the work takes once the database is open
     first = _child(args)
@@ -137,3 +140,38 @@ def test_a_full_disk_during_a_backup_is_a_storage_error_and_nothing_is_lost(
     assert content(source) == expected
     assert backups_in(folder) == [kept] and _checked(kept) == digest
     assert sorted(os.listdir(folder)) == sorted([kept.name, f"{kept.name}.manifest.json"])
+
+
+@pytest.mark.subprocess
+def test_a_full_disk_during_an_export_or_an_import_is_a_storage_error_and_leaves_nothing(
+    tmp_path: Path,
+) -> None:
+    source, folder = tmp_path / "src.duckdb", tmp_path / "out"
+    folder.mkdir()
+    asyncio.run(_source(source))
+    expected = content(source)
+
+    def outcome(args: dict[str, Any]) -> dict[str, Any]:
+        child = _child(args)
+        out, err = child.communicate(timeout=300)
+        result: dict[str, Any] = json.loads(out.splitlines()[-1])
+        assert result["t"] == "error", (result, err)
+        assert result["library"] and result["class"] == "StorageError", result
+        assert "File too large" in result["message"] or "full" in result["message"], result
+        return result
+
+    export = folder / "export"
+    outcome(
+        {"db": str(source), "dest": str(export), "mode": "fsize", "limit": 4096, "op": "export"}
+    )
+    assert os.listdir(folder) == [] and content(source) == expected
+
+    done = _child({"db": str(source), "dest": str(export), "mode": "plain", "op": "export"})
+    out, err = done.communicate(timeout=300)
+    assert json.loads(out.splitlines()[-1])["t"] == "done", err
+    target = folder / "copy.duckdb"
+    limit = source.stat().st_size // 3
+    outcome(
+        {"db": str(target), "dest": str(export), "mode": "fsize", "limit": limit, "op": "import"}
+    )
+    assert sorted(os.listdir(folder)) == ["export"]

@@ -5,9 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
-import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,53 +13,25 @@ import pytest
 
 from project_architect_db import ConfigurationError, Database, StorageError
 from project_architect_db.maintenance.backup import backups_in, read_manifest
-from tests.integration.backup.helpers import count, fill
+from tests.integration.backup.helpers import (
+    AcknowledgingWriters,
+    count,
+    fill,
+    read_only_folder,
+)
 from tests.integration.maintenance.helpers import identical
 
 WRITERS = 32
 
 
-@pytest.fixture
-async def db(tmp_path: Path, extension_directory: Path) -> Any:
-    async with Database.open(
-        tmp_path / "src.duckdb", extension_directory=extension_directory, load_fts=False
-    ) as database:
-        yield database
-
-
 async def test_a_backup_taken_while_32_tasks_write_holds_exactly_the_acknowledged_ones(
     db: Database, tmp_path: Path
 ) -> None:
-    log: list[dict[str, Any]] = []  # the writers' acknowledgement log
-    stop = asyncio.Event()
-    reached = asyncio.Event()
-    wanted = [64]
-
-    async def writer(worker: int) -> None:
-        number = 0
-        while not stop.is_set():
-            slug = f"w{worker}-{number}"
-            started = time.monotonic()
-            async with db.transaction() as tx:
-                project = await tx.projects.create({"name": slug, "slug": slug})
-                conversation = await tx.conversations.create({"project_id": project.id})
-                for turn in range(3):
-                    await tx.conversations.add_message(
-                        conversation.id, {"role": "user", "content": f"{slug}/{turn}"}
-                    )
-            log.append({"slug": slug, "started": started, "acked": time.monotonic()})
-            if len(log) >= wanted[0]:
-                reached.set()
-            number += 1
-
-    tasks = [asyncio.create_task(writer(worker)) for worker in range(WRITERS)]
-    await reached.wait()
+    writers = AcknowledgingWriters(db, WRITERS)
+    await writers.until(64)
     report = await db.backup(tmp_path / "backups.duckdb")
-    reached.clear()
-    wanted[0] = len(log) + 64  # writers go on during and after the backup
-    await reached.wait()
-    stop.set()
-    await asyncio.gather(*tasks)
+    await writers.until(64)  # writers go on during and after the backup
+    await writers.finish()
 
     with duckdb.connect(str(report.path), read_only=True) as duck:
         slugs = {row[0] for row in duck.execute("SELECT slug FROM projects").fetchall()}
@@ -82,10 +51,7 @@ async def test_a_backup_taken_while_32_tasks_write_holds_exactly_the_acknowledge
             "HAVING min(sequence) <> 1 OR max(sequence) <> count(*))"
         ).fetchone()[0]
         duplicates = duck.execute("SELECT count(*) - count(DISTINCT slug) FROM projects").fetchone()
-    before, after = report.snapshot_window
-    acked_before = {e["slug"] for e in log if e["acked"] < before}
-    began_after = {e["slug"] for e in log if e["started"] > after}
-    every = {e["slug"] for e in log}
+    acked_before, began_after, every = writers.split(report.snapshot_window)
     assert acked_before, "no write was acknowledged before the backup"
     assert began_after, "no write began after the backup's snapshot"
     assert acked_before <= slugs, "an acknowledged transaction is missing from the backup"
@@ -181,18 +147,6 @@ async def test_a_destination_folder_that_is_a_file_is_refused(db: Database, tmp_
     assert (tmp_path / "plain").read_text() == "not a folder"
 
 
-def _read_only(folder: Path, on: bool) -> None:
-    """Make ``folder`` unwritable (root ignores permission bits: chattr +i), or undo it."""
-    if os.geteuid() != 0:
-        folder.chmod(0o555 if on else 0o755)
-        return
-    if shutil.which("chattr") is None:
-        pytest.skip("as root an unwritable folder needs chattr +i, which is not installed")
-    done = subprocess.run(["chattr", "+i" if on else "-i", str(folder)], capture_output=True)
-    if done.returncode and on:
-        pytest.skip(f"chattr +i is not supported here: {done.stderr.decode().strip()}")
-
-
 async def test_a_read_only_folder_is_a_storage_error_and_the_earlier_backup_stays(
     db: Database, tmp_path: Path
 ) -> None:
@@ -201,12 +155,12 @@ async def test_a_read_only_folder_is_a_storage_error_and_the_earlier_backup_stay
     await fill(db, 2)
     first = await db.backup(folder)
     digest = first.manifest.sha256
-    _read_only(folder, True)
+    read_only_folder(folder, True)
     try:
         with pytest.raises(StorageError, match="Cannot write the backup"):
             await db.backup(folder)
     finally:
-        _read_only(folder, False)
+        read_only_folder(folder, False)
     assert backups_in(folder) == [first.path]
     assert read_manifest(first.path).sha256 == digest
 
