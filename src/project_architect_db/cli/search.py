@@ -29,10 +29,10 @@ def search(
     question: Annotated[str, typer.Argument(help="What to look for, in your own words.")],
     database: DatabaseOption = "architect.duckdb",
     semantic: Annotated[
-        bool, typer.Option("--semantic", help="Closest in meaning (vectors; [embeddings] extra).")
+        bool, typer.Option("--semantic", help="Closest in meaning (vectors; the embeddings extra).")
     ] = False,
     hybrid: Annotated[
-        bool, typer.Option("--hybrid", help="BM25 and vectors fused ([embeddings] extra).")
+        bool, typer.Option("--hybrid", help="BM25 and vectors fused (the embeddings extra).")
     ] = False,
     k: Annotated[int, typer.Option("-k", "--limit", help="How many hits.", min=1, max=100)] = 10,
     project: Annotated[str | None, typer.Option(help="Only this project (its id).")] = None,

@@ -132,9 +132,10 @@ class ArrowReads(Generic[ReadT]):
         async with self._context.snapshot() as reader:
             after: list[Any] | None = None
             while True:
+                # built first: a database closed meanwhile says so here (DatabaseNotOpenError)
+                chunk = self._read_chunk(reader, self._chunk(where, keys, after), keys)
                 if budget is not None:
                     await reader.run_native(budget.check)
-                chunk = self._read_chunk(reader, self._chunk(where, keys, after), keys)
                 while records := await chunk.part(max(STREAM_FETCH, batch_size - len(pending))):
                     pending.extend(records)
                     del records

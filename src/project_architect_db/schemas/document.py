@@ -167,4 +167,4 @@ class DocumentVersionRead(ReadSchema):
     size_bytes: int
     created_at: datetime
     #: The ``created_at`` of the document's version before this one; None for version 1.
-    previous_created_at: datetime | None = None
+    previous_created_at: datetime | None

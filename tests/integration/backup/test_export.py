@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -147,8 +148,9 @@ async def test_an_export_at_an_older_revision_is_migrated_up_on_import(
     imported = await Database.import_parquet(report.folder, tmp_path / "copy.duckdb")
     async with Database.open(imported.database, load_fts=False) as copy:
         assert len((await copy.projects.list()).items) == 3
+        head = await MigrationManager(copy.engine).head()
     with duckdb.connect(str(imported.database), read_only=True) as duck:
-        assert duck.execute("SELECT version_num FROM alembic_version").fetchone() == ("0002",)
+        assert duck.execute("SELECT version_num FROM alembic_version").fetchone() == (head,)
         assert duck.execute("SELECT count(asked_at IS NULL) FROM messages").fetchone() == (9,)
 
 
@@ -197,14 +199,21 @@ async def test_exporting_into_a_read_only_folder_is_a_storage_error(
 
 async def test_a_cancelled_export_leaves_no_folder_behind(db: Database, tmp_path: Path) -> None:
     await fill(db, 30)
-    for delay in (0, 0.01, 0.05):
+    cancelled = 0
+    for delay in (0, 0.001, 0.01, 0.05):
         task = asyncio.create_task(db.export_parquet(tmp_path / "export"))
         await asyncio.sleep(delay)
         task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        assert not (tmp_path / "export").exists()
+        try:
+            report = await task
+        except asyncio.CancelledError:
+            cancelled += 1
+            assert not (tmp_path / "export").exists()
+        else:  # it ended before the cancel landed (a quiet machine): a whole export
+            assert report.manifest.rows["main.projects"] == 30
+            shutil.rmtree(tmp_path / "export")
         assert not _leftovers(tmp_path)
+    assert cancelled >= 1  # at least the export cancelled before it began
     assert (await db.export_parquet(tmp_path / "export")).manifest.rows["main.projects"] == 30
 
 

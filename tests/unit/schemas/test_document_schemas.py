@@ -164,6 +164,7 @@ def test_document_version_read_is_built_from_orm_attributes() -> None:
         content_hash="0" * 64,
         size_bytes=3,
         created_at=NOW,
+        previous_created_at=None,
     )
 
     read = DocumentVersionRead.model_validate(stored)
@@ -187,6 +188,7 @@ def test_document_version_read_is_frozen() -> None:
         content_hash="0" * 64,
         size_bytes=0,
         created_at=NOW,
+        previous_created_at=None,
     )
 
     with pytest.raises(ValidationError):
