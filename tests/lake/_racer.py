@@ -110,14 +110,22 @@ class Racer:
         return {"project": str(project)}
 
 
+#: Steps each writer takes at the least.
+MIN_STEPS = 30
+
+
 async def main(lake: list[str], log: Path, until: float, seed: int) -> None:
     catalog, data_path, extensions = lake
     async with Database.open(
         catalog, data_path=data_path, extension_directory=extensions, memory_limit="512MB"
     ) as db:
         racer = Racer(db, log, seed)
-        while time.time() < until:
+        # at least MIN_STEPS steps, however late it started (up to 2 minutes past ``until``):
+        # on a loaded machine a start-up can eat the whole race
+        steps = 0
+        while time.time() < until or (steps < MIN_STEPS and time.time() < until + 120):
             await racer.step()
+            steps += 1
 
 
 if __name__ == "__main__":

@@ -118,7 +118,8 @@ def test_writers_killed_at_random_points_leave_a_lake_that_opens_sound(
 
     writers = [start() for _ in range(WRITERS)]
     kills = 0
-    while time.time() < until - 2:
+    # on a loaded machine start-ups are slow: go on (up to 2 minutes more) until 3 were killed
+    while time.time() < until - 2 or (kills < 3 and time.time() < until + 120):
         time.sleep(chance.uniform(2.0, 4.0))
         # a writer past its start-up and its first unit, so killed somewhere in its units
         started = [n for n, w in enumerate(writers) if _size(Path(w.args[4])) > 0]
