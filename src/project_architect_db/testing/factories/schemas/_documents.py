@@ -95,8 +95,8 @@ class DocumentVersionReadFactory(SchemaFactory[DocumentVersionRead]):
 
     There is no ``DocumentVersionCreate``: the repository writes versions when content changes.
     ``version`` counts up with the sequence (``created_at`` 8 hours apart from ``started_at``,
-    never past the reference instant); the content is the ``document`` parameter's with a
-    dated update appended.
+    never past the reference instant; ``previous_created_at`` the version before's); the
+    content is the ``document`` parameter's with a dated update appended.
     """
 
     class Meta:
@@ -122,5 +122,12 @@ class DocumentVersionReadFactory(SchemaFactory[DocumentVersionRead]):
     size_bytes = fb.LazyAttribute(lambda o: content_digest(o.content)[1])
     created_at = fb.LazyAttribute(
         lambda o: min(STATE.now, o.started_at + timedelta(hours=8 * o.version))
+    )
+    previous_created_at = fb.LazyAttribute(
+        lambda o: (
+            None
+            if o.version == 1
+            else min(STATE.now, o.started_at + timedelta(hours=8 * (o.version - 1)))
+        )
     )
     id = fb.LazyAttribute(lambda o: STATE.id_at(o.created_at))
