@@ -198,7 +198,9 @@ async def test_the_event_loop_keeps_ticking_during_a_long_query(target: str) -> 
         await engine.dispose()
         engine.sync_engine.dialect.close_memory_database()
     assert elapsed >= 1.0
-    assert ticks >= 0.8 * elapsed / period, (ticks, elapsed, period)
+    # a blocked loop ticks a handful of times in that second; a free one near its idle rate
+    # (half of it leaves room for a second xdist worker's load, seen at 0.67-0.73 in full runs)
+    assert ticks >= 0.5 * elapsed / period, (ticks, elapsed, period)
 
 
 async def test_server_side_streaming_fetches_in_batches(engine: AsyncEngine) -> None:
