@@ -16,6 +16,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from project_architect_db.core import _worker
 from project_architect_db.core._inline import INLINE_BUDGET
 from project_architect_db.core.engine import native_connection
+from tests._ticks import count_ticks, idle_period
 
 
 class Base(DeclarativeBase):
@@ -152,37 +153,13 @@ async def test_a_cancelled_native_call_leaves_the_connection_usable(engine: Asyn
         assert await adapted.run(lambda duck: duck.execute("SELECT 7").fetchone()) == (7,)
 
 
-async def _count_ticks(seconds: float, during: object = None) -> tuple[int, float]:
-    """Heartbeat every 10 ms for ``seconds`` (or while ``during`` runs): (ticks, elapsed)."""
-    ticks = 0
-    stop = asyncio.Event()
-
-    async def heartbeat() -> None:
-        nonlocal ticks
-        while not stop.is_set():
-            await asyncio.sleep(0.01)
-            ticks += 1
-
-    beat = asyncio.create_task(heartbeat())
-    started = time.perf_counter()
-    if during is None:
-        await asyncio.sleep(seconds)
-    else:
-        await during  # type: ignore[misc]
-    elapsed = time.perf_counter() - started
-    stop.set()
-    await beat
-    return ticks, elapsed
-
-
 async def test_the_event_loop_keeps_ticking_during_a_long_query(target: str) -> None:
     # The tick rate of an idle loop on this (possibly busy) machine is the yardstick. DuckDB
     # gets one thread so that, with xdist running a second worker, the loop thread keeps a core.
     engine = create_async_engine(
         f"duckdb+aioduckdb:///{target}", connect_args={"config": {"threads": 1}}
     )
-    idle_ticks, idle_elapsed = await _count_ticks(0.3)
-    period = idle_elapsed / idle_ticks
+    period = await idle_period()
 
     async def long_query() -> None:
         started = time.perf_counter()
@@ -193,7 +170,7 @@ async def test_the_event_loop_keeps_ticking_during_a_long_query(target: str) -> 
                 )
 
     try:
-        ticks, elapsed = await _count_ticks(0, long_query())
+        ticks, elapsed = await count_ticks(0, long_query())
     finally:
         await engine.dispose()
         engine.sync_engine.dialect.close_memory_database()
