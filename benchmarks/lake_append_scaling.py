@@ -92,11 +92,25 @@ def append(
         raise
 
 
-def writer(spec: dict[str, str], mine: list[str], until: float, mode: str) -> dict[str, int]:
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) jiffies of every core since boot, from ``/proc/stat`` (0, 0 elsewhere)."""
+    try:
+        fields = [float(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    except OSError:
+        return 0.0, 0.0
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def writer(
+    spec: dict[str, str], mine: list[str], start: float, until: float, mode: str
+) -> dict[str, float]:
     conn = connect(spec)
-    counts = {"messages": 0, "conflicts": 0}
+    counts = {"messages": 0.0, "conflicts": 0.0}
     project = str(uuid.uuid4())
     turn = 0
+    time.sleep(max(0.0, start - time.time()))  # every writer starts its clock together
+    busy, total = machine_busy()
     while time.time() < until:
         turn += 1
         try:
@@ -104,6 +118,11 @@ def writer(spec: dict[str, str], mine: list[str], until: float, mode: str) -> di
             counts["messages"] += 1
         except duckdb.TransactionException:
             counts["conflicts"] += 1
+    busy_end, total_end = machine_busy()
+    # cores the whole machine kept busy in the window (this writer, the others, PostgreSQL):
+    # the same figure from every writer, so summed over N writers it is divided back by N
+    cores = os.cpu_count() or 1
+    counts["busy_cores_x_writers"] = cores * (busy_end - busy) / max(total_end - total, 1.0)
     return counts
 
 
@@ -121,11 +140,16 @@ def conversations(spec: dict[str, str], count: int) -> list[str]:
 
 def throughput(spec: dict[str, str], processes: int, seconds: float, mode: str) -> dict[str, Any]:
     start_up = 15.0  # processes importing and attaching on a loaded machine
-    until = str(time.time() + start_up + seconds)
+    start = time.time() + start_up
     own = [json.dumps(conversations(spec, 2)) for _ in range(processes)]
     command = [sys.executable, __file__, "--writer", json.dumps(spec)]
     out = subprocess.PIPE
-    return summed([subprocess.Popen([*command, c, until, mode], stdout=out) for c in own], seconds)
+    window = [str(start), str(start + seconds)]
+    result = summed(
+        [subprocess.Popen([*command, c, *window, mode], stdout=out) for c in own], seconds
+    )
+    result["busy_cores"] = round(result.pop("busy_cores_x_writers") / processes, 2)
+    return result
 
 
 def main() -> None:
@@ -179,5 +203,7 @@ if __name__ == "__main__":
     if sys.argv[1:2] != ["--writer"]:
         main()
     else:  # one writer process: spec, its conversations, the end time, the mode
-        spec, mine, until, mode = sys.argv[2:6]
-        print(json.dumps(writer(json.loads(spec), json.loads(mine), float(until), mode)))
+        spec, mine, start, until, mode = sys.argv[2:7]
+        print(
+            json.dumps(writer(json.loads(spec), json.loads(mine), float(start), float(until), mode))
+        )
