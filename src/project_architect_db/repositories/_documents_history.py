@@ -20,7 +20,8 @@ from __future__ import annotations
 import itertools
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
@@ -30,7 +31,7 @@ from pydantic_core import to_json
 from sqlalchemy import select, update
 
 from project_architect_db.core.transaction import Transaction
-from project_architect_db.exceptions import ConflictError, NotFoundError
+from project_architect_db.exceptions import AlreadyExistsError, ConflictError, NotFoundError
 from project_architect_db.models import Document, DocumentVersion
 from project_architect_db.repositories._arrow import new_ids
 from project_architect_db.repositories._integrity import resolve_parents
@@ -137,23 +138,24 @@ async def revise(
             kept.c.document_id == current.id, kept.c.version == current.version - 1
         )
     )
-    (version_row,) = await insert_rows(  # RETURNING, or read back on a lake
-        tx,
-        kept,
-        [
-            {
-                "document_id": current.id,
-                "project_id": current.project_id,
-                "version": current.version,
-                "title": current.title,
-                "content": current.content,
-                "content_hash": current.content_hash,
-                "size_bytes": current.size_bytes,
-                "created_at": current.updated_at,
-                "previous_created_at": previous.scalar_one_or_none(),
-            }
-        ],
-    )
+    async with _revised_concurrently(f"Document {row_id} was"):
+        (version_row,) = await insert_rows(  # RETURNING, or read back on a lake
+            tx,
+            kept,
+            [
+                {
+                    "document_id": current.id,
+                    "project_id": current.project_id,
+                    "version": current.version,
+                    "title": current.title,
+                    "content": current.content,
+                    "content_hash": current.content_hash,
+                    "size_bytes": current.size_bytes,
+                    "created_at": current.updated_at,
+                    "previous_created_at": previous.scalar_one_or_none(),
+                }
+            ],
+        )
     statement = (
         update(table)
         .where(table.c.id == row_id, table.c.version == current.version)
@@ -196,8 +198,17 @@ async def sync_documents(
     locks = repo._context.locks
     for project_id in projects:
         await locks.exclusive(tx, paths_key(project_id))
+    if not tx.snapshot_taken():
+        # An update of one of these documents (``revise``) holds its writes lock while it
+        # copies the current version. Taking the same locks before this transaction's
+        # snapshot serialises the two: a revision committed while this waited is seen here,
+        # not copied a second time (a duplicate version). In a unit of work that already read,
+        # DuckDB's conflict check refuses the second writer instead (retryable ConflictError).
+        ahead = await _existing(repo._context.executor.run_native_read, latest)
+        keys = sorted(writes_key(row["id"]) for row in ahead.values())
+        await locks.many(tx, [(key, True) for key in keys])
     await resolve_parents(tx, locks, Document, [{"project_id": pid} for pid in projects])
-    existing = await _existing(tx, latest)
+    existing = await _existing(tx.run_native, latest)
     fields = _CONTENT if content_only else _ALL
     result = SyncResult()
     fresh: list[DocumentCreate] = []
@@ -217,6 +228,24 @@ async def sync_documents(
     return result
 
 
+@asynccontextmanager
+async def _revised_concurrently(what: str) -> AsyncIterator[None]:
+    """A duplicate ``(document_id, version)`` while copying: a concurrent revision won.
+
+    The copy reads the version in this transaction's snapshot; a revision that committed after
+    the snapshot was taken already kept that version. DuckDB reports the clash as a unique-key
+    violation: it is a write-write conflict, and running the unit of work again succeeds.
+    """
+    try:
+        yield
+    except AlreadyExistsError as error:
+        raise ConflictError(
+            f"{what} revised by another transaction after this one began (its snapshot still "
+            "showed the older version); nothing of this transaction was written. Run the unit "
+            "of work again."
+        ) from error
+
+
 def _value(record: DocumentCreate, name: str) -> Any:
     if name == "metadata":
         return record.metadata_
@@ -224,9 +253,13 @@ def _value(record: DocumentCreate, name: str) -> Any:
 
 
 async def _existing(
-    tx: Transaction, latest: dict[tuple[uuid.UUID, str], DocumentCreate]
+    run: Callable[[Callable[[Any], list[tuple[Any, ...]]]], Awaitable[list[tuple[Any, ...]]]],
+    latest: dict[tuple[uuid.UUID, str], DocumentCreate],
 ) -> dict[tuple[uuid.UUID, str], dict[str, Any]]:
-    """The current rows (without their content) at the given ``(project_id, path)`` keys."""
+    """The current rows (without their content) at the given ``(project_id, path)`` keys.
+
+    ``run`` runs the read on a DuckDB connection: the transaction's, or a kept reader's.
+    """
     keys = pa.table(
         {
             "project_id": pa.array([key[0].bytes for key in latest], pa.uuid()),
@@ -235,9 +268,10 @@ async def _existing(
     )
     view = f"padb_doc_keys_{next(_views)}"
     columns = ("id", "project_id", "path", "version", "title", "doc_type", "content_hash")
-    query = (
+    query = (  # k MATERIALIZED: no filter on its UUID pushed into the Arrow scan (_revise_many)
+        f'WITH k AS MATERIALIZED (SELECT * FROM "{view}") '
         f"SELECT {', '.join(f'd.{name}' for name in columns)}, d.metadata, d.size_bytes "
-        f'FROM documents d JOIN "{view}" k ON d.project_id = k.project_id AND d.path = k.path'
+        "FROM documents d JOIN k ON d.project_id = k.project_id AND d.path = k.path"
     )
 
     def fetch(duck: Any) -> list[tuple[Any, ...]]:
@@ -249,7 +283,7 @@ async def _existing(
         return rows
 
     found: dict[tuple[uuid.UUID, str], dict[str, Any]] = {}
-    for row in await tx.run_native(fetch):
+    for row in await run(fetch):
         values = dict(zip((*columns, "metadata", "size_bytes"), row, strict=True))
         values["metadata"] = json.loads(values["metadata"]) if values["metadata"] else {}
         found[(values["project_id"], values["path"])] = values
@@ -296,9 +330,10 @@ async def _revise_many(
         "d.version = n.version LEFT JOIN document_versions p ON p.document_id = d.id AND "
         "p.version = d.version - 1"
     )
-    apply = (
+    apply = (  # n MATERIALIZED for the same reason: the join's filters stay out of the scan
+        f'WITH n AS MATERIALIZED (SELECT * FROM "{view}") '
         f"UPDATE documents SET {assignments}, version = documents.version + 1, "
-        f'updated_at = n.updated_at FROM "{view}" n '
+        "updated_at = n.updated_at FROM n "
         "WHERE documents.id = n.id AND documents.version = n.version"
     )
 
@@ -311,7 +346,8 @@ async def _revise_many(
             duck.unregister(view)
         return int(copied), int(applied)
 
-    copied, applied = await tx.run_native(write)
+    async with _revised_concurrently(f"{len(changed)} document(s) were"):
+        copied, applied = await tx.run_native(write)
     if copied != len(changed) or applied != len(changed):
         raise ConflictError(
             f"{len(changed) - min(copied, applied)} of the documents changed while they were "
