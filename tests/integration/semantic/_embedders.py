@@ -67,15 +67,24 @@ class Slow(Words):
 
 
 class AsyncSlow(Words):
-    """Awaits ``seconds`` in every passage call (cancellable)."""
+    """Awaits ``seconds`` in every passage call (cancellable).
+
+    ``seconds`` is read again while waiting: lowering it ends a call already waiting (a test
+    that cancelled its caller does not wait out the background queue's call).
+    """
 
     def __init__(self, seconds: float, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.seconds = seconds
+        #: Passage calls entered (counted before the wait; ``calls`` counts them after).
+        self.entered = 0
 
     async def embed(self, texts: Sequence[str], *, kind: str) -> list[list[float]]:  # type: ignore[override]
         if kind == "passage":
-            await asyncio.sleep(self.seconds)
+            self.entered += 1
+            started = time.monotonic()
+            while time.monotonic() - started < self.seconds:
+                await asyncio.sleep(0.01)
         return super().embed(texts, kind=kind)
 
 
