@@ -18,12 +18,13 @@ import pytest
 
 from project_architect_db import Database, StorageError, __version__
 from project_architect_db.maintenance.backup import backups_in, read_manifest
+from project_architect_db.maintenance.backup._manifest import sha256_of
 from project_architect_db.maintenance.backup._restore import check_backup
 from tests.integration.maintenance.helpers import content
 from tests.reliability._figures import FigureBook
 
 HERE = Path(__file__).parent
-TRIALS = 24
+TRIALS = 20  # issue 15: >= 20 trials in CI
 
 
 async def _source(path: Path) -> None:
@@ -65,7 +66,7 @@ def test_sigkill_at_random_points_of_a_backup(tmp_path: Path, figures: FigureBoo
     folder.mkdir()
     asyncio.run(_source(source))
     expected = content(source)
-    # full speed: 24+ trials timed from one whole backup must fit the suite's timeout on a
+    # full speed: 20+ trials timed from one whole backup must fit the suite's timeout on a
     # loaded machine (a low-priority copy there takes several times longer; its kill points are
     # the same statements)
     args = {"db": str(source), "dest": str(folder), "mode": "plain", "fast": True}
@@ -97,8 +98,8 @@ def test_sigkill_at_random_points_of_a_backup(tmp_path: Path, figures: FigureBoo
             outcomes["finished"] += 1
         process.communicate(timeout=300)
         assert content(source) == expected, f"trial {trial}: the source changed"
-        for path, digest in complete.items():  # every earlier backup is intact
-            assert _checked(path) == digest, f"trial {trial}: {path} was damaged"
+        for path, digest in complete.items():  # every earlier backup is intact: same bytes
+            assert sha256_of(path) == digest, f"trial {trial}: {path} was damaged"
         for path in backups_in(folder):  # and every complete one checks out
             complete.setdefault(path, _checked(path))
         for name in os.listdir(folder):
