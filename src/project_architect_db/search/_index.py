@@ -16,7 +16,15 @@ from project_architect_db.search._snippet import candidate_words
 from project_architect_db.search._sql import LOOKUP_MAX, IndexSpec, by_id, id_params
 from project_architect_db.search._stopwords import STOPWORDS
 
-__all__ = ["DIRECT_ROWS", "Outcome", "build_index", "indexed_hits", "merge_index", "run"]
+__all__ = [
+    "DIRECT_ROWS",
+    "Outcome",
+    "build_index",
+    "indexed_hits",
+    "is_current",
+    "merge_index",
+    "run",
+]
 
 #: A project or conversation with at most this many indexed rows is searched by scoring its
 #: rows' live text directly (their ids come from the index's ``docs``, ordered by owner).
@@ -31,6 +39,22 @@ class Outcome:
     matched_words: frozenset[str]
     delta: int
     indexed: bool
+
+
+def is_current(con: Any, spec: IndexSpec | str) -> bool:
+    """Whether the index of ``spec`` (or in this schema) exists in the current ``_sql.FORMAT``.
+
+    An index of an older format (another tokenizer) is not used: a writable database rebuilds
+    it at the next search (``IndexKeeper.ensure_index``); a read-only one scores live text.
+    ``SELECT *`` binds whatever the state's columns are (format 1 had no ``format``).
+    """
+    schema = spec if isinstance(spec, str) else spec.schema
+    if not con.execute(IndexSpec.exists(), {"schema": schema}).fetchone()[0]:
+        return False
+    cursor = con.execute(f"SELECT * FROM {schema}.state")
+    names = [d[0] for d in cursor.description]
+    row = cursor.fetchone()
+    return row is not None and dict(zip(names, row, strict=True)).get("format") == _sql.FORMAT
 
 
 def build_index(con: Any, spec: IndexSpec, batch: int) -> None:
@@ -122,7 +146,7 @@ def run(
 
     ``cache`` keeps the changed rows' terms between searches (``None``: tokenize them now).
     """
-    indexed = bool(con.execute(spec.exists(), {"schema": spec.schema}).fetchone()[0])
+    indexed = is_current(con, spec)
     stems = [r[0] for r in con.execute(spec.stems(), {"q": query}).fetchall()]
     if not stems:
         return None  # nothing searchable: punctuation, digits only

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from project_architect_db.exceptions import InvalidQueryError
+from project_architect_db.search import _index
 from project_architect_db.search._fusion import min_max, weighted_sum
 from project_architect_db.search._snippet import normalize, snippet_window
 from project_architect_db.search._sql import _tokenize, by_id, id_params
@@ -182,7 +183,7 @@ class HybridSearch:
         def run(con: Any) -> None:
             for kind in kinds:
                 schema = f"padb_search_{_TABLES[kind]}"
-                if con.execute(_EXISTS, {"schema": schema}).fetchone()[0]:
+                if _index.is_current(con, schema):
                     value = con.execute(_ideal_sql(schema), {"q": query}).fetchone()[0]
                     if value:
                         ideals[kind] = float(value)
@@ -249,13 +250,6 @@ class HybridSearch:
             width=self._service.snippet_chars,
         )
         return start, end
-
-
-#: The index's schema is created with its tables in one transaction (``_sql.IndexSpec.exists``).
-_EXISTS = (
-    "SELECT count(*) > 0 FROM duckdb_schemas() WHERE schema_name = $schema "
-    "AND database_name = current_database()"
-)
 
 
 def _ideal_sql(schema: str) -> str:
