@@ -51,8 +51,11 @@ SELECT h.*, substr(m.content, h.start + 1, least(h."end" - h.start, 200)) AS sni
 FROM h JOIN messages m ON m.id = h.id ORDER BY h.score DESC, h.id, h.chunk"""
 
 
-def fill(root: Any, chunks: int, model: str) -> uuid.UUID:
-    """``chunks`` messages in 10 per conversation, 1000 projects, one vector each."""
+def fill(root: Any, chunks: int, model: str, texts: list[str] | None = None) -> uuid.UUID:
+    """``chunks`` messages in 10 per conversation, 1000 projects, one vector each.
+
+    ``texts``: the messages' contents (default: synthetic filler BM25 never matches).
+    """
     rng = np.random.default_rng(7)
     vectors = rng.standard_normal((chunks, DIM), dtype=np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -69,7 +72,7 @@ def fill(root: Any, chunks: int, model: str) -> uuid.UUID:
             "conversation_id": uuid_array(conversations),
             "project_id": uuid_array(owner),
             "sequence": pa.array([i % 10 + 1 for i in range(chunks)], pa.int32()),
-            "content": pa.array([f"synthetic message {i} " * 4 for i in range(chunks)]),
+            "content": pa.array(texts or [f"synthetic message {i} " * 4 for i in range(chunks)]),
             "created_at": stamps,
         }
     )

@@ -75,9 +75,7 @@ def _ranked(fused: dict[Key, float]) -> list[Key]:
 def _rrf(c: int, split: bool, vector_weight: float = 1.0) -> Callable[[Lists], list[Key]]:
     def rank(lists: Lists) -> list[Key]:
         if split:
-            named = {
-                name: [k for k, _ in rows] for name, rows in lists.items() if name != "ideal"
-            }
+            named = {name: [k for k, _ in rows] for name, rows in lists.items() if name != "ideal"}
         else:
             named = {"bm25": bm25(lists), "vector": [k for k, _ in lists["vector"]]}
         return _ranked(rrf(named, c=c, weights={"vector": vector_weight}))

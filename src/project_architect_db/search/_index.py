@@ -13,7 +13,13 @@ from typing import Any
 from project_architect_db.search import _delta, _sql
 from project_architect_db.search._delta import DeltaCache
 from project_architect_db.search._snippet import candidate_words
-from project_architect_db.search._sql import LOOKUP_MAX, IndexSpec, by_id, id_params
+from project_architect_db.search._sql import (
+    LOOKUP_MAX,
+    LOOKUP_SCAN_ROWS,
+    IndexSpec,
+    by_id,
+    id_params,
+)
 from project_architect_db.search._stopwords import STOPWORDS
 
 __all__ = [
@@ -115,14 +121,18 @@ def indexed_hits(
     clauses = "".join(f" AND d.{column} = ${column}" for column in filters)
     version = f"d.{spec.version}" if spec.version else "NULL"
     k = limit * (4 if len(owner) < len(filters) else 2) + 10
+    rows = con.execute(f"SELECT num_docs FROM {spec.schema}.state").fetchone()[0]
     while True:
         found = con.execute(
             spec.indexed_hits(list(terms), bool(owner)), {**params, "k": k}
         ).fetchall()
         if not found:
             return [], []
-        check = by_id(spec.table, f"d.id, {version}", len(found), clauses)
-        ids = id_params([r[0] for r in found])
+        # the rows still live in the indexed version: point lookups, or one scan of the ids
+        # when the table is small (``LOOKUP_SCAN_ROWS``)
+        scan = rows < len(found) * LOOKUP_SCAN_ROWS
+        check = by_id(spec.table, f"d.id, {version}", len(found), clauses, scan=scan)
+        ids = id_params([r[0] for r in found], scan=scan)
         live = dict(con.execute(check, {**ids, **filters}).fetchall())
         hits = [
             (row_id, score)
