@@ -6,8 +6,9 @@ embedded yet is still found), and the vectors (``db.search.similar``; a row's be
 for it). Each BM25 score is divided by the query's ideal score (the sum of its terms' idf: what
 a row holding every term once at average length scores), so a match on rare words counts more
 than one on common words, whatever the query; cosine similarities are scaled to 0..1 within
-their list. The fused score is their weighted sum (BM25 0.6, vectors 0.4). Chosen over reciprocal rank fusion by
-measurement on the evaluation set (docs/architecture.md, "Hybrid search and context"). A hit
+their list. The fused score is their weighted sum (BM25 0.6, vectors 0.4). Chosen over
+reciprocal rank fusion by measurement on the evaluation set (docs/architecture.md, "Hybrid
+search and context" and "Tokenizer and hybrid fusion, measured"). A hit
 carries its place and score in each list, so a caller can see why it ranks where it does.
 """
 
