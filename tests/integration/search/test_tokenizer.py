@@ -184,4 +184,3 @@ async def test_writers_during_the_rebuild_of_an_old_index_are_all_found(
         assert (await db.search.messages(f"PAY-{900 + i}"))[0].id == row
     await db.search.merge("messages")
     assert {h.id for h in await db.search.messages("pay", limit=100)} >= set(written)
-
