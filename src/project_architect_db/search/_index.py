@@ -151,10 +151,14 @@ def run(
     filters: Mapping[str, Any],
     limit: int,
     cache: DeltaCache | None = None,
+    *,
+    fetch: bool = True,
 ) -> Outcome | None:
     """One consistent snapshot: stems, delta, indexed hits, delta hits, rows, snippet words.
 
     ``cache`` keeps the changed rows' terms between searches (``None``: tokenize them now).
+    ``fetch`` False: the rows are only ``{"id", "score"}`` (hybrid search reads the few it
+    keeps itself), and no snippet words.
     """
     indexed = is_current(con, spec)
     stems = [r[0] for r in con.execute(spec.stems(), {"q": query}).fetchall()]
@@ -194,6 +198,9 @@ def run(
     if not hits:
         return Outcome([], frozenset(), len(delta), indexed)
     scores = {hit[0]: float(hit[1]) for hit in hits}
+    if not fetch:  # ids and scores only: every hit is a live row already
+        rows = [{"id": i, "score": s} for i, s in scores.items()]
+        return Outcome(rows, frozenset(), len(delta), indexed)
     cursor = con.execute(spec.fetch(len(scores)), id_params(list(scores)))
     names = [d[0] for d in cursor.description]
     by_id = {row[0]: dict(zip(names, row, strict=True)) for row in cursor.fetchall()}
