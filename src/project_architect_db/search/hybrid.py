@@ -172,11 +172,11 @@ class HybridSearch:
         found: list[tuple[Key, float]] = []
         if scope != "messages" and filters.get("conversation_id") is None:
             docs = {**owner, "doc_type": filters.get("doc_type")}
-            scores = await service.bm25_scores("documents", query, docs, depth)
+            scores = await service._bm25_scores("documents", query, docs, depth)
             found += [(("document", row_id), score) for row_id, score in scores]
         if scope != "documents" and filters.get("doc_type") is None:
             msgs = {**owner, "conversation_id": filters.get("conversation_id")}
-            scores = await service.bm25_scores("messages", query, msgs, depth)
+            scores = await service._bm25_scores("messages", query, msgs, depth)
             found += [(("message", row_id), score) for row_id, score in scores]
         found = await self._in_time(found, filters)
         # one BM25 list: both tables' scores use the same formula (measured against one list

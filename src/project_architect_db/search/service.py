@@ -355,7 +355,7 @@ class SearchService:
         await self._keeper.close()
 
     # -- searching ---------------------------------------------------------------------------
-    async def bm25_scores(
+    async def _bm25_scores(
         self, table: str, query: str, filters: Mapping[str, Any], limit: int
     ) -> list[tuple[uuid.UUID, float]]:
         """``(id, BM25 score)`` of the best ``limit`` rows of ``table``, no row read (hybrid)."""
