@@ -63,6 +63,11 @@ def is_current(con: Any, spec: IndexSpec | str) -> bool:
     return row is not None and dict(zip(names, row, strict=True)).get("format") == _sql.FORMAT
 
 
+def _table_rows(con: Any, spec: IndexSpec) -> int:
+    """The indexed rows: the table's size as far as choosing lookups or a scan goes."""
+    return int(con.execute(f"SELECT num_docs FROM {spec.schema}.state").fetchone()[0])
+
+
 def build_index(con: Any, spec: IndexSpec, batch: int) -> None:
     """Build the index from scratch, ``batch`` rows at a time (one transaction, one snapshot)."""
     *statements, stopwords = spec.create()[:4]
@@ -121,7 +126,7 @@ def indexed_hits(
     clauses = "".join(f" AND d.{column} = ${column}" for column in filters)
     version = f"d.{spec.version}" if spec.version else "NULL"
     k = limit * (4 if len(owner) < len(filters) else 2) + 10
-    rows = con.execute(f"SELECT num_docs FROM {spec.schema}.state").fetchone()[0]
+    rows = _table_rows(con, spec)
     while True:
         found = con.execute(
             spec.indexed_hits(list(terms), bool(owner)), {**params, "k": k}
@@ -178,20 +183,24 @@ def run(
         # ids, the changed ones by one scan of the change window).
         kept, unkept = (DeltaCache() if cache is None else cache).segments(con, spec, keys, since)
         hits += _delta.score(con, spec, kept, stems, filters, limit)
-        parts = [ids for ids in (unkept, [i for i in direct if i not in changed]) if ids]
+        # a small owner's rows are read by one scan of the ids when the table is small too
+        owned = [i for i in direct if i not in changed]
+        scan = bool(owned) and _table_rows(con, spec) < len(owned) * LOOKUP_SCAN_ROWS
+        parts = [(ids, by_scan) for ids, by_scan in ((unkept, False), (owned, scan)) if ids]
     else:
-        parts = [[]]  # no index: every row is scored
+        parts = [([], False)]  # no index: every row is scored
     prefixes = {f"p{i}": s[: max(2, len(s) - 2)] if len(s) > 2 else s for i, s in enumerate(stems)}
     prefilter = " OR ".join(
         f"contains(lower(strip_accents({spec.text})), ${name})" for name in prefixes
     )
-    for part in parts:
+    for part, by_scan in parts:
         params = {"stems": stems, "k": limit, **filters, **prefixes}
         if indexed:
-            params |= id_params(part)
-            if len(part) > _sql.LOOKUP_MAX:
+            params |= id_params(part, scan=by_scan)
+            if len(part) > _sql.LOOKUP_MAX and not by_scan:
                 params["since"] = since
-        statement = spec.delta_hits(clauses, prefilter, len(part) if indexed else None)
+        size = len(part) if indexed else None
+        statement = spec.delta_hits(clauses, prefilter, size, scan=by_scan)
         hits += con.execute(statement, params).fetchall()
     hits.sort(key=lambda hit: (-hit[1], str(hit[0])))
     hits = hits[:limit]

@@ -315,18 +315,23 @@ ORDER BY sc.score DESC, dd.id"""
         cond = " AND ".join(f"{name} = ${name}" for name in owner)
         return f"SELECT docid, id FROM {self.schema}.docs WHERE {cond}"
 
-    def delta_hits(self, filters: str, prefilter: str, ids: int | None) -> str:
+    def delta_hits(
+        self, filters: str, prefilter: str, ids: int | None, *, scan: bool = False
+    ) -> str:
         """BM25 of ``ids`` rows (:func:`id_params`), with the index's words and statistics.
 
         The index's tokenizer, stopwords and statistics (N, average length, df). More than
-        ``LOOKUP_MAX`` ``ids`` must all be changed rows (stamped after ``$since``). ``ids``
-        None: no index (a read-only file never indexed); every row is a candidate, and the
-        statistics come from the rows scored.
+        ``LOOKUP_MAX`` ``ids`` must all be changed rows (stamped after ``$since``), unless
+        ``scan`` (one scan of the table's ids, any rows: ``id_params(..., scan=True)``).
+        ``ids`` None: no index (a read-only file never indexed); every row is a candidate, and
+        the statistics come from the rows scored.
         """
         s = self.schema
         score = _BM25.format(df="qt.df", tf="dtf.tf", len="dlen.len")
         if ids is not None:
-            if ids > LOOKUP_MAX:  # only changed rows: one scan of the change window
+            if scan:
+                source = f"(SELECT * FROM {self.table} WHERE id IN (SELECT unnest($ids)))"
+            elif ids > LOOKUP_MAX:  # only changed rows: one scan of the change window
                 source = (
                     f"(SELECT * FROM {self.table} WHERE {self.stamp} >= $since "
                     "AND id IN (SELECT unnest($ids)))"
