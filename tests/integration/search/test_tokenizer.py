@@ -136,6 +136,11 @@ def _native(db: Database, sql: str) -> Any:
     return run()
 
 
+async def _tables(db: Database) -> None:
+    async with db.engine.begin() as connection:
+        await connection.run_sync(Base.metadata.create_all)
+
+
 async def _reopen(path: Path, extension_directory: Path, **options: Any) -> Database:
     return await Database.open(path, extension_directory=extension_directory, **options)
 
@@ -144,9 +149,8 @@ async def test_an_old_index_is_rebuilt_at_the_next_search(
     tmp_path: Path, extension_directory: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "old.duckdb"
-    async with Database.open(path, extension_directory=extension_directory) as db:
-        async with db.engine.begin() as connection:
-            await connection.run_sync(Base.metadata.create_all)
+    async with await _reopen(path, extension_directory) as db:
+        await _tables(db)
         rows = await _seed(db)
         await _old_index(db, monkeypatch)
     # a read-only open cannot rebuild: it scores live text, still right
