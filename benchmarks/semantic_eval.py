@@ -53,7 +53,10 @@ async def candidate_lists(db: Database, question: str) -> Lists:
     vector: dict[Key, float] = {}
     for hit in hits:  # best chunk of each row
         vector.setdefault((hit.kind, hit.id), hit.score)
+    # the query's ideal BM25 score per table (hybrid's scaling), as a one-row list
+    ideals = await db.search._hybrid._ideals(question, {"document", "message"})
     return {
+        "ideal": [((kind, None), value) for kind, value in ideals.items()],
         "bm25_documents": [(("document", h.id), h.score) for h in docs],
         "bm25_messages": [(("message", h.id), h.score) for h in msgs],
         "vector": list(vector.items())[:DEPTH],
@@ -72,7 +75,7 @@ def _ranked(fused: dict[Key, float]) -> list[Key]:
 def _rrf(c: int, split: bool, vector_weight: float = 1.0) -> Callable[[Lists], list[Key]]:
     def rank(lists: Lists) -> list[Key]:
         if split:
-            named = {name: [k for k, _ in rows] for name, rows in lists.items()}
+            named = {name: [k for k, _ in rows] for name, rows in lists.items() if name != "ideal"}
         else:
             named = {"bm25": bm25(lists), "vector": [k for k, _ in lists["vector"]]}
         return _ranked(rrf(named, c=c, weights={"vector": vector_weight}))

@@ -13,10 +13,24 @@ from typing import Any
 from project_architect_db.search import _delta, _sql
 from project_architect_db.search._delta import DeltaCache
 from project_architect_db.search._snippet import candidate_words
-from project_architect_db.search._sql import LOOKUP_MAX, IndexSpec, by_id, id_params
+from project_architect_db.search._sql import (
+    LOOKUP_MAX,
+    LOOKUP_SCAN_ROWS,
+    IndexSpec,
+    by_id,
+    id_params,
+)
 from project_architect_db.search._stopwords import STOPWORDS
 
-__all__ = ["DIRECT_ROWS", "Outcome", "build_index", "indexed_hits", "merge_index", "run"]
+__all__ = [
+    "DIRECT_ROWS",
+    "Outcome",
+    "build_index",
+    "indexed_hits",
+    "is_current",
+    "merge_index",
+    "run",
+]
 
 #: A project or conversation with at most this many indexed rows is searched by scoring its
 #: rows' live text directly (their ids come from the index's ``docs``, ordered by owner).
@@ -31,6 +45,27 @@ class Outcome:
     matched_words: frozenset[str]
     delta: int
     indexed: bool
+
+
+def is_current(con: Any, spec: IndexSpec | str) -> bool:
+    """Whether the index of ``spec`` (or in this schema) exists in the current ``_sql.FORMAT``.
+
+    An index of an older format (another tokenizer) is not used: a writable database rebuilds
+    it at the next search (``IndexKeeper.ensure_index``); a read-only one scores live text.
+    ``SELECT *`` binds whatever the state's columns are (format 1 had no ``format``).
+    """
+    schema = spec if isinstance(spec, str) else spec.schema
+    if not con.execute(IndexSpec.exists(), {"schema": schema}).fetchone()[0]:
+        return False
+    cursor = con.execute(f"SELECT * FROM {schema}.state")
+    names = [d[0] for d in cursor.description]
+    row = cursor.fetchone()
+    return row is not None and dict(zip(names, row, strict=True)).get("format") == _sql.FORMAT
+
+
+def _table_rows(con: Any, spec: IndexSpec) -> int:
+    """The indexed rows: the table's size as far as choosing lookups or a scan goes."""
+    return int(con.execute(f"SELECT num_docs FROM {spec.schema}.state").fetchone()[0])
 
 
 def build_index(con: Any, spec: IndexSpec, batch: int) -> None:
@@ -91,14 +126,18 @@ def indexed_hits(
     clauses = "".join(f" AND d.{column} = ${column}" for column in filters)
     version = f"d.{spec.version}" if spec.version else "NULL"
     k = limit * (4 if len(owner) < len(filters) else 2) + 10
+    rows = _table_rows(con, spec)
     while True:
         found = con.execute(
             spec.indexed_hits(list(terms), bool(owner)), {**params, "k": k}
         ).fetchall()
         if not found:
             return [], []
-        check = by_id(spec.table, f"d.id, {version}", len(found), clauses)
-        ids = id_params([r[0] for r in found])
+        # the rows still live in the indexed version: point lookups, or one scan of the ids
+        # when the table is small (``LOOKUP_SCAN_ROWS``)
+        scan = rows < len(found) * LOOKUP_SCAN_ROWS
+        check = by_id(spec.table, f"d.id, {version}", len(found), clauses, scan=scan)
+        ids = id_params([r[0] for r in found], scan=scan)
         live = dict(con.execute(check, {**ids, **filters}).fetchall())
         hits = [
             (row_id, score)
@@ -117,12 +156,16 @@ def run(
     filters: Mapping[str, Any],
     limit: int,
     cache: DeltaCache | None = None,
+    *,
+    fetch: bool = True,
 ) -> Outcome | None:
     """One consistent snapshot: stems, delta, indexed hits, delta hits, rows, snippet words.
 
     ``cache`` keeps the changed rows' terms between searches (``None``: tokenize them now).
+    ``fetch`` False: the rows are only ``{"id", "score"}`` (hybrid search reads the few it
+    keeps itself), and no snippet words.
     """
-    indexed = bool(con.execute(spec.exists(), {"schema": spec.schema}).fetchone()[0])
+    indexed = is_current(con, spec)
     stems = [r[0] for r in con.execute(spec.stems(), {"q": query}).fetchall()]
     if not stems:
         return None  # nothing searchable: punctuation, digits only
@@ -140,26 +183,33 @@ def run(
         # ids, the changed ones by one scan of the change window).
         kept, unkept = (DeltaCache() if cache is None else cache).segments(con, spec, keys, since)
         hits += _delta.score(con, spec, kept, stems, filters, limit)
-        parts = [ids for ids in (unkept, [i for i in direct if i not in changed]) if ids]
+        # a small owner's rows are read by one scan of the ids when the table is small too
+        owned = [i for i in direct if i not in changed]
+        scan = bool(owned) and _table_rows(con, spec) < len(owned) * LOOKUP_SCAN_ROWS
+        parts = [(ids, by_scan) for ids, by_scan in ((unkept, False), (owned, scan)) if ids]
     else:
-        parts = [[]]  # no index: every row is scored
+        parts = [([], False)]  # no index: every row is scored
     prefixes = {f"p{i}": s[: max(2, len(s) - 2)] if len(s) > 2 else s for i, s in enumerate(stems)}
     prefilter = " OR ".join(
         f"contains(lower(strip_accents({spec.text})), ${name})" for name in prefixes
     )
-    for part in parts:
+    for part, by_scan in parts:
         params = {"stems": stems, "k": limit, **filters, **prefixes}
         if indexed:
-            params |= id_params(part)
-            if len(part) > _sql.LOOKUP_MAX:
+            params |= id_params(part, scan=by_scan)
+            if len(part) > _sql.LOOKUP_MAX and not by_scan:
                 params["since"] = since
-        statement = spec.delta_hits(clauses, prefilter, len(part) if indexed else None)
+        size = len(part) if indexed else None
+        statement = spec.delta_hits(clauses, prefilter, size, scan=by_scan)
         hits += con.execute(statement, params).fetchall()
     hits.sort(key=lambda hit: (-hit[1], str(hit[0])))
     hits = hits[:limit]
     if not hits:
         return Outcome([], frozenset(), len(delta), indexed)
     scores = {hit[0]: float(hit[1]) for hit in hits}
+    if not fetch:  # ids and scores only: every hit is a live row already
+        rows = [{"id": i, "score": s} for i, s in scores.items()]
+        return Outcome(rows, frozenset(), len(delta), indexed)
     cursor = con.execute(spec.fetch(len(scores)), id_params(list(scores)))
     names = [d[0] for d in cursor.description]
     by_id = {row[0]: dict(zip(names, row, strict=True)) for row in cursor.fetchall()}

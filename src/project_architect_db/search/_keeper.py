@@ -107,12 +107,11 @@ class IndexKeeper:
         await self.build(spec)
 
     async def has_index(self, spec: IndexSpec) -> bool:
-        def exists(con: Any) -> bool:
-            return bool(con.execute(spec.exists(), {"schema": spec.schema}).fetchone()[0])
+        """Whether the index exists in the current format (an older one is to be rebuilt)."""
 
         async def check() -> bool:
             async with self.executor.transaction() as tx:
-                return await tx.run_native(exists)
+                return await tx.run_native(lambda con: _index.is_current(con, spec))
 
         found = await asyncio.ensure_future(check())
         if found:

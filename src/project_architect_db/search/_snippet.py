@@ -6,11 +6,14 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 
+from project_architect_db.search._sql import PUNCTUATION
+
 __all__ = ["SCAN_CHARS", "candidate_words", "make_snippet", "normalize", "snippet_window"]
 
 #: How much of a hit's text is scanned for the first match.
 SCAN_CHARS = 20_000
-_WORD = re.compile(r"[^\s0-9!@#$%^&*()_+={}\[\]:;<>,.?~\\/|'\"`-]+")
+#: A word as the index's tokenizer cuts it (``_sql.PUNCTUATION``: digits are part of words).
+_WORD = re.compile(f"[^\\s{PUNCTUATION}]+")
 
 
 def normalize(word: str) -> str:

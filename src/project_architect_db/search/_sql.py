@@ -9,10 +9,12 @@ never migrated):
 * ``postings(term, docid, tf, len)``: one row per (term, row), physically ordered by ``term``
   at the build, so the zone maps of a term's query skip every other row group;
 * ``dict(term, df)``, ``stopwords(sw)`` (the fts extension's English list, copied) and
-  ``state(hwm, num_docs, sum_len, next_docid)``: the statistics of BM25 and the high-water mark.
+  ``state(hwm, num_docs, sum_len, next_docid, format)``: the statistics of BM25, the high-water
+  mark and the index's format (``FORMAT``).
 
-Tokenizer, stemmer, stopwords and the BM25 formula are the fts extension's (1.5.5 defaults), so
-an index built here scores every row exactly as ``match_bm25`` does (tested).
+Tokenizer, stemmer, stopwords and the BM25 formula are the fts extension's (1.5.5 defaults, with
+``ignore=FTS_IGNORE``: digits are words), so an index built here scores every row exactly as
+``match_bm25`` of ``create_fts_index(..., ignore=FTS_IGNORE)`` does (tested).
 
 Every user value is a bound parameter; only table and column names from :class:`IndexSpec`
 (constants of this package) and generated parameter names are formatted into the statements.
@@ -23,16 +25,45 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["LOOKUP_MAX", "MARGIN_SECONDS", "IndexSpec", "by_id", "id_params"]
+__all__ = [
+    "FORMAT",
+    "FTS_IGNORE",
+    "LOOKUP_MAX",
+    "LOOKUP_SCAN_ROWS",
+    "MARGIN_SECONDS",
+    "PUNCTUATION",
+    "IndexSpec",
+    "by_id",
+    "id_params",
+]
 
 #: Up to this many rows are read by id as point lookups through the primary key's ART (one
 #: ``id = $iN`` branch each, ~0.35 ms a row whatever the table's size); more as one scan with
 #: a semi-join (``IN (SELECT unnest($ids))`` never uses the ART: ~11 ms per 1M rows).
 LOOKUP_MAX = 200
 
+#: One point lookup costs about what one scan of this many rows' ids with a semi-join does
+#: (measured on the 1M-message scale file: 0.25-0.3 ms a lookup, ~60 ms of CPU a scan of
+#: ``id``): the live check of ``n`` BM25 candidates scans a table of fewer than ``n`` times this
+#: many rows instead (100k messages: ~6 ms against ~30 ms for 110 lookups).
+LOOKUP_SCAN_ROWS = 4_500
+
 #: How far before the high-water mark the change window starts: a row stamped up to this long
 #: before the newest stamp the index has seen, but committed after it, is still found.
 MARGIN_SECONDS = 600
+
+#: The characters that separate words (a regular expression's character class, RE2 and
+#: Python alike): the fts extension's default ``ignore`` class without its digits, so an
+#: identifier keeps its numbers as words: ``PAY-417`` -> ``pay``, ``417``; ``v2.3.1`` -> ``v2``,
+#: ``3``, ``1``; ``ERR_504`` -> ``err``, ``504``; ``3f9c2e1`` stays one word. (The default drops
+#: every digit: ``PAY-417`` matched as ``pay`` only. Measured: docs/architecture.md,
+#: "Tokenizer and hybrid fusion, measured".)
+PUNCTUATION = "!@#$%^&*()_+={}\\[\\]:;<>,.?~\\\\/\\|'\"`-"
+#: The ``ignore`` option of ``create_fts_index`` that tokenizes as this index does.
+FTS_IGNORE = f"[{PUNCTUATION}]+"
+#: The index's format, kept in its ``state``: an index of another format (1: the default
+#: tokenizer, digits dropped; no ``format`` column) is rebuilt at the next search.
+FORMAT = 2
 
 _BM25 = (
     "log(((st.num_docs - {df} + 0.5) / ({df} + 0.5)) + 1) * {tf} * 2.2"
@@ -90,7 +121,7 @@ class IndexSpec:
             "conversation_id UUID, version INTEGER, ts TIMESTAMP, len INTEGER)",
             f"CREATE TABLE {s}.stage (term VARCHAR, docid BIGINT, tf INTEGER, len INTEGER)",
             f"CREATE TABLE {s}.state (hwm TIMESTAMP, num_docs BIGINT, sum_len BIGINT, "
-            "next_docid BIGINT)",
+            "next_docid BIGINT, format INTEGER)",
             # The indexed versions stamped inside the change window: what the delta compares
             # with (``docs`` is ordered by owner, so its stamps are not zone-map prunable).
             f"CREATE TABLE {s}.recent (id UUID, version INTEGER, ts TIMESTAMP)",
@@ -195,8 +226,8 @@ OR id IN (SELECT id FROM padb_search_changed)""",
             f"ALTER TABLE {s}.docs_ordered RENAME TO docs",
             f"CREATE TABLE {s}.dict AS SELECT term, count(*) AS df FROM {s}.postings "
             "GROUP BY term ORDER BY term",
-            f"INSERT INTO {s}.state SELECT $hwm, count(*), coalesce(sum(len), 0), $next "
-            f"FROM {s}.docs",
+            f"INSERT INTO {s}.state SELECT $hwm, count(*), coalesce(sum(len), 0), $next, "
+            f"{FORMAT} FROM {s}.docs",
         ]
 
     def remember(self) -> str:
@@ -207,7 +238,8 @@ OR id IN (SELECT id FROM padb_search_changed)""",
         )
 
     # -- freshness ------------------------------------------------------------------------------
-    def exists(self) -> str:
+    @staticmethod
+    def exists() -> str:
         # The schema and its tables are created in one transaction. Looking up the schema costs
         # ~0.3 ms; duckdb_tables() or information_schema cost 10-15 ms.
         return (
@@ -283,18 +315,23 @@ ORDER BY sc.score DESC, dd.id"""
         cond = " AND ".join(f"{name} = ${name}" for name in owner)
         return f"SELECT docid, id FROM {self.schema}.docs WHERE {cond}"
 
-    def delta_hits(self, filters: str, prefilter: str, ids: int | None) -> str:
+    def delta_hits(
+        self, filters: str, prefilter: str, ids: int | None, *, scan: bool = False
+    ) -> str:
         """BM25 of ``ids`` rows (:func:`id_params`), with the index's words and statistics.
 
         The index's tokenizer, stopwords and statistics (N, average length, df). More than
-        ``LOOKUP_MAX`` ``ids`` must all be changed rows (stamped after ``$since``). ``ids``
-        None: no index (a read-only file never indexed); every row is a candidate, and the
-        statistics come from the rows scored.
+        ``LOOKUP_MAX`` ``ids`` must all be changed rows (stamped after ``$since``), unless
+        ``scan`` (one scan of the table's ids, any rows: ``id_params(..., scan=True)``).
+        ``ids`` None: no index (a read-only file never indexed); every row is a candidate, and
+        the statistics come from the rows scored.
         """
         s = self.schema
         score = _BM25.format(df="qt.df", tf="dtf.tf", len="dlen.len")
         if ids is not None:
-            if ids > LOOKUP_MAX:  # only changed rows: one scan of the change window
+            if scan:
+                source = f"(SELECT * FROM {self.table} WHERE id IN (SELECT unnest($ids)))"
+            elif ids > LOOKUP_MAX:  # only changed rows: one scan of the change window
                 source = (
                     f"(SELECT * FROM {self.table} WHERE {self.stamp} >= $since "
                     "AND id IN (SELECT unnest($ids)))"
@@ -335,9 +372,13 @@ GROUP BY dtf.id ORDER BY score DESC, dtf.id LIMIT $k"""
         return by_id(self.table, cols, n)
 
 
-def by_id(table: str, columns: str, n: int, where: str = "") -> str:
-    """``SELECT columns FROM table d`` for ``n`` ids (at least one) bound by :func:`id_params`."""
-    if n <= LOOKUP_MAX:
+def by_id(table: str, columns: str, n: int, where: str = "", *, scan: bool = False) -> str:
+    """``SELECT columns FROM table d`` for ``n`` ids (at least one) bound by :func:`id_params`.
+
+    ``scan``: one scan with a semi-join whatever ``n`` (cheaper for a small table: see
+    ``LOOKUP_SCAN_ROWS``).
+    """
+    if n <= LOOKUP_MAX and not scan:
         # MATERIALIZED: other conditions pushed into the branches turn their index scans into
         # table scans; they are applied to the rows found instead.
         lookups = " UNION ALL ".join(f"SELECT * FROM {table} WHERE id = $i{j}" for j in range(n))
@@ -348,22 +389,26 @@ def by_id(table: str, columns: str, n: int, where: str = "") -> str:
     return f"SELECT {columns} FROM {table} d WHERE d.id IN (SELECT unnest($ids)){where}"
 
 
-def id_params(ids: Sequence[object]) -> dict[str, object]:
+def id_params(ids: Sequence[object], *, scan: bool = False) -> dict[str, object]:
     """The parameters of :func:`by_id`."""
-    if len(ids) <= LOOKUP_MAX:
+    if len(ids) <= LOOKUP_MAX and not scan:
         return {f"i{j}": value for j, value in enumerate(ids)}
     return {"ids": list(ids)}
 
 
 def _tokenize(value: str) -> str:
-    r"""The fts extension's default tokenizer (1.5.5), faster.
+    r"""The fts extension's tokenizer with ``ignore=FTS_IGNORE`` (1.5.5), faster.
 
-    Its ``tokenize`` macro replaces runs of digits and ASCII punctuation by a space, then splits
+    Its ``tokenize`` macro replaces runs of the ``ignore`` characters by a space, then splits
     on runs of white space (``string_split_regex(..., '\\s+')``). Replacing runs of both by
     one space and splitting on that space gives the same words (the empty ones are dropped by
     every caller) in 10-20% less CPU (tested against the extension's index).
     """
     return (
         f"string_split(regexp_replace(lower(strip_accents(CAST({value} AS VARCHAR))), "
-        "'[0-9!@#$%^&*()_+={}\\[\\]:;<>,.?~\\\\/\\|''\"`\\s-]+', ' ', 'g'), ' ')"
+        f"'[\\s{_sql_literal(PUNCTUATION)}]+', ' ', 'g'), ' ')"
     )
+
+
+def _sql_literal(text: str) -> str:
+    return text.replace("'", "''")

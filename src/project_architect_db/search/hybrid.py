@@ -6,8 +6,9 @@ embedded yet is still found), and the vectors (``db.search.similar``; a row's be
 for it). Each BM25 score is divided by the query's ideal score (the sum of its terms' idf: what
 a row holding every term once at average length scores), so a match on rare words counts more
 than one on common words, whatever the query; cosine similarities are scaled to 0..1 within
-their list. The fused score is the equal-weighted sum. Chosen over reciprocal rank fusion by
-measurement on the evaluation set (docs/architecture.md, "Hybrid search and context"). A hit
+their list. The fused score is their weighted sum (BM25 0.6, vectors 0.4). Chosen over
+reciprocal rank fusion by measurement on the evaluation set (docs/architecture.md, "Hybrid
+search and context" and "Tokenizer and hybrid fusion, measured"). A hit
 carries its place and score in each list, so a caller can see why it ranks where it does.
 """
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -23,9 +24,10 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from project_architect_db.exceptions import InvalidQueryError
+from project_architect_db.search import _index
 from project_architect_db.search._fusion import min_max, weighted_sum
-from project_architect_db.search._snippet import normalize, snippet_window
-from project_architect_db.search._sql import _tokenize, by_id, id_params
+from project_architect_db.search._snippet import make_snippet, normalize, snippet_window
+from project_architect_db.search._sql import PUNCTUATION, _tokenize, by_id, id_params
 from project_architect_db.search._stopwords import STOPWORDS
 from project_architect_db.search.semantic.service import Scope
 
@@ -44,10 +46,13 @@ MAX_QUERY_CHARS = 1000
 #: Candidates asked of each source: enough that a row ranked low by one source and high by
 #: the other still meets in the fusion (measured: deeper lists change no top-10 on the set).
 _DEPTH = 50
-#: Equal weights: not fitted to the evaluation set (docs/architecture.md).
-_WEIGHTS = {"bm25": 0.5, "vector": 0.5}
+#: Chosen on the even-numbered half of the evaluation set only (``benchmarks/semantic_fusion.py``:
+#: the best nDCG@10 there of 168 fusions), reported on the other half: docs/architecture.md,
+#: "Tokenizer and hybrid fusion, measured".
+_WEIGHTS = {"bm25": 0.6, "vector": 0.4}
 _TABLES = {"document": "documents", "message": "messages"}
-_WORD = re.compile(r"\w{2,}")
+#: A query word as the index cuts it (digits kept), of two characters at least.
+_WORD = re.compile(f"[^\\s{PUNCTUATION}]{{2,}}")
 _STOP = frozenset(STOPWORDS)
 
 
@@ -85,8 +90,17 @@ class HybridHit(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class _Lists:
-    bm25: dict[Key, tuple[int, float, Any]]
+    bm25: dict[Key, tuple[int, float]]
     vector: dict[Key, tuple[int, float, SimilarHit]]
+
+
+#: ``(project_id, conversation_id, version, content)`` of a row only BM25 found.
+_Row = tuple[uuid.UUID, uuid.UUID | None, int | None, str]
+_ROW_COLUMNS = {
+    "document": "d.id, d.project_id, NULL::UUID, d.version, d.content",
+    "message": "d.id, d.project_id, d.conversation_id, NULL::INTEGER, d.content",
+}
+_STAMPS = {"document": "d.id, d.updated_at", "message": "d.id, d.created_at"}
 
 
 class HybridSearch:
@@ -130,8 +144,13 @@ class HybridSearch:
             _WEIGHTS,
         )
         top = list(fused.items())[:k]
-        texts = await self._texts([key for key, _ in top if key not in vector])
-        return [self._hit(key, score, lists, texts.get(key), query) for key, score in top]
+        rows = await self._rows([key for key, _ in top if key not in vector])
+        is_match = _matcher(query)
+        return [
+            self._hit(key, score, lists, rows.get(key), is_match)
+            for key, score in top
+            if key in vector or key in rows  # (a row deleted since BM25 saw it is left out)
+        ]
 
     async def _vector(
         self, query: str, depth: int, scope: Scope, filters: Mapping[str, Any]
@@ -146,30 +165,24 @@ class HybridSearch:
 
     async def _bm25(
         self, query: str, depth: int, scope: Scope, filters: Mapping[str, Any]
-    ) -> dict[Key, tuple[int, float, Any]]:
+    ) -> dict[Key, tuple[int, float]]:
+        # ids and scores only: the few rows kept are read after the fusion (``_rows``)
         service = self._service
-        found: list[tuple[Key, float, Any]] = []
+        owner = {"project_id": filters.get("project_id")}
+        found: list[tuple[Key, float]] = []
         if scope != "messages" and filters.get("conversation_id") is None:
-            docs = await service.documents(
-                query, project_id=filters.get("project_id"), doc_type=filters.get("doc_type"),
-                limit=depth,
-            )  # fmt: skip
-            docs = await self._in_time(docs, filters)
-            found += [(("document", h.id), h.score, h) for h in docs]
+            docs = {**owner, "doc_type": filters.get("doc_type")}
+            scores = await service._bm25_scores("documents", query, docs, depth)
+            found += [(("document", row_id), score) for row_id, score in scores]
         if scope != "documents" and filters.get("doc_type") is None:
-            msgs = await service.messages(
-                query,
-                project_id=filters.get("project_id"),
-                conversation_id=filters.get("conversation_id"),
-                limit=depth,
-            )
-            found += [
-                (("message", h.id), h.score, h) for h in msgs if _within(h.created_at, filters)
-            ]
+            msgs = {**owner, "conversation_id": filters.get("conversation_id")}
+            scores = await service._bm25_scores("messages", query, msgs, depth)
+            found += [(("message", row_id), score) for row_id, score in scores]
+        found = await self._in_time(found, filters)
         # one BM25 list: both tables' scores use the same formula (measured against one list
         # per table: docs/performance.md)
         found.sort(key=lambda item: -item[1])
-        return {key: (rank, score, hit) for rank, (key, score, hit) in enumerate(found[:depth], 1)}
+        return {key: (rank, score) for rank, (key, score) in enumerate(found[:depth], 1)}
 
     async def _ideals(self, query: str, kinds: set[str]) -> dict[str, float]:
         """Per kind, the BM25 score of a row holding each query term once at average length.
@@ -182,7 +195,7 @@ class HybridSearch:
         def run(con: Any) -> None:
             for kind in kinds:
                 schema = f"padb_search_{_TABLES[kind]}"
-                if con.execute(_EXISTS, {"schema": schema}).fetchone()[0]:
+                if _index.is_current(con, schema):
                     value = con.execute(_ideal_sql(schema), {"q": query}).fetchone()[0]
                     if value:
                         ideals[kind] = float(value)
@@ -192,28 +205,38 @@ class HybridSearch:
                 await tx.run_native(run)
         return ideals
 
-    async def _in_time(self, docs: Sequence[Any], filters: Mapping[str, Any]) -> list[Any]:
-        if not docs or (filters.get("since") is None and filters.get("until") is None):
-            return list(docs)
-        ids = [hit.id for hit in docs]
-        rows = await self._fetch("documents", "d.id, d.updated_at", ids)
-        stamps = {row[0]: row[1] for row in rows}
-        return [hit for hit in docs if _within(stamps.get(hit.id), filters)]
+    async def _in_time(
+        self, found: list[tuple[Key, float]], filters: Mapping[str, Any]
+    ) -> list[tuple[Key, float]]:
+        if not found or (filters.get("since") is None and filters.get("until") is None):
+            return found
+        stamps: dict[Key, datetime] = {}
+        for kind, table in _TABLES.items():
+            ids = [row_id for row_kind, row_id in (key for key, _ in found) if row_kind == kind]
+            if ids:
+                for row_id, stamp in await self._fetch(table, _STAMPS[kind], ids):
+                    stamps[(kind, row_id)] = stamp
+        return [(key, score) for key, score in found if _within(stamps.get(key), filters)]
 
-    async def _texts(self, keys: Sequence[Key]) -> dict[Key, str]:
-        texts: dict[Key, str] = {}
-        for kind, table in (("document", "documents"), ("message", "messages")):
+    async def _rows(self, keys: Sequence[Key]) -> dict[Key, _Row]:
+        rows: dict[Key, _Row] = {}
+        for kind, table in _TABLES.items():
             ids = [row_id for row_kind, row_id in keys if row_kind == kind]
             if ids:
-                for row_id, content in await self._fetch(table, "d.id, d.content", ids):
-                    texts[(kind, row_id)] = content or ""
-        return texts
+                for row_id, *row in await self._fetch(table, _ROW_COLUMNS[kind], ids):
+                    rows[(kind, row_id)] = (row[0], row[1], row[2], row[3] or "")
+        return rows
 
     async def _fetch(self, table: str, columns: str, ids: Sequence[uuid.UUID]) -> list[Any]:
         return await fetch_by_id(self._service, table, columns, ids)
 
     def _hit(
-        self, key: Key, score: float, lists: _Lists, text: str | None, query: str
+        self,
+        key: Key,
+        score: float,
+        lists: _Lists,
+        row: _Row | None,
+        is_match: Callable[[str], bool],
     ) -> HybridHit:
         bm25 = lists.bm25.get(key)
         vector = lists.vector.get(key)
@@ -230,32 +253,22 @@ class HybridSearch:
                 conversation_id=sim.conversation_id, version=sim.version, chunk=sim.chunk,
                 start=sim.start, end=sim.end, score=score, snippet=sim.snippet, **parts,
             )  # fmt: skip
-        assert bm25 is not None  # a fused key comes from one list at least
-        hit = bm25[2]
-        start, end = self._window(text or "", query)
+        assert row is not None  # a fused key comes from one list at least, a read row
+        project_id, conversation_id, version, text = row
+        width, markers = self._service.snippet_chars, self._service.markers
+        start, end, _ = snippet_window(text, is_match, width=width)
         return HybridHit(
-            kind=key[0], id=hit.id, project_id=hit.project_id,
-            conversation_id=getattr(hit, "conversation_id", None),
-            version=getattr(hit, "version", None), chunk=None, start=start, end=end,
-            score=score, snippet=hit.snippet, **parts,
+            kind=key[0], id=key[1], project_id=project_id, conversation_id=conversation_id,
+            version=version, chunk=None, start=start, end=end, score=score,
+            snippet=make_snippet(text, is_match, width=width, markers=markers), **parts,
         )  # fmt: skip
 
-    def _window(self, text: str, query: str) -> tuple[int, int]:
-        words = {normalize(w) for w in _WORD.findall(query)} - _STOP
-        prefixes = tuple(w[: max(2, len(w) - 2)] if len(w) > 2 else w for w in words)
-        start, end, _ = snippet_window(
-            text,
-            lambda word: bool(prefixes) and word.startswith(prefixes),
-            width=self._service.snippet_chars,
-        )
-        return start, end
 
-
-#: The index's schema is created with its tables in one transaction (``_sql.IndexSpec.exists``).
-_EXISTS = (
-    "SELECT count(*) > 0 FROM duckdb_schemas() WHERE schema_name = $schema "
-    "AND database_name = current_database()"
-)
+def _matcher(query: str) -> Callable[[str], bool]:
+    """Whether a normalised word may be one of the query's (its stem's prefix, as BM25's)."""
+    words = {normalize(w) for w in _WORD.findall(query)} - _STOP
+    prefixes = tuple(w[: max(2, len(w) - 2)] if len(w) > 2 else w for w in words)
+    return lambda word: bool(prefixes) and word.startswith(prefixes)
 
 
 def _ideal_sql(schema: str) -> str:
@@ -272,7 +285,7 @@ def _ideal_sql(schema: str) -> str:
 
 
 def _scaled(
-    bm25: Mapping[Key, tuple[int, float, Any]], ideals: Mapping[str, float]
+    bm25: Mapping[Key, tuple[int, float]], ideals: Mapping[str, float]
 ) -> list[tuple[Key, float]]:
     """BM25 scores over the query's ideal score, at most 1.
 

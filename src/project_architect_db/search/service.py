@@ -355,8 +355,22 @@ class SearchService:
         await self._keeper.close()
 
     # -- searching ---------------------------------------------------------------------------
+    async def _bm25_scores(
+        self, table: str, query: str, filters: Mapping[str, Any], limit: int
+    ) -> list[tuple[uuid.UUID, float]]:
+        """``(id, BM25 score)`` of the best ``limit`` rows of ``table``, no row read (hybrid)."""
+        spec = DOCUMENTS if table == DOCUMENTS.table else MESSAGES
+        outcome = await self._search(spec, query, filters, limit, fetch=False)
+        return [] if outcome is None else [(row["id"], row["score"]) for row in outcome.rows]
+
     async def _search(
-        self, spec: IndexSpec, query: str, filters: Mapping[str, Any], limit: int
+        self,
+        spec: IndexSpec,
+        query: str,
+        filters: Mapping[str, Any],
+        limit: int,
+        *,
+        fetch: bool = True,
     ) -> Outcome | None:
         if not isinstance(query, str):
             raise InvalidQueryError("A search query must be a string.")
@@ -372,7 +386,8 @@ class SearchService:
         active = {k: v for k, v in filters.items() if v is not None}
 
         def run(con: Any) -> Outcome | None:
-            return _index.run(con, spec, query, active, limit, self._keeper.deltas[spec.table])
+            deltas = self._keeper.deltas[spec.table]
+            return _index.run(con, spec, query, active, limit, deltas, fetch=fetch)
 
         async with self._executor.transaction() as tx:
             outcome = await tx.run_native(run)

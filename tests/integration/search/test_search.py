@@ -111,12 +111,20 @@ async def test_messages_filters_and_roles(db: Database) -> None:
     assert await db.search.messages("shard", project_id=uuid.uuid4()) == []
 
 
-@pytest.mark.parametrize("query", ["", "   ", "\n\t", "!!! ... ???", "--", "12345"])
+@pytest.mark.parametrize("query", ["", "   ", "\n\t", "!!! ... ???", "--", "54321"])
 async def test_empty_and_punctuation_queries_return_nothing(db: Database, query: str) -> None:
     project = await _project(db)
     await _doc(db, project, "a.md", "some text 12345 !!!")
     assert await db.search.documents(query) == []
     assert await db.search.messages(query) == []
+
+
+async def test_a_number_is_a_word(db: Database) -> None:
+    project = await _project(db)
+    doc = await _doc(db, project, "a.md", "some text 12345 !!!")
+    hits = await db.search.documents("#12345")
+    assert [h.id for h in hits] == [doc]
+    assert "**12345**" in hits[0].snippet
 
 
 async def test_huge_query_and_bad_limit_are_rejected(db: Database) -> None:
