@@ -1,0 +1,74 @@
+"""Semantic search on a lake (issue 16 "on a lake too", issue 14 point 5): the file's tests.
+
+The same test functions as ``tests/integration/semantic/`` run here against a lake (a real
+PostgreSQL catalog, ``tests/lake/conftest.py``): the API and the results are the file's.
+The tests across OS processes are in ``test_lake_semantic_peers.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from project_architect_db import Database
+from tests.integration.semantic import test_context as context_tests
+from tests.integration.semantic import test_hybrid as hybrid_tests
+from tests.integration.semantic import test_similar as similar_tests
+from tests.integration.semantic._embedders import Words
+from tests.integration.semantic._hybrid_support import ConceptEmbedder
+from tests.lake.conftest import Lake
+
+pytestmark = pytest.mark.timeout(600)
+
+
+@pytest.fixture
+def words() -> Words:
+    return Words()
+
+
+@pytest.fixture
+async def db(
+    request: pytest.FixtureRequest, lake: Lake, extension_directory: Path, words: Words
+) -> AsyncIterator[Database]:
+    """A lake embedding as the test's own module's ``db`` does (``words`` or concepts)."""
+    similar = request.function.__module__ == similar_tests.__name__
+    embedder = words if similar else ConceptEmbedder()
+    async with lake.open(extension_directory=extension_directory, embedder=embedder) as opened:
+        yield opened
+
+
+test_a_written_document_is_found_after_embedded = (
+    similar_tests.test_a_written_document_is_found_after_embedded
+)
+
+
+SHARED = {
+    similar_tests: [
+        "test_a_written_message_is_found_with_its_conversation",
+        "test_filters_keep_only_matching_rows",
+        "test_a_vector_query_finds_the_same_rows_as_its_text",
+        "test_a_deleted_document_is_never_found",
+        "test_messages_of_a_deleted_conversation_are_never_found",
+        "test_a_new_version_replaces_the_old_chunks",
+        "test_a_long_document_is_chunked_with_offsets",
+        "test_bulk_writes_are_embedded_in_batches",
+        "test_a_commit_wakes_the_queue_without_embedded",
+        "test_non_latin_text_is_embedded_and_found",
+        "test_invalid_queries_are_typed_errors",
+        "test_a_vector_of_the_wrong_length_is_refused",
+        "test_the_in_memory_matrix_and_the_sql_scan_agree",
+    ],
+    hybrid_tests: [
+        "test_hybrid_finds_an_answer_that_shares_no_word_with_the_question",
+        "test_filters_keep_other_projects_conversations_and_times_out",
+    ],
+    context_tests: [
+        "test_context_cites_the_document_passage_and_the_recent_conversation",
+        "test_a_tight_budget_cuts_the_passages_and_stays_within_it",
+    ],
+}
+for _module, _names in SHARED.items():
+    for _name in _names:
+        globals()[_name] = getattr(_module, _name)
