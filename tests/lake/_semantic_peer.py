@@ -2,13 +2,15 @@
 
 Run as ``python -m tests.lake._semantic_peer SPEC_JSON`` with ``[catalog, data_path,
 extensions, embedder]``; ``embedder`` is ``"words"`` (64 dimensions), ``"words32"``, ``"slow"``
-(a passage call sleeps 120 s: to be killed inside the embedder) or ``"none"``. It opens the
+(a passage call sleeps 120 s: to be killed inside the embedder), ``"slowish"`` (0.2 s) or
+``"none"``. It opens the
 lake, prints ``["ready", project_id]``, then reads one JSON command a line and answers one
 JSON line ``{"ok": ...}`` or ``{"error": "<type>: <message>"}``:
 
 * ``["doc", path, content]`` / ``["message", content]``: a document / message of its own
   project / conversation (its id); ``["update", id, content]``, ``["delete", id]``;
-* ``["embedded"]``; ``["batch", n]`` (rows per drain pass);
+* ``["embedded"]``; ``["batch", n]`` (rows per drain pass); ``["passages"]`` (texts its
+  embedder embedded as passages);
 * ``["embed_in_background"]``: starts ``embedded()`` and answers once the embedder was entered;
 * ``["similar", text]`` / ``["similar_vector", text]`` (the words vector of ``text``): the
   ids and snippets found; ``["quit"]``.
@@ -32,6 +34,8 @@ def _embedder(name: str) -> Any:
         return False
     if name == "slow":
         return Slow(120.0)
+    if name == "slowish":
+        return Slow(0.2)
     return Words(dimension=32 if name == "words32" else 64)
 
 
@@ -56,6 +60,9 @@ async def run(db: Database, state: dict[str, Any], command: list[Any]) -> Any:
     if kind == "embedded":
         await db.search.embedded()
         return None
+    if kind == "passages":  # texts its embedder embedded as passages
+        embedder = db.search.semantic.embedder
+        return sum(n for k, n in embedder.calls if k == "passage")  # type: ignore[union-attr]
     if kind == "batch":
         db.search.semantic.batch_rows = int(args[0])
         return None

@@ -111,15 +111,25 @@ def peers(lake: Lake, extension_directory: Path) -> Iterator[Peers]:
 
 
 @pytest.fixture
-async def db(lake: Lake, extension_directory: Path) -> AsyncIterator[Database]:
+def words() -> Words:
+    return Words()
+
+
+@pytest.fixture
+async def db(lake: Lake, extension_directory: Path, words: Words) -> AsyncIterator[Database]:
     """This process: embeds with the 64-dimension ``Words``, as the ``words`` peers do."""
-    async with lake.open(extension_directory=extension_directory, embedder=Words()) as opened:
+    async with lake.open(extension_directory=extension_directory, embedder=words) as opened:
         opened.search.semantic.poll_interval = 0.2
         yield opened
 
 
 async def found(db: Database, query: Any) -> list[str]:
     return [h.snippet for h in await db.search.similar(query, k=20)]
+
+
+async def scalar(db: Database, sql: str) -> Any:
+    async with db.transaction() as tx:
+        return await tx.run_native(lambda con: con.execute(sql).fetchone()[0])
 
 
 async def duplicate_and_missing_chunks(db: Database) -> tuple[int, int]:
@@ -209,13 +219,13 @@ async def test_vectors_another_process_embeds_reach_this_process_and_deletes_lea
         assert "the reports are mailed weekly" not in await found(db, vector("reports", 64))
 
 
-async def test_two_embedding_processes_racing_write_every_chunk_once(
-    db: Database, peers: Peers
+async def test_two_embedding_processes_racing_embed_every_row_once(
+    db: Database, words: Words, peers: Peers
 ) -> None:
-    racers = [await peers.start("words"), await peers.start("words")]
+    racers = [await peers.start("slowish"), await peers.start("slowish")]
     for racer in racers:
-        await racer("batch", 3)
-    db.search.semantic.batch_rows = 3
+        await racer("batch", 2)
+    db.search.semantic.batch_rows = 2
     async with db.transaction() as tx:
         project = await tx.projects.create({"name": "race", "slug": "race"})
         conversation = await tx.conversations.create({"project_id": project.id})
@@ -231,6 +241,16 @@ async def test_two_embedding_processes_racing_write_every_chunk_once(
 
     assert await duplicate_and_missing_chunks(db) == (0, 0)
     assert len(await found(db, "message 7")) == 20
+    # no batch was embedded by two processes: every passage text made exactly one chunk
+    embedded = sum(n for kind, n in words.calls if kind == "passage")
+    for racer in racers:
+        embedded += await racer("passages")
+    assert embedded == await scalar(
+        db,
+        "SELECT (SELECT count(*) FROM document_chunks WHERE embedding IS NOT NULL)"
+        " + (SELECT count(*) FROM message_chunks WHERE embedding IS NOT NULL)",
+    )
+    assert await scalar(db, "SELECT count(*) - count(DISTINCT key) FROM semantic_state") == 0
 
 
 async def test_a_process_killed_inside_its_embedder_loses_no_row(
@@ -246,9 +266,8 @@ async def test_a_process_killed_inside_its_embedder_loses_no_row(
 
     kill(victim.process)
 
-    async with db.transaction() as tx:
-        count = "SELECT (SELECT count(*) FROM document_chunks) + (SELECT count(*) FROM message_chunks)"
-        assert await tx.run_native(lambda con: con.execute(count).fetchone()[0]) == 0
+    count = "SELECT (SELECT count(*) FROM document_chunks) + (SELECT count(*) FROM message_chunks)"
+    assert await scalar(db, count) == 0
     survivor = await peers.start("words")  # the queue's lock died with the victim's session
     await asyncio.wait_for(survivor("embedded"), 120)
     hits = await survivor("similar", "runbook step 3")
