@@ -69,7 +69,7 @@ async def run(db: Database, state: dict[str, Any], command: list[Any]) -> Any:
     if kind == "embed_in_background":
         embedder = db.search.semantic.embedder
         state["task"] = asyncio.ensure_future(db.search.embedded())
-        while not embedder.entered:  # type: ignore[union-attr]
+        while not embedder.entered:  # type: ignore[union-attr]  # noqa: ASYNC110 - a thread's counter
             await asyncio.sleep(0.05)
         return None
     if kind in ("similar", "similar_vector"):

@@ -347,7 +347,7 @@ async def test_an_unreachable_catalog_is_a_typed_error_and_nothing_is_lost(
     await allow_connections(lake, False)
     try:
         await terminate_sessions(lake)
-        with pytest.raises(ProjectArchitectDBError, match="(?i)catalog|postgres"):
+        with pytest.raises(ProjectArchitectDBError, match=r"(?i)catalog|postgres"):
             await db.search.embedded(timeout=60)
     finally:
         await allow_connections(lake, True)

@@ -20,17 +20,26 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import duckdb
 import numpy as np
 
 from project_architect_db.core.lake._open import LAKE_ALIAS
+from project_architect_db.search.semantic._embedder import mismatch
 from project_architect_db.search.semantic._matrix import Block, Matrix, concat
-from project_architect_db.search.semantic._store import Source
+from project_architect_db.search.semantic._store import MODEL_KEY, Source, record_model
 
-__all__ = ["QUEUE_KEY", "fresh_block", "newest_snapshot", "queue_hold", "snapshot_of"]
+__all__ = [
+    "QUEUE_KEY",
+    "fresh_block",
+    "held",
+    "model_check",
+    "newest_snapshot",
+    "queue_hold",
+    "snapshot_of",
+]
 
 QUEUE_KEY = "padb:semantic-queue"
 """The catalog lock every drain pass, model record and reset holds, in every process."""
@@ -54,6 +63,35 @@ def queue_hold(guard: Any, wait: float) -> contextlib.AbstractAsyncContextManage
     return hold
 
 
+async def held(guard: Any, wait: float, coro: Any) -> Any:
+    """Run ``coro`` holding the queue's catalog lock (on a lake; on a file, just run it)."""
+    try:
+        async with queue_hold(guard, wait):
+            return await coro
+    finally:
+        coro.close()  # never awaited if the lock was refused
+
+
+def model_check(
+    given: tuple[str, int], recorded: Callable[[tuple[str, int]], None]
+) -> Callable[[Any, dict[str, Any]], None]:
+    """A drain pass's check, under the queue's lock: the model recorded in the lake now.
+
+    Another process's reset may have dropped it (recorded again, ``recorded(given)`` told);
+    another process may have recorded another embedder first (refused).
+    """
+
+    def check(con: Any, state: dict[str, Any]) -> None:
+        row = state.get(MODEL_KEY)
+        if row is None or row[1] is None:
+            record_model(con, *given)
+            recorded(given)
+        elif (row[1], int(row[2])) != given:
+            raise mismatch((str(row[1]), int(row[2])), given)
+
+    return check
+
+
 def snapshot_of(con: Any) -> int:
     """The lake snapshot the transaction on ``con`` reads."""
     sql = f"SELECT id FROM ducklake_current_snapshot('{LAKE_ALIAS}')"
@@ -72,11 +110,10 @@ def fresh_block(con: Any, matrix: Matrix, dimension: int) -> Block:
     block, seen = matrix.block, matrix.snapshot
     if block is not None and seen is not None and seen >= snapshot:
         return block
-    touched = None if block is None or seen is None else _changed(con, matrix.source, seen, snapshot)
-    if touched is None or len(touched) > max(64, RELOAD_SHARE * len(block or ())):
+    touched = None if block is None or seen is None else _changed(con, matrix, seen, snapshot)
+    if block is None or touched is None or len(touched) > max(64, RELOAD_SHARE * len(block)):
         new = matrix.read(con, dimension)
     elif touched:
-        assert block is not None
         gone = np.isin(block.ids, [str(i) for i in touched])
         new = concat(block, ~gone, matrix.read(con, dimension, ids=touched))
     else:
@@ -85,8 +122,40 @@ def fresh_block(con: Any, matrix: Matrix, dimension: int) -> Block:
     return new
 
 
-def _changed(con: Any, source: Source, seen: int, snapshot: int) -> Sequence[uuid.UUID] | None:
-    """Ids whose chunks changed after ``seen`` up to ``snapshot``; None: history expired.
+def _changed(con: Any, matrix: Matrix, seen: int, snapshot: int) -> Sequence[uuid.UUID] | None:
+    """Ids whose chunks changed after ``seen`` up to ``snapshot``; None: read everything.
+
+    The snapshots' summaries first (a few ms): most commits touch other tables, and the
+    chunk table's own changes cost a scan of its new rows (tens of ms).
+    """
+    source = matrix.source
+    if matrix.table_id is None:
+        matrix.table_id = _table_id(con, source.chunks)
+    summaries = con.execute(
+        "SELECT changes FROM ducklake_snapshots(?) WHERE snapshot_id > ? AND snapshot_id <= ?",
+        [LAKE_ALIAS, seen, snapshot],
+    ).fetchall()
+    if len(summaries) != snapshot - seen:  # expired by db-vacuum: the history is gone
+        return None
+    marks = {str(matrix.table_id), f"main.{source.chunks}"}
+    named = [v for (changes,) in summaries for values in changes.values() for v in values]
+    if f"main.{source.chunks}" in named:  # made again (a migration): its id changed
+        matrix.table_id = None
+        return None
+    if not marks.intersection(named):
+        return []
+    return _changed_ids(con, source, seen, snapshot)
+
+
+def _table_id(con: Any, table: str) -> int | None:
+    row = con.execute(
+        "SELECT table_id FROM ducklake_table_info(?) WHERE table_name = ?", [LAKE_ALIAS, table]
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
+def _changed_ids(con: Any, source: Source, seen: int, snapshot: int) -> list[uuid.UUID] | None:
+    """The ids in the chunk table's changes after ``seen`` up to ``snapshot``.
 
     Read on a cursor of its own (a failed statement would abort the search's transaction);
     the range is explicit, so the cursor's newer snapshot does not widen it.
@@ -98,7 +167,7 @@ def _changed(con: Any, source: Source, seen: int, snapshot: int) -> Sequence[uui
             f"'{LAKE_ALIAS}', 'main', '{source.chunks}', ?, ?)",
             [seen + 1, snapshot],
         ).fetchall()
-    except duckdb.Error:  # snapshots expired by db-vacuum: read the table again
+    except duckdb.Error:  # pragma: no cover - the history was checked just before
         return None
     finally:
         cursor.close()

@@ -112,6 +112,8 @@ class Matrix:
         self.generation = 0
         #: On a lake, the snapshot ``block`` was brought up to (``_lake.fresh_block``).
         self.snapshot: int | None = None
+        #: On a lake, the chunk table's DuckLake table id (``_lake.py``), once looked up.
+        self.table_id: int | None = None
         self._lock = threading.Lock()
 
     def load(self, con: Any, dimension: int) -> Block:

@@ -18,14 +18,18 @@ from typing import Any, Literal
 
 from project_architect_db.exceptions import (
     ConflictError,
-    EmbeddingMismatchError,
     EmbeddingTimeoutError,
     InvalidVectorError,
     ReadOnlyError,
 )
 from project_architect_db.search.semantic import _matrix, _store
-from project_architect_db.search.semantic._lake import fresh_block, newest_snapshot, queue_hold
-from project_architect_db.search.semantic._embedder import Embedder, embed, unavailable
+from project_architect_db.search.semantic._embedder import Embedder, embed, mismatch, unavailable
+from project_architect_db.search.semantic._lake import (
+    fresh_block,
+    held,
+    model_check,
+    newest_snapshot,
+)
 from project_architect_db.search.semantic._matrix import Matrix
 from project_architect_db.search.semantic._query import (
     MAX_K,
@@ -340,27 +344,13 @@ class SemanticSearch:
         )
 
     def _check_state(self, embedder: Embedder) -> Any:
-        """On a lake, under the queue's lock: the model recorded now (another process's reset
-        may have dropped it: recorded again; another embedder's: refused)."""
-        given = (embedder.model, embedder.dimension)
+        def recorded(given: tuple[str, int]) -> None:
+            self._recorded = given
 
-        def check(con: Any, state: dict[str, Any]) -> None:
-            row = state.get(_store.MODEL_KEY)
-            if row is None or row[1] is None:
-                _store.record_model(con, *given)
-                self._recorded = given
-            elif (row[1], int(row[2])) != given:
-                raise _mismatch((str(row[1]), int(row[2])), given)
-
-        return check
+        return model_check((embedder.model, embedder.dimension), recorded)
 
     async def _held(self, coro: Any) -> Any:
-        """Run ``coro`` holding the queue's catalog lock (a lake; nothing on a file)."""
-        try:
-            async with queue_hold(self._guard, self.lock_wait):
-                return await coro
-        finally:
-            coro.close()  # never awaited if the lock was refused
+        return await held(self._guard, self.lock_wait, coro)
 
     # -- the model record --------------------------------------------------------------------
     async def _has_record(self) -> bool:
@@ -393,7 +383,7 @@ class SemanticSearch:
                     self._recorded = await run_alone(self._held(self._in_transaction(record)))
                     self._unused = False
         if self._recorded != given:
-            raise _mismatch(self._recorded, given)
+            raise mismatch(self._recorded, given)
 
     async def _in_transaction(self, fn: Any) -> Any:
         async with self._executor.transaction() as tx:
@@ -423,15 +413,3 @@ class SemanticSearch:
                 f"{self._recorded[1]} (model {self._recorded[0]!r})."
             )
         return vector
-
-
-def _mismatch(recorded: tuple[str, int] | None, given: tuple[str, int]) -> EmbeddingMismatchError:
-    assert recorded is not None
-    return EmbeddingMismatchError(
-        f"This database's vectors were made by {recorded[0]!r} ({recorded[1]} dimensions); the "
-        f"embedder in use is {given[0]!r} ({given[1]} dimensions). Open it with the recorded "
-        "embedder, or drop the vectors with `await db.search.reset_embeddings()` and embed "
-        "again with the new one.",
-        recorded=recorded,
-        given=given,
-    )
