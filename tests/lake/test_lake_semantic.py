@@ -7,7 +7,9 @@ The tests across OS processes are in ``test_lake_semantic_peers.py``.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -33,8 +35,8 @@ async def db(
     request: pytest.FixtureRequest, lake: Lake, extension_directory: Path, words: Words
 ) -> AsyncIterator[Database]:
     """A lake embedding as the test's own module's ``db`` does (``words`` or concepts)."""
-    similar = request.function.__module__ == similar_tests.__name__
-    embedder = words if similar else ConceptEmbedder()
+    concepts = request.function.__module__ in (hybrid_tests.__name__, context_tests.__name__)
+    embedder = ConceptEmbedder() if concepts else words
     async with lake.open(extension_directory=extension_directory, embedder=embedder) as opened:
         yield opened
 
@@ -72,3 +74,51 @@ SHARED = {
 for _module, _names in SHARED.items():
     for _name in _names:
         globals()[_name] = getattr(_module, _name)
+
+
+async def _written_and_embedded_by(other: Database, content: str) -> None:
+    project = await other.projects.create({"name": content[:20]})
+    conversation = await other.conversations.create({"project_id": project.id})
+    await other.conversations.add_message(conversation.id, {"role": "user", "content": content})
+    await other.search.embedded()
+
+
+async def test_a_matrix_whose_history_was_expired_is_read_again(
+    db: Database, lake: Lake, extension_directory: Path
+) -> None:
+    async with lake.open(extension_directory=extension_directory, embedder=Words()) as other:
+        await _written_and_embedded_by(other, "the first note")
+        assert [h.snippet for h in await db.search.similar("first note", k=1)] == [
+            "the first note"
+        ]  # loaded here at this snapshot
+        await _written_and_embedded_by(other, "the second note")
+        await asyncio.sleep(0.05)
+        await other.maintain_lake(older_than=timedelta(milliseconds=1))  # expires the history
+
+        hits = await db.search.similar("second note", k=1)
+
+    assert [h.snippet for h in hits] == ["the second note"]
+
+
+async def test_a_chunk_table_made_again_is_read_again(
+    db: Database, lake: Lake, extension_directory: Path
+) -> None:
+    async with lake.open(extension_directory=extension_directory, embedder=Words()) as other:
+        await _written_and_embedded_by(other, "kept through the rebuild")
+        assert len(await db.search.similar("rebuild", k=5)) == 1  # loaded here
+        async with other.transaction() as tx:  # a migration rebuilding the table
+            await tx.run_native(
+                lambda con: con.execute(
+                    "CREATE TABLE padb_copy AS SELECT * FROM message_chunks; "
+                    "DROP TABLE message_chunks; "
+                    "CREATE TABLE message_chunks AS SELECT * FROM padb_copy; DROP TABLE padb_copy"
+                )
+            )
+        await _written_and_embedded_by(other, "written after the rebuild")
+
+        hits = await db.search.similar("rebuild", k=5)
+
+    assert sorted(h.snippet for h in hits) == [
+        "kept through the rebuild",
+        "written after the rebuild",
+    ]
