@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from project_architect_db import Database
+from project_architect_db.exceptions import EmbeddingMismatchError
 from tests.integration.semantic import test_context as context_tests
 from tests.integration.semantic import test_hybrid as hybrid_tests
 from tests.integration.semantic import test_similar as similar_tests
@@ -122,3 +123,24 @@ async def test_a_chunk_table_made_again_is_read_again(
         "kept through the rebuild",
         "written after the rebuild",
     ]
+
+
+async def test_a_reset_by_another_process_is_seen_by_this_process_next_pass(
+    db: Database, lake: Lake, extension_directory: Path
+) -> None:
+    project = await db.projects.create({"name": "reset"})
+    await db.documents.create({"project_id": project.id, "path": "a.md", "content": "alpha"})
+    await db.search.embedded()
+    async with lake.open(
+        extension_directory=extension_directory, embedder=Words(dimension=32)
+    ) as other:
+        await other.search.reset_embeddings()
+        await db.documents.create({"project_id": project.id, "path": "b.md", "content": "beta"})
+        await db.search.embedded()  # the model row is gone: this process records its own
+        assert sorted(h.snippet for h in await db.search.similar("alpha beta")) == ["alpha", "beta"]
+
+        await other.search.reset_embeddings()
+        await other.search.embedded()  # now the lake's vectors are the other model's
+
+        with pytest.raises(EmbeddingMismatchError, match="'test-words' \\(32 dimensions\\)"):
+            await db.search.embedded()  # this process still remembered its own model

@@ -23,6 +23,7 @@ import pytest
 from project_architect_db import Database
 from project_architect_db.exceptions import (
     EmbeddingMismatchError,
+    EmbeddingTimeoutError,
     ProjectArchitectDBError,
     ReadOnlyError,
 )
@@ -263,6 +264,9 @@ async def test_a_process_killed_inside_its_embedder_loses_no_row(
         await victim("doc", f"d{n}.md", f"runbook step {n}")
         await victim("message", f"deploy log line {n}")
     await victim("embed_in_background")  # inside its first passage call, holding the queue
+    db.search.semantic.lock_wait = 0.3
+    with pytest.raises(EmbeddingTimeoutError):  # this process's passes wait for the victim's
+        await db.search.embedded(timeout=2)
 
     kill(victim.process)
 
@@ -343,10 +347,10 @@ async def test_an_unreachable_catalog_is_a_typed_error_and_nothing_is_lost(
     project = await db.projects.create({"name": "cat", "slug": "cat"})
     await db.search.embedded()
     await db.documents.create({"project_id": project.id, "path": "a.md", "content": "the outage"})
-    await db.search.close()  # no background pass meanwhile
     await allow_connections(lake, False)
     try:
         await terminate_sessions(lake)
+        await asyncio.sleep(1)  # the background queue's looks fail meanwhile, and go on
         with pytest.raises(ProjectArchitectDBError, match=r"(?i)catalog|postgres"):
             await db.search.embedded(timeout=60)
     finally:

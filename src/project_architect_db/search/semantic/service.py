@@ -297,7 +297,13 @@ class SemanticSearch:
             await self._check_model(embedder)
             self._again = True
             while self._again:
-                await self._catch_up(embedder)
+                try:
+                    await self._catch_up(embedder)
+                except Exception:
+                    if not self._lake:
+                        raise
+                    # a lake's queue goes on looking: the catalog may be back at the next look
+                    logger.exception("Embedding in the background failed; tried again later")
                 if self._lake:
                     await self._poll()
         except asyncio.CancelledError:
