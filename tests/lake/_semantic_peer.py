@@ -27,6 +27,7 @@ from typing import Any
 
 from project_architect_db import Database
 from tests.integration.semantic._embedders import Slow, Words, vector
+from tests.lake._search_peer import run as write
 
 
 def _embedder(name: str) -> Any:
@@ -41,25 +42,8 @@ def _embedder(name: str) -> Any:
 
 async def run(db: Database, state: dict[str, Any], command: list[Any]) -> Any:
     kind, *args = command
-    if kind == "doc":
-        made = await db.documents.create(
-            {"project_id": state["project"], "path": args[0], "content": args[1]}
-        )
-        return str(made.id)
-    if kind == "update":
-        await db.documents.update(args[0], {"content": args[1]})
-        return None
-    if kind == "delete":
-        await db.documents.delete(args[0])
-        return None
-    if kind == "message":
-        made = await db.conversations.add_message(
-            state["conversation"], {"role": "user", "content": args[0]}
-        )
-        return str(made.id)
-    if kind == "embedded":
-        await db.search.embedded()
-        return None
+    if kind in ("doc", "update", "delete", "message"):  # the BM25 peer's writes
+        return await write(db, state, command)
     if kind == "passages":  # texts its embedder embedded as passages
         embedder = db.search.semantic.embedder
         return sum(n for k, n in embedder.calls if k == "passage")  # type: ignore[union-attr]
