@@ -44,6 +44,9 @@ async def run(db: Database, state: dict[str, Any], command: list[Any]) -> Any:
     kind, *args = command
     if kind in ("doc", "update", "delete", "message"):  # the BM25 peer's writes
         return await write(db, state, command)
+    if kind == "embedded":
+        await db.search.embedded()
+        return None
     if kind == "passages":  # texts its embedder embedded as passages
         embedder = db.search.semantic.embedder
         return sum(n for k, n in embedder.calls if k == "passage")  # type: ignore[union-attr]
