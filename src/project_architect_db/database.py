@@ -209,6 +209,7 @@ class Database(FileCopies):
 
             try:
                 self._guard = await open_guard(self.settings, self.locks)
+                self._search.semantic.attach(self._guard)
                 await create_log(self.engine)
             except BaseException:
                 await self._executor.close()

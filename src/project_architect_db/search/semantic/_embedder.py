@@ -20,6 +20,7 @@ from project_architect_db.exceptions import (
     ConfigurationError,
     EmbedderUnavailableError,
     EmbeddingError,
+    EmbeddingMismatchError,
 )
 
 __all__ = [
@@ -165,3 +166,16 @@ async def embed(embedder: Embedder, texts: Sequence[str], kind: EmbeddingKind) -
     if not np.isfinite(matrix).all():
         raise EmbeddingError(f"The embedder {embedder.model!r} returned NaN or infinite values.")
     return matrix
+
+
+def mismatch(recorded: tuple[str, int] | None, given: tuple[str, int]) -> EmbeddingMismatchError:
+    """The error for vectors of another model (``recorded`` ``(model, dimension)``)."""
+    assert recorded is not None
+    return EmbeddingMismatchError(
+        f"This database's vectors were made by {recorded[0]!r} ({recorded[1]} dimensions); the "
+        f"embedder in use is {given[0]!r} ({given[1]} dimensions). Open it with the recorded "
+        "embedder, or drop the vectors with `await db.search.reset_embeddings()` and embed "
+        "again with the new one.",
+        recorded=recorded,
+        given=given,
+    )

@@ -28,7 +28,7 @@ import numpy as np
 from project_architect_db.search.semantic._store import Source
 from project_architect_db.search.semantic.models import SimilarHit
 
-__all__ = ["Block", "Matrix"]
+__all__ = ["Block", "Matrix", "concat"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +88,8 @@ def _block(source: Source, columns: Mapping[str, Sequence[Any]], dimension: int)
     )
 
 
-def _concat(old: Block, keep: np.ndarray, new: Block) -> Block:
+def concat(old: Block, keep: np.ndarray, new: Block) -> Block:
+    """The rows ``keep`` of ``old``, then ``new``."""
     return Block(
         ids=np.concatenate([old.ids[keep], new.ids]),
         versions=np.concatenate([old.versions[keep], new.versions]),
@@ -109,6 +110,10 @@ class Matrix:
         self.block: Block | None = None
         #: Bumped by every replace() and clear(): a load that raced one is not kept.
         self.generation = 0
+        #: On a lake, the snapshot ``block`` was brought up to (``_lake.fresh_block``).
+        self.snapshot: int | None = None
+        #: On a lake, the chunk table's DuckLake table id (``_lake.py``), once looked up.
+        self.table_id: int | None = None
         self._lock = threading.Lock()
 
     def load(self, con: Any, dimension: int) -> Block:
@@ -124,7 +129,7 @@ class Matrix:
         generation = self.generation
         cursor = con.cursor()
         try:
-            block = self._read(cursor, dimension)
+            block = self.read(cursor, dimension)
         finally:
             cursor.close()
         with self._lock:
@@ -132,14 +137,17 @@ class Matrix:
                 self.block = block
         return block
 
-    def _read(self, con: Any, dimension: int) -> Block:
+    def read(self, con: Any, dimension: int, ids: Sequence[uuid.UUID] | None = None) -> Block:
+        """The chunks with a vector in ``con``'s snapshot (only those of ``ids`` if given)."""
         source = self.source
         names = [source.key, "chunk", "start", "end", "stamp", *source.copied, "embedding"]
         if source.version:
             names.append("version")
         select = ", ".join(f'"{n}"' for n in names)
+        where = "" if ids is None else f" AND {source.key} IN (SELECT unnest($ids::UUID[]))"
         rows = con.execute(
-            f"SELECT {select} FROM {source.chunks} WHERE embedding IS NOT NULL"
+            f"SELECT {select} FROM {source.chunks} WHERE embedding IS NOT NULL{where}",
+            {} if ids is None else {"ids": list(ids)},
         ).fetchnumpy()
         columns: dict[str, Sequence[Any]] = {n: list(rows[n]) for n in names if n != "embedding"}
         columns["embedding"] = [np.asarray(v, np.float32) for v in rows["embedding"]]
@@ -155,13 +163,21 @@ class Matrix:
             if old is None:  # not loaded: the first search reads the table
                 return
             gone = np.isin(old.ids, [str(i) for i in ids])
-            self.block = _concat(old, ~gone, _block(self.source, columns, dim))
+            self.block = concat(old, ~gone, _block(self.source, columns, dim))
+
+    def keep(self, old: Block | None, new: Block, snapshot: int) -> None:
+        """On a lake: ``new`` is ``old`` brought up to ``snapshot``; kept unless raced."""
+        with self._lock:
+            if self.block is old:
+                self.block = new
+                self.snapshot = snapshot
 
     def clear(self) -> None:
         """Forget everything (the next search reads the table again)."""
         with self._lock:
             self.generation += 1
             self.block = None
+            self.snapshot = None
 
 
 def search(

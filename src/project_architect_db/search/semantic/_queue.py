@@ -12,7 +12,7 @@ row stamped before ``hwm`` is still found if its stamp is at most ``window`` old
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,15 +34,20 @@ async def drain_pass(
     batch: int,
     window: timedelta,
     matrix: Matrix | None = None,
+    check: Callable[[Any, dict[str, Any]], None] | None = None,
 ) -> datetime | None:
     """Embed the oldest ``batch`` waiting rows of ``source``; the first one's stamp, or None.
 
     Reads in one transaction, embeds outside any (the embedder may take seconds), writes the
-    chunks and the new high-water mark in a second one.
+    chunks and the new high-water mark in a second one. ``check(con, state)`` runs first in
+    the reading transaction (on a lake: the recorded model, which another process may change).
     """
 
     def read(con: Any) -> list[Pending]:
-        hwm = _store.read_state(con).get(source.table, (None, None, None))[0]
+        state = _store.read_state(con)
+        if check is not None:
+            check(con, state)
+        hwm = state.get(source.table, (None, None, None))[0]
         since = _store.EPOCH if hwm is None else hwm - window
         return _store.pending(con, source, since, batch)
 

@@ -206,13 +206,22 @@ def write_chunks(
         con.execute(f"INSERT INTO {source.chunks} ({names}) SELECT {names} FROM padb_new_chunks")
     finally:
         con.unregister("padb_new_chunks")
-    hwm = max(row.stamp for row in rows)
-    con.execute(
-        "INSERT INTO semantic_state (key, hwm) VALUES ($k, $h) "
-        "ON CONFLICT (key) DO UPDATE SET hwm = greatest(semantic_state.hwm, excluded.hwm)",
-        {"k": source.table, "h": hwm},
-    )
+    move_hwm(con, source.table, max(row.stamp for row in rows))
     return columns
+
+
+def move_hwm(con: Any, key: str, hwm: datetime) -> None:
+    """Raise ``key``'s high-water mark to ``hwm`` (never lower it).
+
+    An ``UPDATE``, then an ``INSERT`` if no row had the key: a lake has no ``ON CONFLICT``.
+    Only one pass at a time writes (one process per file; the queue's catalog lock on a lake).
+    """
+    updated = con.execute(
+        "UPDATE semantic_state SET hwm = greatest(coalesce(hwm, $h), $h) WHERE key = $k",
+        {"k": key, "h": hwm},
+    ).fetchone()[0]
+    if not updated:
+        con.execute("INSERT INTO semantic_state (key, hwm) VALUES ($k, $h)", {"k": key, "h": hwm})
 
 
 def _arrow(source: Source, columns: Mapping[str, list[Any]]) -> pa.Table:

@@ -17,14 +17,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from project_architect_db.exceptions import (
-    EmbeddingMismatchError,
+    ConflictError,
     EmbeddingTimeoutError,
     InvalidVectorError,
     ReadOnlyError,
-    UnsupportedOnLakeError,
 )
 from project_architect_db.search.semantic import _matrix, _store
-from project_architect_db.search.semantic._embedder import Embedder, embed, unavailable
+from project_architect_db.search.semantic._embedder import Embedder, embed, mismatch, unavailable
+from project_architect_db.search.semantic._lake import (
+    fresh_block,
+    held,
+    model_check,
+    newest_snapshot,
+)
 from project_architect_db.search.semantic._matrix import Matrix
 from project_architect_db.search.semantic._query import (
     MAX_K,
@@ -55,7 +60,9 @@ class SemanticSearch:
         executor: Where statements run (anything with ``transaction()``).
         embedder: The embedder, or a sentence saying why there is none.
         read_only: The database is read-only: nothing is embedded here.
-        lake: The database is a DuckLake lake (not supported yet).
+        lake: The database is a DuckLake lake: drain passes hold the queue's catalog lock
+            (:meth:`attach` gives the guard) and searches bring the kept matrices up to their
+            snapshot (``_lake.py``).
         batch_rows: Rows embedded per batch (one embedder call, one transaction).
         window: How far before the high-water mark the queue looks for rows that committed
             out of stamp order.
@@ -93,6 +100,18 @@ class SemanticSearch:
         self.memory_vectors = True
         self._woken = False
         self._matrices = {s.table: Matrix(s) for s in (DOCUMENTS, MESSAGES)}
+        #: On a writable lake, the database's ``LakeGuard`` (the queue's catalog lock).
+        self._guard: Any = None
+        #: On a lake, seconds between two looks for other processes' commits to embed.
+        self.poll_interval = 2.0
+        #: On a lake, seconds a pass waits for another process's pass before retrying.
+        self.lock_wait = 30.0
+        self._wakeup: asyncio.Event | None = None
+        self._seen: int | None = None  # the lake snapshot the last catch-up started from
+
+    def attach(self, guard: Any) -> None:
+        """On a writable lake: the guard whose catalog lock serialises the processes' passes."""
+        self._guard = guard
 
     @property
     def embedder(self) -> Embedder | None:
@@ -136,7 +155,9 @@ class SemanticSearch:
             EmbedderUnavailableError: A text query and no embedder.
             EmbeddingMismatchError: The embedder is not the one the database's vectors use.
             ReadOnlyError: Read-only, and no vector was ever stored in this database.
-            UnsupportedOnLakeError: The database is a lake.
+
+        On a lake the hits are those of every process's stored vectors as of this search's
+        snapshot (docs/architecture.md, "Semantic search on a lake").
 
         Examples:
             >>> import project_architect_db as padb
@@ -154,7 +175,6 @@ class SemanticSearch:
             >>> padb.run(main())
             ['aaaa']
         """
-        self._refuse_lake()
         check_k(k)
         sources = sources_of(scope, conversation_id, doc_type)
         filters = filters_of(project_id, conversation_id, doc_type, since, until)
@@ -178,7 +198,9 @@ class SemanticSearch:
         """Wait until every row committed before this call is embedded (tests, scripts).
 
         The first call in a database starts semantic search there (records the model; the
-        rows written before are embedded now, in batches).
+        rows written before are embedded now, in batches). On a lake: every row committed
+        to the lake before the call, by any process, stamped up to this machine's clock at
+        the call (a writer's clock running ahead shifts its rows by that much).
 
         Raises:
             EmbeddingTimeoutError: ``timeout`` seconds passed first (what was embedded stays).
@@ -186,9 +208,8 @@ class SemanticSearch:
             EmbeddingMismatchError: The embedder is not the one the database's vectors use.
             EmbeddingError: The embedder failed (the rows stay queued).
             ReadOnlyError: The database is read-only (nothing is embedded here).
-            UnsupportedOnLakeError: The database is a lake.
+            DatabaseError: A lake's catalog cannot be reached.
         """
-        self._refuse_lake()
         if self._read_only:
             raise ReadOnlyError(
                 "The database is read-only: nothing is embedded here. Open it writable to "
@@ -211,9 +232,8 @@ class SemanticSearch:
 
         Raises:
             ReadOnlyError: The database is read-only.
-            UnsupportedOnLakeError: The database is a lake.
+            DatabaseError: A lake's catalog cannot be reached.
         """
-        self._refuse_lake()
         if self._read_only:
             raise ReadOnlyError("The database is read-only: its vectors cannot be dropped.")
 
@@ -223,7 +243,7 @@ class SemanticSearch:
             con.execute("DELETE FROM semantic_state")
 
         async with self._lock:
-            await run_alone(self._in_transaction(reset))
+            await run_alone(self._held(self._in_transaction(reset)))
             self._recorded = None
             for matrix in self._matrices.values():
                 matrix.clear()
@@ -232,10 +252,12 @@ class SemanticSearch:
         """Start the background queue if this database uses semantic search (after commits)."""
         if aggregate not in (None, "documents", "messages"):
             return
-        if self._embedder is None or self._read_only or self._lake or self._closed or self._unused:
+        if self._embedder is None or self._read_only or self._closed or self._unused:
             return
         if self._task is not None and not self._task.done():
             self._again = True
+            if self._wakeup is not None:
+                self._wakeup.set()
             return
         try:
             loop = asyncio.get_running_loop()
@@ -258,7 +280,11 @@ class SemanticSearch:
         if not self.memory_vectors:
             return search(con, source, vector, filters, k, self.snippet_chars)
         assert self._recorded is not None
-        block = self._matrices[source.table].load(con, self._recorded[1])
+        matrix = self._matrices[source.table]
+        if self._lake:  # other processes write chunks too
+            block = fresh_block(con, matrix, self._recorded[1])
+        else:
+            block = matrix.load(con, self._recorded[1])
         return _matrix.search(con, block, source, vector, filters, k, self.snippet_chars)
 
     # -- the queue ---------------------------------------------------------------------------
@@ -271,25 +297,66 @@ class SemanticSearch:
             await self._check_model(embedder)
             self._again = True
             while self._again:
-                self._again = False
-                await self._drain(embedder, None)
+                try:
+                    await self._catch_up(embedder)
+                except Exception:
+                    if not self._lake:
+                        raise
+                    # a lake's queue goes on looking: the catalog may be back at the next look
+                    logger.exception("Embedding in the background failed; tried again later")
+                if self._lake:
+                    await self._poll()
         except asyncio.CancelledError:
             raise
         except Exception:  # the next commit or call retries; nothing is lost
             logger.exception("Embedding in the background failed")
 
+    async def _catch_up(self, embedder: Embedder) -> None:
+        """Drain until nothing waits; on a lake, note the snapshot drained up to first."""
+        while self._again:
+            self._again = False
+            if self._lake:
+                self._seen = await newest_snapshot(self._guard)
+            await self._drain(embedder, None)
+
+    async def _poll(self) -> None:
+        """On a lake: wait for a commit of this process or of another one (a newer snapshot)."""
+        self._wakeup = wakeup = asyncio.Event()
+        while not self._again:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wakeup.wait(), self.poll_interval)
+            try:
+                self._again = self._again or await newest_snapshot(self._guard) != self._seen
+            except Exception:  # the catalog is away: look again later
+                logger.warning("Looking for new lake commits to embed failed", exc_info=True)
+
     async def _drain(self, embedder: Embedder, cutoff: datetime | None) -> None:
         for source in (DOCUMENTS, MESSAGES):
             while True:
-                async with self._lock:
-                    matrix = self._matrices[source.table]
-                    first = await run_alone(
-                        drain_pass(
-                            self._executor, embedder, source, self.batch_rows, self.window, matrix
-                        )
-                    )
+                try:
+                    async with self._lock:
+                        first = await run_alone(self._held(self._pass(embedder, source)))
+                except ConflictError:  # another process's pass held the queue, or DuckLake's
+                    await asyncio.sleep(0.05)  # conflict with a db-vacuum: nothing was written
+                    continue
                 if first is None or (cutoff is not None and first > cutoff):
                     break
+
+    async def _pass(self, embedder: Embedder, source: Source) -> datetime | None:
+        matrix = self._matrices[source.table]
+        check = self._check_state(embedder) if self._lake else None
+        return await drain_pass(
+            self._executor, embedder, source, self.batch_rows, self.window, matrix, check
+        )
+
+    def _check_state(self, embedder: Embedder) -> Any:
+        def recorded(given: tuple[str, int]) -> None:
+            self._recorded = given
+
+        return model_check((embedder.model, embedder.dimension), recorded)
+
+    async def _held(self, coro: Any) -> Any:
+        return await held(self._guard, self.lock_wait, coro)
 
     # -- the model record --------------------------------------------------------------------
     async def _has_record(self) -> bool:
@@ -312,14 +379,17 @@ class SemanticSearch:
             async with self._lock:
                 if self._recorded is None and not await self._has_record():
 
-                    def record(con: Any) -> None:
+                    def record(con: Any) -> tuple[str, int]:
+                        row = _store.read_state(con).get(_store.MODEL_KEY)
+                        if row is not None and row[1] is not None:  # another process's, first
+                            return (str(row[1]), int(row[2]))
                         _store.record_model(con, *given)
+                        return given
 
-                    await run_alone(self._in_transaction(record))
-                    self._recorded = given
+                    self._recorded = await run_alone(self._held(self._in_transaction(record)))
                     self._unused = False
         if self._recorded != given:
-            raise _mismatch(self._recorded, given)
+            raise mismatch(self._recorded, given)
 
     async def _in_transaction(self, fn: Any) -> Any:
         async with self._executor.transaction() as tx:
@@ -330,13 +400,6 @@ class SemanticSearch:
         if self._embedder is None:
             raise unavailable(self._reason)
         return self._embedder
-
-    def _refuse_lake(self) -> None:
-        if self._lake:
-            raise UnsupportedOnLakeError(
-                "Semantic search does not run on a DuckLake lake yet; use db.search.documents() "
-                "/ db.search.messages() (BM25), or a DuckDB file."
-            )
 
     async def _query_vector(self, query: str | Sequence[float]) -> list[float] | None:
         if isinstance(query, str):
@@ -356,15 +419,3 @@ class SemanticSearch:
                 f"{self._recorded[1]} (model {self._recorded[0]!r})."
             )
         return vector
-
-
-def _mismatch(recorded: tuple[str, int] | None, given: tuple[str, int]) -> EmbeddingMismatchError:
-    assert recorded is not None
-    return EmbeddingMismatchError(
-        f"This database's vectors were made by {recorded[0]!r} ({recorded[1]} dimensions); the "
-        f"embedder in use is {given[0]!r} ({given[1]} dimensions). Open it with the recorded "
-        "embedder, or drop the vectors with `await db.search.reset_embeddings()` and embed "
-        "again with the new one.",
-        recorded=recorded,
-        given=given,
-    )
