@@ -189,7 +189,12 @@ class LakeChangeHub(ChangeHub):
                 continue
             if item.message == FORMAT and item.extra_info is not None:
                 committed_at = (item.committed_at or datetime.now(UTC)).astimezone(UTC)
-                self.publish(decode(item.extra_info, committed_at), committed_at)
+                try:
+                    changes = decode(item.extra_info, committed_at)
+                except (ValueError, TypeError, KeyError):  # not the library's text after all
+                    changes = []
+                if changes:
+                    self.publish(changes, committed_at)
             after = item.snapshot_id
         return after
 
