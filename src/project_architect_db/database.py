@@ -205,12 +205,10 @@ class Database(FileCopies):
             raise corrupt_file_error(settings.database, settings.backup_dir, error) from error
         if self.settings.is_lake and not self.settings.read_only:
             from project_architect_db.core.lake._unit import open_guard
-            from project_architect_db.repositories._lake_changes import create_log
 
             try:
                 self._guard = await open_guard(self.settings, self.locks)
                 self._search.semantic.attach(self._guard)
-                await create_log(self.engine)
             except BaseException:
                 await self._executor.close()
                 raise

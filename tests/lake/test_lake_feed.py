@@ -22,6 +22,7 @@ import pytest
 
 from project_architect_db import Database
 from project_architect_db.exceptions import CatalogUnavailableError
+from project_architect_db.repositories._change_log import AUTHOR, FORMAT
 from project_architect_db.repositories.changes import Change, Gap, Subscription
 from tests.integration.lakeguard.conftest import python
 from tests.lake.conftest import Lake
@@ -273,3 +274,58 @@ async def test_a_bulk_create_is_logged_whole_one_change_per_row(db: Database) ->
         items = await take(feed, 40)
     assert [key(item)[2] for item in items] == [str(row_id) for row_id in made]
     assert {item.version for item in items if isinstance(item, Change)} == {1}
+
+
+async def test_a_bulk_of_children_carries_each_row_s_project(db: Database) -> None:
+    project = await db.projects.create({"name": "parent", "slug": "parent"})
+    async with db.changes(aggregates="conversations") as feed:
+        made = await db.conversations.bulk_create(
+            [{"project_id": project.id, "title": f"c{n}"} for n in range(70)]
+        )
+        items = await take(feed, 70)
+    assert [key(item)[2] for item in items] == [str(row_id) for row_id in made]
+    assert {item.project_id for item in items if isinstance(item, Change)} == {project.id}
+
+
+async def raw_commit(db: Database, message: tuple[str, str, str] | None) -> None:
+    """A project inserted by hand on the lake, with ``message`` as DuckLake's commit message."""
+    async with db.engine.connect() as connection:
+        duck = (await connection.get_raw_connection()).driver_connection
+
+        def write() -> None:
+            duck.execute("BEGIN")
+            duck.execute(
+                "INSERT INTO projects (id, name, slug, status, phase, tags, tech_stack, "
+                "architecture, metadata, created_at, updated_at, version) SELECT uuid(), 'raw', "
+                "'raw-' || uuid(), 'draft', 'requirements', [], [], '{}', '{}', now(), now(), 1"
+            )
+            if message is not None:
+                duck.execute(
+                    "CALL padb_lake.set_commit_message(?, ?, extra_info => ?)", list(message)
+                )
+            duck.execute("COMMIT")
+
+        await asyncio.to_thread(write)
+
+
+async def test_each_unit_signs_its_snapshot_and_other_commits_are_not_changes(
+    db: Database,
+) -> None:
+    async with db.changes() as feed:
+        await raw_commit(db, ("someone", "a commit of my own", '{"not": "ours"}'))
+        await raw_commit(db, None)
+        await raw_commit(db, (AUTHOR, "padb-changes/0", "an older or newer format"))
+        await raw_commit(db, ("someone", FORMAT, FORMAT + "[[not, json"))  # an impostor
+        await raw_commit(db, ("someone", FORMAT, FORMAT + '[["projects", "created", 1]]'))
+        made = await db.projects.create({"name": "ours", "slug": "ours"})
+        (item,) = await take(feed, 1)
+    assert key(item) == ("projects", "created", str(made.id))
+    async with db.engine.connect() as connection:
+        newest = (
+            await connection.exec_driver_sql(
+                "SELECT author, commit_message, commit_extra_info FROM "
+                "ducklake_snapshots('padb_lake') ORDER BY snapshot_id DESC LIMIT 1"
+            )
+        ).one()
+    assert newest[0] == AUTHOR and newest[1] == FORMAT
+    assert newest[2].startswith(FORMAT) and str(made.id) not in newest[2]  # ids are packed

@@ -129,3 +129,48 @@ async def test_an_append_after_another_process_deleted_the_project_is_refused(
             await mine.conversations.add_message(chat.id, {"role": "user", "content": "two"})
         assert await mine.conversations.count() == 0
         assert await theirs.conversations.count() == 0
+
+
+async def test_appends_that_skip_the_conversation_read_keep_asked_at_right(
+    lake_database: Database,
+) -> None:
+    db = lake_database
+    project = await db.projects.create({"name": "Asked", "slug": "asked"})
+    chat = await db.conversations.create({"project_id": project.id})
+    first = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+    second = datetime(2026, 5, 1, 12, 5, tzinfo=UTC)
+    await db.conversations.add_message(
+        chat.id, {"role": "user", "content": "a", "created_at": first}
+    )
+    # the conversation's project is known now: a user message does not read the row first
+    await db.conversations.add_message(
+        chat.id, {"role": "user", "content": "b", "created_at": second}
+    )
+    answer = await db.conversations.add_message(chat.id, {"role": "assistant", "content": "c"})
+    assert answer.asked_at == second
+    await db.conversations.add_messages(
+        chat.id, [{"role": "assistant", "content": "d"}, {"role": "user", "content": "e"}]
+    )
+    replies = [m for m in (await db.conversations.messages(chat.id)).items if m.content == "d"]
+    assert replies[0].asked_at is None  # "c" answered already: nothing was awaiting a reply
+    stored = await db.conversations.get(chat.id)
+    assert stored.message_count == 5 and stored.awaiting_reply_since is not None
+
+
+async def test_an_append_to_a_deleted_known_conversation_is_refused_and_writes_nothing(
+    lake_database: Database,
+) -> None:
+    db = lake_database
+    project = await db.projects.create({"name": "Gone", "slug": "gone"})
+    chat = await db.conversations.create({"project_id": project.id})
+    await db.conversations.add_message(chat.id, {"role": "user", "content": "one"})
+    await db.conversations.delete(chat.id)
+    with pytest.raises(IntegrityError, match="No conversation"):
+        await db.conversations.add_message(chat.id, {"role": "user", "content": "two"})
+    with pytest.raises(IntegrityError, match="No conversation"):
+        await db.conversations.add_messages(chat.id, [{"role": "user", "content": "three"}])
+    async with db.engine.connect() as connection:
+        left = await connection.exec_driver_sql(
+            "SELECT count(*) FROM messages WHERE conversation_id = ?", (chat.id,)
+        )
+        assert left.scalar_one() == 0

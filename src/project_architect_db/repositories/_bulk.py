@@ -25,12 +25,13 @@ from project_architect_db.repositories._arrow import (
     repeat_array,
 )
 from project_architect_db.repositories._arrow_feed import ArrowFeed, chunks, sliced
+from project_architect_db.repositories._change_log import BulkChanges
 from project_architect_db.repositories._integrity import (
     ParentFetch,
     native_parent_fetch,
     resolve_parents,
 )
-from project_architect_db.repositories.changes import ChangeKind
+from project_architect_db.repositories.changes import Change
 from project_architect_db.schemas.common import CreateSchema
 
 if TYPE_CHECKING:
@@ -44,17 +45,6 @@ __all__ = ["BulkOperations"]
 
 _BULK_CHUNK = 100_000
 _views = itertools.count(1)
-
-
-class _Created:
-    """What the change feed needs of a bulk-created row, without building Read records."""
-
-    __slots__ = ("id", "project_id", "version")
-
-    def __init__(self, id: uuid.UUID, project_id: Any, version: int | None) -> None:
-        self.id = id
-        self.project_id = project_id
-        self.version = version
 
 
 class _Ids:
@@ -90,12 +80,7 @@ class BulkOperations(Generic[ReadT]):
         def _read(self, row: Any) -> ReadT: ...
         def _coerce(self, data: Any, schema: type[Any]) -> Any: ...
         def _where(self, filters: Iterable[Filter], conditions: Mapping[str, Any]) -> list[Any]: ...
-        def _emit(
-            self,
-            tx: LockOwner,
-            kind: ChangeKind,
-            rows: Sequence[Any] | Callable[[], Sequence[Any]],
-        ) -> None: ...
+        def _hand_over(self, tx: LockOwner, make: Callable[[], Iterable[Change]]) -> None: ...
         def _conflict_target(self, on: Sequence[str] | None) -> tuple[str, ...]: ...
 
     # -- writes ------------------------------------------------------------------------------
@@ -303,22 +288,9 @@ class BulkOperations(Generic[ReadT]):
         table_of_rows: Callable[[], pa.Table],
         ids_of_rows: Callable[[], list[uuid.UUID]],
     ) -> None:
-        project_column = self.project_column
         version = 1 if self._versioned else None
-
-        def created() -> list[_Created]:
-            # Built only at publish time, and only when someone subscribes.
-            ids = ids_of_rows()
-            table = table_of_rows()
-            project_ids: list[Any]
-            if project_column and project_column in table.column_names:
-                # pa.uuid() columns give uuid.UUID values (pyarrow >= 22, the pinned range)
-                project_ids = table.column(project_column).to_pylist()
-            else:
-                project_ids = list(ids)
-            return [_Created(i, p, version) for i, p in zip(ids, project_ids, strict=True)]
-
-        self._emit(tx, ChangeKind.CREATED, created)
+        table, project_column = self._table.name, self.project_column
+        self._hand_over(tx, BulkChanges(table, version, table_of_rows, ids_of_rows, project_column))
 
     async def bulk_upsert(self, records: Iterable[Any], *, on: Sequence[str] | None = None) -> int:
         """Insert or update many records by natural key in one statement; return the count.

@@ -100,6 +100,8 @@ async def lock_conversation(
     locks: IntegrityLocks,
     conversation_id: uuid.UUID,
     parents: Parents | None = None,
+    *,
+    read: bool = True,
 ) -> datetime | None:
     """Serialise this transaction's writes to the conversation and fence its deletion.
 
@@ -110,15 +112,21 @@ async def lock_conversation(
     one catalog round trip and before the lake transaction's snapshot (a key taken after it
     costs a stamp check: ``core/lake/_unit.py``); the row read then confirms it.
 
+    ``read=False`` (the caller needs no ``awaiting_reply_since``) skips the row read when the
+    project is known: on a lake every statement reads the catalog, and the append's own read
+    of the updated row confirms the conversation and its project.
+
     Returns:
         The conversation's ``awaiting_reply_since``, read under the lock (``None`` also when
-        the conversation does not exist).
+        the conversation does not exist, or was not read).
     """
     known = None if parents is None else parents.get(conversation_id)
     keys: list[tuple[Hashable, bool]] = [(writes_key(conversation_id), True)]
     keys += [(key, False) for key in (conversation_id, known) if key is not None]
     await locks.many(tx, keys)
     locks.check_not_deleted(tx, conversation_id, "conversation")
+    if known is not None and not read:
+        return None
     conversations: Table = Conversation.__table__  # type: ignore[assignment]
     found = (
         await tx.execute(
@@ -157,7 +165,9 @@ async def append_messages(
     """
     lake = messages._context.lake
     parents = getattr(lake, "parents", None)
-    awaiting = await lock_conversation(tx, locks, conversation_id, parents)
+    # only a first message that answers reads the conversation's awaiting_reply_since
+    replies = records[0].role is MessageRole.ASSISTANT
+    awaiting = await lock_conversation(tx, locks, conversation_id, parents, read=replies)
     now = datetime.now(UTC)
     stamps = [record.created_at or now for record in records]
     asked: list[

@@ -1,22 +1,23 @@
 """``db.changes()`` on a lake: what every process commits, in commit order, exactly once.
 
-**The log.** A lake unit of work writes its :class:`Change` records into the lake table
-``padb_lake_changes`` inside its own transaction, just before its COMMIT
-(``Transaction.before_commit_async``): the records commit, or vanish, with the rows they
-describe, so a process killed mid-commit leaves no change unlogged and no log of a change
-that did not happen. Concurrent inserts into one lake table do not conflict in DuckLake
-(measured: 2 processes x 100 units, 0 refused), so the log adds no conflict between units.
-The records are the ones a file publishes (cascade counts and ids of a delete included):
-``ducklake_table_changes()`` of the data tables could not say which deletes cascaded, and
-would report a conversation's counter update an append already reports.
+**The log rides on the commit.** A lake unit of work hands its :class:`Change` records to
+DuckLake's ``set_commit_message`` just before its COMMIT (``Transaction.before_commit_async``),
+encoded as one compact text (``_change_log.py``: a bulk create's ids straight from its Arrow
+column). DuckLake stores it in the catalog's row for the unit's snapshot, in the same catalog
+transaction as the data: a process killed mid-commit leaves no change unlogged and no log of a
+change that did not happen, and the commit writes no second lake table (session 12's log table
+``padb_lake_changes`` cost a one-row unit ~+35% CPU). The records are the ones a file
+publishes (cascade counts and ids of a delete included): ``ducklake_table_changes()`` of the
+data tables could not say which deletes cascaded, and would report a conversation's counter
+update an append already reports.
 
 **The pump.** The first subscription starts one task per database: a
 :class:`~project_architect_db.core.lake.LakeFeed` (LISTEN on the catalog, woken by the NOTIFY
 each lake unit sends when its locks end, polling every second otherwise) lists the new
-snapshots in commit order; one ``ducklake_table_changes('padb_lake_changes', first, last)``
-per batch reads their log rows, and each commit's changes are published to the subscriptions
-as on a file. This process's own commits come back the same way, never from the in-process
-path, so they arrive once and in the lake's commit order among the other processes'.
+snapshots in commit order with their commit messages; the library's (``FORMAT``) are decoded and
+each commit's changes published to the subscriptions as on a file, stamped with the snapshot's
+time. This process's own commits come back the same way, never from the in-process path, so
+they arrive once and in the lake's commit order among the other processes'.
 
 **Gaps and outages.** A feed too far behind (``max_behind`` snapshots) or finding snapshots
 expired gives every subscription one :class:`Gap`. The catalog session ending (server
@@ -29,16 +30,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from itertools import groupby
-from typing import Any
 
 import duckdb
-import pyarrow as pa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from project_architect_db.core.lake._feed import LakeCommit, LakeFeed, LakeGap
@@ -50,19 +46,12 @@ from project_architect_db.exceptions import (
     ProjectArchitectDBError,
     TransactionError,
 )
-from project_architect_db.repositories.changes import Change, ChangeHub, ChangeKind, Subscription
+from project_architect_db.repositories._change_log import AUTHOR, FORMAT, decode, encode
+from project_architect_db.repositories.changes import Change, ChangeHub, Subscription
 
-__all__ = ["LOG", "LakeChangeHub", "create_log"]
+__all__ = ["LakeChangeHub"]
 
-LOG = "padb_lake_changes"
-"""The lake table of committed changes, one row per :class:`Change`."""
-
-_FEW = 16
-_COLUMNS = "aggregate, id, kind, version, project_id, committed_at, cascaded"
-_CREATE = (
-    f"CREATE TABLE IF NOT EXISTS {LAKE_ALIAS}.main.{LOG} (aggregate VARCHAR, id UUID, "
-    "kind VARCHAR, version BIGINT, project_id UUID, committed_at TIMESTAMPTZ, cascaded VARCHAR)"
-)
+_MESSAGE = f"CALL {LAKE_ALIAS}.set_commit_message(?, ?, extra_info => ?)"
 
 
 class LakeChangeHub(ChangeHub):
@@ -105,15 +94,12 @@ class LakeChangeHub(ChangeHub):
         pending.append(make)
 
     async def _log(self, tx: Transaction) -> None:
-        makes = self._pending.pop(id(tx), [])
-        changes = [change for make in makes for change in make()]
-        if not changes:
+        text = encode(self._pending.pop(id(tx), []))
+        if text is None:
             return
         # a pump starting now must not begin after this commit: its subscribers wait for it
         await self._listening.wait()
-        rows = [_row(change) for change in changes]
-        now = datetime.now(UTC)
-        await tx.run_native(lambda duck: _insert(duck, rows, now))
+        await tx.run_native(lambda duck: duck.execute(_MESSAGE, [AUTHOR, FORMAT, text]))
 
     # -- subscribers -------------------------------------------------------------------------
     def _subscribed(self) -> None:
@@ -173,7 +159,7 @@ class LakeChangeHub(ChangeHub):
         listening.set()
         try:
             while self._subscriptions:
-                after = await self._deliver(feed, await feed.batch(), after)
+                after = self._deliver(await feed.batch(), after)
             return after
         except ProjectArchitectDBError as error:
             error.after = after  # type: ignore[attr-defined]
@@ -194,116 +180,23 @@ class LakeChangeHub(ChangeHub):
                 after=after,
             )
 
-    async def _deliver(self, feed: LakeFeed, batch: list[LakeCommit | LakeGap], after: int) -> int:
-        """Publish a batch's commits (one log read per run of commits); the last one done."""
-        for gap, run in groupby(batch, key=lambda item: isinstance(item, LakeGap)):
-            items = list(run)
-            if gap:
-                for item in items:
-                    assert isinstance(item, LakeGap)
-                    self.gap(item.missed)
-                    after = item.resume_at
+    def _deliver(self, batch: list[LakeCommit | LakeGap], after: int) -> int:
+        """Publish a batch's commits (the library's commit messages); the last one done."""
+        for item in batch:
+            if isinstance(item, LakeGap):
+                self.gap(item.missed)
+                after = item.resume_at
                 continue
-            last = items[-1]
-            assert isinstance(last, LakeCommit)
-            rows = await feed.read(_read_log, after + 1, last.snapshot_id)
-            for _, group in groupby(rows, key=lambda row: row[0]):
-                changes = [_change(row) for row in group]
-                self.publish(changes, changes[0].committed_at)
-            after = last.snapshot_id
+            if item.message == FORMAT and item.extra_info is not None:
+                committed_at = (item.committed_at or datetime.now(UTC)).astimezone(UTC)
+                try:
+                    changes = decode(item.extra_info, committed_at)
+                except (ValueError, TypeError, KeyError):  # not the library's text after all
+                    changes = []
+                if changes:
+                    self.publish(changes, committed_at)
+            after = item.snapshot_id
         return after
-
-
-async def create_log(engine: AsyncEngine) -> None:
-    """``CREATE TABLE IF NOT EXISTS`` the log; a process racing another one tries again."""
-    for attempt in range(5):
-        try:
-            async with engine.begin() as connection:
-                await connection.exec_driver_sql(_CREATE)
-            return
-        except Exception:
-            if attempt == 4:
-                raise
-            await asyncio.sleep(0.05 * (attempt + 1))
-
-
-def _row(change: Change) -> tuple[Any, ...]:
-    project_id = change.project_id
-    return (
-        change.aggregate,
-        str(change.id),
-        str(change.kind),
-        change.version,
-        None if project_id is None else str(project_id),
-        _cascade_text(change),
-    )
-
-
-def _cascade_text(change: Change) -> str | None:
-    if not change.cascaded:
-        return None
-    ids = {table: [str(i) for i in found] for table, found in change.cascaded_ids.items()}
-    return json.dumps({"counts": dict(change.cascaded), "ids": ids})
-
-
-def _insert(
-    duck: duckdb.DuckDBPyConnection, rows: list[tuple[Any, ...]], committed_at: datetime
-) -> None:
-    """The rows into the log: one ``VALUES`` statement for a few, an Arrow scan for many."""
-    table = f"{LAKE_ALIAS}.main.{LOG}"
-    if len(rows) <= _FEW:  # a unit's usual few rows
-        values = ", ".join(["(?, ?::UUID, ?, ?, ?::UUID, ?, ?)"] * len(rows))
-        duck.execute(
-            f"INSERT INTO {table} VALUES {values}",
-            [value for row in rows for value in (*row[:5], committed_at, row[5])],
-        )
-        return
-    names = ["aggregate", "id", "kind", "version", "project_id", "cascaded"]
-    batch = pa.Table.from_arrays(
-        [pa.array(column) for column in zip(*rows, strict=True)], names=names
-    )
-    duck.register("padb_change_batch", batch)
-    try:
-        duck.execute(
-            f"INSERT INTO {table} SELECT aggregate, id::UUID, kind, version, "
-            "project_id::UUID, ?, cascaded FROM padb_change_batch",
-            [committed_at],
-        )
-    finally:
-        duck.unregister("padb_change_batch")
-
-
-def _read_log(duck: duckdb.DuckDBPyConnection, first: int, last: int) -> list[tuple[Any, ...]]:
-    """The log rows of snapshots ``first``..``last``, in commit order."""
-    try:
-        return duck.execute(
-            f"SELECT snapshot_id, {_COLUMNS} FROM ducklake_table_changes("
-            f"'{LAKE_ALIAS}', 'main', '{LOG}', ?, ?) WHERE change_type = 'insert' "
-            "ORDER BY snapshot_id, rowid",
-            [first, last],
-        ).fetchall()
-    except duckdb.CatalogException:  # no writer made the log yet (a read-only lake)
-        return []
-
-
-def _change(row: tuple[Any, ...]) -> Change:
-    _, aggregate, row_id, kind, version, project_id, committed_at, cascaded = row
-    counts: dict[str, int] = {}
-    ids: dict[str, tuple[uuid.UUID, ...]] = {}
-    if cascaded is not None:
-        loaded = json.loads(cascaded)
-        counts = loaded["counts"]
-        ids = {table: tuple(uuid.UUID(i) for i in found) for table, found in loaded["ids"].items()}
-    return Change(
-        aggregate,
-        row_id,
-        ChangeKind(kind),
-        version,
-        project_id,
-        committed_at=committed_at.astimezone(UTC),
-        cascaded=counts,
-        cascaded_ids=ids,
-    )
 
 
 def _unavailable(error: BaseException, outage: float) -> CatalogUnavailableError:

@@ -34,7 +34,7 @@ from project_architect_db.core._sqlalchemy import (
 )
 from project_architect_db.core.point_select import without_uuid_cast
 from project_architect_db.core.statements import StatementCache
-from project_architect_db.repositories._prepared import Prepared
+from project_architect_db.repositories._prepared import Prepared, worth_preparing
 from project_architect_db.repositories._processors import Processor as _Processor
 from project_architect_db.repositories._processors import result_processor
 from project_architect_db.repositories._read_records import record_maker
@@ -131,7 +131,8 @@ class _CompiledGet:
         self.point = point = NativePointRead(get.statement, dialect)
         # every key reaching here is a ``uuid.UUID`` (``_reads._as_id``) or, for a slug, a
         # string the statement does not cast: the id's ``::UUID`` cast is dropped
-        self.prepared = Prepared(without_uuid_cast(point.sql, point._bind) or point.sql)
+        sql = without_uuid_cast(point.sql, point._bind) or point.sql
+        self.prepared = Prepared(sql, plain=not worth_preparing(dialect))
         self.make = record_maker(get.schema, point.keys, point._processors)
 
     @property
@@ -141,7 +142,7 @@ class _CompiledGet:
 
     @sql.setter
     def sql(self, sql: str) -> None:
-        self.prepared = Prepared(sql)
+        self.prepared = Prepared(sql, plain=self.prepared.plain)
 
 
 class NativeGet:
@@ -215,7 +216,7 @@ class _Shape:
         self.compiled = compiled
         self.sql = str(compiled)
         #: how it runs when its statement asks to be prepared (:data:`PREPARE`)
-        self.prepared = Prepared(self.sql) if prepare else None
+        self.prepared = Prepared(self.sql) if prepare and worth_preparing(dialect) else None
         self.names: tuple[str, ...] = tuple(compiled.positiontup or ())
         processors = bind_processors(compiled)
         self.binds: tuple[_Processor, ...] = tuple(

@@ -26,7 +26,7 @@ from typing import Any
 
 import duckdb
 
-__all__ = ["Prepared", "literal"]
+__all__ = ["Prepared", "literal", "worth_preparing"]
 
 #: Names of prepared statements: unique in the process (one connection may serve two databases).
 _NAMES = itertools.count(1)
@@ -48,6 +48,17 @@ def literal(value: Any) -> str | None:
     return None
 
 
+def worth_preparing(dialect: Any) -> bool:
+    """Whether statements for ``dialect`` gain from being prepared: not on a lake.
+
+    A DuckLake table has no index to plan a scan on, and an ``EXECUTE`` there re-binds against
+    the lake's catalog each time: a prepared point read cost more CPU than the plain
+    statement with bound parameters (docs/performance.md, "The lake's cost per call, with the
+    feed").
+    """
+    return not getattr(dialect, "is_lake", False)
+
+
 class Prepared:
     """One statement (``$n`` placeholders), prepared on each DuckDB connection that runs it.
 
@@ -56,10 +67,12 @@ class Prepared:
         name: Its prepared statement's name on every connection.
     """
 
-    __slots__ = ("name", "prepare", "sql")
+    __slots__ = ("name", "plain", "prepare", "sql")
 
-    def __init__(self, sql: str) -> None:
+    def __init__(self, sql: str, *, plain: bool = False) -> None:
         self.sql = sql
+        #: run it with bound parameters, never prepared (see :func:`worth_preparing`)
+        self.plain = plain
         self.name = f"padb_read_{next(_NAMES)}"
         self.prepare = f"PREPARE {self.name} AS {sql}"
 
@@ -69,8 +82,8 @@ class Prepared:
         All rows are fetched (``fetchall``): a result left unread keeps its auto-commit
         transaction (and snapshot) open on a pooled connection.
         """
-        literals = [literal(value) for value in parameters]
-        if None in literals:
+        literals = [] if self.plain else [literal(value) for value in parameters]
+        if self.plain or None in literals:
             return duck.execute(self.sql, parameters).fetchall()
         execute = f"EXECUTE {self.name}({', '.join(literals)})"  # type: ignore[arg-type]
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, cast
 
@@ -142,8 +142,12 @@ class AsyncRepository(
         ``cascade`` (for a delete of one row) is what went with the row. On a lake the hub
         logs them in the transaction instead, for every process (``_lake_changes.py``).
         """
+        self._hand_over(tx, self._changes_of(kind, rows, cascade))
+
+    def _hand_over(self, tx: LockOwner, make: Callable[[], Iterable[Change]]) -> None:
+        """Give ``make`` (the unit's changes, built on demand) to the change hub."""
         changes = self._context.changes
-        changes.emit(tx, self._changes_of(kind, rows, cascade))
+        changes.emit(tx, make)
         if changes.on_commit is not None:  # the semantic queue wakes (file or lake)
             tx.after_commit(functools.partial(changes.on_commit, self._table.name))
 

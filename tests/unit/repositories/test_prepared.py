@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import duckdb
 import pytest
 
-from project_architect_db.repositories._prepared import Prepared, literal
+from project_architect_db.repositories._prepared import Prepared, literal, worth_preparing
 
 TRICKY = ["plain", "it's", "''", "a\\b", "x'); DROP TABLE t; --", "émoji 🚀", ""]
 
@@ -108,3 +108,22 @@ def test_a_refused_value_raises_as_the_bound_statement_does(
         duck.execute(prepared.sql, ["not-a-uuid"]).fetchall()
     with pytest.raises(duckdb.ConversionException):
         prepared.rows(duck, ["not-a-uuid"])
+
+
+def test_a_plain_statement_runs_bound_and_is_never_prepared(
+    duck: duckdb.DuckDBPyConnection,
+) -> None:
+    statement = Prepared("SELECT n FROM t WHERE s = $1", plain=True)
+    assert statement.rows(duck, ["it's"]) == [(1,)]
+    assert statement.rows(duck, ["nul\x00inside"]) == []
+    with pytest.raises(duckdb.BinderException):  # nothing was prepared under its name
+        duck.execute(f"EXECUTE {statement.name}('it''s')")
+
+
+def test_a_lake_dialect_is_not_worth_preparing_for() -> None:
+    from project_architect_db.core.driver import AsyncDuckDBDialect
+    from project_architect_db.core.lake._dialect import AsyncDuckLakeDialect
+
+    assert worth_preparing(AsyncDuckDBDialect())
+    assert not worth_preparing(AsyncDuckLakeDialect())
+    assert worth_preparing(None)

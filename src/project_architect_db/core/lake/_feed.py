@@ -18,6 +18,7 @@ import collections
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 import asyncpg
@@ -35,10 +36,17 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class LakeCommit:
-    """One lake commit: its snapshot id and DuckLake's summary of what it changed."""
+    """One lake commit: its snapshot id and DuckLake's summary of what it changed.
+
+    ``message`` and ``extra_info`` are what the committing transaction gave DuckLake's
+    ``set_commit_message`` (``None`` if nothing); ``committed_at`` is the snapshot's time.
+    """
 
     snapshot_id: int
     changes: dict[str, list[str]]
+    message: str | None = None
+    extra_info: str | None = None
+    committed_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,8 +196,10 @@ class LakeFeed:
             self._ready.append(LakeGap(missed=newest - self._last, resume_at=newest))
             self._last = newest
             return
-        for snapshot_id, changes in rows:
-            self._ready.append(LakeCommit(snapshot_id, dict(changes or {})))
+        for snapshot_id, changes, message, extra_info, at in rows:
+            self._ready.append(
+                LakeCommit(snapshot_id, dict(changes or {}), message, extra_info, at)
+            )
         self._last = newest
 
     def _wake(self, *_: object) -> None:
@@ -227,10 +237,11 @@ def _newest(cursor: duckdb.DuckDBPyConnection, catalog: str) -> int:
     return int(row[0]) if row else 0
 
 
-def _since(cursor: duckdb.DuckDBPyConnection, catalog: str, last: int) -> list[tuple[int, Any]]:
+def _since(cursor: duckdb.DuckDBPyConnection, catalog: str, last: int) -> list[tuple[Any, ...]]:
     # a read of its own: a new transaction, so the newest commits of every process are seen
     return cursor.execute(
-        "SELECT snapshot_id, changes FROM ducklake_snapshots(?) WHERE snapshot_id > ? "
+        "SELECT snapshot_id, changes, commit_message, commit_extra_info, snapshot_time "
+        "FROM ducklake_snapshots(?) WHERE snapshot_id > ? "
         "ORDER BY snapshot_id",
         [catalog, last],
     ).fetchall()
