@@ -190,15 +190,22 @@ async def main(chunks: int, rounds: int) -> None:
 
 
 async def interleave(
-    contestants: dict[str, Callable[[], Awaitable[Any]]], rounds: int
+    contestants: dict[str, Callable[[], Awaitable[Any]]],
+    rounds: int,
+    before: Callable[[str], None] | None = None,
 ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
-    """Wall and CPU milliseconds of each contestant, every round in a shuffled order."""
+    """Wall and CPU milliseconds of each contestant, every round in a shuffled order.
+
+    ``before(name)``, if given, runs before each contestant's sample, outside the clock.
+    """
     wall: dict[str, list[float]] = {k: [] for k in contestants}
     cpu: dict[str, list[float]] = {k: [] for k in contestants}
     for _ in range(rounds):
         order = list(contestants)
         random.shuffle(order)
         for name in order:
+            if before is not None:
+                before(name)
             t, c = time.perf_counter(), time.process_time()
             await contestants[name]()
             wall[name].append((time.perf_counter() - t) * 1e3)

@@ -27,7 +27,6 @@ import random
 import statistics
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -38,7 +37,7 @@ from lake_vs_file import raw_lake
 from project_architect_db import Database
 from project_architect_db.core.engine import run_native
 from project_architect_db.core.lake._open import LAKE_ALIAS
-from semantic_bench import RAW, fill, peak_rss_mb, query_vector
+from semantic_bench import RAW, fill, interleave, peak_rss_mb, query_vector
 
 
 async def main(chunks: int, rounds: int) -> None:
@@ -111,20 +110,13 @@ async def race(
     }
     for run, _ in contestants.values():  # warm: the kept matrix, the lake's file list
         await run()
-    wall: dict[str, list[float]] = {k: [] for k in contestants}
-    cpu: dict[str, list[float]] = {k: [] for k in contestants}
-    for _ in range(rounds):
-        order = list(contestants)
-        random.shuffle(order)
-        for name in order:
-            run, after_commit = contestants[name]
-            if after_commit:
-                commit_elsewhere()
-            t, c = time.perf_counter(), time.process_time()
-            await run()
-            wall[name].append((time.perf_counter() - t) * 1e3)
-            cpu[name].append((time.process_time() - c) * 1e3)
-    return wall, cpu
+
+    def before(name: str) -> None:
+        if contestants[name][1]:  # an "after a commit" contestant
+            commit_elsewhere()
+
+    runs = {name: run for name, (run, _) in contestants.items()}
+    return await interleave(runs, rounds, before)
 
 
 def report(

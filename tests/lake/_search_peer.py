@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -55,15 +56,27 @@ async def main(catalog: str, data_path: str, extensions: str) -> None:
         conversation = await db.conversations.create({"project_id": project.id})
         state = {"project": project.id, "conversation": conversation.id}
         print(json.dumps(["ready", str(project.id)]), flush=True)
-        for line in sys.stdin:
-            command = json.loads(line)
-            if command == ["quit"]:
-                break
-            try:
-                answer: Any = {"ok": await run(db, state, command)}
-            except Exception as error:
-                answer = {"error": f"{type(error).__name__}: {error}"}
-            print(json.dumps(answer), flush=True)
+        await answer_commands(db, state, run)
+
+
+async def answer_commands(
+    db: Database, state: dict[str, Any], run: Callable[..., Awaitable[Any]]
+) -> None:
+    """Answer the JSON commands read from stdin, one per line, until ``["quit"]``.
+
+    Each answer is ``{"ok": result}`` or ``{"error": "Type: message"}``, one line on stdout.
+    The lines are read off the loop, so the database's background tasks go on in between.
+    """
+    loop = asyncio.get_running_loop()
+    while line := await loop.run_in_executor(None, sys.stdin.readline):
+        command = json.loads(line)
+        if command == ["quit"]:
+            break
+        try:
+            answer: Any = {"ok": await run(db, state, command)}
+        except Exception as error:
+            answer = {"error": f"{type(error).__name__}: {error}"}
+        print(json.dumps(answer), flush=True)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from typing import Any
 
 from project_architect_db import Database
 from tests.integration.semantic._embedders import Slow, Words, vector
+from tests.lake._search_peer import answer_commands
 from tests.lake._search_peer import run as write
 
 
@@ -77,16 +78,7 @@ async def main(catalog: str, data_path: str, extensions: str, embedder: str) -> 
         conversation = await db.conversations.create({"project_id": project.id})
         state: dict[str, Any] = {"project": project.id, "conversation": conversation.id}
         print(json.dumps(["ready", str(project.id)]), flush=True)
-        loop = asyncio.get_running_loop()
-        while line := await loop.run_in_executor(None, sys.stdin.readline):
-            command = json.loads(line)
-            if command == ["quit"]:
-                break
-            try:
-                answer: Any = {"ok": await run(db, state, command)}
-            except Exception as error:
-                answer = {"error": f"{type(error).__name__}: {error}"}
-            print(json.dumps(answer), flush=True)
+        await answer_commands(db, state, run)
 
 
 if __name__ == "__main__":

@@ -131,16 +131,25 @@ async def test_a_reset_by_another_process_is_seen_by_this_process_next_pass(
     project = await db.projects.create({"name": "reset"})
     await db.documents.create({"project_id": project.id, "path": "a.md", "content": "alpha"})
     await db.search.embedded()
+    # the reset comes from a process without an embedder: nothing there can record a model
+    async with lake.open(extension_directory=extension_directory, embedder=False) as resetter:
+        await resetter.search.reset_embeddings()
+    await db.documents.create({"project_id": project.id, "path": "b.md", "content": "beta"})
+    await db.search.embedded()  # the model row is gone: this process records its own
+    assert sorted(h.snippet for h in await db.search.similar("alpha beta")) == ["alpha", "beta"]
+
     async with lake.open(
         extension_directory=extension_directory, embedder=Words(dimension=32)
     ) as other:
         await other.search.reset_embeddings()
-        await db.documents.create({"project_id": project.id, "path": "b.md", "content": "beta"})
-        await db.search.embedded()  # the model row is gone: this process records its own
-        assert sorted(h.snippet for h in await db.search.similar("alpha beta")) == ["alpha", "beta"]
-
-        await other.search.reset_embeddings()
-        await other.search.embedded()  # now the lake's vectors are the other model's
-
-        with pytest.raises(EmbeddingMismatchError, match="'test-words' \\(32 dimensions\\)"):
-            await db.search.embedded()  # this process still remembered its own model
+        # Both processes now race to record their model: this process's background queue
+        # (polling the lake) may record its own before `other` embeds. One model wins the lake;
+        # the other process is refused, whichever it is, and the winner goes on.
+        try:
+            await other.search.embedded()
+        except EmbeddingMismatchError as lost:  # this process recorded its model first
+            assert "'test-words' (64 dimensions)" in str(lost)
+            await db.search.embedded()
+        else:  # the lake's vectors are the other model's; this process remembered its own
+            with pytest.raises(EmbeddingMismatchError, match="'test-words' \\(32 dimensions\\)"):
+                await db.search.embedded()
