@@ -107,3 +107,24 @@ def test_a_sync_embed_returning_an_awaitable_is_awaited() -> None:
 def test_an_unusable_answer_is_an_embedding_error(answer: object, match: str) -> None:
     with pytest.raises(EmbeddingError, match=match):
         asyncio.run(embed(_Odd(answer), ["x"], "passage"))  # type: ignore[arg-type]
+
+
+async def test_a_held_pass_cancelled_before_it_starts_makes_no_coroutine() -> None:
+    # The background queue runs each pass as a task of its own; close() may cancel that task
+    # before its first step. A pass made ahead as a coroutine was then never awaited (CI saw
+    # "coroutine 'SemanticSearch._pass' was never awaited" at teardown): `held` takes a factory.
+    from project_architect_db.search.semantic._lake import held
+
+    made: list[str] = []
+
+    async def make() -> str:
+        made.append("ran")
+        return "done"
+
+    task = asyncio.ensure_future(held(None, 1.0, make))
+    task.cancel()  # before the task's first step
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert made == []
+    assert await held(None, 1.0, make) == "done"  # and a pass that runs, runs once
+    assert made == ["ran"]

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import duckdb
@@ -63,13 +63,14 @@ def queue_hold(guard: Any, wait: float) -> contextlib.AbstractAsyncContextManage
     return hold
 
 
-async def held(guard: Any, wait: float, coro: Any) -> Any:
-    """Run ``coro`` holding the queue's catalog lock (on a lake; on a file, just run it)."""
-    try:
-        async with queue_hold(guard, wait):
-            return await coro
-    finally:
-        coro.close()  # never awaited if the lock was refused
+async def held(guard: Any, wait: float, make: Callable[[], Awaitable[Any]]) -> Any:
+    """Await ``make()`` holding the queue's catalog lock (on a lake; on a file, just run it).
+
+    A factory, not a coroutine: a task cancelled before its first step never runs this
+    function's body, and a coroutine made ahead would be left never awaited.
+    """
+    async with queue_hold(guard, wait):
+        return await make()
 
 
 def model_check(

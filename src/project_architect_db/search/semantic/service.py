@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -243,7 +244,7 @@ class SemanticSearch:
             con.execute("DELETE FROM semantic_state")
 
         async with self._lock:
-            await run_alone(self._held(self._in_transaction(reset)))
+            await run_alone(self._held(lambda: self._in_transaction(reset)))
             self._recorded = None
             for matrix in self._matrices.values():
                 matrix.clear()
@@ -335,7 +336,8 @@ class SemanticSearch:
             while True:
                 try:
                     async with self._lock:
-                        first = await run_alone(self._held(self._pass(embedder, source)))
+                        make = functools.partial(self._pass, embedder, source)
+                        first = await run_alone(self._held(make))
                 except ConflictError:  # another process's pass held the queue, or DuckLake's
                     await asyncio.sleep(0.05)  # conflict with a db-vacuum: nothing was written
                     continue
@@ -355,8 +357,8 @@ class SemanticSearch:
 
         return model_check((embedder.model, embedder.dimension), recorded)
 
-    async def _held(self, coro: Any) -> Any:
-        return await held(self._guard, self.lock_wait, coro)
+    async def _held(self, make: Callable[[], Awaitable[Any]]) -> Any:
+        return await held(self._guard, self.lock_wait, make)
 
     # -- the model record --------------------------------------------------------------------
     async def _has_record(self) -> bool:
@@ -386,7 +388,9 @@ class SemanticSearch:
                         _store.record_model(con, *given)
                         return given
 
-                    self._recorded = await run_alone(self._held(self._in_transaction(record)))
+                    self._recorded = await run_alone(
+                        self._held(lambda: self._in_transaction(record))
+                    )
                     self._unused = False
         if self._recorded != given:
             raise mismatch(self._recorded, given)
