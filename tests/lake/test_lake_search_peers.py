@@ -20,6 +20,7 @@ import pytest
 
 from project_architect_db import Database
 from tests.integration.lakeguard.conftest import python
+from tests.lake._ask import ask
 from tests.lake.conftest import Lake
 
 pytestmark = [pytest.mark.subprocess, pytest.mark.timeout(600)]
@@ -32,14 +33,7 @@ class Peer:
     process: subprocess.Popen[bytes]
 
     async def __call__(self, *command: Any) -> Any:
-        stdin, stdout = self.process.stdin, self.process.stdout
-        assert stdin is not None
-        assert stdout is not None
-        stdin.write(json.dumps(list(command)).encode() + b"\n")
-        stdin.flush()
-        line = await asyncio.to_thread(stdout.readline)
-        assert line, self.process.communicate(timeout=60)[1].decode()[-3000:]
-        answer = json.loads(line)
+        answer = await ask(self.process, *command)
         assert "error" not in answer, answer
         return answer["ok"]
 

@@ -29,6 +29,7 @@ from project_architect_db.exceptions import (
 )
 from tests.integration.lakeguard.conftest import kill, python
 from tests.integration.semantic._embedders import Words, vector
+from tests.lake._ask import ask
 from tests.lake.conftest import Lake
 from tests.lake.test_lake_feed import allow_connections, terminate_sessions
 
@@ -48,15 +49,7 @@ class Peer:
         return answer["ok"]
 
     async def ask(self, *command: Any) -> dict[str, Any]:
-        stdin, stdout = self.process.stdin, self.process.stdout
-        assert stdin is not None
-        assert stdout is not None
-        stdin.write(json.dumps(list(command)).encode() + b"\n")
-        stdin.flush()
-        line = await asyncio.to_thread(stdout.readline)
-        assert line, self.process.communicate(timeout=60)[1].decode()[-3000:]
-        answer: dict[str, Any] = json.loads(line)
-        return answer
+        return await ask(self.process, *command)
 
     def quit(self) -> None:
         assert self.process.stdin is not None

@@ -204,8 +204,8 @@ async def sync_documents(
         # snapshot serialises the two: a revision committed while this waited is seen here,
         # not copied a second time (a duplicate version). In a unit of work that already read,
         # DuckDB's conflict check refuses the second writer instead (retryable ConflictError).
-        ahead = await _existing(repo._context.executor.run_native_read, latest)
-        keys = sorted(writes_key(row["id"]) for row in ahead.values())
+        ahead = await _at_keys(repo._context.executor.run_native_read, latest, "d.id")
+        keys = sorted(writes_key(row_id) for (row_id,) in ahead)
         await locks.many(tx, [(key, True) for key in keys])
     await resolve_parents(tx, locks, Document, [{"project_id": pid} for pid in projects])
     existing = await _existing(tx.run_native, latest)
@@ -252,11 +252,14 @@ def _value(record: DocumentCreate, name: str) -> Any:
     return getattr(record, name)
 
 
-async def _existing(
-    run: Callable[[Callable[[Any], list[tuple[Any, ...]]]], Awaitable[list[tuple[Any, ...]]]],
-    latest: dict[tuple[uuid.UUID, str], DocumentCreate],
-) -> dict[tuple[uuid.UUID, str], dict[str, Any]]:
-    """The current rows (without their content) at the given ``(project_id, path)`` keys.
+_Run = Callable[[Callable[[Any], list[tuple[Any, ...]]]], Awaitable[list[tuple[Any, ...]]]]
+_COLUMNS = ("id", "project_id", "path", "version", "title", "doc_type", "content_hash")
+
+
+async def _at_keys(
+    run: _Run, latest: dict[tuple[uuid.UUID, str], DocumentCreate], select: str
+) -> list[tuple[Any, ...]]:
+    """``SELECT {select}`` of the documents ``d`` at the given ``(project_id, path)`` keys.
 
     ``run`` runs the read on a DuckDB connection: the transaction's, or a kept reader's.
     """
@@ -267,10 +270,8 @@ async def _existing(
         }
     )
     view = f"padb_doc_keys_{next(_views)}"
-    columns = ("id", "project_id", "path", "version", "title", "doc_type", "content_hash")
     query = (  # k MATERIALIZED: no filter on its UUID pushed into the Arrow scan (_revise_many)
-        f'WITH k AS MATERIALIZED (SELECT * FROM "{view}") '
-        f"SELECT {', '.join(f'd.{name}' for name in columns)}, d.metadata, d.size_bytes "
+        f'WITH k AS MATERIALIZED (SELECT * FROM "{view}") SELECT {select} '
         "FROM documents d JOIN k ON d.project_id = k.project_id AND d.path = k.path"
     )
 
@@ -282,9 +283,17 @@ async def _existing(
             duck.unregister(view)
         return rows
 
+    return await run(fetch)
+
+
+async def _existing(
+    run: _Run, latest: dict[tuple[uuid.UUID, str], DocumentCreate]
+) -> dict[tuple[uuid.UUID, str], dict[str, Any]]:
+    """The current rows (without their content) at the given ``(project_id, path)`` keys."""
+    select = f"{', '.join(f'd.{name}' for name in _COLUMNS)}, d.metadata, d.size_bytes"
     found: dict[tuple[uuid.UUID, str], dict[str, Any]] = {}
-    for row in await run(fetch):
-        values = dict(zip((*columns, "metadata", "size_bytes"), row, strict=True))
+    for row in await _at_keys(run, latest, select):
+        values = dict(zip((*_COLUMNS, "metadata", "size_bytes"), row, strict=True))
         values["metadata"] = json.loads(values["metadata"]) if values["metadata"] else {}
         found[(values["project_id"], values["path"])] = values
     return found
