@@ -76,7 +76,9 @@ async def test_a_real_cancellation_mid_call_leaves_no_partial_batch(db: Database
     try:
         await task
     except asyncio.CancelledError:
-        assert await db.projects.count() == 0
+        # stopped before its COMMIT: nothing; cancelled once its COMMIT had begun (nothing stops
+        # a COMMIT, docs/architecture.md "Cancellation and statement timeout"): all of it
+        assert await db.projects.count() in (0, 20_000)
     else:  # finished before the cancel arrived: all of it
         assert await db.projects.count() == 20_000
     assert await db.projects.bulk_create([{"name": "Again", "slug": "again"}])
