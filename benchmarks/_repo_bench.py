@@ -259,6 +259,41 @@ def project_arrow(tag: str, count: int = BULK_ROWS) -> pa.Table:
     return pa.Table.from_pydict(columns, schema=_PROJECT_ARROW)
 
 
+def records_arrow(records: list[ProjectCreate]) -> tuple[pa.Table, list[uuid.UUID]]:
+    """A raw DuckDB user's own conversion of ``ProjectCreate`` records to Arrow, and the ids.
+
+    Plain hand-written Python, column by column (no per-record ``model_dump``, which is slower):
+    one list per column read off the records' attributes, the enums' values, ``json.dumps``
+    for the two JSON columns (an empty dict written as ``"{}"`` directly, as the library
+    does), the same UUIDv7 maker and timestamp for every row; the same table
+    :func:`project_arrow` makes from scratch. The ids are returned, as the library returns its.
+    """
+    count = len(records)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    ids = uuid7_batch(count)
+
+    def as_json(value: dict[str, Any]) -> str:
+        return json.dumps(value) if value else "{}"
+
+    columns = {
+        "id": [key.bytes for key in ids],
+        "name": [record.name for record in records],
+        "slug": [record.slug for record in records],
+        "description": [record.description for record in records],
+        "status": [record.status.value for record in records],
+        "phase": [record.phase.value for record in records],
+        "owner_id": [record.owner_id for record in records],
+        "tags": [record.tags for record in records],
+        "tech_stack": [record.tech_stack for record in records],
+        "architecture": [as_json(record.architecture) for record in records],
+        "metadata": [as_json(record.metadata_) for record in records],
+        "created_at": [now] * count,
+        "updated_at": [now] * count,
+        "version": [1] * count,
+    }
+    return pa.Table.from_pydict(columns, schema=_PROJECT_ARROW), ids
+
+
 class BulkContestant(Contestant):
     calls = 1
     tag = ""

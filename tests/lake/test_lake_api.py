@@ -248,3 +248,51 @@ async def test_a_key_committed_after_the_unit_began_is_a_conflict(lake_database:
         with pytest.raises(ConflictError, match=late):
             await tx.projects.create({"name": "Second", "slug": "race"})
     assert [p.name for p in (await db.projects.list(limit=5)).items] == ["First"]
+
+
+async def test_a_bulk_of_many_keys_refuses_a_key_repeated_within_it(
+    lake_database: Database,
+) -> None:
+    db = lake_database
+    project = await db.projects.create({"name": "P", "slug": "p"})
+    with pytest.raises(AlreadyExistsError, match="Two projects rows of this write"):
+        await db.projects.bulk_create(
+            [{"name": f"R{i}", "slug": f"rep-{i % 80}"} for i in range(81)]
+        )
+    # a two-column key with a UUID column (Arrow's uuid type, compared as its 16 bytes)
+    with pytest.raises(AlreadyExistsError, match="Two documents rows of this write"):
+        await db.documents.bulk_create(
+            [{"project_id": project.id, "path": f"r/{i % 70}.md"} for i in range(71)]
+        )
+    other = await db.projects.create({"name": "Q", "slug": "q"})
+    same_paths = [
+        {"project_id": owner, "path": f"s/{i}.md"}
+        for owner in (project.id, other.id)
+        for i in range(40)
+    ]
+    assert len(await db.documents.bulk_create(same_paths)) == 80  # same path, other project
+    assert await db.projects.count() == 2
+
+
+async def test_a_bulk_committed_after_a_unit_began_refuses_its_keys_there(
+    lake_database: Database,
+) -> None:
+    db = lake_database
+    rows = [{"name": f"B{i}", "slug": f"bulk-{i}"} for i in range(100)]
+    late = "after this (one began|transaction's snapshot)"
+    async with db.transaction() as tx:
+        assert await tx.projects.count() == 0  # the unit's snapshot is taken here
+        await asyncio.create_task(db.projects.bulk_create(rows))  # commits after it
+        with pytest.raises(ConflictError, match=late):
+            await tx.projects.create({"name": "Again", "slug": "bulk-42"})
+    async with db.transaction() as tx:
+        assert await tx.projects.count() == 100
+        await asyncio.create_task(db.projects.create({"name": "One", "slug": "one"}))
+        with pytest.raises(ConflictError, match=late):
+            await tx.projects.bulk_create(
+                [
+                    *({"name": f"N{i}", "slug": f"n-{i}"} for i in range(99)),
+                    {"name": "Dup", "slug": "one"},
+                ]
+            )
+    assert await db.projects.count() == 101

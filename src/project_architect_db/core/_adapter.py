@@ -60,6 +60,7 @@ class AsyncAdaptedConnection(AdaptedConnection):
     __slots__ = (
         "_abort_cause",
         "_aborted",
+        "_before_commit",
         "_begin_pending",
         "_duck",
         "_in_transaction",
@@ -90,6 +91,7 @@ class AsyncAdaptedConnection(AdaptedConnection):
         self._in_transaction = False
         self._aborted = False
         self._abort_cause: BaseException | None = None
+        self._before_commit: list[Callable[[duckdb.DuckDBPyConnection], object]] = []
         self._timeouts = timeouts
         #: How long a SQLAlchemy SELECT outside a transaction may hold the loop. 0 (the
         #: default): always on the worker. A SELECT may be any query, and DuckDB takes ~20-50 ms
@@ -328,20 +330,38 @@ class AsyncAdaptedConnection(AdaptedConnection):
 
     def begin(self) -> None:
         """Start a transaction lazily: BEGIN travels with the first statement."""
+        self._before_commit = []
         if not self.autocommit:
             self._begin_pending = True
             self._aborted = False
             self._abort_cause = None
 
+    def before_commit(self, fn: Callable[[duckdb.DuckDBPyConnection], object]) -> None:
+        """Run ``fn(duck)`` on the worker in the COMMIT's own hop, just before the COMMIT.
+
+        For the last statement of a unit that needs no answer (a lake's commit message): one
+        hop less. If it raises, the transaction is rolled back and the error goes up from
+        ``commit()``. Forgotten by a rollback, and when the transaction ran nothing.
+        """
+        self._before_commit.append(fn)
+
     def commit(self) -> None:
         """Commit; raise instead of letting DuckDB silently roll back an aborted transaction."""
         self._begin_pending = False
+        last, self._before_commit = self._before_commit, []
         if not self._in_transaction:
             return
         duck = self._duck
 
         def work() -> None:
             self._in_transaction = False
+            if last and not self._aborted:
+                try:
+                    for fn in last:
+                        fn(duck)
+                except BaseException:
+                    rollback_quietly(duck)
+                    raise
             if self._aborted:
                 try:
                     duck.rollback()
@@ -364,6 +384,7 @@ class AsyncAdaptedConnection(AdaptedConnection):
     def rollback(self) -> None:
         """Roll back; free when nothing ran since BEGIN."""
         self._begin_pending = False
+        self._before_commit = []
         self._aborted = False
         self._abort_cause = None
         if not self._in_transaction:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any, Protocol
 
 from project_architect_db.exceptions import ConflictError, IntegrityError
@@ -220,12 +220,27 @@ class IntegrityLocks:
     # -- deletes seen by older snapshots ---------------------------------------------------
     def mark_deleted(self, owner: LockOwner, keys: list[Hashable]) -> None:
         """Leave tombstones for ``keys`` once ``owner`` commits."""
+        self.mark_deleted_lazily(owner, lambda: keys)
+
+    def mark_deleted_lazily(self, owner: LockOwner, keys: Callable[[], Iterable[Hashable]]) -> None:
+        """:meth:`mark_deleted` with the keys made only if a tombstone is needed.
+
+        A tombstone only matters to a transaction open when ``owner`` commits (one that begins
+        later has a newer sequence): with no other transaction open, ``keys()`` is never
+        called (a bulk claim's 10k keys are not made).
+        """
+        me = id(owner)
 
         def bury() -> None:  # one commit: one stamp for all of them (a bulk write has 10k)
-            if self._open:
-                self._tombstones.update(dict.fromkeys(keys, next_sequence()))
+            if any(key != me for key in self._open):
+                self._tombstones.update(dict.fromkeys(keys(), next_sequence()))
 
         owner.after_commit(bury)
+
+    def may_refuse(self, owner: LockOwner) -> bool:
+        """Whether :meth:`check_not_deleted` could refuse any key for ``owner`` right now."""
+        sequence = owner.sequence
+        return any(stamp > sequence for stamp in self._tombstones.values())
 
     def check_not_deleted(self, owner: LockOwner, key: Hashable, what: str) -> None:
         """Refuse ``key`` if its row was deleted after ``owner`` began (its snapshot is stale)."""

@@ -357,11 +357,12 @@ class BulkOperations(Generic[ReadT]):
         names = tuple(key if key is not None else self.natural_key)
         if lake is None or not names:
             return
-        # column by column (10k rows as dicts took ~40 ms); a key column absent: no row has it
-        present = set(names) <= set(table.column_names)
-        columns = [table.column(name).to_pylist() for name in names] if present else []
-        keys = list(zip(*columns, strict=True)) if present else []
-        await lake.claim(tx, self._table, names, keys, refuse_taken=refuse_taken)
+        if not set(names) <= set(table.column_names):  # a key column absent: no row has it
+            return
+        # the keys stay Arrow columns (10k rows as dicts took ~40 ms, as tuples ~4 ms)
+        await lake.claim_columns(
+            tx, self._table, names, table.select(list(names)), refuse_taken=refuse_taken
+        )
 
 
 def _given(values: Sequence[Any]) -> Callable[[int], Sequence[Any]]:

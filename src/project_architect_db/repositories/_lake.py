@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import pyarrow as pa
@@ -83,6 +83,18 @@ class LakeIntegrity(Protocol):
         """
         ...
 
+    async def claim_columns(
+        self,
+        tx: Transaction,
+        table: Table,
+        names: Sequence[str],
+        columns: pa.Table,
+        *,
+        refuse_taken: bool = True,
+    ) -> None:
+        """:meth:`claim` for a bulk write, its keys given as the Arrow columns ``names``."""
+        ...
+
 
 class InProcessLakeIntegrity:
     """:class:`LakeIntegrity` for the writers of this process (see the module text)."""
@@ -125,23 +137,77 @@ class InProcessLakeIntegrity:
         else:  # one catalog round trip for all of them
             ordered = sorted(claimed, key=repr)
             await locks.many(tx, [(space, False), *((key, True) for key in ordered)])
-        try:
-            for lock_key in claimed:
-                # written by a transaction that committed after this one's snapshot was taken
-                locks.check_not_deleted(tx, lock_key, "key")
-        except IntegrityError as error:
-            raise ConflictError(
-                f"A concurrent transaction wrote a {table.name} row with the same "
-                f"{', '.join(names)} after this one began; nothing was written. Run the "
-                "unit of work again."
-            ) from error
-        # once this transaction commits, older snapshots must not trust their look
-        locks.mark_deleted(tx, claimed)
+        self._check_and_bury(tx, table, names, lambda: claimed)
         if not refuse_taken:
             return
         taken = await taken_error(tx, table, names, keys, own_id)
         if taken is not None:
             raise taken
+
+    def _check_and_bury(
+        self,
+        tx: Transaction,
+        table: Table,
+        names: Sequence[str],
+        claimed: Callable[[], list[Hashable]],
+    ) -> None:
+        """Refuse a key written after ``tx`` began; tombstone the keys for older snapshots.
+
+        ``claimed()`` (the lock keys) is called only when a key could be refused or a
+        tombstone is needed (another transaction of this process is open).
+        """
+        locks = self._locks
+        if locks.may_refuse(tx):
+            try:
+                for lock_key in claimed():
+                    # written by a transaction that committed after this one's snapshot
+                    locks.check_not_deleted(tx, lock_key, "key")
+            except IntegrityError as error:
+                raise ConflictError(
+                    f"A concurrent transaction wrote a {table.name} row with the same "
+                    f"{', '.join(names)} after this one began; nothing was written. Run the "
+                    "unit of work again."
+                ) from error
+        # once this transaction commits, older snapshots must not trust their look
+        locks.mark_deleted_lazily(tx, claimed)
+
+    async def claim_columns(
+        self,
+        tx: Transaction,
+        table: Table,
+        names: Sequence[str],
+        columns: pa.Table,
+        *,
+        refuse_taken: bool = True,
+    ) -> None:
+        """:meth:`claim` for a bulk write's keys, given as Arrow columns (``names``).
+
+        More than ``MANY_KEYS`` keys: the key space is locked once, duplicates are found by
+        Arrow's ``group_by`` and taken keys by one join with ``columns`` (no Python tuple per
+        key unless a tombstone needs them). Fewer: :meth:`claim` with the keys as tuples.
+        """
+        count = columns.num_rows
+        if count <= MANY_KEYS:
+            keys = list(zip(*(columns.column(name).to_pylist() for name in names), strict=True))
+            await self.claim(tx, table, names, keys, refuse_taken=refuse_taken)
+            return
+        if _distinct(columns) < count:
+            raise AlreadyExistsError(
+                f"Two {table.name} rows of this write have the same {', '.join(names)}: give "
+                "each a different value."
+            )
+        await self._locks.exclusive(tx, ("lake-unique-space", table.name, tuple(names)))
+        prefix = ("lake-unique", table.name, tuple(names))
+
+        def claimed() -> list[Hashable]:
+            values = zip(*(columns.column(name).to_pylist() for name in names), strict=True)
+            return [(*prefix, key) for key in values]
+
+        self._check_and_bury(tx, table, names, claimed)
+        if refuse_taken:
+            taken = await _taken_in(tx, table, names, columns.select(list(names)))
+            if taken is not None:
+                raise _already_exists(table, names, taken)
 
 
 async def taken_error(
@@ -155,6 +221,10 @@ async def taken_error(
     taken = await _taken(tx, table, names, keys, own_id)
     if taken is None:
         return None
+    return _already_exists(table, names, taken)
+
+
+def _already_exists(table: Table, names: Sequence[str], taken: Any) -> AlreadyExistsError:
     pairs: zip[tuple[str, Any]] = zip(names, taken[1:], strict=True)
     values = ", ".join(f"{name}={value!r}" for name, value in pairs)
     return AlreadyExistsError(
@@ -185,9 +255,20 @@ async def _taken(
             for i, name in enumerate(names)
         }
     )
+    return await _taken_in(tx, table, names, arrow)
+
+
+async def _taken_in(tx: Transaction, table: Table, names: Sequence[str], arrow: pa.Table) -> Any:
+    """The first row (id, key columns) whose key is a row of ``arrow`` (one join)."""
     view = f"padb_claim_{next(_views)}"
+    # a key column of strings holding UUIDs (made from Python keys) is cast; pa.uuid() is not
+    cast = {
+        name: isinstance(table.c[name].type, Uuid)
+        and pa.types.is_string(arrow.schema.field(name).type)
+        for name in names
+    }
     match = " AND ".join(
-        f't."{name}" = ' + (f'CAST(k."{name}" AS UUID)' if is_uuid[name] else f'k."{name}"')
+        f't."{name}" = ' + (f'CAST(k."{name}" AS UUID)' if cast[name] else f'k."{name}"')
         for name in names
     )
     sql = (
@@ -203,6 +284,21 @@ async def _taken(
             duck.unregister(view)
 
     return await tx.run_native(look)
+
+
+def _distinct(columns: pa.Table) -> int:
+    """How many distinct rows ``columns`` has (extension columns, ``pa.uuid()``, as storage)."""
+    plain = pa.table(
+        {
+            name: pa.chunked_array(
+                [chunk.storage for chunk in column.chunks], column.type.storage_type
+            )
+            if isinstance(column.type, pa.BaseExtensionType)
+            else column
+            for name, column in zip(columns.column_names, columns.columns, strict=True)
+        }
+    )
+    return int(plain.group_by(plain.column_names).aggregate([]).num_rows)
 
 
 def is_lake_dialect(dialect: Dialect | None) -> bool:

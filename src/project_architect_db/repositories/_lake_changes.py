@@ -37,6 +37,7 @@ from datetime import UTC, datetime
 import duckdb
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from project_architect_db.core.engine import native_connection
 from project_architect_db.core.lake._feed import LakeCommit, LakeFeed, LakeGap
 from project_architect_db.core.lake._open import LAKE_ALIAS
 from project_architect_db.core.locks import LockOwner
@@ -99,7 +100,9 @@ class LakeChangeHub(ChangeHub):
             return
         # a pump starting now must not begin after this commit: its subscribers wait for it
         await self._listening.wait()
-        await tx.run_native(lambda duck: duck.execute(_MESSAGE, [AUTHOR, FORMAT, text]))
+        # sent in the COMMIT's own hop, just before it (one worker hop less per unit)
+        adapted = await native_connection(await tx.connection())
+        adapted.before_commit(lambda duck: duck.execute(_MESSAGE, [AUTHOR, FORMAT, text]))
 
     # -- subscribers -------------------------------------------------------------------------
     def _subscribed(self) -> None:

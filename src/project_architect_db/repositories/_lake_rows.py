@@ -18,16 +18,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
-from sqlalchemy import Table, exists, insert, literal, or_, select
+from sqlalchemy import Table, and_, bindparam, exists, insert, literal, or_, select
 from sqlalchemy.engine import Dialect
 
-if TYPE_CHECKING:
-    from sqlalchemy.engine import CursorResult
-
 from project_architect_db.core.transaction import Transaction
-from project_architect_db.repositories._native_read import NativeRow
+from project_architect_db.exceptions import ValidationError
+from project_architect_db.repositories._native_read import NativeRow, NativeStatement
 from project_architect_db.repositories._processors import Processor, result_processor
 
 __all__ = ["insert_unless_taken", "stored_rows"]
@@ -66,21 +64,76 @@ def stored_rows(table: Table, dialect: Dialect, values: Sequence[dict[str, Any]]
     return rows
 
 
+_MAX_SHAPES = 256
+
+
+def _checked_insert(
+    table: Table, columns: Sequence[str], claims: Sequence[Sequence[str]], dialect: Dialect
+) -> NativeStatement:
+    """``INSERT INTO t (columns) SELECT :v0, ... WHERE NOT EXISTS (SELECT 1 FROM t WHERE ...)``.
+
+    One ``WHERE`` branch per claimed key (``claims``: its column names), ``OR``-ed; the values
+    are bound by name (``v<i>`` for the row, ``k<j>_<m>`` for claim ``j``'s column ``m``).
+    """
+    values = select(
+        *(bindparam(f"v{i}", type_=table.c[name].type) for i, name in enumerate(columns))
+    )
+    matches = [
+        and_(
+            *(
+                table.c[name] == bindparam(f"k{j}_{m}", type_=table.c[name].type)
+                for m, name in enumerate(names)
+            )
+        )
+        for j, names in enumerate(claims)
+    ]
+    if matches:
+        values = values.where(~exists(select(literal(1)).where(or_(*matches))))
+    return NativeStatement(insert(table).from_select(list(columns), values), dialect)
+
+
 async def insert_unless_taken(
-    tx: Transaction, table: Table, row: dict[str, Any], keys: Sequence[Any]
+    tx: Transaction,
+    table: Table,
+    row: dict[str, Any],
+    claims: Sequence[tuple[Sequence[str], tuple[Any, ...]]],
+    shapes: dict[tuple[Any, ...], Any],
 ) -> Any:
-    """Insert ``row`` unless a stored row matches one of ``keys`` (``WHERE`` clauses).
+    """Insert ``row`` unless a stored row has one of ``claims`` (column names, their values).
+
+    The statement is compiled once per shape (the row's columns, the claims' columns) into
+    ``shapes`` and run by DuckDB's own ``execute`` in the transaction: no SQLAlchemy statement
+    built, compiled or executed per call (that was most of a lake create's loop-thread time).
 
     Returns:
         The stored row, or ``None`` when a match kept it out (nothing was written).
+
+    Raises:
+        ValidationError: A column type refuses a value (worded as ``create_natively``'s).
     """
-    names = [column.key for column in table.columns if column.key in row]
-    values = select(*(literal(row[name], table.c[name].type) for name in names))
-    if keys:
-        values = values.where(~exists().where(or_(*keys)))
-    result = cast("CursorResult[Any]", await tx.execute(insert(table).from_select(names, values)))
-    if result.rowcount == 0:
-        return None
+    names = tuple(column.key for column in table.columns if column.key in row)
+    claimed = tuple(tuple(key_names) for key_names, _ in claims)
     dialect = tx.session.bind.dialect  # type: ignore[union-attr]
+    shape = ("lake-insert", names, claimed)
+    native = shapes.get(shape)
+    if native is None:
+        if len(shapes) >= _MAX_SHAPES:
+            shapes.clear()
+        native = shapes[shape] = _checked_insert(table, names, claimed, dialect)
+    given = {f"v{i}": row[name] for i, name in enumerate(names)}
+    for j, (_, key) in enumerate(claims):
+        given.update((f"k{j}_{m}", value) for m, value in enumerate(key))
+    try:
+        parameters = native.parameters(given)
+    except Exception as error:  # a value its column type refuses, worded as the session's
+        raise ValidationError(f"A value could not be stored: {error}") from error
+    sql = native.shape.sql
+
+    def run(duck: Any) -> int:
+        inserted = duck.execute(sql, parameters).fetchone()
+        return int(inserted[0]) if inserted else 0
+
+    if await tx.run_native(run) == 0:
+        return None
     (stored,) = stored_rows(table, dialect, [row])
     return stored

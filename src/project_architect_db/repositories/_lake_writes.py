@@ -64,8 +64,8 @@ async def create_on_lake(
         claims.append((("id",), [(values["id"],)]))
     for claimed_names, claimed in claims:
         await lake.claim(tx, table, claimed_names, claimed, refuse_taken=False)
-    matches = [key_filter(table, n, key) for n, claimed in claims for key in claimed]
-    row = await insert_unless_taken(tx, table, full, matches)
+    matches = [(n, key) for n, claimed in claims for key in claimed]
+    row = await insert_unless_taken(tx, table, full, matches, repository._native_inserts)
     if row is None:  # a stored row has one of the keys: say which
         for claimed_names, claimed in claims:
             taken = await taken_error(tx, table, claimed_names, claimed)

@@ -215,3 +215,47 @@ def test_duckdb_no_longer_probes_for_an_absent_pandas_on_every_query() -> None:
     assert importlib.util.find_spec("json") is not None  # other imports are untouched
     with pytest.raises(ModuleNotFoundError, match="pandas"):
         import pandas  # noqa: F401
+
+
+async def test_work_before_commit_runs_in_the_commit_and_is_part_of_the_unit(
+    engine: AsyncEngine,
+) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE notes (n INTEGER)"))
+    async with engine.begin() as connection:
+        adapted = await native_connection(connection)
+        await connection.execute(text("INSERT INTO notes VALUES (1)"))
+        adapted.before_commit(lambda duck: duck.execute("INSERT INTO notes VALUES (2)"))
+    async with engine.connect() as connection:
+        rows = await connection.execute(text("SELECT n FROM notes ORDER BY n"))
+        assert rows.scalars().all() == [1, 2]
+
+
+async def test_work_before_commit_that_fails_rolls_the_unit_back(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE notes (n INTEGER)"))
+    with pytest.raises(Exception, match="no_such_table"):
+        async with engine.begin() as connection:
+            adapted = await native_connection(connection)
+            await connection.execute(text("INSERT INTO notes VALUES (1)"))
+            adapted.before_commit(lambda duck: duck.execute("INSERT INTO no_such_table VALUES (1)"))
+    async with engine.connect() as connection:
+        assert (await connection.execute(text("SELECT count(*) FROM notes"))).scalar() == 0
+        # the connection is usable again, and nothing is left over for its next commit
+        await connection.execute(text("INSERT INTO notes VALUES (3)"))
+        await connection.commit()
+        assert (await connection.execute(text("SELECT count(*) FROM notes"))).scalar() == 1
+
+
+async def test_work_before_commit_is_forgotten_by_a_rollback(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE notes (n INTEGER)"))
+    async with engine.connect() as connection:
+        adapted = await native_connection(connection)
+        await connection.execute(text("INSERT INTO notes VALUES (1)"))
+        adapted.before_commit(lambda duck: duck.execute("INSERT INTO notes VALUES (2)"))
+        await connection.rollback()
+        await connection.execute(text("INSERT INTO notes VALUES (3)"))
+        await connection.commit()
+        rows = await connection.execute(text("SELECT n FROM notes ORDER BY n"))
+        assert rows.scalars().all() == [3]
