@@ -30,9 +30,9 @@ from project_architect_db.core._cursors import (
 )
 from project_architect_db.core._inline import (
     INLINE_BUDGET,
-    WATCHDOG,
     ShortRead,
     is_plain_select,
+    run_inline,
     yield_if_held,
 )
 from project_architect_db.core._sqlalchemy import await_, in_greenlet
@@ -199,24 +199,9 @@ class AsyncAdaptedConnection(AdaptedConnection):
 
     def _run_inline(self, read: ShortRead[Any], budget: float) -> tuple[bool, Any]:
         """``(True, result)``, or ``(False, None)`` when the read must go to the worker."""
-        worker = self._worker
-        if self.closed or not worker.claim():  # busy: the read queues behind the worker's work
+        if self.closed:
             return False, None
-        try:
-            watch = WATCHDOG.arm(self._duck.interrupt, budget)
-            try:
-                value = read(self._duck)
-            except duckdb.InterruptException:
-                if WATCHDOG.disarm(watch):  # past the budget: the worker takes it from here
-                    return False, None
-                raise  # pragma: no cover - an interrupt from elsewhere (interpreter exit)
-            except BaseException:
-                WATCHDOG.disarm(watch)
-                raise
-            WATCHDOG.disarm(watch)  # fired after the read ended: the result stands
-            return True, value
-        finally:
-            worker.release()
+        return run_inline(self._worker, self._duck, read, budget)
 
     def run_here(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> tuple[bool, T | None]:
         """Run ``fn(duck)`` on this thread, in the current transaction, if the worker is idle.

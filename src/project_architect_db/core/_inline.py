@@ -41,7 +41,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import duckdb
 
@@ -327,3 +327,36 @@ def is_plain_select(statement: str) -> bool:
             _READ_ONLY_CACHE.clear()
         _READ_ONLY_CACHE[statement] = known
     return known
+
+
+class _Claimable(Protocol):
+    def claim(self) -> bool: ...
+
+    def release(self) -> None: ...
+
+
+def run_inline(
+    worker: _Claimable, duck: duckdb.DuckDBPyConnection, read: ShortRead[Any], budget: float
+) -> tuple[bool, Any]:
+    """Run ``read(duck)`` on this thread if ``worker`` is idle, interrupted past ``budget``.
+
+    ``(True, result)``, or ``(False, None)`` when the read must go to the worker: busy (the
+    read queues behind its work) or the read ran past ``budget`` (the watchdog interrupted it).
+    """
+    if not worker.claim():
+        return False, None
+    try:
+        watch = WATCHDOG.arm(duck.interrupt, budget)
+        try:
+            value = read(duck)
+        except duckdb.InterruptException:
+            if WATCHDOG.disarm(watch):  # past the budget: the worker takes it from here
+                return False, None
+            raise  # pragma: no cover - an interrupt from elsewhere (interpreter exit)
+        except BaseException:
+            WATCHDOG.disarm(watch)
+            raise
+        WATCHDOG.disarm(watch)  # fired after the read ended: the result stands
+        return True, value
+    finally:
+        worker.release()
