@@ -179,6 +179,22 @@ class SemanticSearch:
         check_k(k)
         sources = sources_of(scope, conversation_id, doc_type)
         filters = filters_of(project_id, conversation_id, doc_type, since, until)
+        return await self.nearest(query, k, sources, filters)
+
+    async def nearest(
+        self,
+        query: str | Sequence[float],
+        k: int,
+        sources: Sequence[Source],
+        filters: dict[str, Any],
+        *,
+        read: bool = True,
+    ) -> list[SimilarHit]:
+        """:meth:`similar` once its arguments are checked.
+
+        ``read`` False: empty snippets, the candidates checked by id only (hybrid search reads
+        the rows it keeps).
+        """
         vector = await self._query_vector(query)
         if vector is None:  # nothing was ever embedded here
             return []
@@ -190,7 +206,7 @@ class SemanticSearch:
             for source in sources:
                 active = {n: v for n, v in filters.items() if n in allowed(source)}
                 hits += await tx.run_native(
-                    lambda con, s=source, f=active: self._run(con, s, vector, f, k)
+                    lambda con, s=source, f=active: self._run(con, s, vector, f, k, read)
                 )
         hits.sort(key=lambda h: (-h.score, h.kind, h.id, h.chunk))
         return hits[:k]
@@ -216,7 +232,7 @@ class SemanticSearch:
                 "The database is read-only: nothing is embedded here. Open it writable to "
                 "embed what is waiting."
             )
-        embedder = self._require_embedder()
+        embedder = self.require_embedder()
         await self._check_model(embedder)
         cutoff = datetime.now(UTC).replace(tzinfo=None)
         try:
@@ -276,9 +292,10 @@ class SemanticSearch:
                 await task
 
     def _run(
-        self, con: Any, source: Source, vector: list[float], filters: dict[str, Any], k: int
-    ) -> list[SimilarHit]:
-        if not self.memory_vectors:
+        self, con: Any, source: Source, vector: list[float], filters: dict[str, Any], k: int,
+        read: bool,
+    ) -> list[SimilarHit]:  # fmt: skip
+        if not self.memory_vectors:  # (reads the snippets whatever ``read``)
             return search(con, source, vector, filters, k, self.snippet_chars)
         assert self._recorded is not None
         matrix = self._matrices[source.table]
@@ -286,7 +303,7 @@ class SemanticSearch:
             block = fresh_block(con, matrix, self._recorded[1])
         else:
             block = matrix.load(con, self._recorded[1])
-        return _matrix.search(con, block, source, vector, filters, k, self.snippet_chars)
+        return _matrix.search(con, block, source, vector, filters, k, self.snippet_chars, read=read)
 
     # -- the queue ---------------------------------------------------------------------------
     async def _background(self, embedder: Embedder) -> None:
@@ -400,7 +417,8 @@ class SemanticSearch:
             return await tx.run_native(fn)
 
     # -- searching ---------------------------------------------------------------------------
-    def _require_embedder(self) -> Embedder:
+    def require_embedder(self) -> Embedder:
+        """The embedder (raises ``EmbedderUnavailableError`` saying how to get one)."""
         if self._embedder is None:
             raise unavailable(self._reason)
         return self._embedder
@@ -408,7 +426,7 @@ class SemanticSearch:
     async def _query_vector(self, query: str | Sequence[float]) -> list[float] | None:
         if isinstance(query, str):
             check_text(query)
-            embedder = self._require_embedder()
+            embedder = self.require_embedder()
             await self._check_model(embedder)
             return [float(v) for v in (await embed(embedder, [query], "query"))[0]]
         vector = check_vector(query)
