@@ -13,7 +13,7 @@ import contextlib
 import functools
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -23,11 +23,10 @@ from project_architect_db.exceptions import (
     InvalidVectorError,
     ReadOnlyError,
 )
-from project_architect_db.search.semantic import _matrix, _store
-from project_architect_db.search.semantic._embedder import Embedder, embed, mismatch, unavailable
+from project_architect_db.search.semantic import _matrix
+from project_architect_db.search.semantic._embedder import Embedder, embed, unavailable
 from project_architect_db.search.semantic._lake import (
     fresh_block,
-    held,
     model_check,
     newest_snapshot,
 )
@@ -43,6 +42,7 @@ from project_architect_db.search.semantic._query import (
     sources_of,
 )
 from project_architect_db.search.semantic._queue import drain_pass, run_alone
+from project_architect_db.search.semantic._record import ModelRecord
 from project_architect_db.search.semantic._similar import search
 from project_architect_db.search.semantic._store import DOCUMENTS, MESSAGES, Source
 from project_architect_db.search.semantic.models import SimilarHit
@@ -54,7 +54,7 @@ logger = logging.getLogger(__name__)
 Scope = Literal["all", "documents", "messages"]
 
 
-class SemanticSearch:
+class SemanticSearch(ModelRecord):
     """Vectors of documents and messages, kept fresh in the background (``db.search``).
 
     Args:
@@ -373,48 +373,6 @@ class SemanticSearch:
             self._recorded = given
 
         return model_check((embedder.model, embedder.dimension), recorded)
-
-    async def _held(self, make: Callable[[], Awaitable[Any]]) -> Any:
-        return await held(self._guard, self.lock_wait, make)
-
-    # -- the model record --------------------------------------------------------------------
-    async def _has_record(self) -> bool:
-        state = await run_alone(self._in_transaction(_store.read_state))
-        row = state.get(_store.MODEL_KEY)
-        if row is not None and row[1] is not None:
-            self._recorded = (str(row[1]), int(row[2]))
-            return True
-        return False
-
-    async def _check_model(self, embedder: Embedder) -> None:
-        """Refuse an embedder other than the recorded one; record it on first use."""
-        given = (embedder.model, embedder.dimension)
-        if self._recorded is None and not await self._has_record():
-            if self._read_only:
-                raise ReadOnlyError(
-                    "No vector was ever stored in this database: open it writable once and "
-                    "call `await db.search.embedded()`."
-                )
-            async with self._lock:
-                if self._recorded is None and not await self._has_record():
-
-                    def record(con: Any) -> tuple[str, int]:
-                        row = _store.read_state(con).get(_store.MODEL_KEY)
-                        if row is not None and row[1] is not None:  # another process's, first
-                            return (str(row[1]), int(row[2]))
-                        _store.record_model(con, *given)
-                        return given
-
-                    self._recorded = await run_alone(
-                        self._held(lambda: self._in_transaction(record))
-                    )
-                    self._unused = False
-        if self._recorded != given:
-            raise mismatch(self._recorded, given)
-
-    async def _in_transaction(self, fn: Any) -> Any:
-        async with self._executor.transaction() as tx:
-            return await tx.run_native(fn)
 
     # -- searching ---------------------------------------------------------------------------
     def require_embedder(self) -> Embedder:
