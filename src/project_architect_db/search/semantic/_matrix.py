@@ -210,7 +210,7 @@ def search(
         best = np.argpartition(-scores, take - 1)[:take] if take < index.size else np.arange(take)
         order = sorted(best.tolist(), key=lambda i: (-scores[i], block.ids[index[i]]))
         rows = [int(index[i]) for i in order]
-        hits = _check(con, block, source, rows, scores[order], chars if read else None)
+        hits = _check(con, block, source, rows, scores[order], chars if read else None, k)
         if len(hits) >= k or take >= index.size:
             return hits[:k]
         n *= 8
@@ -240,8 +240,9 @@ def _check(
     rows: list[int],
     scores: np.ndarray,
     chars: int | None,
+    k: int,
 ) -> list[SimilarHit]:
-    """The candidates whose row (and version) is live in this snapshot, with snippets.
+    """The first ``k`` candidates whose row (and version) is live in this snapshot.
 
     ``chars`` None: no snippet, and the check reads the rows' ids (and versions) only.
     The lists are bound as one comma-joined string each: DuckDB 1.5.5 converts a bound
@@ -260,6 +261,8 @@ def _check(
     for pos, i in enumerate(rows):
         if pos not in found:
             continue
+        if len(hits) == k:  # (a hit is a model: the ones past k are not built)
+            break
         row_id = uuid.UUID(block.ids[i])
         hits.append(
             SimilarHit(
