@@ -140,7 +140,7 @@ def segments_sql(spec: IndexSpec, n: int) -> str:
     if n > _sql.LOOKUP_MAX:
         source = (
             f"(SELECT * FROM {spec.table} WHERE {spec.stamp} >= $since "
-            "AND id IN (SELECT unnest($ids)))"
+            f"AND id IN (SELECT {_sql.IDS}))"
         )
     else:
         source = f"({by_id(spec.table, '*', n)})"

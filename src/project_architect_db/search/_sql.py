@@ -25,9 +25,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from project_architect_db.search._ids import IDS, LOOKUP_MAX, LOOKUP_SCAN_ROWS, by_id, id_params
+
 __all__ = [
     "FORMAT",
     "FTS_IGNORE",
+    "IDS",
     "LOOKUP_MAX",
     "LOOKUP_SCAN_ROWS",
     "MARGIN_SECONDS",
@@ -37,16 +40,6 @@ __all__ = [
     "id_params",
 ]
 
-#: Up to this many rows are read by id as point lookups through the primary key's ART (one
-#: ``id = $iN`` branch each, ~0.35 ms a row whatever the table's size); more as one scan with
-#: a semi-join (``IN (SELECT unnest($ids))`` never uses the ART: ~11 ms per 1M rows).
-LOOKUP_MAX = 200
-
-#: One point lookup costs about what one scan of this many rows' ids with a semi-join does
-#: (measured on the 1M-message scale file: 0.25-0.3 ms a lookup, ~60 ms of CPU a scan of
-#: ``id``): the live check of ``n`` BM25 candidates scans a table of fewer than ``n`` times this
-#: many rows instead (100k messages: ~6 ms against ~30 ms for 110 lookups).
-LOOKUP_SCAN_ROWS = 4_500
 
 #: How far before the high-water mark the change window starts: a row stamped up to this long
 #: before the newest stamp the index has seen, but committed after it, is still found.
@@ -330,11 +323,11 @@ ORDER BY sc.score DESC, dd.id"""
         score = _BM25.format(df="qt.df", tf="dtf.tf", len="dlen.len")
         if ids is not None:
             if scan:
-                source = f"(SELECT * FROM {self.table} WHERE id IN (SELECT unnest($ids)))"
+                source = f"(SELECT * FROM {self.table} WHERE id IN (SELECT {IDS}))"
             elif ids > LOOKUP_MAX:  # only changed rows: one scan of the change window
                 source = (
                     f"(SELECT * FROM {self.table} WHERE {self.stamp} >= $since "
-                    "AND id IN (SELECT unnest($ids)))"
+                    f"AND id IN (SELECT {IDS}))"
                 )
             else:
                 source = f"({by_id(self.table, '*', ids)})"
@@ -370,30 +363,6 @@ GROUP BY dtf.id ORDER BY score DESC, dtf.id LIMIT $k"""
     def fetch(self, n: int) -> str:
         cols = ", ".join(f"d.{c}" for c in dict.fromkeys((*self.columns, *self.snippet_fields)))
         return by_id(self.table, cols, n)
-
-
-def by_id(table: str, columns: str, n: int, where: str = "", *, scan: bool = False) -> str:
-    """``SELECT columns FROM table d`` for ``n`` ids (at least one) bound by :func:`id_params`.
-
-    ``scan``: one scan with a semi-join whatever ``n`` (cheaper for a small table: see
-    ``LOOKUP_SCAN_ROWS``).
-    """
-    if n <= LOOKUP_MAX and not scan:
-        # MATERIALIZED: other conditions pushed into the branches turn their index scans into
-        # table scans; they are applied to the rows found instead.
-        lookups = " UNION ALL ".join(f"SELECT * FROM {table} WHERE id = $i{j}" for j in range(n))
-        return (
-            f"WITH padb_found AS MATERIALIZED ({lookups}) "
-            f"SELECT {columns} FROM padb_found d WHERE TRUE{where}"
-        )
-    return f"SELECT {columns} FROM {table} d WHERE d.id IN (SELECT unnest($ids)){where}"
-
-
-def id_params(ids: Sequence[object], *, scan: bool = False) -> dict[str, object]:
-    """The parameters of :func:`by_id`."""
-    if len(ids) <= LOOKUP_MAX and not scan:
-        return {f"i{j}": value for j, value in enumerate(ids)}
-    return {"ids": list(ids)}
 
 
 def _tokenize(value: str) -> str:

@@ -14,21 +14,25 @@ carries its place and score in each list, so a caller can see why it ranks where
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from project_architect_db.core.transaction import current_transaction
 from project_architect_db.exceptions import InvalidQueryError
 from project_architect_db.search import _index
 from project_architect_db.search._fusion import min_max, weighted_sum
 from project_architect_db.search._snippet import make_snippet, normalize, snippet_window
 from project_architect_db.search._sql import PUNCTUATION, _tokenize, by_id, id_params
 from project_architect_db.search._stopwords import STOPWORDS
+from project_architect_db.search.semantic._query import check_text, filters_of, sources_of
+from project_architect_db.search.semantic._store import Source
 from project_architect_db.search.semantic.service import Scope
 
 if TYPE_CHECKING:
@@ -38,6 +42,8 @@ if TYPE_CHECKING:
 __all__ = ["MAX_K", "HybridHit", "HybridSearch"]
 
 Key = tuple[str, uuid.UUID]
+A = TypeVar("A")
+B = TypeVar("B")
 
 #: The most hits one call returns.
 MAX_K = 100
@@ -51,6 +57,8 @@ _DEPTH = 50
 #: "Tokenizer and hybrid fusion, measured".
 _WEIGHTS = {"bm25": 0.6, "vector": 0.4}
 _TABLES = {"document": "documents", "message": "messages"}
+#: The filters, in ``filters_of``'s order.
+_FILTERS = ("project_id", "conversation_id", "doc_type", "since", "until")
 #: A query word as the index cuts it (digits kept), of two characters at least.
 _WORD = re.compile(f"[^\\s{PUNCTUATION}]{{2,}}")
 _STOP = frozenset(STOPWORDS)
@@ -94,11 +102,16 @@ class _Lists:
     vector: dict[Key, tuple[int, float, SimilarHit]]
 
 
-#: ``(project_id, conversation_id, version, content)`` of a row only BM25 found.
+#: ``(project_id, conversation_id, version, content)`` of a kept row.
 _Row = tuple[uuid.UUID, uuid.UUID | None, int | None, str]
 _ROW_COLUMNS = {
     "document": "d.id, d.project_id, NULL::UUID, d.version, d.content",
     "message": "d.id, d.project_id, d.conversation_id, NULL::INTEGER, d.content",
+}
+#: The same for a row the vectors found (their hit carries the owners).
+_KNOWN = {
+    "document": "d.id, NULL::UUID, NULL::UUID, d.version, d.content",
+    "message": "d.id, NULL::UUID, NULL::UUID, NULL::INTEGER, d.content",
 }
 _STAMPS = {"document": "d.id, d.updated_at", "message": "d.id, d.created_at"}
 
@@ -129,13 +142,18 @@ class HybridSearch:
                 f"A hybrid search query may have at most {MAX_QUERY_CHARS} characters (BM25's "
                 f"limit; got {len(query)}): shorten it."
             )
+        if not isinstance(query, str):
+            raise InvalidQueryError("A hybrid search query must be a string (BM25 reads words).")
+        # checked before either half runs: the query, the scopes the filters leave, an embedder
+        check_text(query)
+        sources = sources_of(scope, filters.get("conversation_id"), filters.get("doc_type"))
+        wanted = filters_of(*(filters.get(name) for name in _FILTERS))
+        self._service.semantic.require_embedder()
         depth = max(_DEPTH, 2 * k)
-        # the vectors first: they validate the query (empty, too long, no embedder) and say
-        # which scopes the filters leave
-        vector = await self._vector(query, depth, scope, filters)
-        bm25 = await self._bm25(query, depth, scope, filters)
+        vector, (bm25, ideals) = await _both(
+            self._vector(query, depth, sources, wanted), self._bm25(query, depth, scope, filters)
+        )
         lists = _Lists(bm25, vector)
-        ideals = await self._ideals(query, {key[0] for key in bm25})
         fused = weighted_sum(
             {
                 "bm25": _scaled(bm25, ideals),
@@ -144,18 +162,21 @@ class HybridSearch:
             _WEIGHTS,
         )
         top = list(fused.items())[:k]
-        rows = await self._rows([key for key, _ in top if key not in vector])
+        # the kept rows' text, once: BM25 snippets, and the vectors' chunks (their candidates
+        # were checked by id only)
+        rows = await self._rows([key for key, _ in top], vector)
         is_match = _matcher(query)
         return [
-            self._hit(key, score, lists, rows.get(key), is_match)
+            self._hit(key, score, lists, row, is_match)
             for key, score in top
-            if key in vector or key in rows  # (a row deleted since BM25 saw it is left out)
-        ]
+            if (row := rows.get(key)) is not None and _same_version(lists.vector.get(key), row)
+        ]  # (a row deleted, or a document changed, since its list saw it is left out)
 
     async def _vector(
-        self, query: str, depth: int, scope: Scope, filters: Mapping[str, Any]
+        self, query: str, depth: int, sources: Sequence[Source], filters: dict[str, Any]
     ) -> dict[Key, tuple[int, float, SimilarHit]]:
-        hits = await self._service.similar(query, k=depth * 2, scope=scope, **filters)
+        semantic = self._service.semantic
+        hits = await semantic.nearest(query, depth * 2, sources, filters, read=False)
         best: dict[Key, tuple[int, float, SimilarHit]] = {}
         for hit in hits:  # hits come best first: a row's first chunk is its best
             key = (hit.kind, hit.id)
@@ -165,8 +186,8 @@ class HybridSearch:
 
     async def _bm25(
         self, query: str, depth: int, scope: Scope, filters: Mapping[str, Any]
-    ) -> dict[Key, tuple[int, float]]:
-        # ids and scores only: the few rows kept are read after the fusion (``_rows``)
+    ) -> tuple[dict[Key, tuple[int, float]], dict[str, float]]:
+        """The BM25 list (ids and scores only: ``_rows`` reads the few kept) and its scales."""
         service = self._service
         owner = {"project_id": filters.get("project_id")}
         found: list[tuple[Key, float]] = []
@@ -182,7 +203,8 @@ class HybridSearch:
         # one BM25 list: both tables' scores use the same formula (measured against one list
         # per table: docs/performance.md)
         found.sort(key=lambda item: -item[1])
-        return {key: (rank, score) for rank, (key, score) in enumerate(found[:depth], 1)}
+        bm25 = {key: (rank, score) for rank, (key, score) in enumerate(found[:depth], 1)}
+        return bm25, await self._ideals(query, {key[0] for key in bm25})
 
     async def _ideals(self, query: str, kinds: set[str]) -> dict[str, float]:
         """Per kind, the BM25 score of a row holding each query term once at average length.
@@ -218,13 +240,29 @@ class HybridSearch:
                     stamps[(kind, row_id)] = stamp
         return [(key, score) for key, score in found if _within(stamps.get(key), filters)]
 
-    async def _rows(self, keys: Sequence[Key]) -> dict[Key, _Row]:
-        rows: dict[Key, _Row] = {}
+    async def _rows(self, keys: Sequence[Key], vector: Mapping[Key, Any]) -> dict[Key, _Row]:
+        """The kept rows, read in one transaction.
+
+        A row the vectors found takes its owners from their hit: point lookups of a bit-packed
+        UUID column cost ~1 ms a row.
+        """
+        reads: list[tuple[str, str, dict[str, object]]] = []
         for kind, table in _TABLES.items():
-            ids = [row_id for row_kind, row_id in keys if row_kind == kind]
-            if ids:
-                for row_id, *row in await self._fetch(table, _ROW_COLUMNS[kind], ids):
-                    rows[(kind, row_id)] = (row[0], row[1], row[2], row[3] or "")
+            for known in (True, False):
+                ids = [i for k, i in keys if k == kind and ((k, i) in vector) == known]
+                if ids:
+                    columns = (_KNOWN if known else _ROW_COLUMNS)[kind]
+                    reads.append((kind, by_id(table, columns, len(ids)), id_params(ids)))
+
+        def run(con: Any) -> list[tuple[str, list[Any]]]:
+            return [(kind, con.execute(sql, params).fetchall()) for kind, sql, params in reads]
+
+        rows: dict[Key, _Row] = {}
+        if reads:
+            async with self._service.executor.transaction() as tx:
+                for kind, found in await tx.run_native(run):
+                    for row_id, *row in found:
+                        rows[(kind, row_id)] = (row[0], row[1], row[2], row[3] or "")
         return rows
 
     async def _fetch(self, table: str, columns: str, ids: Sequence[uuid.UUID]) -> list[Any]:
@@ -235,7 +273,7 @@ class HybridSearch:
         key: Key,
         score: float,
         lists: _Lists,
-        row: _Row | None,
+        row: _Row,
         is_match: Callable[[str], bool],
     ) -> HybridHit:
         bm25 = lists.bm25.get(key)
@@ -246,15 +284,16 @@ class HybridSearch:
             "vector_rank": vector[0] if vector else None,
             "vector_score": vector[1] if vector else None,
         }
-        if vector is not None:
+        project_id, conversation_id, version, text = row
+        if vector is not None:  # the matched chunk's start, as ``similar``'s snippet
             sim = vector[2]
+            size = min(sim.end - sim.start, self._service.semantic.snippet_chars)
             return HybridHit(
                 kind=sim.kind, id=sim.id, project_id=sim.project_id,
                 conversation_id=sim.conversation_id, version=sim.version, chunk=sim.chunk,
-                start=sim.start, end=sim.end, score=score, snippet=sim.snippet, **parts,
+                start=sim.start, end=sim.end, score=score,
+                snippet=text[sim.start : sim.start + size], **parts,
             )  # fmt: skip
-        assert row is not None  # a fused key comes from one list at least, a read row
-        project_id, conversation_id, version, text = row
         width, markers = self._service.snippet_chars, self._service.markers
         start, end, _ = snippet_window(text, is_match, width=width)
         return HybridHit(
@@ -262,6 +301,35 @@ class HybridSearch:
             version=version, chunk=None, start=start, end=end, score=score,
             snippet=make_snippet(text, is_match, width=width, markers=markers), **parts,
         )  # fmt: skip
+
+
+async def _both(first: Coroutine[Any, Any, A], second: Coroutine[Any, Any, B]) -> tuple[A, B]:
+    """Both results; ``second`` runs beside ``first`` in a task of its own.
+
+    The task opens its own transaction, on another connection: the two halves wait on
+    different DuckDB connections (and the query's embedding) at once. Inside the caller's
+    transaction (one connection, and what it wrote must be seen) they run one after the other.
+    """
+    if current_transaction() is not None:
+        try:
+            result = await first
+        except BaseException:
+            second.close()  # never started
+            raise
+        return result, await second
+    task = asyncio.create_task(second)
+    try:
+        result = await first
+    except BaseException:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        raise
+    return result, await task
+
+
+def _same_version(vector: tuple[int, float, SimilarHit] | None, row: _Row) -> bool:
+    """Whether the row read is the version whose chunk the vectors matched (or not a match)."""
+    return vector is None or vector[2].version is None or vector[2].version == row[2]
 
 
 def _matcher(query: str) -> Callable[[str], bool]:

@@ -8,7 +8,7 @@ import pytest
 
 from project_architect_db import Database
 from project_architect_db.exceptions import InvalidQueryError
-from project_architect_db.search import _sql
+from project_architect_db.search import _ids, _sql
 from project_architect_db.search._delta import DeltaCache
 
 
@@ -155,6 +155,7 @@ async def test_many_changed_rows_are_read_by_one_scan_of_the_window(
         for i in range(4)
     }
     monkeypatch.setattr(_sql, "LOOKUP_MAX", 2)  # 4 changed rows: one scan, not lookups
+    monkeypatch.setattr(_ids, "LOOKUP_MAX", 2)
     kept = await db.search.documents("marmot", limit=100)
     assert {h.id for h in kept} == made
     assert _cache(db, "documents").tokenized == 4

@@ -17,7 +17,7 @@ from project_architect_db.exceptions import (
     ValidationError,
 )
 from project_architect_db.models import Base
-from project_architect_db.search import _index, _sql
+from project_architect_db.search import _ids, _index, _sql
 from project_architect_db.search._stopwords import STOPWORDS
 
 # Edge cases of the tokenizer: accents, punctuation runs, digits, stopwords only, repeated
@@ -338,6 +338,7 @@ async def test_reads_by_id_agree_as_lookups_and_as_one_scan(
         )
     lookups = await db.search.documents("websocket tokens", limit=100)
     monkeypatch.setattr(_sql, "LOOKUP_MAX", 1)  # more than one id: one scan with a semi-join
+    monkeypatch.setattr(_ids, "LOOKUP_MAX", 1)
     scanned = await db.search.documents("websocket tokens", limit=100)
     assert [(h.id, h.score, h.snippet) for h in scanned] == [
         (h.id, h.score, h.snippet) for h in lookups

@@ -11,7 +11,11 @@ from typing import Any
 import pytest
 
 from project_architect_db import Database
-from project_architect_db.exceptions import EmbedderUnavailableError, InvalidQueryError
+from project_architect_db.exceptions import (
+    EmbedderUnavailableError,
+    EmbeddingError,
+    InvalidQueryError,
+)
 from project_architect_db.schemas import (
     ConversationCreate,
     DocumentCreate,
@@ -180,3 +184,59 @@ async def test_a_cancelled_hybrid_search_leaves_the_database_usable(
             await task
         hits = await db.search.messages("invoices")
         assert [h.id for h in hits] == [rows["answer"]]
+
+
+async def test_a_vector_hit_snippet_is_its_chunk_read_after_the_fusion(db: Database) -> None:
+    rows = await _seed(db)
+    await db.search.embedded()
+    hits = await db.search.hybrid(QUESTION, k=5)
+    hit = next(h for h in hits if h.id == rows["answer"])
+    assert hit.snippet == ANSWER[hit.start : hit.end][: db.search.semantic.snippet_chars]
+    similar = await db.search.similar(QUESTION, k=5)
+    assert hit.snippet == next(h.snippet for h in similar if h.id == rows["answer"])
+
+
+async def test_inside_a_transaction_hybrid_sees_its_uncommitted_rows(db: Database) -> None:
+    rows = await _seed(db)
+    await db.search.embedded()
+    async with db.transaction() as tx:
+        [new] = await tx.conversations.add_messages(
+            rows["conv"], [MessageCreate(role="user", content="Wombats chewed the cables.")]
+        )
+        hits = await db.search.hybrid("wombats", k=3)
+        assert hits[0].id == new and hits[0].bm25_rank == 1  # BM25 ran on the caller's connection
+        assert hits[0].vector_rank is None and "Wombats" in hits[0].snippet
+    assert (await db.search.hybrid("wombats", k=3))[0].id == new  # and after its commit
+
+
+async def test_a_query_that_is_not_a_string_is_refused(db: Database) -> None:
+    with pytest.raises(InvalidQueryError, match="must be a string"):
+        await db.search.hybrid([0.1] * 64)  # type: ignore[arg-type]
+
+
+async def test_conversation_and_doc_type_together_are_refused_before_any_search(
+    db: Database,
+) -> None:
+    rows = await _seed(db)
+    with pytest.raises(InvalidQueryError, match="exclude each other"):
+        await db.search.hybrid("rollout", conversation_id=rows["conv"], doc_type="note")
+
+
+async def test_a_failing_query_embedding_leaves_no_bm25_work_behind(
+    target: str, extension_directory: Path
+) -> None:
+    class FailingQueries(HeldEmbedder):
+        async def embed(self, texts: Any, *, kind: Any) -> list[list[float]]:
+            if kind == "query":
+                raise RuntimeError("model crashed")
+            return await super().embed(texts, kind=kind)
+
+    failing = FailingQueries()
+    failing.release.set()
+    async with Database.open(
+        target, extension_directory=extension_directory, embedder=failing
+    ) as db:
+        rows = await _seed(db)
+        with pytest.raises(EmbeddingError, match="model crashed"):
+            await db.search.hybrid("invoices")
+        assert [h.id for h in await db.search.messages("invoices")] == [rows["answer"]]

@@ -13,7 +13,7 @@ import contextlib
 import functools
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -23,11 +23,10 @@ from project_architect_db.exceptions import (
     InvalidVectorError,
     ReadOnlyError,
 )
-from project_architect_db.search.semantic import _matrix, _store
-from project_architect_db.search.semantic._embedder import Embedder, embed, mismatch, unavailable
+from project_architect_db.search.semantic import _matrix
+from project_architect_db.search.semantic._embedder import Embedder, embed, unavailable
 from project_architect_db.search.semantic._lake import (
     fresh_block,
-    held,
     model_check,
     newest_snapshot,
 )
@@ -43,6 +42,7 @@ from project_architect_db.search.semantic._query import (
     sources_of,
 )
 from project_architect_db.search.semantic._queue import drain_pass, run_alone
+from project_architect_db.search.semantic._record import ModelRecord
 from project_architect_db.search.semantic._similar import search
 from project_architect_db.search.semantic._store import DOCUMENTS, MESSAGES, Source
 from project_architect_db.search.semantic.models import SimilarHit
@@ -54,7 +54,7 @@ logger = logging.getLogger(__name__)
 Scope = Literal["all", "documents", "messages"]
 
 
-class SemanticSearch:
+class SemanticSearch(ModelRecord):
     """Vectors of documents and messages, kept fresh in the background (``db.search``).
 
     Args:
@@ -179,6 +179,22 @@ class SemanticSearch:
         check_k(k)
         sources = sources_of(scope, conversation_id, doc_type)
         filters = filters_of(project_id, conversation_id, doc_type, since, until)
+        return await self.nearest(query, k, sources, filters)
+
+    async def nearest(
+        self,
+        query: str | Sequence[float],
+        k: int,
+        sources: Sequence[Source],
+        filters: dict[str, Any],
+        *,
+        read: bool = True,
+    ) -> list[SimilarHit]:
+        """:meth:`similar` once its arguments are checked.
+
+        ``read`` False: empty snippets, the candidates checked by id only (hybrid search reads
+        the rows it keeps).
+        """
         vector = await self._query_vector(query)
         if vector is None:  # nothing was ever embedded here
             return []
@@ -190,7 +206,7 @@ class SemanticSearch:
             for source in sources:
                 active = {n: v for n, v in filters.items() if n in allowed(source)}
                 hits += await tx.run_native(
-                    lambda con, s=source, f=active: self._run(con, s, vector, f, k)
+                    lambda con, s=source, f=active: self._run(con, s, vector, f, k, read)
                 )
         hits.sort(key=lambda h: (-h.score, h.kind, h.id, h.chunk))
         return hits[:k]
@@ -216,7 +232,7 @@ class SemanticSearch:
                 "The database is read-only: nothing is embedded here. Open it writable to "
                 "embed what is waiting."
             )
-        embedder = self._require_embedder()
+        embedder = self.require_embedder()
         await self._check_model(embedder)
         cutoff = datetime.now(UTC).replace(tzinfo=None)
         try:
@@ -276,9 +292,10 @@ class SemanticSearch:
                 await task
 
     def _run(
-        self, con: Any, source: Source, vector: list[float], filters: dict[str, Any], k: int
-    ) -> list[SimilarHit]:
-        if not self.memory_vectors:
+        self, con: Any, source: Source, vector: list[float], filters: dict[str, Any], k: int,
+        read: bool,
+    ) -> list[SimilarHit]:  # fmt: skip
+        if not self.memory_vectors:  # (reads the snippets whatever ``read``)
             return search(con, source, vector, filters, k, self.snippet_chars)
         assert self._recorded is not None
         matrix = self._matrices[source.table]
@@ -286,7 +303,7 @@ class SemanticSearch:
             block = fresh_block(con, matrix, self._recorded[1])
         else:
             block = matrix.load(con, self._recorded[1])
-        return _matrix.search(con, block, source, vector, filters, k, self.snippet_chars)
+        return _matrix.search(con, block, source, vector, filters, k, self.snippet_chars, read=read)
 
     # -- the queue ---------------------------------------------------------------------------
     async def _background(self, embedder: Embedder) -> None:
@@ -357,50 +374,9 @@ class SemanticSearch:
 
         return model_check((embedder.model, embedder.dimension), recorded)
 
-    async def _held(self, make: Callable[[], Awaitable[Any]]) -> Any:
-        return await held(self._guard, self.lock_wait, make)
-
-    # -- the model record --------------------------------------------------------------------
-    async def _has_record(self) -> bool:
-        state = await run_alone(self._in_transaction(_store.read_state))
-        row = state.get(_store.MODEL_KEY)
-        if row is not None and row[1] is not None:
-            self._recorded = (str(row[1]), int(row[2]))
-            return True
-        return False
-
-    async def _check_model(self, embedder: Embedder) -> None:
-        """Refuse an embedder other than the recorded one; record it on first use."""
-        given = (embedder.model, embedder.dimension)
-        if self._recorded is None and not await self._has_record():
-            if self._read_only:
-                raise ReadOnlyError(
-                    "No vector was ever stored in this database: open it writable once and "
-                    "call `await db.search.embedded()`."
-                )
-            async with self._lock:
-                if self._recorded is None and not await self._has_record():
-
-                    def record(con: Any) -> tuple[str, int]:
-                        row = _store.read_state(con).get(_store.MODEL_KEY)
-                        if row is not None and row[1] is not None:  # another process's, first
-                            return (str(row[1]), int(row[2]))
-                        _store.record_model(con, *given)
-                        return given
-
-                    self._recorded = await run_alone(
-                        self._held(lambda: self._in_transaction(record))
-                    )
-                    self._unused = False
-        if self._recorded != given:
-            raise mismatch(self._recorded, given)
-
-    async def _in_transaction(self, fn: Any) -> Any:
-        async with self._executor.transaction() as tx:
-            return await tx.run_native(fn)
-
     # -- searching ---------------------------------------------------------------------------
-    def _require_embedder(self) -> Embedder:
+    def require_embedder(self) -> Embedder:
+        """The embedder (raises ``EmbedderUnavailableError`` saying how to get one)."""
         if self._embedder is None:
             raise unavailable(self._reason)
         return self._embedder
@@ -408,7 +384,7 @@ class SemanticSearch:
     async def _query_vector(self, query: str | Sequence[float]) -> list[float] | None:
         if isinstance(query, str):
             check_text(query)
-            embedder = self._require_embedder()
+            embedder = self.require_embedder()
             await self._check_model(embedder)
             return [float(v) for v in (await embed(embedder, [query], "query"))[0]]
         vector = check_vector(query)
