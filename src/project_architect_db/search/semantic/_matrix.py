@@ -203,7 +203,10 @@ def search(
     query = np.asarray(vector, np.float32)
     query = query / (np.linalg.norm(query) or 1.0)
     vectors = block.vectors if mask is None else block.vectors[index]
-    scores = vectors @ query
+    # einsum, not ``@``: as fast (the product is bound by memory: ~7 ms for 100k x 384) but on
+    # this thread alone; BLAS wakes its own threads, which then spin for a while after the
+    # product and took a core from the BM25 half running beside it (hybrid: 74 -> 61 ms p50)
+    scores = np.einsum("ij,j->i", vectors, query)
     n = k * 4 + 16
     while True:
         take = min(n, index.size)
