@@ -12,9 +12,25 @@ import asyncio
 import json
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
-from project_architect_db import Database
+from project_architect_db import ConflictError, Database
+
+T = TypeVar("T")
+
+
+async def retried(call: Callable[[], Awaitable[T]]) -> T:
+    """``call()``, run again on a lake's ConflictError (another process's commit to the same
+    table won: what an application on a lake does, as the error says)."""
+    for attempt in range(20):
+        try:
+            return await call()
+        except ConflictError as error:
+            print(f"retrying after {error}", file=sys.stderr, flush=True)
+            await asyncio.sleep(0.05 * (attempt + 1))
+    return await call()
 
 
 def report(aggregate: str, kind: str, row_id: object) -> None:
@@ -27,20 +43,22 @@ async def main(catalog: str, data_path: str, extensions: str, count: int, pause:
     ) as db:
         print("ready", flush=True)
         sys.stdin.readline()
-        project = await db.projects.create({"name": "writer", "slug": "writer"})
+        project = await retried(lambda: db.projects.create({"name": "writer", "slug": "writer"}))
         report("projects", "created", project.id)
-        conversation = await db.conversations.create({"project_id": project.id})
+        conversation = await retried(lambda: db.conversations.create({"project_id": project.id}))
         report("conversations", "created", conversation.id)
         for number in range(count):
-            message = await db.conversations.add_message(
-                conversation.id, {"role": "user", "content": f"m{number}"}
+            message = await retried(
+                lambda: db.conversations.add_message(
+                    conversation.id, {"role": "user", "content": f"m{number}"}
+                )
             )
             report("messages", "created", message.id)
             report("conversations", "updated", conversation.id)
-            await db.projects.update(project.id, {"name": f"writer {number}"})
+            await retried(lambda: db.projects.update(project.id, {"name": f"writer {number}"}))
             report("projects", "updated", project.id)
             await asyncio.sleep(pause)
-        await db.conversations.delete(conversation.id)
+        await retried(lambda: db.conversations.delete(conversation.id))
         report("conversations", "deleted", conversation.id)
 
 

@@ -61,6 +61,27 @@ async def take(feed: Subscription, count: int, timeout: float = 60) -> list[Chan
     return items
 
 
+async def from_feed_or_failed_writer(
+    feed: Subscription,
+    process: subprocess.Popen[bytes],
+    arrived: list[tuple[Change | Gap, float]],
+    timeout: float = 120,
+) -> Change | Gap:
+    """The feed's next item; a writer that ended in error fails the test at once, with why."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return await asyncio.wait_for(feed.__anext__(), 2)
+        except TimeoutError:
+            if process.poll() not in (None, 0):
+                _, err = await asyncio.to_thread(process.communicate, timeout=60)
+                pytest.fail(
+                    f"the writer failed after {len(arrived)} items:\n{err.decode()[-3000:]}"
+                )
+            if time.monotonic() > deadline:
+                raise
+
+
 def key(change: Change | Gap) -> tuple[str, str, str]:
     assert isinstance(change, Change), change
     return change.aggregate, str(change.kind), str(change.id)
@@ -85,13 +106,14 @@ async def test_another_process_commits_arrive_in_commit_order_and_ours_once(
             expected = 2 + 3 * count + 1 + 1  # the writer's commits, then ours
             arrived: list[tuple[Change | Gap, float]] = []
             for _ in range(expected):
-                item = await asyncio.wait_for(feed.__anext__(), 120)
+                item = await from_feed_or_failed_writer(feed, process, arrived)
                 arrived.append((item, time.time()))
             out, err = await asyncio.to_thread(process.communicate, timeout=120)
     finally:
         if process.poll() is None:
             process.kill()
-            process.communicate()
+        if process.returncode is None or (process.stdout and not process.stdout.closed):
+            process.communicate()  # reaped, its pipes closed (an early failure left them open)
     assert process.returncode == 0, err.decode()[-3000:]
     reported = [json.loads(line) for line in out.decode().splitlines()]
     received = [key(item) for item, _ in arrived]

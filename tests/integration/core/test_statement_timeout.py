@@ -92,10 +92,10 @@ async def test_a_statement_past_the_timeout_raises_a_typed_error_without_blockin
     assert len(caught) == 1
     error = caught[0]
     assert 0.3 <= elapsed < PATIENCE
-    # the loop kept running while DuckDB worked: a blocked loop ticks once or twice, a free one
-    # near its idle rate (a third of it leaves room for DuckDB's threads and a second xdist
-    # worker on 2 cores; full runs in CI saw 4 ticks in 0.3 s against a fixed bar of 5)
-    assert ticks >= max(2.0, 0.3 * elapsed / period), (ticks, elapsed, period)
+    # the loop kept running while DuckDB worked: a loop blocked for the 0.3 s ticks once or
+    # twice (before and after), a free one near its idle rate, which 2 loaded cores cut to a
+    # fraction (full runs saw 4 ticks in CI, 8 of an idle 30 at load 7): twice the blocked count
+    assert ticks >= 4, (ticks, elapsed, period)
     assert isinstance(error, QueryCancelledError)
     assert isinstance(error, TimeoutError)
     assert error.retryable is False
