@@ -25,7 +25,11 @@ from sqlalchemy.engine import Dialect
 
 from project_architect_db.core.transaction import Transaction
 from project_architect_db.exceptions import ValidationError
-from project_architect_db.repositories._native_read import NativeRow, NativeStatement
+from project_architect_db.repositories._native_read import (
+    NativeRow,
+    NativeStatement,
+    compiled_shape,
+)
 from project_architect_db.repositories._processors import Processor, result_processor
 
 __all__ = ["insert_unless_taken", "stored_rows"]
@@ -64,9 +68,6 @@ def stored_rows(table: Table, dialect: Dialect, values: Sequence[dict[str, Any]]
     return rows
 
 
-_MAX_SHAPES = 256
-
-
 def _checked_insert(
     table: Table, columns: Sequence[str], claims: Sequence[Sequence[str]], dialect: Dialect
 ) -> NativeStatement:
@@ -97,7 +98,7 @@ async def insert_unless_taken(
     table: Table,
     row: dict[str, Any],
     claims: Sequence[tuple[Sequence[str], tuple[Any, ...]]],
-    shapes: dict[tuple[Any, ...], Any],
+    shapes: dict[Any, NativeStatement],
 ) -> Any:
     """Insert ``row`` unless a stored row has one of ``claims`` (column names, their values).
 
@@ -114,12 +115,11 @@ async def insert_unless_taken(
     names = tuple(column.key for column in table.columns if column.key in row)
     claimed = tuple(tuple(key_names) for key_names, _ in claims)
     dialect = tx.session.bind.dialect  # type: ignore[union-attr]
-    shape = ("lake-insert", names, claimed)
-    native = shapes.get(shape)
-    if native is None:
-        if len(shapes) >= _MAX_SHAPES:
-            shapes.clear()
-        native = shapes[shape] = _checked_insert(table, names, claimed, dialect)
+    native = compiled_shape(
+        shapes,
+        ("lake-insert", names, claimed),
+        lambda: _checked_insert(table, names, claimed, dialect),
+    )
     given = {f"v{i}": row[name] for i, name in enumerate(names)}
     for j, (_, key) in enumerate(claims):
         given.update((f"k{j}_{m}", value) for m, value in enumerate(key))

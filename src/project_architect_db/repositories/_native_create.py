@@ -42,6 +42,7 @@ from project_architect_db.repositories._native_read import (
     NativeRow,
     NativeSelects,
     NativeStatement,
+    compiled_shape,
 )
 from project_architect_db.repositories.changes import ChangeKind
 
@@ -51,8 +52,6 @@ if TYPE_CHECKING:
     from project_architect_db.repositories.base import AsyncRepository
 
 __all__ = ["create_natively"]
-
-_MAX_SHAPES = 256
 
 
 class _StaleAncestry(Exception):
@@ -204,15 +203,14 @@ async def create_natively(
         given = {f"v{index}": value for index, value in enumerate(row_values.values())}
         if conflict is not None and repository._has_updated_at:
             given["stamp"] = datetime.now(UTC)
-        shapes = repository._native_inserts
-        key = (columns, conflict, updated)
-        native = shapes.get(key)
-        if native is None:
-            if len(shapes) >= _MAX_SHAPES:
-                shapes.clear()
-            native = shapes[key] = NativeStatement(
-                _statement(repository, columns, conflict, updated), dialect
-            )
+        native = compiled_shape(
+            repository._native_inserts,
+            (columns, conflict, updated),
+            lambda: NativeStatement(  # called at once, in this iteration
+                _statement(repository, columns, conflict, updated),  # noqa: B023
+                dialect,
+            ),
+        )
         try:
             parameters = native.parameters(given)
         except Exception as error:  # a value its column type refuses, worded as the session's

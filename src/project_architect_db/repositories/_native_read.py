@@ -46,7 +46,11 @@ __all__ = [
     "NativeRow",
     "NativeSelects",
     "NativeStatement",
+    "compiled_shape",
 ]
+
+#: Statement shapes a repository keeps compiled per kind of write; past it the cache starts over.
+MAX_SHAPES = 256
 
 
 def _result_layout(
@@ -230,6 +234,18 @@ class _Shape:
             if processor is not None
         )
         self.make_row = row_maker(self.keys)
+
+
+def compiled_shape(
+    shapes: dict[Any, NativeStatement], key: Any, make: Callable[[], NativeStatement]
+) -> NativeStatement:
+    """``shapes[key]``, compiled by ``make()`` the first time (at most ``MAX_SHAPES`` kept)."""
+    native = shapes.get(key)
+    if native is None:
+        if len(shapes) >= MAX_SHAPES:
+            shapes.clear()
+        native = shapes[key] = make()
+    return native
 
 
 class NativeStatement:

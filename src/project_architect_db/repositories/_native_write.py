@@ -25,6 +25,7 @@ from project_architect_db.repositories._native_read import (
     NativePointRead,
     NativeRow,
     NativeStatement,
+    compiled_shape,
 )
 from project_architect_db.repositories.changes import ChangeKind
 
@@ -32,8 +33,6 @@ if TYPE_CHECKING:
     from project_architect_db.repositories.base import AsyncRepository
 
 __all__ = ["delete_natively", "update_natively"]
-
-_MAX_SHAPES = 256
 
 
 class _Outcome:
@@ -73,13 +72,11 @@ async def update_natively(
     """
     dialect = writes.dialect
     columns, versioned_where, given = repository._update_parameters(row_id, values, expected)
-    shapes = repository._native_updates
-    native = shapes.get((columns, versioned_where))
-    if native is None:
-        if len(shapes) >= _MAX_SHAPES:
-            shapes.clear()
-        statement = repository._update_statement(columns, versioned_where)
-        native = shapes[columns, versioned_where] = NativeStatement(statement, dialect)
+    native = compiled_shape(
+        repository._native_updates,
+        (columns, versioned_where),
+        lambda: NativeStatement(repository._update_statement(columns, versioned_where), dialect),
+    )
     try:
         parameters = native.parameters(given)
     except Exception:  # a value its column type refuses

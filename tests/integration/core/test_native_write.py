@@ -357,9 +357,9 @@ async def test_an_update_that_opens_its_own_transaction_keeps_it(database: Datab
 async def test_the_compiled_updates_per_repository_are_bounded(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from project_architect_db.repositories import _native_write
+    from project_architect_db.repositories import _native_read
 
-    monkeypatch.setattr(_native_write, "_MAX_SHAPES", 2)
+    monkeypatch.setattr(_native_read, "MAX_SHAPES", 2)
     project = await database.projects.create(ProjectCreate(name="Shapes", slug="shapes"))
     changes = [{"name": "A"}, {"description": "B"}, {"tags": ["c"]}, {"name": "D", "tags": []}]
     for change in changes:

@@ -27,7 +27,7 @@ from project_architect_db import (
     ValidationError,
 )
 from project_architect_db.core.native_write import NativeWrites
-from project_architect_db.repositories import _integrity, _native_create
+from project_architect_db.repositories import _integrity, _native_create, _native_read
 from project_architect_db.repositories._native_create import create_natively
 from tests._hops import count_hops
 
@@ -364,7 +364,7 @@ async def test_an_upsert_of_a_row_without_version_or_updated_at(db: Database) ->
 async def test_the_compiled_inserts_per_repository_are_bounded(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_native_create, "_MAX_SHAPES", 1)
+    monkeypatch.setattr(_native_read, "MAX_SHAPES", 1)
     await db.projects.create({"name": "Plain"})
     await db.projects.create({"name": "Described", "description": "more columns"})
     await db.projects.create({"name": "Owned", "owner_id": "user-1"})
