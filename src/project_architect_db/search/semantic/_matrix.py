@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from project_architect_db.search._ids import IDS, id_params
 from project_architect_db.search.semantic._store import Source
 from project_architect_db.search.semantic.models import SimilarHit
 
@@ -294,11 +295,8 @@ def _joined(values: Iterable[Any]) -> str:
 def _live(con: Any, source: Source, ids: list[str]) -> set[Any]:
     """The ids (``(id, version)`` for documents) of the live rows among ``ids``."""
     version = f", r.{source.version}" if source.version else ""
-    sql = (
-        f"SELECT r.id::VARCHAR{version} FROM {source.table} r "
-        "WHERE r.id IN (SELECT unnest(string_split($ids, ',')::UUID[]))"
-    )
-    rows = con.execute(sql, {"ids": _joined(ids)}).fetchall()
+    sql = f"SELECT r.id::VARCHAR{version} FROM {source.table} r WHERE r.id IN (SELECT {IDS})"
+    rows = con.execute(sql, id_params(ids, scan=True)).fetchall()
     return {(r[0], r[1]) for r in rows} if source.version else {r[0] for r in rows}
 
 
